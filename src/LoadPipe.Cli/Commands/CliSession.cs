@@ -1,0 +1,104 @@
+using System.CommandLine;
+using LoadPipe.Cli.Configuration;
+using LoadPipe.Core.Errors;
+using LoadPipe.Core.Locations;
+using LoadPipe.Core.Manifest;
+using LoadPipe.Core.Transfers;
+using LoadPipe.Manifest.Sqlite;
+using LoadPipe.Storage.Http;
+using LoadPipe.Storage.Local;
+using Microsoft.Extensions.Logging;
+
+namespace LoadPipe.Cli.Commands;
+
+/// <summary>What a command needs from its flags, environment and config: the wiring, in one place.</summary>
+public sealed class CliSession : IAsyncDisposable
+{
+    private IManifest? _manifest;
+
+    private CliSession(ParseResult parse, LoadPipeConfig config, ILoggerFactory loggers)
+    {
+        Parse = parse;
+        Config = config;
+        Loggers = loggers;
+        Json = parse.GetValue(GlobalOptions.Json);
+        Quiet = parse.GetValue(GlobalOptions.Quiet);
+        Debug = parse.GetValue(GlobalOptions.Debug);
+        Resolver = new LocationResolver(
+            [new LocalStorageFactory(), new StdioStorageFactory(), new HttpStorageFactory()],
+            config.Remotes);
+    }
+
+    public ParseResult Parse { get; }
+    public LoadPipeConfig Config { get; }
+    public ILoggerFactory Loggers { get; }
+    public LocationResolver Resolver { get; }
+    public bool Json { get; }
+    public bool Quiet { get; }
+    public bool Debug { get; }
+
+    public static CliSession Create(ParseResult parse)
+    {
+        var (path, isExplicit) = EnvironmentSettings.ConfigPath(parse.GetValue(GlobalOptions.Config));
+        LoadPipeConfig config;
+        if (File.Exists(path)) config = ConfigReader.Load(path);
+        else if (isExplicit) throw new LoadPipeException(ErrorKind.Usage, $"config {path}: no such file");
+        else config = LoadPipeConfig.Empty(path);
+        return new CliSession(parse, config, CreateLoggers(parse));
+    }
+
+    public async Task<IManifest> ManifestAsync(CancellationToken cancellationToken)
+    {
+        if (_manifest is not null) return _manifest;
+        var target = EnvironmentSettings.ManifestPath(Parse.GetValue(GlobalOptions.Manifest));
+        if (target.StartsWith("postgres://", StringComparison.OrdinalIgnoreCase) || target.StartsWith("postgresql://", StringComparison.OrdinalIgnoreCase)
+            || target.StartsWith("Host=", StringComparison.OrdinalIgnoreCase))
+            throw new LoadPipeException(ErrorKind.Usage, "a PostgreSQL manifest is not supported by this build yet: use a SQLite file path");
+        return _manifest = await SqliteManifest.OpenAsync(target, cancellationToken: cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Flags over LP_* variables over the job over the config's defaults over built-in defaults.</summary>
+    public TransferOptions Options(JobSettings flags, JobSettings? job = null, string command = "copy")
+    {
+        var s = flags.Over(EnvironmentSettings.Read()).Over(job ?? new JobSettings()).Over(Config.Defaults);
+        var options = new TransferOptions { Command = command, ConfigSnapshot = Config.Text.Length > 0 ? Config.Text : null };
+        if (s.ChunkSize is { } chunk)
+        {
+            if (chunk < 64 << 10 || chunk > 1L << 30)
+                throw new LoadPipeException(ErrorKind.Usage, $"chunk size {chunk} is out of range (64K to 1G)");
+            options.ChunkSize = (int)chunk;
+        }
+        if (s.Transfers is { } transfers)
+            options.Transfers = transfers is >= 1 and <= 256 ? transfers : throw new LoadPipeException(ErrorKind.Usage, $"--transfers {transfers}: must be from 1 to 256");
+        if (s.Retries is { } retries)
+            options.Retries = retries is >= 0 and <= 100 ? retries : throw new LoadPipeException(ErrorKind.Usage, $"--retries {retries}: must be from 0 to 100");
+        if (s.BandwidthLimit is { } bw) options.BandwidthLimit = bw;
+        if (s.Process is { } stages) options.Stages = stages.ToList();
+        if (s.Include is { } include) options.Include = include.ToList();
+        if (s.Exclude is { } exclude) options.Exclude = exclude.ToList();
+        if (s.Checksum is { } checksum) options.VerifyAfterCommit = checksum;
+        if (s.CacheDirectory is { } dir) options.CacheDirectory = dir;
+        if (s.CacheLimit is { } limit) options.CacheLimit = limit;
+        if (s.Project is { } project) options.Project = project;
+        return options;
+    }
+
+    private static ILoggerFactory CreateLoggers(ParseResult parse)
+    {
+        var level = parse.GetValue(GlobalOptions.Debug) ? LogLevel.Debug : parse.GetValue(GlobalOptions.Quiet) ? LogLevel.Error : LogLevel.Warning;
+        var json = parse.GetValue(GlobalOptions.LogFormat) == "json";
+        return LoggerFactory.Create(b =>
+        {
+            b.SetMinimumLevel(level);
+            if (json) b.AddJsonConsole(o => o.UseUtcTimestamp = true);
+            else b.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
+            b.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        });
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_manifest is not null) await _manifest.DisposeAsync().ConfigureAwait(false);
+        Loggers.Dispose();
+    }
+}

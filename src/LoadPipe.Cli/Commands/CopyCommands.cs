@@ -1,0 +1,60 @@
+using System.CommandLine;
+using LoadPipe.Cli.Output;
+using LoadPipe.Core.Transfers;
+using Microsoft.Extensions.Logging;
+
+namespace LoadPipe.Cli.Commands;
+
+/// <summary>`lp copy SRC DST`, `lp pull SRC` (to stdout) and `lp push DST` (from stdin).</summary>
+public static class CopyCommands
+{
+    public static Command Copy()
+    {
+        var source = new Argument<string>("source") { Description = "File, folder, URL, NAME:path or - (stdin)" };
+        var destination = new Argument<string>("destination") { Description = "File, folder (end it with /), NAME:path or - (stdout)" };
+        var flags = new TransferFlags();
+        var command = new Command("copy", "Copy a file or a folder tree, chunk by chunk, resumable") { source, destination };
+        flags.AddTo(command);
+        command.SetAction((parse, ct) => Program.RunAsync(parse, session =>
+            RunAsync(session, parse.GetValue(source)!, parse.GetValue(destination)!, flags.Read(parse), "copy", ct)));
+        return command;
+    }
+
+    public static Command Pull()
+    {
+        var source = new Argument<string>("source") { Description = "File, URL or NAME:path to write to stdout" };
+        var flags = new TransferFlags();
+        var command = new Command("pull", "Stream a file to stdout (through stages)") { source };
+        flags.AddTo(command);
+        command.SetAction((parse, ct) => Program.RunAsync(parse, session =>
+            RunAsync(session, parse.GetValue(source)!, "-", flags.Read(parse), "pull", ct)));
+        return command;
+    }
+
+    public static Command Push()
+    {
+        var destination = new Argument<string>("destination") { Description = "File or NAME:path to write stdin to" };
+        var flags = new TransferFlags();
+        var command = new Command("push", "Store stdin as a file (through stages)") { destination };
+        flags.AddTo(command);
+        command.SetAction((parse, ct) => Program.RunAsync(parse, session =>
+            RunAsync(session, "-", parse.GetValue(destination)!, flags.Read(parse), "push", ct)));
+        return command;
+    }
+
+    internal static async Task<int> RunAsync(CliSession session, string sourceText, string destinationText,
+        Configuration.JobSettings flags, string command, CancellationToken cancellationToken, Configuration.JobSettings? job = null)
+    {
+        var options = session.Options(flags, job, command);
+        var source = session.Resolver.Resolve(sourceText);
+        var destination = session.Resolver.Resolve(destinationText);
+        var manifest = await session.ManifestAsync(cancellationToken).ConfigureAwait(false);
+        var engine = new TransferEngine(manifest, logger: session.Loggers.CreateLogger("LoadPipe"));
+        var reporter = new ProgressReporter(session.Quiet || session.Json);
+        var summary = await reporter.RunAsync(() => engine.CopyAsync(source, destination, options, reporter, cancellationToken)).ConfigureAwait(false);
+        // Data went to stdout: the summary must not mix with it.
+        var summaryOut = destination.IsStdio ? Console.Error : Console.Out;
+        SummaryWriter.Write(summary, session.Json, session.Quiet, summaryOut);
+        return SummaryWriter.ExitCode(summary.Status);
+    }
+}

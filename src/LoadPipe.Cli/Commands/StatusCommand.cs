@@ -1,0 +1,55 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using LoadPipe.Core.Locations;
+using LoadPipe.Core.Sizes;
+
+namespace LoadPipe.Cli.Commands;
+
+/// <summary>`lp status [SESSION]`: recent sessions, or one session's transfers with their confirmed offsets.</summary>
+public static class StatusCommand
+{
+    public static Command Create()
+    {
+        var sessionId = new Argument<long?>("session") { Description = "Show this session's transfers", Arity = ArgumentArity.ZeroOrOne };
+        var limit = new Option<int>("--limit") { Description = "How many sessions to show", DefaultValueFactory = _ => 20 };
+        var command = new Command("status", "What the manifest knows: sessions, transfers, offsets") { sessionId, limit };
+        command.SetAction((parse, ct) => Program.RunAsync(parse, async session =>
+        {
+            var manifest = await session.ManifestAsync(ct).ConfigureAwait(false);
+            var id = parse.GetValue(sessionId);
+            if (id is null)
+            {
+                await foreach (var s in manifest.ListSessionsAsync(parse.GetValue(limit), ct).ConfigureAwait(false))
+                {
+                    if (session.Json)
+                        Console.Out.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object?>
+                        {
+                            ["session"] = s.Id, ["command"] = s.Command, ["source"] = Location.Redact(s.Source), ["destination"] = Location.Redact(s.Destination),
+                            ["project"] = s.Project, ["status"] = s.Status, ["started"] = s.StartedAt.ToString("O"), ["finished"] = s.FinishedAt?.ToString("O"),
+                            ["files"] = s.Files, ["files_skipped"] = s.FilesSkipped, ["files_failed"] = s.FilesFailed, ["bytes"] = s.Bytes, ["bytes_sent"] = s.BytesSent,
+                        }));
+                    else
+                        Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                            $"{s.Id,6} {s.StartedAt:yyyy-MM-dd HH:mm:ss} {s.Status,-11} {s.Command,-5} {s.Files,6} files {s.FilesFailed,4} failed {ByteSize.Format(s.BytesSent),10} sent  {Location.Redact(s.Source)} -> {Location.Redact(s.Destination)}"));
+                }
+                return 0;
+            }
+            await foreach (var t in manifest.ListTransfersAsync(id, ct).ConfigureAwait(false))
+            {
+                if (session.Json)
+                    Console.Out.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object?>
+                    {
+                        ["id"] = t.Id, ["source"] = Location.Redact(t.Key.Source), ["destination"] = Location.Redact(t.Key.Destination), ["pipeline"] = t.Key.Pipeline,
+                        ["status"] = t.Status.ToString().ToLowerInvariant(), ["bytes_confirmed"] = t.BytesConfirmed, ["source_size"] = t.Source.Size,
+                        ["attempts"] = t.Attempts, ["last_error"] = t.LastError, ["md5"] = t.Md5, ["sha256"] = t.Sha256,
+                    }));
+                else
+                    Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"{t.Status,-10} {ByteSize.Format(t.BytesConfirmed),10} / {ByteSize.Format(t.Source.Size),-10} {Location.Redact(t.Key.Source)} -> {Location.Redact(t.Key.Destination)}{(t.LastError is null ? "" : "  (" + t.LastError + ")")}"));
+            }
+            return 0;
+        }));
+        return command;
+    }
+}

@@ -1,0 +1,47 @@
+namespace LoadPipe.Core.Errors;
+
+/// <summary>What kind of failure an error is: decides retries, exit codes and the one line the user sees.</summary>
+public enum ErrorKind
+{
+    /// <summary>Worth retrying: network faults, 408, 429, 5xx.</summary>
+    Transient,
+    /// <summary>Retrying will not help: the request itself is wrong.</summary>
+    Permanent,
+    /// <summary>The object or container does not exist.</summary>
+    NotFound,
+    /// <summary>Credentials missing, rejected or lacking a permission.</summary>
+    Auth,
+    /// <summary>What the destination holds does not match what the manifest recorded.</summary>
+    ResumeMismatch,
+    /// <summary>The source changed under a transfer (size, version or modified time).</summary>
+    SourceChanged,
+    /// <summary>A bad command line or configuration value.</summary>
+    Usage,
+    /// <summary>The destination has no room left.</summary>
+    NoSpace,
+    /// <summary>Bytes do not match the hash the source or destination reported.</summary>
+    Integrity,
+}
+
+/// <summary>
+/// The one exception type LoadPipe code throws on purpose. <see cref="Exception.Message"/> is a single line fit
+/// for the user and never holds a secret.
+/// </summary>
+public class LoadPipeException : Exception
+{
+    public LoadPipeException(ErrorKind kind, string message, Exception? inner = null)
+        : base(message, inner) => Kind = kind;
+
+    public ErrorKind Kind { get; }
+
+    /// <summary>How long the server asked us to wait before the next try (Retry-After), if it said.</summary>
+    public TimeSpan? RetryAfter { get; init; }
+
+    public bool IsTransient => Kind == ErrorKind.Transient;
+}
+
+/// <summary>Thrown when the source's identity differs from the one a transfer started with.</summary>
+public sealed class SourceChangedException(string message) : LoadPipeException(ErrorKind.SourceChanged, message);
+
+/// <summary>Thrown when the destination's confirmed bytes do not match the manifest's record of them.</summary>
+public sealed class ResumeMismatchException(string message) : LoadPipeException(ErrorKind.ResumeMismatch, message);

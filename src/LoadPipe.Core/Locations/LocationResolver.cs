@@ -1,0 +1,101 @@
+using System.Text.RegularExpressions;
+using LoadPipe.Core.Errors;
+
+namespace LoadPipe.Core.Locations;
+
+/// <summary>
+/// Turns what the user typed into a <see cref="Location"/>: "-" (stdin/stdout), "http(s)://...", "file://...",
+/// "NAME:path" for a configured remote, anything else a local path. rclone's remote syntax is the model: a word
+/// followed by ':' is always a remote (write "./a:b" for a local file with a colon).
+/// </summary>
+public sealed partial class LocationResolver
+{
+    private readonly Dictionary<string, IStorageFactory> _factories;
+    private readonly IReadOnlyDictionary<string, RemoteDefinition> _remotes;
+    private readonly Dictionary<string, Storage.IStorage> _created = new(StringComparer.Ordinal);
+
+    public LocationResolver(IEnumerable<IStorageFactory> factories, IReadOnlyDictionary<string, RemoteDefinition>? remotes = null)
+    {
+        _factories = factories.ToDictionary(f => f.Type, StringComparer.Ordinal);
+        _remotes = remotes ?? new Dictionary<string, RemoteDefinition>();
+        foreach (var remote in _remotes.Values) Validate(remote);
+    }
+
+    public IReadOnlyCollection<string> Types => _factories.Keys;
+
+    public Location Resolve(string text)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+            throw new LoadPipeException(ErrorKind.Usage, "empty location");
+        if (text == "-")
+            return new Location(Storage("-", () => Factory("stdio", text).Create(new RemoteDefinition("-", "stdio", Empty))), "-", "-");
+
+        if (text.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || text.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
+        {
+            if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || string.IsNullOrEmpty(uri.Host))
+                throw new LoadPipeException(ErrorKind.Usage, $"'{text}' is not a valid URL");
+            var origin = uri.GetLeftPart(UriPartial.Authority);
+            var storage = Storage(origin, () => Factory("http", text).Create(
+                new RemoteDefinition(origin, "http", new Dictionary<string, string> { ["url"] = origin + "/" })));
+            return new Location(storage, uri.PathAndQuery.TrimStart('/'), uri.AbsoluteUri, text.EndsWith('/'));
+        }
+
+        if (text.StartsWith("file://", StringComparison.OrdinalIgnoreCase))
+        {
+            if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || !uri.IsFile)
+                throw new LoadPipeException(ErrorKind.Usage, $"'{text}' is not a valid file:// URI");
+            return Local(uri.LocalPath, text.EndsWith('/'));
+        }
+
+        var m = RemotePrefix().Match(text);
+        if (m.Success)
+        {
+            var name = m.Groups[1].Value;
+            if (!_remotes.TryGetValue(name, out var remote))
+                throw new LoadPipeException(ErrorKind.Usage,
+                    $"unknown remote '{name}' in '{text}': define it under 'remotes:' in the config file (for a local file with a colon in its name write ./{text})");
+            var path = text[(m.Length)..].TrimStart('/');
+            var storage = Storage("remote:" + name, () => Factory(remote.Type, text).Create(remote));
+            return new Location(storage, path, name + ":" + path, text.EndsWith('/') || path.Length == 0);
+        }
+
+        return Local(text, text.EndsWith('/') || text.EndsWith(Path.DirectorySeparatorChar));
+    }
+
+    private Location Local(string path, bool folder)
+    {
+        var full = Path.GetFullPath(path);
+        var storage = Storage("local", () => Factory("local", path).Create(new RemoteDefinition("local", "local", Empty)));
+        return new Location(storage, full, full, folder);
+    }
+
+    private Storage.IStorage Storage(string key, Func<Storage.IStorage> create)
+    {
+        lock (_created)
+        {
+            if (!_created.TryGetValue(key, out var s)) _created[key] = s = create();
+            return s;
+        }
+    }
+
+    private IStorageFactory Factory(string type, string text) =>
+        _factories.TryGetValue(type, out var f) ? f
+            : throw new LoadPipeException(ErrorKind.Usage, $"'{text}': remote type '{type}' is not supported (known: {string.Join(", ", _factories.Keys.Where(k => k != "stdio").Order())})");
+
+    private void Validate(RemoteDefinition remote)
+    {
+        var where = remote.Origin.Length > 0 ? remote.Origin + ": " : "";
+        if (!_factories.TryGetValue(remote.Type, out var factory) || remote.Type == "stdio")
+            throw new LoadPipeException(ErrorKind.Usage,
+                $"{where}remote '{remote.Name}': unknown type '{remote.Type}' (known: {string.Join(", ", _factories.Keys.Where(k => k != "stdio").Order())})");
+        foreach (var key in remote.Settings.Keys)
+            if (!factory.Settings.Contains(key))
+                throw new LoadPipeException(ErrorKind.Usage,
+                    $"{where}remote '{remote.Name}': unknown setting '{key}' for type {remote.Type} (known: {string.Join(", ", factory.Settings.Order())})");
+    }
+
+    private static readonly Dictionary<string, string> Empty = new();
+
+    [GeneratedRegex(@"^([A-Za-z0-9_][A-Za-z0-9_.\-]*):(?!//)")]
+    private static partial Regex RemotePrefix();
+}

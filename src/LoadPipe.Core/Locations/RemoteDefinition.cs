@@ -1,0 +1,35 @@
+using LoadPipe.Core.Storage;
+using LoadPipe.Core.Errors;
+
+namespace LoadPipe.Core.Locations;
+
+/// <summary>One named remote from the configuration: its type and its snake_case settings.</summary>
+/// <param name="Origin">Where it was defined ("config.yaml:12"), for error messages.</param>
+public sealed record RemoteDefinition(string Name, string Type, IReadOnlyDictionary<string, string> Settings, string Origin = "")
+{
+    public string? Get(string key) => Settings.TryGetValue(key, out var v) ? v : null;
+
+    public string Require(string key) => Get(key)
+        ?? throw new LoadPipeException(ErrorKind.Usage, $"{Where}remote '{Name}' (type {Type}) needs '{key}'");
+
+    public bool GetBool(string key, bool fallback) => Get(key) switch
+    {
+        null => fallback,
+        "true" or "yes" or "1" => true,
+        "false" or "no" or "0" => false,
+        var v => throw new LoadPipeException(ErrorKind.Usage, $"{Where}remote '{Name}': '{key}' must be true or false, not '{v}'"),
+    };
+
+    private string Where => Origin.Length > 0 ? Origin + ": " : "";
+}
+
+/// <summary>Makes a storage for one remote type ("local", "http", later "s3", "gdrive"...).</summary>
+public interface IStorageFactory
+{
+    string Type { get; }
+
+    /// <summary>The setting names this type understands; any other is reported as a mistake.</summary>
+    IReadOnlySet<string> Settings { get; }
+
+    IStorage Create(RemoteDefinition remote);
+}

@@ -1,0 +1,25 @@
+using Microsoft.Extensions.Logging;
+
+namespace LoadPipe.Core;
+
+/// <summary>Every log line the core writes, source-generated. Event ids: 1xx transfers, 2xx retries.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "Skipped {Source} -> {Destination}: already complete and unchanged")]
+    public static partial void Skipped(this ILogger logger, string source, string destination);
+
+    [LoggerMessage(EventId = 101, Level = LogLevel.Information, Message = "Resuming {Source} after {Bytes} confirmed bytes")]
+    public static partial void Resuming(this ILogger logger, string source, long bytes);
+
+    [LoggerMessage(EventId = 102, Level = LogLevel.Information, Message = "Restarting {Source}: pipeline '{Pipeline}' cannot resume mid-file")]
+    public static partial void RestartNotResumable(this ILogger logger, string source, string pipeline);
+
+    [LoggerMessage(EventId = 103, Level = LogLevel.Information, Message = "Committed {Destination}: {Bytes} bytes, {Sent} sent by this run")]
+    public static partial void Committed(this ILogger logger, string destination, long bytes, long sent);
+
+    [LoggerMessage(EventId = 104, Level = LogLevel.Error, Message = "Failed {Source} -> {Destination}: {Error}")]
+    public static partial void FileFailed(this ILogger logger, string source, string destination, string error);
+
+    [LoggerMessage(EventId = 200, Level = LogLevel.Warning, Message = "Try {Attempt} failed ({Error}); waiting {Delay} before the next")]
+    public static partial void Retrying(this ILogger logger, int attempt, string error, TimeSpan delay);
+}

@@ -1,0 +1,100 @@
+namespace LoadPipe.Core.Manifest;
+
+/// <summary>
+/// The durable record of sessions, transfers and confirmed chunks. Every method is atomic: after a crash the
+/// manifest holds either all of a call's effect or none of it. Implementations: SQLite (the default) and,
+/// later, PostgreSQL; both pass the same test suite.
+/// </summary>
+public interface IManifest : IAsyncDisposable
+{
+    /// <summary>Where the state lives, for messages ("sqlite:/home/u/.local/share/loadpipe/manifest.db"). No password.</summary>
+    string Description { get; }
+
+    Task<long> BeginSessionAsync(SessionStart start, CancellationToken cancellationToken = default);
+
+    Task EndSessionAsync(long sessionId, SessionSummary summary, CancellationToken cancellationToken = default);
+
+    /// <summary>The transfer for this source, destination and pipeline, or null if there never was one.</summary>
+    Task<TransferRecord?> FindTransferAsync(TransferKey key, CancellationToken cancellationToken = default);
+
+    /// <summary>Creates the transfer, or resets an existing one to nothing confirmed (its chunks are dropped).</summary>
+    Task<TransferRecord> StartTransferAsync(TransferKey key, long sessionId, SourceIdentity source, CancellationToken cancellationToken = default);
+
+    /// <summary>Attaches an existing transfer to this run's session and counts the attempt.</summary>
+    Task AttachTransferAsync(long transferId, long sessionId, CancellationToken cancellationToken = default);
+
+    /// <summary>Records the sink's resume state before any chunk is written to it.</summary>
+    Task SetSinkStateAsync(long transferId, string? sinkState, CancellationToken cancellationToken = default);
+
+    /// <summary>Confirmed chunks in order.</summary>
+    Task<IReadOnlyList<ChunkRecord>> GetChunksAsync(long transferId, CancellationToken cancellationToken = default);
+
+    /// <summary>Records that the destination holds <paramref name="chunk"/>, with the sink state after it: one transaction.</summary>
+    Task ConfirmChunkAsync(long transferId, ChunkRecord chunk, string? sinkState, CancellationToken cancellationToken = default);
+
+    /// <summary>Drops the chunks from <paramref name="fromSequence"/> on (they are no longer trusted).</summary>
+    Task DropChunksAsync(long transferId, int fromSequence, CancellationToken cancellationToken = default);
+
+    Task CompleteTransferAsync(long transferId, TransferCompletion completion, CancellationToken cancellationToken = default);
+
+    Task FailTransferAsync(long transferId, string error, CancellationToken cancellationToken = default);
+
+    IAsyncEnumerable<SessionRecord> ListSessionsAsync(int limit, CancellationToken cancellationToken = default);
+
+    IAsyncEnumerable<TransferRecord> ListTransfersAsync(long? sessionId, CancellationToken cancellationToken = default);
+}
+
+/// <summary>A transfer is identified by where from, where to, and through which stages.</summary>
+public sealed record TransferKey(string Source, string Destination, string Pipeline);
+
+/// <summary>What identifies the content of a source: if any part differs, it is another content.</summary>
+public sealed record SourceIdentity(long Size, string? Version, DateTimeOffset? Modified)
+{
+    /// <summary>True when nothing identifies the content (a pipe): it can never be trusted to be the same.</summary>
+    public bool IsUnknown => Size < 0 && Version is null && Modified is null;
+
+    public bool SameAs(SourceIdentity other) =>
+        !IsUnknown && !other.IsUnknown && Size == other.Size && Version == other.Version
+        && Modified?.ToUnixTimeMilliseconds() == other.Modified?.ToUnixTimeMilliseconds();
+
+    public override string ToString() =>
+        $"size {Size}, version {Version ?? "-"}, modified {Modified?.ToString("O") ?? "-"}";
+}
+
+public enum TransferStatus { Pending, InProgress, Completed, Failed }
+
+public sealed record TransferRecord
+{
+    public required long Id { get; init; }
+    public required TransferKey Key { get; init; }
+    public long SessionId { get; init; }
+    public required SourceIdentity Source { get; init; }
+    public TransferStatus Status { get; init; }
+    public string? SinkState { get; init; }
+    /// <summary>Destination bytes confirmed (the end of the last confirmed chunk).</summary>
+    public long BytesConfirmed { get; init; }
+    public int Attempts { get; init; }
+    public string? LastError { get; init; }
+    public string? Md5 { get; init; }
+    public string? Sha256 { get; init; }
+    public long OutputSize { get; init; } = -1;
+    public DateTimeOffset UpdatedAt { get; init; }
+}
+
+/// <summary>One write the destination confirmed.</summary>
+/// <param name="InputEnd">Source offset after which this chunk's output is complete, when the chunk ends on an
+/// input boundary a resume may start from; null otherwise.</param>
+/// <param name="Checksum">XXH3 of the chunk's bytes, hex: lets a resume verify bytes it regenerates or re-reads.</param>
+public sealed record ChunkRecord(int Sequence, long Offset, long Length, long? InputEnd, string Checksum)
+{
+    public long End => Offset + Length;
+}
+
+public sealed record TransferCompletion(long OutputSize, string? Md5, string? Sha256);
+
+public sealed record SessionStart(string Command, string Source, string Destination, string? Project = null, string? ConfigSnapshot = null);
+
+public sealed record SessionSummary(string Status, int Files, int FilesSkipped, int FilesFailed, long Bytes, long BytesSent);
+
+public sealed record SessionRecord(long Id, string Command, string Source, string Destination, string? Project, string Status,
+    DateTimeOffset StartedAt, DateTimeOffset? FinishedAt, int Files, int FilesSkipped, int FilesFailed, long Bytes, long BytesSent);

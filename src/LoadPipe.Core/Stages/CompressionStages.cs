@@ -1,0 +1,93 @@
+using System.IO.Compression;
+using ZstdSharp;
+
+namespace LoadPipe.Core.Stages;
+
+/// <summary>Shared shape of the encoders: one frame per input chunk when framed, one frame per file when streamed.</summary>
+public abstract class FramedEncoderStage : IFramedStage
+{
+    public abstract string Spec { get; }
+
+    public StageResume Resume => StageResume.Framed;
+
+    public abstract Stream CreateFrameWriter(Stream output);
+
+    public async Task RunAsync(Stream input, Stream output, StageContext context, CancellationToken cancellationToken = default)
+    {
+        await using var frame = CreateFrameWriter(output);
+        await input.CopyToAsync(frame, 1 << 17, cancellationToken).ConfigureAwait(false);
+    }
+}
+
+/// <summary>Shared shape of the decoders: deterministic, so resumable by replay.</summary>
+public abstract class DecoderStage : IStage
+{
+    public abstract string Spec { get; }
+
+    public StageResume Resume => StageResume.Replay;
+
+    protected abstract Stream CreateReader(Stream input);
+
+    public async Task RunAsync(Stream input, Stream output, StageContext context, CancellationToken cancellationToken = default)
+    {
+        await using var reader = CreateReader(input);
+        try
+        {
+            await reader.CopyToAsync(output, 1 << 17, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is InvalidDataException or ZstdException or InvalidOperationException)
+        {
+            throw new Errors.LoadPipeException(Errors.ErrorKind.Permanent, $"stage {Spec}: input is not valid ({e.Message.Split('\n')[0]})", e);
+        }
+    }
+}
+
+public sealed class ZstdStage(int level = 3) : FramedEncoderStage
+{
+    public override string Spec => level == 3 ? "zstd" : $"zstd:{level}";
+
+    public override Stream CreateFrameWriter(Stream output) => new CompressionStream(output, level, leaveOpen: true);
+}
+
+public sealed class UnzstdStage : DecoderStage
+{
+    public override string Spec => "unzstd";
+
+    protected override Stream CreateReader(Stream input) => new DecompressionStream(input, leaveOpen: true);
+}
+
+public sealed class GzipStage(int level = 6) : FramedEncoderStage
+{
+    public override string Spec => level == 6 ? "gzip" : $"gzip:{level}";
+
+    public override Stream CreateFrameWriter(Stream output) =>
+        new GZipStream(output, new ZLibCompressionOptions { CompressionLevel = level }, leaveOpen: true);
+}
+
+public sealed class GunzipStage : DecoderStage
+{
+    public override string Spec => "gunzip";
+
+    protected override Stream CreateReader(Stream input) => new GZipStream(input, CompressionMode.Decompress, leaveOpen: true);
+}
+
+/// <summary>Brotli streams cannot be concatenated, so this encoder is not framed: it resumes by replay.</summary>
+public sealed class BrotliStage(int quality = 4) : IStage
+{
+    public string Spec => quality == 4 ? "brotli" : $"brotli:{quality}";
+
+    public StageResume Resume => StageResume.Replay;
+
+    public async Task RunAsync(Stream input, Stream output, StageContext context, CancellationToken cancellationToken = default)
+    {
+        await using var encoder = new BrotliStream(output, new BrotliCompressionOptions { Quality = quality }, leaveOpen: true);
+        await input.CopyToAsync(encoder, 1 << 17, cancellationToken).ConfigureAwait(false);
+    }
+}
+
+public sealed class UnbrotliStage : DecoderStage
+{
+    public override string Spec => "unbrotli";
+
+    protected override Stream CreateReader(Stream input) => new BrotliStream(input, CompressionMode.Decompress, leaveOpen: true);
+}

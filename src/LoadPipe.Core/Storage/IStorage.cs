@@ -1,0 +1,99 @@
+namespace LoadPipe.Core.Storage;
+
+/// <summary>
+/// A place objects live: a local disk, an HTTP server, a bucket. The required part is small (list, stat, read);
+/// everything else is an optional capability interface, gathered by <see cref="StorageFeatures.Of"/>.
+/// Paths are '/'-separated and relative to whatever the storage was created for.
+/// </summary>
+public interface IStorage
+{
+    /// <summary>A short name for messages, e.g. "local" or "https://host". Never holds credentials.</summary>
+    string Description { get; }
+
+    /// <summary>
+    /// Lists the objects under <paramref name="path"/> lazily, page by page: never the whole tree in memory.
+    /// Throws <see cref="Errors.LoadPipeException"/> with <see cref="Errors.ErrorKind.NotFound"/> when the folder does not exist.
+    /// </summary>
+    IAsyncEnumerable<ObjectInfo> ListAsync(string path, bool recursive, CancellationToken cancellationToken = default);
+
+    /// <summary>Returns the object's metadata, or null when nothing is at <paramref name="path"/>.</summary>
+    Task<ObjectInfo?> StatAsync(string path, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Opens the content for reading. A non-zero <see cref="ReadOptions.Offset"/> is only honoured by stores that
+    /// implement <see cref="IRangedReader"/>. When <see cref="ReadOptions.IfVersion"/> is set and the object no longer
+    /// has that version, throws <see cref="Errors.SourceChangedException"/> rather than return other bytes.
+    /// </summary>
+    Task<Stream> OpenReadAsync(string path, ReadOptions options, CancellationToken cancellationToken = default);
+}
+
+/// <summary>Where to start reading, and which version the caller expects.</summary>
+public sealed record ReadOptions(long Offset = 0, string? IfVersion = null)
+{
+    public static ReadOptions FromStart { get; } = new();
+}
+
+/// <summary>Marker: <see cref="IStorage.OpenReadAsync"/> starts at any offset without reading what comes before.</summary>
+public interface IRangedReader;
+
+/// <summary>A store that accepts new objects.</summary>
+public interface IWritableStorage
+{
+    /// <summary>Starts writing a new object at <paramref name="path"/>. Nothing appears under that name before commit.</summary>
+    Task<IWriteSession> BeginWriteAsync(string path, WriteRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Creates a folder (and its parents); a no-op on stores without folders.</summary>
+    Task CreateFolderAsync(string path, CancellationToken cancellationToken = default);
+}
+
+/// <summary>A store whose write sessions survive the process: a new process continues them from saved state.</summary>
+public interface IResumableWriter
+{
+    /// <summary>
+    /// Reopens the session described by <paramref name="resumeState"/> (from <see cref="IWriteSession.ResumeState"/>),
+    /// keeping exactly the first <paramref name="confirmedLength"/> bytes; anything after them is discarded.
+    /// Returns null when the session no longer exists or holds fewer bytes than that (expired, cleaned up).
+    /// </summary>
+    Task<IWriteSession?> ResumeWriteAsync(string path, string resumeState, long confirmedLength, WriteRequest request,
+        CancellationToken cancellationToken = default);
+}
+
+/// <summary>Metadata for a new object.</summary>
+public sealed record WriteRequest
+{
+    /// <summary>Final size when known in advance, else -1.</summary>
+    public long ExpectedSize { get; init; } = -1;
+
+    /// <summary>The modified time to give the object, where the store keeps one.</summary>
+    public DateTimeOffset? Modified { get; init; }
+
+    public string? ContentType { get; init; }
+}
+
+/// <summary>
+/// An object being written chunk by chunk. Writes are strictly sequential: each starts where the last ended.
+/// When <see cref="WriteAsync"/> returns, the bytes are durable at the destination (fsync, acknowledged part).
+/// </summary>
+public interface IWriteSession : IAsyncDisposable
+{
+    /// <summary>Opaque text a new process passes to <see cref="IResumableWriter.ResumeWriteAsync"/>; null when the
+    /// session cannot be resumed (stdout). May change after each write: save it with the chunk.</summary>
+    string? ResumeState { get; }
+
+    /// <summary>Every write but the last must be a multiple of this many bytes (1: any size).</summary>
+    int ChunkAlignment { get; }
+
+    /// <summary>Bytes confirmed so far: the offset the next write starts at.</summary>
+    long Length { get; }
+
+    Task WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default);
+
+    /// <summary>Reads back the confirmed bytes, for rebuilding hashes after a resume; null when the store cannot.</summary>
+    Task<Stream?> OpenWrittenAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Makes the object visible under its final name, whole. Returns what the store now reports.</summary>
+    Task<ObjectInfo> CommitAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Drops everything written; the final name is untouched.</summary>
+    Task AbortAsync(CancellationToken cancellationToken = default);
+}

@@ -1,0 +1,22 @@
+namespace LoadPipe.Core.Storage;
+
+/// <summary>What a store says about one object.</summary>
+public sealed record ObjectInfo
+{
+    /// <summary>For <see cref="IStorage.ListAsync"/>: the path relative to the listed folder, '/'-separated.
+    /// For <see cref="IStorage.StatAsync"/>: the path as asked.</summary>
+    public required string Path { get; init; }
+
+    /// <summary>Size in bytes; -1 when the store cannot tell before reading (a stream, a chunked response).</summary>
+    public long Size { get; init; } = -1;
+
+    public DateTimeOffset? Modified { get; init; }
+
+    /// <summary>A token that changes whenever the content does: an ETag, a revision id. Null when the store has none.</summary>
+    public string? Version { get; init; }
+
+    /// <summary>Hashes the store offers without reading the content: "md5", "sha256" -> lowercase hex.</summary>
+    public IReadOnlyDictionary<string, string> Hashes { get; init; } = new Dictionary<string, string>();
+
+    public bool IsDirectory { get; init; }
+}

@@ -1,0 +1,372 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Security.Cryptography;
+using LoadPipe.Core.Errors;
+using LoadPipe.Core.Locations;
+using LoadPipe.Core.Manifest;
+using LoadPipe.Core.Stages;
+using LoadPipe.Core.Storage;
+using Microsoft.Extensions.Logging;
+using Polly;
+
+namespace LoadPipe.Core.Transfers;
+
+/// <summary>
+/// Moves one file from source through the stages into the destination, resuming from the manifest. See
+/// docs/architecture.md for the three ways it resumes (direct, replay, restart) and how hashes stay whole.
+/// </summary>
+internal sealed class FileTransfer(TransferContext context)
+{
+    private readonly IManifest _manifest = context.Manifest;
+    private readonly TransferOptions _options = context.Options;
+    private readonly ResiliencePipeline _retry = context.Retry;
+
+    public async Task<FileResult> RunAsync(Location source, ObjectInfo sourceInfo, Location destination, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await RunOnceAsync(source, sourceInfo, destination, cancellationToken).ConfigureAwait(false);
+        }
+        catch (SourceChangedException e) when (!source.IsStdio)
+        {
+            // Changed while we read it: what we sent is another content's prefix. Start again, once, from zero.
+            context.Observer.Warning($"{source}: {e.Message}; starting it again from zero");
+            var fresh = await StatAsync(source, cancellationToken).ConfigureAwait(false);
+            return await RunOnceAsync(source, fresh, destination, cancellationToken, forceRestart: true).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<FileResult> RunOnceAsync(Location source, ObjectInfo sourceInfo, Location destination,
+        CancellationToken cancellationToken, bool forceRestart = false)
+    {
+        var identity = source.IsStdio ? new SourceIdentity(-1, null, null) : new SourceIdentity(sourceInfo.Size, sourceInfo.Version, sourceInfo.Modified);
+        var key = new TransferKey(source.Uri, destination.Uri, context.PipelineSpec);
+        var existing = await _manifest.FindTransferAsync(key, cancellationToken).ConfigureAwait(false);
+
+        if (!forceRestart && existing is { Status: TransferStatus.Completed } done && done.Source.SameAs(identity)
+            && await DestinationIntactAsync(destination, done, cancellationToken).ConfigureAwait(false))
+        {
+            context.Logger.Skipped(source.ToString(), destination.ToString());
+            return new FileResult(source.ToString(), destination.ToString(), FileOutcome.Skipped) { Bytes = done.OutputSize, Md5 = done.Md5, Sha256 = done.Sha256 };
+        }
+
+        var writer = destination.Storage as IWritableStorage
+            ?? throw new LoadPipeException(ErrorKind.Usage, $"{destination}: {destination.Storage.Description} cannot be written to");
+        var request = new WriteRequest { ExpectedSize = context.Stages.Count == 0 ? sourceInfo.Size : -1, Modified = sourceInfo.Modified };
+
+        var (record, session, confirmed) = forceRestart || existing is null
+            ? await StartFreshAsync(existing, key, identity, writer, destination, request, cancellationToken).ConfigureAwait(false)
+            : await ResumeOrStartAsync(existing, key, identity, writer, destination, request, cancellationToken).ConfigureAwait(false);
+
+        await using (session.ConfigureAwait(false))
+        {
+            try
+            {
+                return await MoveAsync(source, sourceInfo, destination, record, session, confirmed, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ResumeMismatchException e)
+            {
+                context.Observer.Warning($"{destination}: {e.Message}; starting the file again from zero");
+                await TryAbortAsync(session).ConfigureAwait(false);
+                var fresh = await StartFreshAsync(null, key, identity, writer, destination, request, cancellationToken).ConfigureAwait(false);
+                await using (fresh.Session.ConfigureAwait(false))
+                    return await MoveAsync(source, sourceInfo, destination, fresh.Record, fresh.Session, [], cancellationToken).ConfigureAwait(false);
+            }
+            catch (LoadPipeException e) when (e.Kind is ErrorKind.Integrity)
+            {
+                // The bytes are wrong: keep nothing of them, not even for a resume.
+                await TryAbortAsync(session).ConfigureAwait(false);
+                await _manifest.SetSinkStateAsync(record.Id, null, CancellationToken.None).ConfigureAwait(false);
+                await _manifest.FailTransferAsync(record.Id, e.Message, CancellationToken.None).ConfigureAwait(false);
+                throw;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                await _manifest.FailTransferAsync(record.Id, e.Message, CancellationToken.None).ConfigureAwait(false);
+                if (session.ResumeState is null) await TryAbortAsync(session).ConfigureAwait(false);
+                throw;
+            }
+        }
+    }
+
+    private async Task<bool> DestinationIntactAsync(Location destination, TransferRecord done, CancellationToken cancellationToken)
+    {
+        if (destination.IsStdio) return false;
+        var info = await destination.Storage.StatAsync(destination.Path, cancellationToken).ConfigureAwait(false);
+        return info is { IsDirectory: false } && (done.OutputSize < 0 || info.Size < 0 || info.Size == done.OutputSize);
+    }
+
+    private async Task<(TransferRecord, IWriteSession, IReadOnlyList<ChunkRecord>)> ResumeOrStartAsync(TransferRecord existing,
+        TransferKey key, SourceIdentity identity, IWritableStorage writer, Location destination, WriteRequest request, CancellationToken cancellationToken)
+    {
+        if (existing.Status == TransferStatus.Completed || existing.SinkState is null || existing.BytesConfirmed == 0)
+            return await StartFreshAsync(existing, key, identity, writer, destination, request, cancellationToken).ConfigureAwait(false);
+        if (!existing.Source.SameAs(identity))
+        {
+            context.Observer.Warning($"{Location.Redact(key.Source)} changed since the interrupted transfer ({existing.Source} -> {identity}): starting it again from zero");
+            return await StartFreshAsync(existing, key, identity, writer, destination, request, cancellationToken).ConfigureAwait(false);
+        }
+        if (context.Resume == StageResume.Restart || writer is not IResumableWriter resumable)
+        {
+            context.Logger.RestartNotResumable(Location.Redact(key.Source), context.PipelineSpec);
+            return await StartFreshAsync(existing, key, identity, writer, destination, request, cancellationToken).ConfigureAwait(false);
+        }
+        var chunks = await _manifest.GetChunksAsync(existing.Id, cancellationToken).ConfigureAwait(false);
+        var confirmedEnd = chunks.Count == 0 ? 0 : chunks[^1].End;
+        var session = await resumable.ResumeWriteAsync(destination.Path, existing.SinkState, confirmedEnd, request, cancellationToken).ConfigureAwait(false);
+        if (session is null)
+        {
+            context.Observer.Warning($"{destination}: the interrupted upload session no longer exists; starting the file again from zero");
+            return await StartFreshAsync(existing, key, identity, writer, destination, request, cancellationToken).ConfigureAwait(false);
+        }
+        await _manifest.AttachTransferAsync(existing.Id, context.SessionId, cancellationToken).ConfigureAwait(false);
+        context.Logger.Resuming(Location.Redact(key.Source), confirmedEnd);
+        return (existing, session, chunks);
+    }
+
+    private async Task<(TransferRecord Record, IWriteSession Session, IReadOnlyList<ChunkRecord> Confirmed)> StartFreshAsync(TransferRecord? stale,
+        TransferKey key, SourceIdentity identity, IWritableStorage writer, Location destination, WriteRequest request, CancellationToken cancellationToken)
+    {
+        if (stale?.SinkState is { } state && stale.Status != TransferStatus.Completed && writer is IResumableWriter resumable)
+        {
+            var old = await resumable.ResumeWriteAsync(destination.Path, state, 0, request, cancellationToken).ConfigureAwait(false);
+            if (old is not null)
+            {
+                await TryAbortAsync(old).ConfigureAwait(false);
+                await old.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+        var record = await _manifest.StartTransferAsync(key, context.SessionId, identity, cancellationToken).ConfigureAwait(false);
+        var session = await _retry.ExecuteAsync(async ct => await writer.BeginWriteAsync(destination.Path, request, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+        await _manifest.SetSinkStateAsync(record.Id, session.ResumeState, cancellationToken).ConfigureAwait(false);
+        return (record, session, []);
+    }
+
+    private async Task<FileResult> MoveAsync(Location source, ObjectInfo sourceInfo, Location destination, TransferRecord record,
+        IWriteSession session, IReadOnlyList<ChunkRecord> confirmed, CancellationToken cancellationToken)
+    {
+        var name = destination.ToString();
+        context.Observer.FileStarted(name, sourceInfo.Size, confirmed.Count == 0 ? 0 : confirmed[^1].End);
+        using var sink = new ChunkedSink(session, _manifest, record.Id, _options.ChunkSize, confirmed, _retry);
+        var stageContext = new StageContext();
+
+        // Direct resume: the source restarts at the input boundary of the last confirmed chunk, and the destination's
+        // confirmed bytes are read back to rebuild the hashes. Anything else replays from the start.
+        long inputStart = 0;
+        var direct = context.Resume == StageResume.Framed;
+        if (confirmed.Count > 0)
+        {
+            Stream? written = null;
+            if (direct && confirmed[^1].InputEnd is { } end && source.Storage is IRangedReader)
+                written = await session.OpenWrittenAsync(cancellationToken).ConfigureAwait(false);
+            if (written is null) direct = false;
+            else
+            {
+                await using (written.ConfigureAwait(false))
+                    await FeedAsync(written, sink, cancellationToken).ConfigureAwait(false);
+                inputStart = confirmed[^1].InputEnd!.Value;
+            }
+        }
+
+        // Hashing the source separately is only needed to check a hash the source offers, through stages.
+        using var sourceHash = context.Stages.Count > 0 && inputStart == 0 && sourceInfo.Hashes.Count > 0
+            ? IncrementalHash.CreateHash(HashAlgorithmName.MD5) : null;
+        await using var reader = new SourceReader(source.Storage, source.Path, sourceInfo.Version, inputStart, _retry, context.Limiter);
+
+        if (direct)
+            await PumpFramedAsync(reader, sink, sourceHash, name, cancellationToken).ConfigureAwait(false);
+        else
+            await PumpStreamingAsync(reader, sink, sourceHash, stageContext, name, cancellationToken).ConfigureAwait(false);
+
+        if (sourceInfo.Size >= 0 && reader.Position != sourceInfo.Size)
+            throw new SourceChangedException($"read {reader.Position} bytes but the source said it has {sourceInfo.Size}");
+        CheckSourceHash(source, sourceInfo, sourceHash is null ? (context.Stages.Count == 0 ? sink.Md5 : null) : Convert.ToHexStringLower(sourceHash.GetCurrentHash()), inputStart == 0 || context.Stages.Count == 0);
+
+        var committed = await _retry.ExecuteAsync(async ct => await session.CommitAsync(ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+        if (_options.VerifyAfterCommit && !destination.IsStdio)
+            await VerifyDestinationAsync(destination, sink.Sha256, cancellationToken).ConfigureAwait(false);
+        await _manifest.CompleteTransferAsync(record.Id, new TransferCompletion(sink.Position, sink.Md5, sink.Sha256), CancellationToken.None).ConfigureAwait(false);
+        context.Logger.Committed(destination.ToString(), sink.Position, sink.BytesSent);
+        _ = committed;
+        return new FileResult(source.ToString(), destination.ToString(), FileOutcome.Copied)
+        {
+            Bytes = sink.Position,
+            BytesSent = sink.BytesSent,
+            BytesResumed = sink.BytesResumed,
+            Md5 = sink.Md5,
+            Sha256 = sink.Sha256,
+            Reports = stageContext.Reports,
+        };
+    }
+
+    private static async Task FeedAsync(Stream written, ChunkedSink sink, CancellationToken cancellationToken)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
+        try
+        {
+            int n;
+            while (sink.InConfirmedPrefix && (n = await written.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+                await sink.WriteAsync(buffer.AsMemory(0, n), cancellationToken).ConfigureAwait(false);
+            if (sink.InConfirmedPrefix)
+                throw new ResumeMismatchException("the destination holds fewer bytes than the manifest confirmed");
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>No stages, or only framed ones: read a chunk, frame it through each stage, write, checkpoint.
+    /// Reading runs one chunk ahead of writing.</summary>
+    private async Task PumpFramedAsync(SourceReader reader, ChunkedSink sink, IncrementalHash? sourceHash, string name, CancellationToken cancellationToken)
+    {
+        var chunkSize = _options.ChunkSize;
+        var framed = context.Stages.Cast<IFramedStage>().ToArray();
+        var frames = framed.Select(_ => new MemoryStream()).ToArray();
+        var pending = ArrayPool<byte>.Shared.Rent(chunkSize);
+        var next = ArrayPool<byte>.Shared.Rent(chunkSize);
+        try
+        {
+            var count = await reader.ReadBlockAsync(pending.AsMemory(0, chunkSize), cancellationToken).ConfigureAwait(false);
+            while (count > 0)
+            {
+                var inputEnd = reader.Position;
+                var readAhead = reader.ReadBlockAsync(next.AsMemory(0, chunkSize), cancellationToken);
+                try
+                {
+                    ReadOnlyMemory<byte> data = pending.AsMemory(0, count);
+                    sourceHash?.AppendData(data.Span);
+                    for (var i = 0; i < framed.Length; i++)
+                    {
+                        frames[i].SetLength(0);
+                        await using (var frame = framed[i].CreateFrameWriter(frames[i]))
+                            await frame.WriteAsync(data, cancellationToken).ConfigureAwait(false);
+                        data = frames[i].GetBuffer().AsMemory(0, (int)frames[i].Length);
+                    }
+                    await sink.WriteAsync(data, cancellationToken).ConfigureAwait(false);
+                    await sink.CheckpointAsync(inputEnd, cancellationToken).ConfigureAwait(false);
+                    context.Observer.FileProgress(name, inputEnd);
+                }
+                catch
+                {
+                    try { await readAhead.ConfigureAwait(false); } catch { /* the first failure is the one to report */ }
+                    throw;
+                }
+                count = await readAhead.ConfigureAwait(false);
+                (pending, next) = (next, pending);
+            }
+            await sink.CompleteAsync(reader.Position, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(pending);
+            ArrayPool<byte>.Shared.Return(next);
+        }
+    }
+
+    /// <summary>Any stage: source -> pipe -> stage -> pipe -> ... -> sink, each stage on its own task, each pipe
+    /// bounded so a fast stage waits for a slow one instead of filling memory.</summary>
+    private async Task PumpStreamingAsync(SourceReader reader, ChunkedSink sink, IncrementalHash? sourceHash, StageContext stageContext,
+        string name, CancellationToken cancellationToken)
+    {
+        using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var ct = failed.Token;
+        var pipes = Enumerable.Range(0, context.Stages.Count + 1)
+            .Select(_ => new Pipe(new PipeOptions(pauseWriterThreshold: 4 << 20, resumeWriterThreshold: 2 << 20, useSynchronizationContext: false)))
+            .ToArray();
+        var tasks = new List<Task>
+        {
+            Guard(pipes[0].Writer, null, async () =>
+            {
+                var buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
+                try
+                {
+                    int n;
+                    while ((n = await reader.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
+                    {
+                        sourceHash?.AppendData(buffer, 0, n);
+                        var flush = await pipes[0].Writer.WriteAsync(buffer.AsMemory(0, n), ct).ConfigureAwait(false);
+                        context.Observer.FileProgress(name, reader.Position);
+                        if (flush.IsCompleted) break;
+                    }
+                }
+                finally { ArrayPool<byte>.Shared.Return(buffer); }
+            }),
+        };
+        for (var i = 0; i < context.Stages.Count; i++)
+        {
+            var stage = context.Stages[i];
+            var input = pipes[i].Reader;
+            var output = pipes[i + 1].Writer;
+            tasks.Add(Guard(output, input, () => stage.RunAsync(input.AsStream(leaveOpen: true), output.AsStream(leaveOpen: true), stageContext, ct)));
+        }
+        var last = pipes[^1].Reader;
+        tasks.Add(Guard(null, last, async () =>
+        {
+            while (true)
+            {
+                var result = await last.ReadAsync(ct).ConfigureAwait(false);
+                foreach (var segment in result.Buffer) await sink.WriteAsync(segment, ct).ConfigureAwait(false);
+                last.AdvanceTo(result.Buffer.End);
+                if (result.IsCompleted) break;
+            }
+        }));
+
+        async Task Guard(PipeWriter? output, PipeReader? input, Func<Task> body)
+        {
+            try
+            {
+                await Task.Run(body, ct).ConfigureAwait(false);
+                if (output is not null) await output.CompleteAsync().ConfigureAwait(false);
+                if (input is not null) await input.CompleteAsync().ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                await failed.CancelAsync().ConfigureAwait(false);
+                if (output is not null) await output.CompleteAsync(e).ConfigureAwait(false);
+                if (input is not null) await input.CompleteAsync(e).ConfigureAwait(false);
+                throw;
+            }
+        }
+
+        try
+        {
+            await Task.WhenAll(tasks).ConfigureAwait(false);
+        }
+        catch
+        {
+            // Report the cause, not the cancellations it set off in the other tasks.
+            var cause = tasks.Where(t => t.IsFaulted).Select(t => t.Exception!.InnerException!)
+                .FirstOrDefault(e => e is not OperationCanceledException);
+            if (cause is not null && !cancellationToken.IsCancellationRequested)
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(cause).Throw();
+            throw;
+        }
+        await sink.CompleteAsync(reader.Position, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static void CheckSourceHash(Location source, ObjectInfo info, string? md5, bool complete)
+    {
+        if (!complete || md5 is null || !info.Hashes.TryGetValue("md5", out var expected)) return;
+        if (!string.Equals(expected, md5, StringComparison.OrdinalIgnoreCase))
+            throw new LoadPipeException(ErrorKind.Integrity, $"{source}: MD5 of the bytes read ({md5}) differs from the source's ({expected})");
+    }
+
+    private async Task VerifyDestinationAsync(Location destination, string sha256, CancellationToken cancellationToken)
+    {
+        await using var stream = await destination.Storage.OpenReadAsync(destination.Path, ReadOptions.FromStart, cancellationToken).ConfigureAwait(false);
+        var actual = Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancellationToken).ConfigureAwait(false));
+        if (actual != sha256)
+            throw new LoadPipeException(ErrorKind.Integrity, $"{destination}: SHA-256 read back ({actual}) differs from what was sent ({sha256})");
+    }
+
+    private async Task<ObjectInfo> StatAsync(Location location, CancellationToken cancellationToken) =>
+        await _retry.ExecuteAsync(async ct => await location.Storage.StatAsync(location.Path, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false)
+        ?? throw new LoadPipeException(ErrorKind.NotFound, $"{location}: not found");
+
+    private static async Task TryAbortAsync(IWriteSession session)
+    {
+        try { await session.AbortAsync(CancellationToken.None).ConfigureAwait(false); }
+        catch (Exception) { /* best effort: an abandoned session expires or is cleaned up */ }
+    }
+}

@@ -1,0 +1,83 @@
+using LoadPipe.Core.Errors;
+using LoadPipe.Core.Storage;
+using Polly;
+
+namespace LoadPipe.Core.Transfers;
+
+/// <summary>
+/// Reads a source from an offset to its end, surviving faults: a read that fails is retried by reopening the
+/// source at the current offset (when it supports ranges) with the version it started with, so a changed source
+/// is detected instead of spliced. Applies the bandwidth limit and counts bytes.
+/// </summary>
+internal sealed class SourceReader : IAsyncDisposable
+{
+    private const int MaxReadSize = 1 << 20;
+    private readonly IStorage _storage;
+    private readonly string _path;
+    private readonly string? _version;
+    private readonly bool _ranged;
+    private readonly ResiliencePipeline _retry;
+    private readonly BandwidthLimiter? _limiter;
+    private Stream? _stream;
+
+    public SourceReader(IStorage storage, string path, string? version, long offset, ResiliencePipeline retry, BandwidthLimiter? limiter)
+    {
+        _storage = storage;
+        _path = path;
+        _version = version;
+        _ranged = storage is IRangedReader;
+        _retry = retry;
+        _limiter = limiter;
+        Position = offset;
+        if (offset > 0 && !_ranged) throw new InvalidOperationException("offset on a storage without ranged reads");
+    }
+
+    public long Position { get; private set; }
+
+    /// <summary>Fills <paramref name="buffer"/> unless the source ends first; returns the bytes read (0 at the end).</summary>
+    public async Task<int> ReadBlockAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        var total = 0;
+        while (total < buffer.Length)
+        {
+            var n = await ReadAsync(buffer[total..Math.Min(buffer.Length, total + MaxReadSize)], cancellationToken).ConfigureAwait(false);
+            if (n == 0) break;
+            total += n;
+        }
+        return total;
+    }
+
+    public async Task<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        if (buffer.Length > MaxReadSize) buffer = buffer[..MaxReadSize];
+        if (_limiter is not null) await _limiter.WaitAsync(buffer.Length, cancellationToken).ConfigureAwait(false);
+        var n = await _retry.ExecuteAsync(async ct =>
+        {
+            var canReopen = _ranged || Position == 0;
+            if (_stream is null)
+            {
+                if (!canReopen)
+                    throw new LoadPipeException(ErrorKind.Permanent, $"{_storage.Description}: the connection failed mid-file and the source cannot resume a read (no ranges)");
+                _stream = await _storage.OpenReadAsync(_path, new ReadOptions(Position, _version), ct).ConfigureAwait(false);
+            }
+            try
+            {
+                return await _stream.ReadAsync(buffer, ct).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                await _stream.DisposeAsync().ConfigureAwait(false);
+                _stream = null;
+                if (!canReopen) throw new LoadPipeException(ErrorKind.Permanent, $"{_storage.Description}: read failed mid-file and the source cannot resume a read: {e.Message}", e);
+                throw;
+            }
+        }, cancellationToken).ConfigureAwait(false);
+        Position += n;
+        return n;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_stream is not null) await _stream.DisposeAsync().ConfigureAwait(false);
+    }
+}

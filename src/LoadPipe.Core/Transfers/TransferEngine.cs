@@ -1,0 +1,152 @@
+using System.Diagnostics;
+using LoadPipe.Core.Errors;
+using LoadPipe.Core.Filters;
+using LoadPipe.Core.Locations;
+using LoadPipe.Core.Manifest;
+using LoadPipe.Core.Resilience;
+using LoadPipe.Core.Stages;
+using LoadPipe.Core.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace LoadPipe.Core.Transfers;
+
+/// <summary>
+/// Copies a file or a folder tree from one location to another through stages, with the manifest as memory.
+/// <code>
+/// await using var manifest = await SqliteManifest.OpenAsync("state.db");
+/// var engine = new TransferEngine(manifest);
+/// var summary = await engine.CopyAsync(resolver.Resolve("big.iso"), resolver.Resolve("/backup/"), new TransferOptions());
+/// </code>
+/// </summary>
+public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = null, ILogger? logger = null, TimeProvider? timeProvider = null)
+{
+    private const int FailuresKept = 20;
+    private readonly StageCatalog _stages = stages ?? new StageCatalog();
+    private readonly ILogger _logger = logger ?? NullLogger.Instance;
+    private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
+
+    public async Task<TransferSummary> CopyAsync(Location source, Location destination, TransferOptions options,
+        ITransferObserver? observer = null, CancellationToken cancellationToken = default)
+    {
+        observer ??= new NullObserver();
+        var stopwatch = Stopwatch.StartNew();
+        var pipeline = _stages.ParseAll(options.Stages);
+        var filter = new GlobFilter(options.Include, options.Exclude);
+        var retry = RetryPolicy.Create(options.Retries, options.RetryDelay, options.MaxRetryDelay, _time,
+            (e, attempt, delay) => _logger.Retrying(attempt, e.Message, delay));
+        var limiter = options.BandwidthLimit > 0 ? new BandwidthLimiter(options.BandwidthLimit, _time) : null;
+
+        ObjectInfo sourceInfo;
+        if (source.IsStdio) sourceInfo = new ObjectInfo { Path = "-" };
+        else
+        {
+            sourceInfo = await retry.ExecuteAsync(async ct => await source.Storage.StatAsync(source.Path, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false)
+                ?? throw new LoadPipeException(ErrorKind.NotFound, $"{source}: no such file or folder");
+        }
+        if (destination.Storage is not IWritableStorage)
+            throw new LoadPipeException(ErrorKind.Usage, $"{destination}: {destination.Storage.Description} cannot be written to");
+        if (sourceInfo.IsDirectory && destination.IsStdio)
+            throw new LoadPipeException(ErrorKind.Usage, $"{source} is a folder: it cannot be written to stdout");
+
+        var sessionId = await manifest.BeginSessionAsync(new SessionStart(options.Command, source.Uri, destination.Uri, options.Project, options.ConfigSnapshot), cancellationToken).ConfigureAwait(false);
+        var context = new TransferContext(manifest, options, pipeline, retry, limiter, observer, _logger, sessionId);
+        var transfer = new FileTransfer(context);
+
+        int files = 0, skipped = 0, failedCount = 0;
+        long bytes = 0, sent = 0, resumed = 0;
+        var failures = new List<FileResult>();
+
+        async ValueTask RunOne((Location From, ObjectInfo Info, Location To) item, CancellationToken ct)
+        {
+            FileResult result;
+            try
+            {
+                result = await transfer.RunAsync(item.From, item.Info, item.To, ct).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+            {
+                var message = e is LoadPipeException ? e.Message : $"{e.GetType().Name}: {e.Message}";
+                _logger.FileFailed(item.From.ToString(), item.To.ToString(), message);
+                result = new FileResult(item.From.ToString(), item.To.ToString(), FileOutcome.Failed)
+                {
+                    Error = message,
+                    ErrorKind = (e as LoadPipeException)?.Kind ?? ErrorKind.Permanent,
+                };
+            }
+            Interlocked.Increment(ref files);
+            Interlocked.Add(ref bytes, Math.Max(0, result.Bytes));
+            Interlocked.Add(ref sent, result.BytesSent);
+            Interlocked.Add(ref resumed, result.BytesResumed);
+            if (result.Outcome == FileOutcome.Skipped) Interlocked.Increment(ref skipped);
+            if (result.Outcome == FileOutcome.Failed)
+            {
+                Interlocked.Increment(ref failedCount);
+                lock (failures) if (failures.Count < FailuresKept) failures.Add(result);
+            }
+            observer.FileFinished(result);
+        }
+
+        string status;
+        try
+        {
+            var plan = Plan(source, sourceInfo, destination, filter, cancellationToken);
+            await Parallel.ForEachAsync(plan, new ParallelOptions { MaxDegreeOfParallelism = options.Transfers, CancellationToken = cancellationToken }, RunOne).ConfigureAwait(false);
+            status = failedCount == 0 ? "completed" : failedCount == files ? "failed" : "partial";
+        }
+        catch (OperationCanceledException)
+        {
+            status = "interrupted";
+            await EndAsync().ConfigureAwait(false);
+            throw;
+        }
+        await EndAsync().ConfigureAwait(false);
+
+        return new TransferSummary
+        {
+            Status = status,
+            Files = files,
+            FilesSkipped = skipped,
+            FilesFailed = failedCount,
+            Bytes = bytes,
+            BytesSent = sent,
+            BytesResumed = resumed,
+            DurationSeconds = stopwatch.Elapsed.TotalSeconds,
+            Session = sessionId,
+            Failures = failures,
+        };
+
+        Task EndAsync() => manifest.EndSessionAsync(sessionId, new SessionSummary(status, files, skipped, failedCount, bytes, sent), CancellationToken.None);
+    }
+
+    /// <summary>Pairs each source file with its destination, lazily: a 300k-file tree is never held in memory.</summary>
+    private static async IAsyncEnumerable<(Location, ObjectInfo, Location)> Plan(Location source, ObjectInfo sourceInfo, Location destination,
+        GlobFilter filter, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        if (!sourceInfo.IsDirectory)
+        {
+            if (source.IsStdio || filter.Matches(source.Name))
+                yield return (source, sourceInfo, await FileDestinationAsync(source, destination, cancellationToken).ConfigureAwait(false));
+            yield break;
+        }
+        await foreach (var entry in source.Storage.ListAsync(source.Path, recursive: true, cancellationToken).ConfigureAwait(false))
+        {
+            if (entry.IsDirectory || !filter.Matches(entry.Path)) continue;
+            yield return (source.Child(entry.Path), entry, destination.Child(entry.Path));
+        }
+    }
+
+    private static async Task<Location> FileDestinationAsync(Location source, Location destination, CancellationToken cancellationToken)
+    {
+        if (destination.IsStdio) return destination;
+        var isFolder = destination.IsFolderHint
+            || (await destination.Storage.StatAsync(destination.Path, cancellationToken).ConfigureAwait(false))?.IsDirectory == true;
+        if (!isFolder) return destination;
+        var name = source.IsStdio ? throw new LoadPipeException(ErrorKind.Usage, $"{destination} is a folder: give a file name for data from stdin") : source.Name;
+        if (name.Length == 0)
+            throw new LoadPipeException(ErrorKind.Usage, $"{source} has no file name: give the destination's file name instead of a folder");
+        return destination.Child(name);
+    }
+
+    private sealed class NullObserver : ITransferObserver;
+}

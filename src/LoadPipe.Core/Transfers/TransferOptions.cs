@@ -1,0 +1,67 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace LoadPipe.Core.Transfers;
+
+/// <summary>The defaults, in one place; docs/config.md repeats them.</summary>
+public static class TransferDefaults
+{
+    public const int ChunkSize = 8 << 20;
+    public const int Transfers = 4;
+    public const int Retries = 5;
+    public const long CacheLimit = 1L << 30;
+    public static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
+    public static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(60);
+}
+
+/// <summary>How a copy runs. Every property has a default, stated on it.</summary>
+public sealed class TransferOptions
+{
+    /// <summary>Bytes read from the source per chunk, and the unit of resume. Default 8 MiB.</summary>
+    [Range(64 << 10, 1L << 30)]
+    public int ChunkSize { get; set; } = TransferDefaults.ChunkSize;
+
+    /// <summary>Files moved at once. Default 4.</summary>
+    [Range(1, 256)]
+    public int Transfers { get; set; } = TransferDefaults.Transfers;
+
+    /// <summary>Tries after the first for each transient fault. Default 5.</summary>
+    [Range(0, 100)]
+    public int Retries { get; set; } = TransferDefaults.Retries;
+
+    /// <summary>First backoff delay; doubles each try, with jitter. Default 1 s.</summary>
+    public TimeSpan RetryDelay { get; set; } = TransferDefaults.RetryDelay;
+
+    /// <summary>Longest wait between tries, also the cap on a server's Retry-After. Default 60 s.</summary>
+    public TimeSpan MaxRetryDelay { get; set; } = TransferDefaults.MaxRetryDelay;
+
+    /// <summary>Bytes per second over all transfers; 0 is unlimited. Default 0.</summary>
+    [Range(0, long.MaxValue)]
+    public long BandwidthLimit { get; set; }
+
+    /// <summary>Stage specs applied in order ("unzstd", "grep:x", "zstd"). Default none.</summary>
+    public IList<string> Stages { get; set; } = [];
+
+    /// <summary>Globs a file must match one of to be copied (on its name, or its relative path if the glob has '/'). Default all.</summary>
+    public IList<string> Include { get; set; } = [];
+
+    /// <summary>Globs that leave a file out; they win over <see cref="Include"/>. Default none.</summary>
+    public IList<string> Exclude { get; set; } = [];
+
+    /// <summary>Re-read the destination after commit and compare its SHA-256. Default false.</summary>
+    public bool VerifyAfterCommit { get; set; }
+
+    /// <summary>Where replayed sources are cached; null disables the cache. Default null.</summary>
+    public string? CacheDirectory { get; set; }
+
+    /// <summary>Most bytes the cache may hold. Default 1 GiB.</summary>
+    public long CacheLimit { get; set; } = TransferDefaults.CacheLimit;
+
+    /// <summary>Free-form label for the session ("birds"). Default none.</summary>
+    public string? Project { get; set; }
+
+    /// <summary>The command that started the run, recorded with the session. Default "copy".</summary>
+    public string Command { get; set; } = "copy";
+
+    /// <summary>The configuration the run used, recorded with the session. Default none.</summary>
+    public string? ConfigSnapshot { get; set; }
+}

@@ -1,0 +1,58 @@
+namespace LoadPipe.Manifest.Sqlite;
+
+/// <summary>The schema, one step per version. Never edit a step that has shipped: add the next one.</summary>
+internal static class Migrations
+{
+    public static readonly string[] Steps =
+    [
+        // 1: sessions, transfers, chunks.
+        """
+        CREATE TABLE sessions (
+            id            INTEGER PRIMARY KEY AUTOINCREMENT,
+            command       TEXT NOT NULL,
+            source        TEXT NOT NULL,
+            destination   TEXT NOT NULL,
+            project       TEXT,
+            config        TEXT,
+            status        TEXT NOT NULL DEFAULT 'running',
+            started_at    INTEGER NOT NULL,
+            finished_at   INTEGER,
+            files         INTEGER NOT NULL DEFAULT 0,
+            files_skipped INTEGER NOT NULL DEFAULT 0,
+            files_failed  INTEGER NOT NULL DEFAULT 0,
+            bytes         INTEGER NOT NULL DEFAULT 0,
+            bytes_sent    INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE transfers (
+            id              INTEGER PRIMARY KEY AUTOINCREMENT,
+            session_id      INTEGER NOT NULL REFERENCES sessions(id),
+            source          TEXT NOT NULL,
+            destination     TEXT NOT NULL,
+            pipeline        TEXT NOT NULL,
+            source_size     INTEGER NOT NULL,
+            source_version  TEXT,
+            source_modified INTEGER,
+            status          TEXT NOT NULL,
+            sink_state      TEXT,
+            bytes_confirmed INTEGER NOT NULL DEFAULT 0,
+            attempts        INTEGER NOT NULL DEFAULT 1,
+            last_error      TEXT,
+            md5             TEXT,
+            sha256          TEXT,
+            output_size     INTEGER NOT NULL DEFAULT -1,
+            updated_at      INTEGER NOT NULL,
+            UNIQUE (source, destination, pipeline)
+        );
+        CREATE INDEX transfers_session ON transfers(session_id);
+        CREATE TABLE chunks (
+            transfer_id INTEGER NOT NULL REFERENCES transfers(id) ON DELETE CASCADE,
+            seq         INTEGER NOT NULL,
+            offset      INTEGER NOT NULL,
+            length      INTEGER NOT NULL,
+            input_end   INTEGER,
+            checksum    TEXT NOT NULL,
+            PRIMARY KEY (transfer_id, seq)
+        ) WITHOUT ROWID;
+        """,
+    ];
+}

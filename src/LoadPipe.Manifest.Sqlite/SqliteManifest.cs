@@ -1,0 +1,279 @@
+using System.Runtime.CompilerServices;
+using LoadPipe.Core.Errors;
+using LoadPipe.Core.Manifest;
+using Microsoft.Data.Sqlite;
+
+namespace LoadPipe.Manifest.Sqlite;
+
+/// <summary>
+/// The default manifest: one SQLite file in WAL mode with synchronous=FULL, so a confirmed chunk survives kill -9
+/// and power loss. Each call opens a pooled connection, so any number of transfers may call at once.
+/// </summary>
+public sealed class SqliteManifest : IManifest
+{
+    private readonly string _connectionString;
+    private readonly TimeProvider _time;
+
+    private SqliteManifest(string path, TimeProvider time)
+    {
+        Path = path;
+        _time = time;
+        _connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = path,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = true,
+            DefaultTimeout = 30,
+        }.ToString();
+    }
+
+    public string Path { get; }
+
+    public string Description => "sqlite:" + Path;
+
+    /// <summary>Opens (creating if needed) the manifest at <paramref name="path"/> and brings its schema up to date.</summary>
+    public static async Task<SqliteManifest> OpenAsync(string path, TimeProvider? time = null, CancellationToken cancellationToken = default)
+    {
+        var full = System.IO.Path.GetFullPath(path);
+        try
+        {
+            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(full)!);
+            var manifest = new SqliteManifest(full, time ?? TimeProvider.System);
+            await manifest.MigrateAsync(cancellationToken).ConfigureAwait(false);
+            return manifest;
+        }
+        catch (Exception e) when (e is SqliteException or IOException or UnauthorizedAccessException)
+        {
+            throw new LoadPipeException(ErrorKind.Usage, $"manifest {full}: cannot open ({e.Message.Split('\n')[0]})", e);
+        }
+    }
+
+    private async Task MigrateAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await ExecAsync(connection, "PRAGMA journal_mode=WAL;", cancellationToken).ConfigureAwait(false);
+        await ExecAsync(connection, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);", cancellationToken).ConfigureAwait(false);
+        await using var tx = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var current = Convert.ToInt32(await ScalarAsync(connection, tx, "SELECT COALESCE(MAX(version), 0) FROM schema_version", cancellationToken).ConfigureAwait(false) ?? 0L);
+        if (current > Migrations.Steps.Length)
+            throw new LoadPipeException(ErrorKind.Usage, $"manifest {Path} has schema version {current}, newer than this lp knows ({Migrations.Steps.Length}): upgrade lp");
+        for (var v = current; v < Migrations.Steps.Length; v++)
+        {
+            await using var step = connection.CreateCommand();
+            step.Transaction = tx;
+            step.CommandText = Migrations.Steps[v] + $"; INSERT INTO schema_version(version) VALUES ({v + 1});";
+            await step.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<long> BeginSessionAsync(SessionStart start, CancellationToken cancellationToken = default)
+    {
+        await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = Command(c, """
+            INSERT INTO sessions(command, source, destination, project, config, started_at)
+            VALUES ($command, $source, $destination, $project, $config, $now) RETURNING id
+            """,
+            ("$command", start.Command), ("$source", start.Source), ("$destination", start.Destination),
+            ("$project", start.Project), ("$config", start.ConfigSnapshot), ("$now", Now()));
+        return (long)(await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+    }
+
+    public async Task EndSessionAsync(long sessionId, SessionSummary summary, CancellationToken cancellationToken = default)
+    {
+        await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = Command(c, """
+            UPDATE sessions SET status = $status, finished_at = $now, files = $files, files_skipped = $skipped,
+                files_failed = $failed, bytes = $bytes, bytes_sent = $sent WHERE id = $id
+            """,
+            ("$status", summary.Status), ("$now", Now()), ("$files", summary.Files), ("$skipped", summary.FilesSkipped),
+            ("$failed", summary.FilesFailed), ("$bytes", summary.Bytes), ("$sent", summary.BytesSent), ("$id", sessionId));
+        await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<TransferRecord?> FindTransferAsync(TransferKey key, CancellationToken cancellationToken = default)
+    {
+        await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = Command(c, TransferSelect + " WHERE source = $s AND destination = $d AND pipeline = $p",
+            ("$s", key.Source), ("$d", key.Destination), ("$p", key.Pipeline));
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? ReadTransfer(reader) : null;
+    }
+
+    public async Task<TransferRecord> StartTransferAsync(TransferKey key, long sessionId, SourceIdentity source, CancellationToken cancellationToken = default)
+    {
+        await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var tx = (SqliteTransaction)await c.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using (var cmd = Command(c, """
+            INSERT INTO transfers(session_id, source, destination, pipeline, source_size, source_version, source_modified, status, updated_at)
+            VALUES ($session, $s, $d, $p, $size, $version, $modified, 'InProgress', $now)
+            ON CONFLICT(source, destination, pipeline) DO UPDATE SET
+                session_id = excluded.session_id, source_size = excluded.source_size, source_version = excluded.source_version,
+                source_modified = excluded.source_modified, status = 'InProgress', sink_state = NULL, bytes_confirmed = 0,
+                attempts = 1, last_error = NULL, md5 = NULL, sha256 = NULL, output_size = -1, updated_at = excluded.updated_at
+            """,
+            ("$session", sessionId), ("$s", key.Source), ("$d", key.Destination), ("$p", key.Pipeline), ("$size", source.Size),
+            ("$version", source.Version), ("$modified", source.Modified?.ToUnixTimeMilliseconds()), ("$now", Now())))
+        {
+            cmd.Transaction = tx;
+            await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        await using (var drop = Command(c, """
+            DELETE FROM chunks WHERE transfer_id = (SELECT id FROM transfers WHERE source = $s AND destination = $d AND pipeline = $p)
+            """, ("$s", key.Source), ("$d", key.Destination), ("$p", key.Pipeline)))
+        {
+            drop.Transaction = tx;
+            await drop.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return (await FindTransferAsync(key, cancellationToken).ConfigureAwait(false))!;
+    }
+
+    public Task AttachTransferAsync(long transferId, long sessionId, CancellationToken cancellationToken = default) =>
+        ExecAsync("UPDATE transfers SET session_id = $session, attempts = attempts + 1, status = 'InProgress', updated_at = $now WHERE id = $id",
+            cancellationToken, ("$session", sessionId), ("$now", Now()), ("$id", transferId));
+
+    public Task SetSinkStateAsync(long transferId, string? sinkState, CancellationToken cancellationToken = default) =>
+        ExecAsync("UPDATE transfers SET sink_state = $state, updated_at = $now WHERE id = $id",
+            cancellationToken, ("$state", sinkState), ("$now", Now()), ("$id", transferId));
+
+    public async Task<IReadOnlyList<ChunkRecord>> GetChunksAsync(long transferId, CancellationToken cancellationToken = default)
+    {
+        await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = Command(c, "SELECT seq, offset, length, input_end, checksum FROM chunks WHERE transfer_id = $id ORDER BY seq", ("$id", transferId));
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var chunks = new List<ChunkRecord>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            chunks.Add(new ChunkRecord(reader.GetInt32(0), reader.GetInt64(1), reader.GetInt64(2), reader.IsDBNull(3) ? null : reader.GetInt64(3), reader.GetString(4)));
+        return chunks;
+    }
+
+    public async Task ConfirmChunkAsync(long transferId, ChunkRecord chunk, string? sinkState, CancellationToken cancellationToken = default)
+    {
+        await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var tx = (SqliteTransaction)await c.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using (var insert = Command(c, """
+            INSERT OR REPLACE INTO chunks(transfer_id, seq, offset, length, input_end, checksum) VALUES ($id, $seq, $offset, $length, $input, $sum)
+            """, ("$id", transferId), ("$seq", chunk.Sequence), ("$offset", chunk.Offset), ("$length", chunk.Length), ("$input", chunk.InputEnd), ("$sum", chunk.Checksum)))
+        {
+            insert.Transaction = tx;
+            await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        await using (var update = Command(c, "UPDATE transfers SET bytes_confirmed = $end, sink_state = $state, updated_at = $now WHERE id = $id",
+            ("$end", chunk.End), ("$state", sinkState), ("$now", Now()), ("$id", transferId)))
+        {
+            update.Transaction = tx;
+            await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public Task DropChunksAsync(long transferId, int fromSequence, CancellationToken cancellationToken = default) =>
+        ExecAsync("""
+            DELETE FROM chunks WHERE transfer_id = $id AND seq >= $seq;
+            UPDATE transfers SET bytes_confirmed = COALESCE((SELECT MAX(offset + length) FROM chunks WHERE transfer_id = $id), 0) WHERE id = $id;
+            """, cancellationToken, ("$id", transferId), ("$seq", fromSequence));
+
+    public async Task CompleteTransferAsync(long transferId, TransferCompletion completion, CancellationToken cancellationToken = default) =>
+        await ExecAsync("""
+            UPDATE transfers SET status = 'Completed', sink_state = NULL, md5 = $md5, sha256 = $sha, output_size = $size,
+                bytes_confirmed = $size, last_error = NULL, updated_at = $now WHERE id = $id;
+            DELETE FROM chunks WHERE transfer_id = $id;
+            """, cancellationToken, ("$md5", completion.Md5), ("$sha", completion.Sha256), ("$size", completion.OutputSize), ("$now", Now()), ("$id", transferId)).ConfigureAwait(false);
+
+    public Task FailTransferAsync(long transferId, string error, CancellationToken cancellationToken = default) =>
+        ExecAsync("UPDATE transfers SET status = 'Failed', last_error = $error, updated_at = $now WHERE id = $id",
+            cancellationToken, ("$error", error), ("$now", Now()), ("$id", transferId));
+
+    public async IAsyncEnumerable<SessionRecord> ListSessionsAsync(int limit, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = Command(c, """
+            SELECT id, command, source, destination, project, status, started_at, finished_at, files, files_skipped, files_failed, bytes, bytes_sent
+            FROM sessions ORDER BY id DESC LIMIT $limit
+            """, ("$limit", limit));
+        await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
+            yield return new SessionRecord(r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetString(3), r.IsDBNull(4) ? null : r.GetString(4),
+                r.GetString(5), Time(r.GetInt64(6)), r.IsDBNull(7) ? null : Time(r.GetInt64(7)), r.GetInt32(8), r.GetInt32(9), r.GetInt32(10), r.GetInt64(11), r.GetInt64(12));
+    }
+
+    public async IAsyncEnumerable<TransferRecord> ListTransfersAsync(long? sessionId, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = sessionId is null
+            ? Command(c, TransferSelect + " ORDER BY id")
+            : Command(c, TransferSelect + " WHERE session_id = $session ORDER BY id", ("$session", sessionId));
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            yield return ReadTransfer(reader);
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        SqliteConnection.ClearAllPools();
+        return ValueTask.CompletedTask;
+    }
+
+    private const string TransferSelect = """
+        SELECT id, source, destination, pipeline, session_id, source_size, source_version, source_modified, status, sink_state,
+               bytes_confirmed, attempts, last_error, md5, sha256, output_size, updated_at FROM transfers
+        """;
+
+    private static TransferRecord ReadTransfer(SqliteDataReader r) => new()
+    {
+        Id = r.GetInt64(0),
+        Key = new TransferKey(r.GetString(1), r.GetString(2), r.GetString(3)),
+        SessionId = r.GetInt64(4),
+        Source = new SourceIdentity(r.GetInt64(5), r.IsDBNull(6) ? null : r.GetString(6), r.IsDBNull(7) ? null : Time(r.GetInt64(7))),
+        Status = Enum.Parse<TransferStatus>(r.GetString(8)),
+        SinkState = r.IsDBNull(9) ? null : r.GetString(9),
+        BytesConfirmed = r.GetInt64(10),
+        Attempts = r.GetInt32(11),
+        LastError = r.IsDBNull(12) ? null : r.GetString(12),
+        Md5 = r.IsDBNull(13) ? null : r.GetString(13),
+        Sha256 = r.IsDBNull(14) ? null : r.GetString(14),
+        OutputSize = r.GetInt64(15),
+        UpdatedAt = Time(r.GetInt64(16)),
+    };
+
+    private long Now() => _time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    private static DateTimeOffset Time(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
+
+    private async Task<SqliteConnection> OpenConnectionAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await ExecAsync(connection, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=30000;", cancellationToken).ConfigureAwait(false);
+        return connection;
+    }
+
+    private async Task ExecAsync(string sql, CancellationToken cancellationToken, params (string, object?)[] parameters)
+    {
+        await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = Command(c, sql, parameters);
+        await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task ExecAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        await using var cmd = Command(connection, sql);
+        await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<object?> ScalarAsync(SqliteConnection connection, SqliteTransaction tx, string sql, CancellationToken cancellationToken)
+    {
+        await using var cmd = Command(connection, sql);
+        cmd.Transaction = tx;
+        return await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static SqliteCommand Command(SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters)
+    {
+        var cmd = connection.CreateCommand();
+        cmd.CommandText = sql;
+        foreach (var (name, value) in parameters) cmd.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        return cmd;
+    }
+}

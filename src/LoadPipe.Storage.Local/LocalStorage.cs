@@ -1,0 +1,136 @@
+using System.Runtime.CompilerServices;
+using LoadPipe.Core.Errors;
+using LoadPipe.Core.Storage;
+
+namespace LoadPipe.Storage.Local;
+
+/// <summary>
+/// The local file system. Without a root, paths are absolute; with one (a `type: local` remote's `root`), paths
+/// are relative to it and may not climb out of it. Writes go to a hidden partial file beside the target
+/// (".NAME.lp-partial"), are fsynced chunk by chunk, and are renamed over the target only at commit: a half file
+/// never carries the final name.
+/// </summary>
+public sealed class LocalStorage : IStorage, IRangedReader, IWritableStorage, IResumableWriter
+{
+    public const string PartialSuffix = ".lp-partial";
+    private readonly string? _root;
+
+    public LocalStorage(string? root = null)
+    {
+        _root = root is null ? null : Path.GetFullPath(root);
+    }
+
+    public string Description => _root is null ? "local disk" : $"local disk under {_root}";
+
+    public string Resolve(string path)
+    {
+        if (_root is null) return Path.GetFullPath(path);
+        var full = Path.GetFullPath(Path.Combine(_root, path.TrimStart('/')));
+        var rootWithSep = _root.EndsWith(Path.DirectorySeparatorChar) ? _root : _root + Path.DirectorySeparatorChar;
+        if (full != _root && !full.StartsWith(rootWithSep, StringComparison.Ordinal))
+            throw new LoadPipeException(ErrorKind.Usage, $"'{path}' points outside {_root}");
+        return full;
+    }
+
+    public async IAsyncEnumerable<ObjectInfo> ListAsync(string path, bool recursive, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var full = Resolve(path);
+        if (!Directory.Exists(full))
+            throw new LoadPipeException(ErrorKind.NotFound, File.Exists(full) ? $"{full} is a file, not a folder" : $"{full}: no such folder");
+        var options = new EnumerationOptions
+        {
+            RecurseSubdirectories = recursive,
+            IgnoreInaccessible = false,
+            AttributesToSkip = 0,
+            ReturnSpecialDirectories = false,
+        };
+        var dir = new DirectoryInfo(full);
+        var prefix = dir.FullName.Length + (dir.FullName.EndsWith(Path.DirectorySeparatorChar) ? 0 : 1);
+        foreach (var entry in dir.EnumerateFileSystemInfos("*", options))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (entry.Name.EndsWith(PartialSuffix, StringComparison.Ordinal)) continue;
+            var relative = entry.FullName[prefix..].Replace(Path.DirectorySeparatorChar, '/');
+            yield return Describe(entry, relative);
+        }
+        await Task.CompletedTask.ConfigureAwait(false);
+    }
+
+    public Task<ObjectInfo?> StatAsync(string path, CancellationToken cancellationToken = default)
+    {
+        var full = Resolve(path);
+        FileSystemInfo info = Directory.Exists(full) ? new DirectoryInfo(full) : new FileInfo(full);
+        return Task.FromResult(info.Exists ? Describe(info, path) : null);
+    }
+
+    public Task<Stream> OpenReadAsync(string path, ReadOptions options, CancellationToken cancellationToken = default)
+    {
+        var full = Resolve(path);
+        try
+        {
+            var stream = new FileStream(full, new FileStreamOptions
+            {
+                Mode = FileMode.Open, Access = FileAccess.Read, Share = FileShare.ReadWrite | FileShare.Delete,
+                Options = FileOptions.Asynchronous | FileOptions.SequentialScan, BufferSize = 0,
+            });
+            if (options.IfVersion is { } version && Version(File.GetLastWriteTimeUtc(full), stream.Length) != version)
+            {
+                stream.Dispose();
+                throw new SourceChangedException($"{full} changed since the transfer started");
+            }
+            stream.Position = options.Offset;
+            return Task.FromResult<Stream>(stream);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new LoadPipeException(ErrorKind.NotFound, $"{full}: no such file", e);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new LoadPipeException(ErrorKind.Auth, $"{full}: permission denied", e);
+        }
+    }
+
+    public Task CreateFolderAsync(string path, CancellationToken cancellationToken = default)
+    {
+        Directory.CreateDirectory(Resolve(path));
+        return Task.CompletedTask;
+    }
+
+    public Task<IWriteSession> BeginWriteAsync(string path, WriteRequest request, CancellationToken cancellationToken = default)
+    {
+        var target = Resolve(path);
+        var partial = PartialPath(target);
+        return Task.FromResult<IWriteSession>(LocalWriteSession.Create(target, partial, request, 0));
+    }
+
+    public Task<IWriteSession?> ResumeWriteAsync(string path, string resumeState, long confirmedLength, WriteRequest request,
+        CancellationToken cancellationToken = default)
+    {
+        var target = Resolve(path);
+        var partial = PartialPath(target);
+        // The state is the partial file's path; only ever trust the one beside our own target.
+        if (resumeState != partial || !File.Exists(partial) || new FileInfo(partial).Length < confirmedLength)
+            return Task.FromResult<IWriteSession?>(null);
+        return Task.FromResult<IWriteSession?>(LocalWriteSession.Create(target, partial, request, confirmedLength));
+    }
+
+    /// <summary>".NAME.lp-partial" in the target's folder: hidden, on the same file system, so the rename is atomic.</summary>
+    public static string PartialPath(string target) =>
+        Path.Combine(Path.GetDirectoryName(target)!, "." + Path.GetFileName(target) + PartialSuffix);
+
+    /// <summary>Local files have no ETag: the version is the modified time and size.</summary>
+    internal static string Version(DateTime modifiedUtc, long size) => $"{modifiedUtc.Ticks:x}-{size:x}";
+
+    private static ObjectInfo Describe(FileSystemInfo info, string path) => info switch
+    {
+        FileInfo f => new ObjectInfo
+        {
+            Path = path,
+            Size = f.Length,
+            Modified = new DateTimeOffset(f.LastWriteTimeUtc, TimeSpan.Zero),
+            Version = Version(f.LastWriteTimeUtc, f.Length),
+        },
+        _ => new ObjectInfo { Path = path, Size = 0, Modified = new DateTimeOffset(info.LastWriteTimeUtc, TimeSpan.Zero), IsDirectory = true },
+    };
+}

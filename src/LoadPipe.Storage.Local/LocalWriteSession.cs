@@ -1,0 +1,160 @@
+using LoadPipe.Core.Errors;
+using LoadPipe.Core.Storage;
+using Microsoft.Win32.SafeHandles;
+
+namespace LoadPipe.Storage.Local;
+
+/// <summary>Writes into the partial file at increasing offsets; each write is fsynced before it returns, so the
+/// engine may confirm it. A retried write simply overwrites the same offset.</summary>
+internal sealed class LocalWriteSession : IWriteSession
+{
+    private const int ENOSPC = 28;
+    private const int EDQUOT = 122;
+    private readonly string _target;
+    private readonly string _partial;
+    private readonly WriteRequest _request;
+    private SafeFileHandle? _handle;
+
+    private LocalWriteSession(string target, string partial, WriteRequest request, SafeFileHandle handle, long length)
+    {
+        _target = target;
+        _partial = partial;
+        _request = request;
+        _handle = handle;
+        Length = length;
+    }
+
+    public static LocalWriteSession Create(string target, string partial, WriteRequest request, long keep)
+    {
+        try
+        {
+            var folder = Path.GetDirectoryName(target)!;
+            if (Directory.Exists(target))
+                throw new LoadPipeException(ErrorKind.Usage, $"{target} is a folder");
+            Directory.CreateDirectory(folder);
+            var handle = File.OpenHandle(partial, keep == 0 ? FileMode.Create : FileMode.Open, FileAccess.ReadWrite, FileShare.Read, FileOptions.Asynchronous);
+            // Bytes after the last confirmed chunk may be half-written: they are not trusted.
+            RandomAccess.SetLength(handle, keep);
+            return new LocalWriteSession(target, partial, request, handle, keep);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new LoadPipeException(ErrorKind.Auth, $"{target}: permission denied", e);
+        }
+        catch (IOException e)
+        {
+            throw Translate(e, target);
+        }
+    }
+
+    public string? ResumeState => _partial;
+
+    public int ChunkAlignment => 1;
+
+    public long Length { get; private set; }
+
+    public async Task WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+    {
+        var handle = _handle ?? throw new ObjectDisposedException(nameof(LocalWriteSession));
+        try
+        {
+            await RandomAccess.WriteAsync(handle, data, Length, cancellationToken).ConfigureAwait(false);
+            RandomAccess.FlushToDisk(handle);
+        }
+        catch (IOException e)
+        {
+            throw Translate(e, _target);
+        }
+        Length += data.Length;
+    }
+
+    public Task<Stream?> OpenWrittenAsync(CancellationToken cancellationToken = default)
+    {
+        Stream stream = new FileStream(_partial, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 16, FileOptions.SequentialScan);
+        return Task.FromResult<Stream?>(new BoundedReadStream(stream, Length));
+    }
+
+    public Task<ObjectInfo> CommitAsync(CancellationToken cancellationToken = default)
+    {
+        var handle = _handle ?? throw new ObjectDisposedException(nameof(LocalWriteSession));
+        RandomAccess.FlushToDisk(handle);
+        handle.Dispose();
+        _handle = null;
+        if (_request.Modified is { } modified) File.SetLastWriteTimeUtc(_partial, modified.UtcDateTime);
+        File.Move(_partial, _target, overwrite: true);
+        var info = new FileInfo(_target);
+        return Task.FromResult(new ObjectInfo
+        {
+            Path = _target, Size = info.Length, Modified = new DateTimeOffset(info.LastWriteTimeUtc, TimeSpan.Zero),
+            Version = LocalStorage.Version(info.LastWriteTimeUtc, info.Length),
+        });
+    }
+
+    public Task AbortAsync(CancellationToken cancellationToken = default)
+    {
+        _handle?.Dispose();
+        _handle = null;
+        File.Delete(_partial);
+        return Task.CompletedTask;
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _handle?.Dispose();
+        _handle = null;
+        return ValueTask.CompletedTask;
+    }
+
+    private static LoadPipeException Translate(IOException e, string target)
+    {
+        var errno = e.HResult & 0xFFFF;
+        return errno is ENOSPC or EDQUOT || e.Message.Contains("No space left", StringComparison.Ordinal)
+            ? new LoadPipeException(ErrorKind.NoSpace, $"{target}: no space left on the device (the partial file is kept for a resume)", e)
+            : new LoadPipeException(ErrorKind.Transient, $"{target}: {e.Message}", e);
+    }
+}
+
+/// <summary>Reads at most a given number of bytes of an inner stream.</summary>
+internal sealed class BoundedReadStream(Stream inner, long limit) : Stream
+{
+    private readonly long _limit = limit;
+    private long _left = limit;
+
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => _limit;
+    public override long Position { get => _limit - _left; set => throw new NotSupportedException(); }
+
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    public override int Read(Span<byte> buffer)
+    {
+        if (_left <= 0) return 0;
+        var n = inner.Read(buffer[..(int)Math.Min(buffer.Length, _left)]);
+        _left -= n;
+        return n;
+    }
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        if (_left <= 0) return 0;
+        var n = await inner.ReadAsync(buffer[..(int)Math.Min(buffer.Length, _left)], cancellationToken).ConfigureAwait(false);
+        _left -= n;
+        return n;
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override void Flush() { }
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) inner.Dispose();
+        base.Dispose(disposing);
+    }
+}

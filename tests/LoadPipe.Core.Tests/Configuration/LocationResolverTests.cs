@@ -1,0 +1,66 @@
+using LoadPipe.Core.Errors;
+using LoadPipe.Core.Locations;
+using LoadPipe.Storage.Http;
+using LoadPipe.Storage.Local;
+
+namespace LoadPipe.Core.Tests.Configuration;
+
+public sealed class LocationResolverTests
+{
+    private static LocationResolver Resolver(params RemoteDefinition[] remotes) =>
+        new([new LocalStorageFactory(), new StdioStorageFactory(), new HttpStorageFactory()], remotes.ToDictionary(r => r.Name));
+
+    [Fact]
+    public void Resolve_Kinds_AreRecognised()
+    {
+        var resolver = Resolver(new RemoteDefinition("web", "http", new Dictionary<string, string> { ["url"] = "https://h/base/" }));
+
+        Assert.True(resolver.Resolve("-").IsStdio);
+        Assert.IsType<HttpStorage>(resolver.Resolve("https://host/a/b.bin").Storage);
+        Assert.Equal("b.bin", resolver.Resolve("https://host/a/b.bin?sig=1").Name);
+        Assert.IsType<LocalStorage>(resolver.Resolve("file:///tmp/x").Storage);
+        Assert.Equal("/tmp/x", resolver.Resolve("file:///tmp/x").Path);
+        var remote = resolver.Resolve("web:data/f.zst");
+        Assert.Equal("data/f.zst", remote.Path);
+        Assert.Equal("web:data/f.zst", remote.Uri);
+        Assert.True(resolver.Resolve("out/").IsFolderHint);
+    }
+
+    [Theory]
+    [InlineData("http://", "not a valid URL")]
+    [InlineData("nosuch:file", "unknown remote 'nosuch'")]
+    public void Resolve_Bad_UsageError(string text, string message)
+    {
+        var e = Assert.Throws<LoadPipeException>(() => Resolver().Resolve(text));
+
+        Assert.Equal(ErrorKind.Usage, e.Kind);
+        Assert.Contains(message, e.Message);
+    }
+
+    [Fact]
+    public void Create_RemoteWithUnknownTypeOrSetting_UsageErrorWithOrigin()
+    {
+        var badType = Assert.Throws<LoadPipeException>(() => Resolver(new RemoteDefinition("x", "ftp", new Dictionary<string, string>(), "c.yaml:3")));
+        var badSetting = Assert.Throws<LoadPipeException>(() => Resolver(new RemoteDefinition("x", "local", new Dictionary<string, string> { ["rot"] = "/" }, "c.yaml:5")));
+
+        Assert.StartsWith("c.yaml:3: remote 'x': unknown type 'ftp'", badType.Message);
+        Assert.StartsWith("c.yaml:5: remote 'x': unknown setting 'rot'", badSetting.Message);
+    }
+
+    [Fact]
+    public void Redact_UrlWithSecrets_DropsThem()
+    {
+        Assert.Equal("https://host/a/b", Location.Redact("https://user:pw@host/a/b?X-Amz-Signature=abc#f"));
+        Assert.Equal("/tmp/a?b", Location.Redact("/tmp/a?b"));
+    }
+
+    [Fact]
+    public async Task LocalRemoteWithRoot_PathClimbingOut_IsRefused()
+    {
+        var storage = new LocalStorage("/tmp/lp-root-test");
+
+        var e = await Assert.ThrowsAsync<LoadPipeException>(() => storage.StatAsync("../../etc/passwd"));
+
+        Assert.Contains("outside", e.Message);
+    }
+}

@@ -1,0 +1,252 @@
+using LoadPipe.Core.Locations;
+using LoadPipe.Core.Tests.Support;
+using LoadPipe.Core.Transfers;
+using LoadPipe.Manifest.Sqlite;
+using LoadPipe.Storage.Local;
+using ZstdSharp;
+
+namespace LoadPipe.Core.Tests.Transfers;
+
+public sealed class TransferEngineTests : IDisposable
+{
+    private const int Chunk = 256 << 10;
+    private readonly TempFolder _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private static TransferOptions Options(params string[] stages) => new()
+    {
+        ChunkSize = Chunk,
+        Stages = stages.ToList(),
+        RetryDelay = TimeSpan.FromMilliseconds(1),
+        MaxRetryDelay = TimeSpan.FromMilliseconds(5),
+    };
+
+    private (Location From, Location To, FaultyStorage Faults) Locations(string from, string to)
+    {
+        var local = new LocalStorage();
+        var faulty = new FaultyStorage(local);
+        return (new Location(local, from, from), new Location(faulty, to, to), faulty);
+    }
+
+    private async Task<TransferSummary> CopyAsync(Location from, Location to, TransferOptions options)
+    {
+        await using var manifest = await SqliteManifest.OpenAsync(_dir["manifest.db"]);
+        return await new TransferEngine(manifest).CopyAsync(from, to, options);
+    }
+
+    [Fact]
+    public async Task CopyAsync_CrashMidFile_ResumeSendsOnlyTheRest()
+    {
+        var content = TestData.Random(10 * Chunk + 1234);
+        var (from, to, faults) = Locations(_dir.Write("src.bin", content), _dir["out/dst.bin"]);
+        faults.CrashAfterWrites = 4;
+
+        var first = await CopyAsync(from, to, Options());
+
+        Assert.Equal("failed", first.Status);
+        Assert.False(File.Exists(_dir["out/dst.bin"]));
+        Assert.True(File.Exists(LocalStorage.PartialPath(_dir["out/dst.bin"])));
+
+        faults.CrashAfterWrites = null;
+        var second = await CopyAsync(from, to, Options());
+
+        Assert.Equal("completed", second.Status);
+        Assert.Equal(4L * Chunk, second.BytesResumed);
+        Assert.Equal(content.Length - 4L * Chunk, second.BytesSent);
+        Assert.Equal(TestData.Sha256(content), TestData.Sha256(File.ReadAllBytes(_dir["out/dst.bin"])));
+        Assert.False(File.Exists(LocalStorage.PartialPath(_dir["out/dst.bin"])));
+    }
+
+    [Fact]
+    public async Task CopyAsync_FinishedAndUnchanged_SkipsWithZeroBytesSent()
+    {
+        var content = TestData.Random(3 * Chunk);
+        var (from, to, _) = Locations(_dir.Write("src.bin", content), _dir["out/dst.bin"]);
+        await CopyAsync(from, to, Options());
+
+        var again = await CopyAsync(from, to, Options());
+
+        Assert.Equal(1, again.FilesSkipped);
+        Assert.Equal(0, again.BytesSent);
+    }
+
+    [Fact]
+    public async Task CopyAsync_DestinationDeletedAfterFinish_CopiesAgain()
+    {
+        var content = TestData.Random(Chunk);
+        var (from, to, _) = Locations(_dir.Write("src.bin", content), _dir["out/dst.bin"]);
+        await CopyAsync(from, to, Options());
+        File.Delete(_dir["out/dst.bin"]);
+
+        var again = await CopyAsync(from, to, Options());
+
+        Assert.Equal(0, again.FilesSkipped);
+        Assert.Equal(content.Length, again.BytesSent);
+        Assert.Equal(content, File.ReadAllBytes(_dir["out/dst.bin"]));
+    }
+
+    [Fact]
+    public async Task CopyAsync_SourceChangedAfterCrash_RestartsFromZero()
+    {
+        var (from, to, faults) = Locations(_dir.Write("src.bin", TestData.Random(8 * Chunk, seed: 1)), _dir["out/dst.bin"]);
+        faults.CrashAfterWrites = 3;
+        await CopyAsync(from, to, Options());
+
+        var changed = TestData.Random(8 * Chunk, seed: 2);
+        File.WriteAllBytes(_dir["src.bin"], changed);
+        File.SetLastWriteTimeUtc(_dir["src.bin"], DateTime.UtcNow.AddMinutes(1));
+        faults.CrashAfterWrites = null;
+        var second = await CopyAsync(from, to, Options());
+
+        Assert.Equal("completed", second.Status);
+        Assert.Equal(0, second.BytesResumed);
+        Assert.Equal(changed.Length, second.BytesSent);
+        Assert.Equal(TestData.Sha256(changed), TestData.Sha256(File.ReadAllBytes(_dir["out/dst.bin"])));
+    }
+
+    [Fact]
+    public async Task CopyAsync_PartialFileCorruptedBetweenRuns_DetectsAndRestarts()
+    {
+        var content = TestData.Random(6 * Chunk);
+        var (from, to, faults) = Locations(_dir.Write("src.bin", content), _dir["out/dst.bin"]);
+        faults.CrashAfterWrites = 3;
+        await CopyAsync(from, to, Options());
+        var partial = LocalStorage.PartialPath(_dir["out/dst.bin"]);
+        using (var f = File.OpenWrite(partial)) { f.Position = 10; f.WriteByte(0xFF); f.WriteByte(0xEE); }
+
+        faults.CrashAfterWrites = null;
+        var second = await CopyAsync(from, to, Options());
+
+        Assert.Equal("completed", second.Status);
+        Assert.Equal(content.Length, second.BytesSent);
+        Assert.Equal(content, File.ReadAllBytes(_dir["out/dst.bin"]));
+    }
+
+    [Fact]
+    public async Task CopyAsync_ThroughZstdCrashMidFile_ResumesAtFrameBoundaryAndDecodes()
+    {
+        var content = TestData.JsonLines(12 * Chunk);
+        var (from, to, faults) = Locations(_dir.Write("log.jsonl", content), _dir["out/log.zst"]);
+        faults.CrashAfterWrites = 5;
+        var first = await CopyAsync(from, to, Options("zstd"));
+        Assert.Equal("failed", first.Status);
+
+        faults.CrashAfterWrites = null;
+        var second = await CopyAsync(from, to, Options("zstd"));
+
+        Assert.Equal("completed", second.Status);
+        Assert.True(second.BytesResumed > 0);
+        Assert.Equal(second.Bytes, second.BytesResumed + second.BytesSent);
+        using var decompressor = new Decompressor();
+        Assert.Equal(TestData.Sha256(content), TestData.Sha256(decompressor.Unwrap(File.ReadAllBytes(_dir["out/log.zst"])).ToArray()));
+    }
+
+    [Fact]
+    public async Task CopyAsync_ThroughUnzstdGrepZstdCrash_ReplaysWithoutResending()
+    {
+        var content = TestData.JsonLines(16 * Chunk);
+        using (var compressor = new Compressor(3)) _dir.Write("log.zst", compressor.Wrap(content).ToArray());
+        var expected = System.Text.Encoding.UTF8.GetBytes(string.Concat(
+            System.Text.Encoding.UTF8.GetString(content).Split('\n').Where(l => l.Contains("\"error\"", StringComparison.Ordinal)).Select(l => l + "\n")));
+        var (from, to, faults) = Locations(_dir["log.zst"], _dir["out/errors.jsonl"]);
+        faults.CrashAfterWrites = 2;
+        var first = await CopyAsync(from, to, Options("unzstd", "grep:\"error\""));
+        Assert.Equal("failed", first.Status);
+
+        faults.CrashAfterWrites = null;
+        var second = await CopyAsync(from, to, Options("unzstd", "grep:\"error\""));
+
+        Assert.Equal("completed", second.Status);
+        Assert.Equal(2L * Chunk, second.BytesResumed);
+        Assert.Equal(expected.Length - 2L * Chunk, second.BytesSent);
+        Assert.Equal(TestData.Sha256(expected), TestData.Sha256(File.ReadAllBytes(_dir["out/errors.jsonl"])));
+    }
+
+    [Fact]
+    public async Task CopyAsync_ThroughExecCrash_RestartsTheFile()
+    {
+        var content = TestData.JsonLines(6 * Chunk);
+        var (from, to, faults) = Locations(_dir.Write("in.txt", content), _dir["out/upper.txt"]);
+        faults.CrashAfterWrites = 2;
+        await CopyAsync(from, to, Options("exec:tr a-z A-Z"));
+
+        faults.CrashAfterWrites = null;
+        var second = await CopyAsync(from, to, Options("exec:tr a-z A-Z"));
+
+        Assert.Equal("completed", second.Status);
+        Assert.Equal(0, second.BytesResumed);
+        Assert.Equal(content.Length, second.BytesSent);
+        Assert.Equal(System.Text.Encoding.ASCII.GetString(content).ToUpperInvariant(), File.ReadAllText(_dir["out/upper.txt"]));
+    }
+
+    [Fact]
+    public async Task CopyAsync_TransientWriteFaults_RetriedAndCompleted()
+    {
+        var content = TestData.Random(3 * Chunk);
+        var (from, to, faults) = Locations(_dir.Write("src.bin", content), _dir["out/dst.bin"]);
+        faults.TransientWriteFaults = 3;
+
+        var summary = await CopyAsync(from, to, Options());
+
+        Assert.Equal("completed", summary.Status);
+        Assert.Equal(content, File.ReadAllBytes(_dir["out/dst.bin"]));
+    }
+
+    [Fact]
+    public async Task CopyAsync_TransientFaultsBeyondRetries_FailsWithoutFinalFile()
+    {
+        var (from, to, faults) = Locations(_dir.Write("src.bin", TestData.Random(Chunk)), _dir["out/dst.bin"]);
+        faults.TransientWriteFaults = 100;
+        var options = Options();
+        options.Retries = 2;
+
+        var summary = await CopyAsync(from, to, options);
+
+        Assert.Equal("failed", summary.Status);
+        Assert.Contains("injected transient fault", summary.Failures.Single().Error);
+        Assert.False(File.Exists(_dir["out/dst.bin"]));
+    }
+
+    [Fact]
+    public async Task CopyAsync_FolderWithIncludeAndExclude_CopiesOnlyMatchingTree()
+    {
+        _dir.Write("tree/a.jpg", [1]);
+        _dir.Write("tree/sub/b.jpg", [2, 2]);
+        _dir.Write("tree/sub/c.txt", [3]);
+        _dir.Write("tree/sub/skip.jpg", [4]);
+        var (from, to, _) = Locations(_dir["tree"], _dir["copy"]);
+        var options = Options();
+        options.Include = ["*.jpg"];
+        options.Exclude = ["skip.*"];
+
+        var summary = await CopyAsync(from, to, options);
+
+        Assert.Equal(2, summary.Files);
+        Assert.Equal([1], File.ReadAllBytes(_dir["copy/a.jpg"]));
+        Assert.Equal([2, 2], File.ReadAllBytes(_dir["copy/sub/b.jpg"]));
+        Assert.False(File.Exists(_dir["copy/sub/c.txt"]));
+        Assert.False(File.Exists(_dir["copy/sub/skip.jpg"]));
+    }
+
+    [Fact]
+    public async Task CopyAsync_EmptyFile_CreatesEmptyDestination()
+    {
+        var (from, to, _) = Locations(_dir.Write("empty", []), _dir["out/empty"]);
+
+        var summary = await CopyAsync(from, to, Options());
+
+        Assert.Equal("completed", summary.Status);
+        Assert.Empty(File.ReadAllBytes(_dir["out/empty"]));
+    }
+
+    [Fact]
+    public async Task CopyAsync_MissingSource_ThrowsNotFound()
+    {
+        var (from, to, _) = Locations(_dir["nope"], _dir["out/x"]);
+
+        var e = await Assert.ThrowsAsync<Errors.LoadPipeException>(() => CopyAsync(from, to, Options()));
+
+        Assert.Equal(Errors.ErrorKind.NotFound, e.Kind);
+    }
+}

@@ -10,7 +10,7 @@ namespace LoadPipe.Storage.Local;
 /// (".NAME.lp-partial"), are fsynced chunk by chunk, and are renamed over the target only at commit: a half file
 /// never carries the final name.
 /// </summary>
-public sealed class LocalStorage : IStorage, IRangedReader, IWritableStorage, IResumableWriter
+public sealed class LocalStorage : IStorage, IRangedReader, ICheapReads, IWritableStorage, IResumableWriter
 {
     public const string PartialSuffix = ".lp-partial";
     private readonly string? _root;

@@ -36,6 +36,9 @@ public sealed record ReadOptions(long Offset = 0, string? IfVersion = null)
 /// <summary>Marker: <see cref="IStorage.OpenReadAsync"/> starts at any offset without reading what comes before.</summary>
 public interface IRangedReader;
 
+/// <summary>Marker: reading again costs no network (a local disk), so caching its bytes gains nothing.</summary>
+public interface ICheapReads;
+
 /// <summary>A store that accepts new objects.</summary>
 public interface IWritableStorage
 {

@@ -176,7 +176,13 @@ internal sealed class FileTransfer(TransferContext context)
         if (direct)
             await PumpFramedAsync(reader, sink, sourceHash, name, cancellationToken).ConfigureAwait(false);
         else
-            await PumpStreamingAsync(reader, sink, sourceHash, stageContext, name, cancellationToken).ConfigureAwait(false);
+        {
+            // A replay reads the source again from the start: blocks of a remote source are kept in the cache so
+            // that a resume need not download them twice.
+            var cacheKey = context.Cache is not null && source.Storage is IRangedReader && source.Storage is not ICheapReads
+                && sourceInfo.Version is not null ? $"{source.Uri}\n{sourceInfo.Version}\n{sourceInfo.Size}" : null;
+            await PumpStreamingAsync(reader, sink, sourceHash, stageContext, name, cacheKey, cancellationToken).ConfigureAwait(false);
+        }
 
         if (sourceInfo.Size >= 0 && reader.Position != sourceInfo.Size)
             throw new SourceChangedException($"read {reader.Position} bytes but the source said it has {sourceInfo.Size}");
@@ -267,7 +273,7 @@ internal sealed class FileTransfer(TransferContext context)
     /// <summary>Any stage: source -> pipe -> stage -> pipe -> ... -> sink, each stage on its own task, each pipe
     /// bounded so a fast stage waits for a slow one instead of filling memory.</summary>
     private async Task PumpStreamingAsync(SourceReader reader, ChunkedSink sink, IncrementalHash? sourceHash, StageContext stageContext,
-        string name, CancellationToken cancellationToken)
+        string name, string? cacheKey, CancellationToken cancellationToken)
     {
         using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var ct = failed.Token;
@@ -278,12 +284,17 @@ internal sealed class FileTransfer(TransferContext context)
         {
             Guard(pipes[0].Writer, null, async () =>
             {
-                var buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
+                var cached = cacheKey is not null;
+                var block = cached ? _options.ChunkSize : 1 << 20;
+                var buffer = ArrayPool<byte>.Shared.Rent(block);
                 try
                 {
-                    int n;
-                    while ((n = await reader.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
+                    while (true)
                     {
+                        var n = cached
+                            ? await ReadThroughCacheAsync(reader, buffer.AsMemory(0, block), cacheKey!, ct).ConfigureAwait(false)
+                            : await reader.ReadAsync(buffer.AsMemory(0, block), ct).ConfigureAwait(false);
+                        if (n == 0) break;
                         sourceHash?.AppendData(buffer, 0, n);
                         var flush = await pipes[0].Writer.WriteAsync(buffer.AsMemory(0, n), ct).ConfigureAwait(false);
                         context.Observer.FileProgress(name, reader.Position);
@@ -343,6 +354,28 @@ internal sealed class FileTransfer(TransferContext context)
             throw;
         }
         await sink.CompleteAsync(reader.Position, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Fills <paramref name="buffer"/> with the block at the reader's position, from the cache when it
+    /// has it (the reader skips ahead), else from the source (and the block is cached). 0 at the end.</summary>
+    private async Task<int> ReadThroughCacheAsync(SourceReader reader, Memory<byte> buffer, string sourceKey, CancellationToken cancellationToken)
+    {
+        var key = $"{sourceKey}\n{reader.Position}\n{buffer.Length}";
+        var entry = context.Cache!.TryOpen(key);
+        if (entry is not null)
+        {
+            await using (entry.ConfigureAwait(false))
+            {
+                var total = 0;
+                int n;
+                while (total < buffer.Length && (n = await entry.ReadAsync(buffer[total..], cancellationToken).ConfigureAwait(false)) > 0) total += n;
+                await reader.SkipAsync(total).ConfigureAwait(false);
+                return total;
+            }
+        }
+        var read = await reader.ReadBlockAsync(buffer, cancellationToken).ConfigureAwait(false);
+        if (read > 0) await context.Cache.PutAsync(key, buffer[..read], cancellationToken).ConfigureAwait(false);
+        return read;
     }
 
     private static void CheckSourceHash(Location source, ObjectInfo info, string? md5, bool complete)

@@ -76,6 +76,15 @@ internal sealed class SourceReader : IAsyncDisposable
         return n;
     }
 
+    /// <summary>Moves past <paramref name="count"/> bytes without reading them (they came from elsewhere, e.g. the cache).</summary>
+    public async ValueTask SkipAsync(long count)
+    {
+        if (!_ranged) throw new InvalidOperationException("skip on a storage without ranged reads");
+        if (_stream is not null) await _stream.DisposeAsync().ConfigureAwait(false);
+        _stream = null;
+        Position += count;
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_stream is not null) await _stream.DisposeAsync().ConfigureAwait(false);

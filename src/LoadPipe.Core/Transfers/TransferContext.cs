@@ -13,6 +13,7 @@ internal sealed record TransferContext(
     ResiliencePipeline Retry,
     BandwidthLimiter? Limiter,
     ITransferObserver Observer,
+    Caching.DiskCache? Cache,
     ILogger Logger,
     long SessionId)
 {

@@ -50,7 +50,8 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
             throw new LoadPipeException(ErrorKind.Usage, $"{source} is a folder: it cannot be written to stdout");
 
         var sessionId = await manifest.BeginSessionAsync(new SessionStart(options.Command, source.Uri, destination.Uri, options.Project, options.ConfigSnapshot), cancellationToken).ConfigureAwait(false);
-        var context = new TransferContext(manifest, options, pipeline, retry, limiter, observer, _logger, sessionId);
+        var cache = options.CacheDirectory is { } cacheDir ? new Caching.DiskCache(cacheDir, options.CacheLimit) : null;
+        var context = new TransferContext(manifest, options, pipeline, retry, limiter, observer, cache, _logger, sessionId);
         var transfer = new FileTransfer(context);
 
         int files = 0, skipped = 0, failedCount = 0;

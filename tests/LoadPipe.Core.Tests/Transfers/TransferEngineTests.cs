@@ -164,6 +164,33 @@ public sealed class TransferEngineTests : IDisposable
     }
 
     [Fact]
+    public async Task CopyAsync_ReplayFromRemoteSourceWithCache_ReadsCachedBlocksNotTheSource()
+    {
+        var content = TestData.JsonLines(12 * Chunk);
+        var local = new LocalStorage();
+        var source = new CountingStorage(local);
+        var faulty = new FaultyStorage(local);
+        var from = new Location(source, _dir.Write("log.jsonl", content), "remote:log.jsonl");
+        var to = new Location(faulty, _dir["out/errors.jsonl"], _dir["out/errors.jsonl"]);
+        var options = Options("grep:\"error\"");
+        options.CacheDirectory = _dir["cache"];
+        faulty.CrashAfterWrites = 1;
+        await CopyAsync(from, to, options);
+        var readFirst = source.BytesRead;
+
+        faulty.CrashAfterWrites = null;
+        var second = await CopyAsync(from, to, options);
+
+        Assert.Equal("completed", second.Status);
+        Assert.True(second.BytesResumed > 0);
+        Assert.True(source.BytesRead - readFirst < content.Length - readFirst + Chunk,
+            $"read {source.BytesRead - readFirst} bytes from the source on replay; the cache held {readFirst}");
+        Assert.True(readFirst >= Chunk);
+        var expected = string.Concat(System.Text.Encoding.UTF8.GetString(content).Split('\n').Where(l => l.Contains("\"error\"", StringComparison.Ordinal)).Select(l => l + "\n"));
+        Assert.Equal(expected, File.ReadAllText(_dir["out/errors.jsonl"]));
+    }
+
+    [Fact]
     public async Task CopyAsync_ThroughExecCrash_RestartsTheFile()
     {
         var content = TestData.JsonLines(6 * Chunk);

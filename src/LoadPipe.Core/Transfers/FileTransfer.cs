@@ -50,6 +50,16 @@ internal sealed class FileTransfer(TransferContext context)
             return new FileResult(source.ToString(), destination.ToString(), FileOutcome.Skipped) { Bytes = done.OutputSize, Md5 = done.Md5, Sha256 = done.Sha256 };
         }
 
+        if (existing is null && await SameAtDestinationAsync(sourceInfo, destination, cancellationToken).ConfigureAwait(false))
+        {
+            // Copied before this manifest knew of it (another manifest, another tool): rclone's rule, same size and
+            // modified time, says it is there. Remember it so the next run need not look.
+            var adopted = await _manifest.StartTransferAsync(key, context.SessionId, identity, cancellationToken).ConfigureAwait(false);
+            await _manifest.CompleteTransferAsync(adopted.Id, new TransferCompletion(sourceInfo.Size, null, null), cancellationToken).ConfigureAwait(false);
+            context.Logger.Skipped(source.ToString(), destination.ToString());
+            return new FileResult(source.ToString(), destination.ToString(), FileOutcome.Skipped) { Bytes = sourceInfo.Size };
+        }
+
         var writer = destination.Storage as IWritableStorage
             ?? throw new LoadPipeException(ErrorKind.Usage, $"{destination}: {destination.Storage.Description} cannot be written to");
         var request = new WriteRequest { ExpectedSize = context.Stages.Count == 0 ? sourceInfo.Size : -1, Modified = sourceInfo.Modified };
@@ -94,6 +104,15 @@ internal sealed class FileTransfer(TransferContext context)
         if (destination.IsStdio) return false;
         var info = await destination.Storage.StatAsync(destination.Path, cancellationToken).ConfigureAwait(false);
         return info is { IsDirectory: false } && (done.OutputSize < 0 || info.Size < 0 || info.Size == done.OutputSize);
+    }
+
+    /// <summary>Without stages, a destination with the source's size and modified time (to the second) is the same file.</summary>
+    private async Task<bool> SameAtDestinationAsync(ObjectInfo sourceInfo, Location destination, CancellationToken cancellationToken)
+    {
+        if (context.Stages.Count > 0 || destination.IsStdio || sourceInfo.Size < 0 || sourceInfo.Modified is not { } modified) return false;
+        var info = await destination.Storage.StatAsync(destination.Path, cancellationToken).ConfigureAwait(false);
+        return info is { IsDirectory: false, Modified: { } there } && info.Size == sourceInfo.Size
+            && Math.Abs((there - modified).TotalSeconds) < 1;
     }
 
     private async Task<(TransferRecord, IWriteSession, IReadOnlyList<ChunkRecord>)> ResumeOrStartAsync(TransferRecord existing,

@@ -72,6 +72,32 @@ public sealed class TransferEngineTests : IDisposable
     }
 
     [Fact]
+    public async Task CopyAsync_DestinationAlreadySameSizeAndTime_SkippedWithoutManifestRecord()
+    {
+        var content = TestData.Random(2 * Chunk);
+        var (from, to, _) = Locations(_dir.Write("src.bin", content), _dir.Write("out/dst.bin", content));
+        File.SetLastWriteTimeUtc(_dir["out/dst.bin"], File.GetLastWriteTimeUtc(_dir["src.bin"]));
+
+        var summary = await CopyAsync(from, to, Options());
+
+        Assert.Equal(1, summary.FilesSkipped);
+        Assert.Equal(0, summary.BytesSent);
+    }
+
+    [Fact]
+    public async Task CopyAsync_DestinationSameSizeOtherTime_Overwritten()
+    {
+        var content = TestData.Random(2 * Chunk, seed: 5);
+        var (from, to, _) = Locations(_dir.Write("src.bin", content), _dir.Write("out/dst.bin", TestData.Random(2 * Chunk, seed: 6)));
+        File.SetLastWriteTimeUtc(_dir["out/dst.bin"], File.GetLastWriteTimeUtc(_dir["src.bin"]).AddHours(-1));
+
+        var summary = await CopyAsync(from, to, Options());
+
+        Assert.Equal(0, summary.FilesSkipped);
+        Assert.Equal(content, File.ReadAllBytes(_dir["out/dst.bin"]));
+    }
+
+    [Fact]
     public async Task CopyAsync_DestinationDeletedAfterFinish_CopiesAgain()
     {
         var content = TestData.Random(Chunk);

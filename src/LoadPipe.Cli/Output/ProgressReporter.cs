@@ -73,7 +73,8 @@ public sealed class ProgressReporter : ITransferObserver
         {
             FileOutcome.Failed => $"failed  {result.Source}: {result.Error}",
             FileOutcome.Skipped => $"skipped {result.Destination} (complete and unchanged)",
-            _ => $"copied  {result.Destination} ({ByteSize.Format(result.Bytes)}, {ByteSize.Format(result.BytesSent)} sent{(result.BytesResumed > 0 ? $", {ByteSize.Format(result.BytesResumed)} resumed" : "")})",
+            _ => $"copied  {result.Destination} ({ByteSize.Format(result.Bytes)}, {ByteSize.Format(result.BytesSent)} sent{(result.BytesResumed > 0 ? $", {ByteSize.Format(result.BytesResumed)} resumed" : "")})"
+                 + string.Concat(result.Reports.Select(r => $" {r.Key}={r.Value}")),
         };
         if (_quiet && result.Outcome != FileOutcome.Failed) return;
         if (_live) _console.MarkupLine(Markup.Escape(line));

@@ -45,3 +45,6 @@ public sealed class SourceChangedException(string message) : LoadPipeException(E
 
 /// <summary>Thrown when the destination's confirmed bytes do not match the manifest's record of them.</summary>
 public sealed class ResumeMismatchException(string message) : LoadPipeException(ErrorKind.ResumeMismatch, message);
+
+/// <summary>Thrown by <see cref="Storage.IServerSideCopier"/> when it cannot copy this pair: the named fallback to streaming.</summary>
+public sealed class CantCopyException(string message) : LoadPipeException(ErrorKind.Permanent, message);

@@ -61,6 +61,17 @@ public interface IResumableWriter
         CancellationToken cancellationToken = default);
 }
 
+/// <summary>A store that can copy objects itself, without the bytes passing through us (S3 CopyObject).</summary>
+public interface IServerSideCopier
+{
+    /// <summary>
+    /// Copies <paramref name="sourcePath"/> of <paramref name="source"/> to <paramref name="destinationPath"/> of this
+    /// store. Throws <see cref="Errors.CantCopyException"/> when this pair cannot be copied server-side (another
+    /// store, another account): the engine then streams the bytes instead.
+    /// </summary>
+    Task<ObjectInfo> CopyFromAsync(IStorage source, string sourcePath, string destinationPath, CancellationToken cancellationToken = default);
+}
+
 /// <summary>Metadata for a new object.</summary>
 public sealed record WriteRequest
 {

@@ -60,6 +60,12 @@ internal sealed class FileTransfer(TransferContext context)
             return new FileResult(source.ToString(), destination.ToString(), FileOutcome.Skipped) { Bytes = sourceInfo.Size };
         }
 
+        if (context.Stages.Count == 0 && destination.Storage is IServerSideCopier copier && !source.IsStdio)
+        {
+            var copied = await TryServerSideCopyAsync(copier, source, sourceInfo, destination, key, identity, cancellationToken).ConfigureAwait(false);
+            if (copied is not null) return copied;
+        }
+
         var writer = destination.Storage as IWritableStorage
             ?? throw new LoadPipeException(ErrorKind.Usage, $"{destination}: {destination.Storage.Description} cannot be written to");
         var request = new WriteRequest { ExpectedSize = context.Stages.Count == 0 ? sourceInfo.Size : -1, Modified = sourceInfo.Modified };
@@ -104,6 +110,28 @@ internal sealed class FileTransfer(TransferContext context)
         if (destination.IsStdio) return false;
         var info = await destination.Storage.StatAsync(destination.Path, cancellationToken).ConfigureAwait(false);
         return info is { IsDirectory: false } && (done.OutputSize < 0 || info.Size < 0 || info.Size == done.OutputSize);
+    }
+
+    /// <summary>Fast path: the store copies the object itself. On <see cref="CantCopyException"/>, null: stream it.</summary>
+    private async Task<FileResult?> TryServerSideCopyAsync(IServerSideCopier copier, Location source, ObjectInfo sourceInfo, Location destination,
+        TransferKey key, SourceIdentity identity, CancellationToken cancellationToken)
+    {
+        ObjectInfo result;
+        try
+        {
+            result = await _retry.ExecuteAsync(async ct => await copier.CopyFromAsync(source.Storage, source.Path, destination.Path, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+        }
+        catch (CantCopyException)
+        {
+            return null;
+        }
+        var record = await _manifest.StartTransferAsync(key, context.SessionId, identity, cancellationToken).ConfigureAwait(false);
+        result.Hashes.TryGetValue("md5", out var md5);
+        result.Hashes.TryGetValue("sha256", out var sha256);
+        var size = result.Size >= 0 ? result.Size : sourceInfo.Size;
+        await _manifest.CompleteTransferAsync(record.Id, new TransferCompletion(size, md5, sha256), cancellationToken).ConfigureAwait(false);
+        context.Logger.Committed(destination.ToString(), size, 0);
+        return new FileResult(source.ToString(), destination.ToString(), FileOutcome.Copied) { Bytes = size, Md5 = md5, Sha256 = sha256 };
     }
 
     /// <summary>Without stages, a destination with the source's size and modified time (to the second) is the same file.</summary>

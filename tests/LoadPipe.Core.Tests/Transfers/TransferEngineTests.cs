@@ -283,6 +283,37 @@ public sealed class TransferEngineTests : IDisposable
     }
 
     [Fact]
+    public async Task CopyAsync_SameStoreWithServerSideCopy_NoBytesThroughUs()
+    {
+        var content = TestData.Random(3 * Chunk);
+        var store = new CopyingStorage(new LocalStorage());
+        var from = new Location(store, _dir.Write("src.bin", content), _dir["src.bin"]);
+        var to = new Location(store, _dir["out/dst.bin"], _dir["out/dst.bin"]);
+
+        var summary = await CopyAsync(from, to, Options());
+
+        Assert.Equal(1, store.ServerSideCopies);
+        Assert.Equal(0, summary.BytesSent);
+        Assert.Equal(content.Length, summary.Bytes);
+        Assert.Equal(content, File.ReadAllBytes(_dir["out/dst.bin"]));
+    }
+
+    [Fact]
+    public async Task CopyAsync_ServerSideCopyCannot_FallsBackToStreaming()
+    {
+        var content = TestData.Random(3 * Chunk);
+        var store = new CopyingStorage(new LocalStorage());
+        var from = new Location(new LocalStorage(), _dir.Write("src.bin", content), _dir["src.bin"]);
+        var to = new Location(store, _dir["out/dst.bin"], _dir["out/dst.bin"]);
+
+        var summary = await CopyAsync(from, to, Options());
+
+        Assert.Equal(0, store.ServerSideCopies);
+        Assert.Equal(content.Length, summary.BytesSent);
+        Assert.Equal(content, File.ReadAllBytes(_dir["out/dst.bin"]));
+    }
+
+    [Fact]
     public async Task CopyAsync_EmptyFile_CreatesEmptyDestination()
     {
         var (from, to, _) = Locations(_dir.Write("empty", []), _dir["out/empty"]);

@@ -97,6 +97,13 @@ public interface IWriteSession : IAsyncDisposable
     /// <summary>Every write but the last must be a multiple of this many bytes (1: any size).</summary>
     int ChunkAlignment { get; }
 
+    /// <summary>Every write but the last must be at least this many bytes (S3: 5 MiB). Default 0: any.</summary>
+    long MinimumWriteSize => 0;
+
+    /// <summary>The write size this session wants (an S3 part size chosen to stay under 10,000 parts), or null to
+    /// use the engine's chunk size. A resumed session must return what the original did.</summary>
+    int? PreferredWriteSize => null;
+
     /// <summary>Bytes confirmed so far: the offset the next write starts at.</summary>
     long Length { get; }
 

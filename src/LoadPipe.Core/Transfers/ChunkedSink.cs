@@ -41,8 +41,9 @@ internal sealed class ChunkedSink : IDisposable
         _confirmedEnd = confirmed.Count == 0 ? 0 : confirmed[^1].End;
         _nextSequence = confirmed.Count == 0 ? 0 : confirmed[^1].Sequence + 1;
         var alignment = Math.Max(1, session.ChunkAlignment);
-        _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(alignment, chunkSize / alignment * alignment));
-        Capacity = Math.Max(alignment, chunkSize / alignment * alignment);
+        var size = session.PreferredWriteSize ?? chunkSize;
+        Capacity = (int)Math.Max(session.MinimumWriteSize, Math.Max(alignment, size / alignment * alignment));
+        _buffer = ArrayPool<byte>.Shared.Rent(Capacity);
     }
 
     private int Capacity { get; }
@@ -84,7 +85,7 @@ internal sealed class ChunkedSink : IDisposable
     /// source bytes, so a resume may restart the source there.</summary>
     public async ValueTask CheckpointAsync(long inputEnd, CancellationToken cancellationToken)
     {
-        if (_buffered == 0) return;
+        if (_buffered == 0 || _buffered < _session.MinimumWriteSize) return;
         if (_session.ChunkAlignment > 1 && _buffered % _session.ChunkAlignment != 0) return;
         await FlushAsync(inputEnd, cancellationToken).ConfigureAwait(false);
     }

@@ -12,6 +12,7 @@ mkdir -p "$results"
 small_disk="$work/small-disk"
 
 cleanup() {
+  cd /
   if mountpoint -q "$small_disk" 2>/dev/null; then umount "$small_disk" 2>/dev/null || true; fi
   rm -rf "$work"
 }
@@ -26,6 +27,70 @@ need_apt() { # need_apt COMMAND PACKAGE
 }
 
 need_apt zstd zstd
+
+started=()
+stop_services() {
+  for pid in "${started[@]}"; do kill "$pid" 2>/dev/null || true; done
+  if [ -n "${pgbin:-}" ] && [ -d "$work/pgdata" ]; then
+    su postgres -s /bin/sh -c "$pgbin/pg_ctl -D $work/pgdata -m immediate stop" >/dev/null 2>&1 || true
+  fi
+}
+trap 'stop_services; cleanup' EXIT
+
+free_port() { # a random free TCP port on 127.0.0.1
+  local p
+  while :; do
+    p=$((20000 + RANDOM % 40000))
+    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+  done
+}
+
+wait_port() { # wait_port PORT NAME: until something listens (at most 60 s)
+  for _ in $(seq 1 300); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.2
+  done
+  echo "test.sh: $2 did not start on port $1" >&2
+  return 1
+}
+
+# PostgreSQL, for the PostgreSQL manifest: a throwaway cluster on a free port.
+start_postgres() {
+  if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then need_apt pg_ctlcluster postgresql || return 1; fi
+  pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+  local port; port=$(free_port)
+  mkdir -p "$work/pgdata" "$work/pgsock"
+  chown postgres:postgres "$work/pgdata" "$work/pgsock" && chmod 700 "$work/pgdata"
+  chmod 755 "$work"
+  su postgres -s /bin/sh -c "$pgbin/initdb -D $work/pgdata -U postgres -A trust -E UTF8 --no-locale" >"$work/initdb.log" 2>&1 || { cat "$work/initdb.log" >&2; return 1; }
+  su postgres -s /bin/sh -c "$pgbin/pg_ctl -D $work/pgdata -l $work/pgsock/pg.log -w -o '-p $port -k $work/pgsock -c listen_addresses=127.0.0.1 -c fsync=off' start" >/dev/null 2>&1 || { cat "$work/pgsock/pg.log" >&2; return 1; }
+  psql -h 127.0.0.1 -p "$port" -U postgres -qc 'CREATE DATABASE lp_test' >/dev/null || return 1
+  export LP_TEST_POSTGRES="Host=127.0.0.1;Port=$port;Username=postgres;Database=lp_test"
+}
+
+# An S3-compatible server: s3rver (npm) with the routes it lacks (tests/s3rver/server.js adds them).
+start_s3() {
+  command -v node >/dev/null 2>&1 || need_apt node nodejs || return 1
+  command -v npm >/dev/null 2>&1 || need_apt npm npm || return 1
+  local npmdir="$root/.artifacts/npm"
+  if [ ! -d "$npmdir/node_modules/s3rver" ]; then
+    mkdir -p "$npmdir"
+    npm install --silent --no-audit --no-fund --prefix "$npmdir" s3rver@3.7.1 >"$work/npm.log" 2>&1 || { cat "$work/npm.log" >&2; return 1; }
+  fi
+  local port; port=$(free_port)
+  mkdir -p "$work/s3"
+  local server="$npmdir/node_modules/s3rver/bin/s3rver.js"
+  [ -f "$root/tests/s3rver/server.js" ] && server="$root/tests/s3rver/server.js"
+  NODE_PATH="$npmdir/node_modules" NODE_OPTIONS=--openssl-legacy-provider \
+    node "$server" -d "$work/s3" -a 127.0.0.1 -p "$port" --configure-bucket test-bucket >"$work/s3rver.log" 2>&1 &
+  started+=($!)
+  wait_port "$port" s3rver || { cat "$work/s3rver.log" >&2; return 1; }
+  export LP_TEST_S3_ENDPOINT="http://127.0.0.1:$port"
+  export LP_TEST_S3_LOG="$work/s3rver.log"
+}
+
+start_postgres || echo "test.sh: PostgreSQL could not start; its tests will fail" >&2
+start_s3 || echo "test.sh: the S3 server could not start; its tests will fail" >&2
 
 # A 4 MiB file system for the "disk full" test (needs root to mount; the test says so if it is missing).
 mkdir -p "$small_disk"

@@ -20,6 +20,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 104, Level = LogLevel.Error, Message = "Failed {Source} -> {Destination}: {Error}")]
     public static partial void FileFailed(this ILogger logger, string source, string destination, string error);
 
+    [LoggerMessage(EventId = 105, Level = LogLevel.Warning, Message = "Skipped {Source} -> {Destination}: another process is transferring it")]
+    public static partial void Busy(this ILogger logger, string source, string destination);
+
     [LoggerMessage(EventId = 200, Level = LogLevel.Warning, Message = "Try {Attempt} failed ({Error}); waiting {Delay} before the next")]
     public static partial void Retrying(this ILogger logger, int attempt, string error, TimeSpan delay);
 }

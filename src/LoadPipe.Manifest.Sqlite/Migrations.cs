@@ -54,5 +54,13 @@ internal static class Migrations
             PRIMARY KEY (transfer_id, seq)
         ) WITHOUT ROWID;
         """,
+        // 2: who is working on which transfer (see SqliteManifest.TryLockAsync).
+        """
+        CREATE TABLE locks (
+            lock_id   INTEGER PRIMARY KEY,
+            pid       INTEGER NOT NULL,
+            pid_start INTEGER NOT NULL
+        );
+        """,
     ];
 }

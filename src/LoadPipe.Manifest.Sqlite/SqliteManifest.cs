@@ -91,6 +91,79 @@ public sealed class SqliteManifest : IManifest
         await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// A row in <c>locks</c> names the holder by process id and start time; a row whose process is gone (killed)
+    /// is taken over. SQLite is a local file, so every holder runs on this host and can be checked. Within this
+    /// process a set of held keys keeps two tasks apart.
+    /// </summary>
+    public async Task<IAsyncDisposable?> TryLockAsync(TransferKey key, CancellationToken cancellationToken = default)
+    {
+        var id = key.LockId;
+        if (!_held.TryAdd(id, 0)) return null;
+        try
+        {
+            await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await using var tx = c.BeginTransaction(deferred: false);
+            await using (var read = Command(c, "SELECT pid, pid_start FROM locks WHERE lock_id = $id", ("$id", id)))
+            {
+                read.Transaction = tx;
+                await using var r = await read.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                if (await r.ReadAsync(cancellationToken).ConfigureAwait(false) && ProcessAlive(r.GetInt32(0), r.GetInt64(1)) && r.GetInt32(0) != Environment.ProcessId)
+                {
+                    _held.TryRemove(id, out _);
+                    return null;
+                }
+            }
+            await using (var take = Command(c, "INSERT OR REPLACE INTO locks(lock_id, pid, pid_start) VALUES ($id, $pid, $start)",
+                ("$id", id), ("$pid", Environment.ProcessId), ("$start", ProcessStart)))
+            {
+                take.Transaction = tx;
+                await take.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+            await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return new Held(this, id);
+        }
+        catch
+        {
+            _held.TryRemove(id, out _);
+            throw;
+        }
+    }
+
+    private static readonly long ProcessStart = StartOf(System.Diagnostics.Process.GetCurrentProcess());
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<long, byte> _held = new();
+
+    private static long StartOf(System.Diagnostics.Process p) => p.StartTime.ToUniversalTime().Ticks / TimeSpan.TicksPerSecond;
+
+    private static bool ProcessAlive(int pid, long start)
+    {
+        try
+        {
+            using var p = System.Diagnostics.Process.GetProcessById(pid);
+            return !p.HasExited && StartOf(p) == start;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    private sealed class Held(SqliteManifest owner, long id) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            try
+            {
+                await owner.ExecAsync("DELETE FROM locks WHERE lock_id = $id AND pid = $pid", CancellationToken.None,
+                    ("$id", id), ("$pid", Environment.ProcessId)).ConfigureAwait(false);
+            }
+            finally
+            {
+                owner._held.TryRemove(id, out _);
+            }
+        }
+    }
+
     public async Task<TransferRecord?> FindTransferAsync(TransferKey key, CancellationToken cancellationToken = default)
     {
         await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);

@@ -10,19 +10,30 @@ namespace LoadPipe.Storage.Http;
 /// <summary>
 /// A read-only HTTP(S) source. Identity: a strong ETag, else Last-Modified, plus Content-Length. Reads resume with
 /// Range and If-Range (RFC 9110 §14.2, §13.1.5), so a file that changed between two reads is detected (the server
-/// answers 200 with the new content instead of 206) rather than spliced.
+/// answers 200 with the new content instead of 206) rather than spliced. A server that goes quiet, before the
+/// response headers or in the middle of a body, fails the request after <see cref="Timeout"/> as a transient
+/// error, so the read is retried from where it stopped instead of waiting forever.
 /// </summary>
 public sealed class HttpStorage : IStorage, IRangedReader
 {
+    /// <summary>The default of <see cref="Timeout"/>: 60 seconds.</summary>
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(60);
+
     private const string LastModifiedPrefix = "lm:";
     private readonly Uri _base;
     private readonly HttpClient _client;
 
-    public HttpStorage(Uri baseUrl, HttpClient client)
+    /// <param name="timeout">See <see cref="Timeout"/>; null means <see cref="DefaultTimeout"/>.</param>
+    public HttpStorage(Uri baseUrl, HttpClient client, TimeSpan? timeout = null)
     {
         _base = baseUrl;
         _client = client;
+        Timeout = timeout ?? DefaultTimeout;
     }
+
+    /// <summary>Longest wait for the response headers, and for each read of a body to return any byte.
+    /// <see cref="System.Threading.Timeout.InfiniteTimeSpan"/> waits forever.</summary>
+    public TimeSpan Timeout { get; }
 
     public string Description => Location.Redact(_base.GetLeftPart(UriPartial.Authority));
 
@@ -90,16 +101,16 @@ public sealed class HttpStorage : IStorage, IRangedReader
             if (options.IfVersion is { } expected && actualVersion is not null && actualVersion != expected)
                 throw new SourceChangedException($"{Location.Redact(uri.AbsoluteUri)} changed (version {expected} -> {actualVersion})");
             var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-            if (options.Offset == 0) return new ResponseStream(response, body);
+            if (options.Offset == 0) return new ResponseStream(response, body, Timeout, Location.Redact(uri.AbsoluteUri));
             if (response.StatusCode == HttpStatusCode.PartialContent)
             {
                 if (response.Content.Headers.ContentRange?.From != options.Offset)
                     throw new LoadPipeException(ErrorKind.Permanent, $"{Location.Redact(uri.AbsoluteUri)}: the server sent another range than asked ({response.Content.Headers.ContentRange})");
-                return new ResponseStream(response, body);
+                return new ResponseStream(response, body, Timeout, Location.Redact(uri.AbsoluteUri));
             }
             // 200 to a ranged request: the server ignores ranges (the version still matched, or If-Range
             // would have told us). Skip what we already have.
-            var stream = new ResponseStream(response, body);
+            var stream = new ResponseStream(response, body, Timeout, Location.Redact(uri.AbsoluteUri));
             await SkipAsync(stream, options.Offset, cancellationToken).ConfigureAwait(false);
             return stream;
         }
@@ -112,9 +123,11 @@ public sealed class HttpStorage : IStorage, IRangedReader
 
     private async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
+        using var headersTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        headersTimeout.CancelAfter(Timeout);
         try
         {
-            return await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+            return await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, headersTimeout.Token).ConfigureAwait(false);
         }
         catch (HttpRequestException e)
         {
@@ -122,7 +135,7 @@ public sealed class HttpStorage : IStorage, IRangedReader
         }
         catch (TaskCanceledException e) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new LoadPipeException(ErrorKind.Transient, $"{Location.Redact(request.RequestUri!.AbsoluteUri)}: timed out", e);
+            throw new LoadPipeException(ErrorKind.Transient, $"{Location.Redact(request.RequestUri!.AbsoluteUri)}: no response within {Timeout.TotalSeconds:0.###}s", e);
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using LoadPipe.Core.Errors;
 using LoadPipe.Core.Locations;
@@ -5,21 +6,41 @@ using LoadPipe.Core.Storage;
 
 namespace LoadPipe.Storage.Http;
 
-/// <summary>`type: http` remotes: `url` (required) is the base that paths are relative to.</summary>
+/// <summary>
+/// `type: http` remotes: `url` (required) is the base that paths are relative to; `timeout` (default 60s) is the
+/// longest wait for response headers and for each read of a body, as seconds ("30", "30s"), minutes ("2m") or
+/// milliseconds ("500ms"); 0 waits forever.
+/// </summary>
 public sealed class HttpStorageFactory : IStorageFactory
 {
     private readonly Lazy<HttpClient> _client = new(CreateClient);
 
     public string Type => "http";
 
-    public IReadOnlySet<string> Settings { get; } = new HashSet<string> { "url" };
+    public IReadOnlySet<string> Settings { get; } = new HashSet<string> { "url", "timeout" };
 
     public IStorage Create(RemoteDefinition remote)
     {
         var url = remote.Require("url");
         if (!Uri.TryCreate(url.EndsWith('/') ? url : url + "/", UriKind.Absolute, out var uri) || !uri.Scheme.StartsWith("http", StringComparison.Ordinal))
             throw new LoadPipeException(ErrorKind.Usage, $"remote '{remote.Name}': url '{Location.Redact(url)}' is not an http(s) URL");
-        return new HttpStorage(uri, _client.Value);
+        var timeout = remote.Get("timeout") is { } text
+            ? ParseTimeout(text) ?? throw new LoadPipeException(ErrorKind.Usage,
+                $"remote '{remote.Name}': timeout '{text}' is not a duration (examples: 30s, 2m, 500ms; 0 for none)")
+            : (TimeSpan?)null;
+        return new HttpStorage(uri, _client.Value, timeout);
+    }
+
+    private static TimeSpan? ParseTimeout(string text)
+    {
+        var s = text.Trim();
+        var (number, unit) = s.EndsWith("ms", StringComparison.Ordinal) ? (s[..^2], 0.001)
+            : s.EndsWith('s') ? (s[..^1], 1.0)
+            : s.EndsWith('m') ? (s[..^1], 60.0)
+            : (s, 1.0);
+        if (!double.TryParse(number, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value) || value * unit > int.MaxValue / 1000)
+            return null;
+        return value == 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromSeconds(value * unit);
     }
 
     private static HttpClient CreateClient()
@@ -32,6 +53,7 @@ public sealed class HttpStorageFactory : IStorageFactory
             ConnectTimeout = TimeSpan.FromSeconds(30),
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
         };
+        // Timeouts are per request and per read (HttpStorage.Timeout): a whole download may take hours.
         var client = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
         client.DefaultRequestHeaders.UserAgent.ParseAdd("LoadPipe/0.1");
         return client;

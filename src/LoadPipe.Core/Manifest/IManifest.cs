@@ -14,6 +14,13 @@ public interface IManifest : IAsyncDisposable
 
     Task EndSessionAsync(long sessionId, SessionSummary summary, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Takes the exclusive right to work on the transfer with this key, in this process and every other one that
+    /// shares the manifest, until the returned handle is disposed. Returns null at once when someone else holds it.
+    /// The right ends by itself when its holder dies (kill -9 included), so a re-run never waits for a dead process.
+    /// </summary>
+    Task<IAsyncDisposable?> TryLockAsync(TransferKey key, CancellationToken cancellationToken = default);
+
     /// <summary>The transfer for this source, destination and pipeline, or null if there never was one.</summary>
     Task<TransferRecord?> FindTransferAsync(TransferKey key, CancellationToken cancellationToken = default);
 
@@ -45,7 +52,12 @@ public interface IManifest : IAsyncDisposable
 }
 
 /// <summary>A transfer is identified by where from, where to, and through which stages.</summary>
-public sealed record TransferKey(string Source, string Destination, string Pipeline);
+public sealed record TransferKey(string Source, string Destination, string Pipeline)
+{
+    /// <summary>A stable 64-bit hash of the key, for lock names (PostgreSQL advisory locks, lock files).</summary>
+    public long LockId => BitConverter.ToInt64(System.IO.Hashing.XxHash64.Hash(
+        System.Text.Encoding.UTF8.GetBytes(Source + "\n" + Destination + "\n" + Pipeline)));
+}
 
 /// <summary>What identifies the content of a source: if any part differs, it is another content.</summary>
 public sealed record SourceIdentity(long Size, string? Version, DateTimeOffset? Modified)

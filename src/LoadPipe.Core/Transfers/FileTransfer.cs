@@ -41,6 +41,19 @@ internal sealed class FileTransfer(TransferContext context)
     {
         var identity = source.IsStdio ? new SourceIdentity(-1, null, null) : new SourceIdentity(sourceInfo.Size, sourceInfo.Version, sourceInfo.Modified);
         var key = new TransferKey(source.Uri, destination.Uri, context.PipelineSpec);
+        var held = await _manifest.TryLockAsync(key, cancellationToken).ConfigureAwait(false);
+        if (held is null)
+        {
+            context.Logger.Busy(source.ToString(), destination.ToString());
+            return new FileResult(source.ToString(), destination.ToString(), FileOutcome.Skipped) { Error = "in progress in another process" };
+        }
+        await using (held.ConfigureAwait(false))
+            return await RunLockedAsync(source, sourceInfo, destination, key, identity, cancellationToken, forceRestart).ConfigureAwait(false);
+    }
+
+    private async Task<FileResult> RunLockedAsync(Location source, ObjectInfo sourceInfo, Location destination, TransferKey key,
+        SourceIdentity identity, CancellationToken cancellationToken, bool forceRestart)
+    {
         var existing = await _manifest.FindTransferAsync(key, cancellationToken).ConfigureAwait(false);
 
         if (!forceRestart && existing is { Status: TransferStatus.Completed } done && done.Source.SameAs(identity)

@@ -129,6 +129,40 @@ public sealed class SqliteManifestTests : IDisposable
     }
 
     [Fact]
+    public async Task TryLock_HeldByThisProcess_SecondIsRefusedUntilReleased()
+    {
+        await using var m = await OpenAsync();
+        var first = await m.TryLockAsync(Key);
+
+        var second = await m.TryLockAsync(Key);
+        var other = await m.TryLockAsync(Key with { Source = "/src/b" });
+
+        Assert.NotNull(first);
+        Assert.Null(second);
+        Assert.NotNull(other);
+        await first.DisposeAsync();
+        await using var third = await m.TryLockAsync(Key);
+        Assert.NotNull(third);
+    }
+
+    [Fact]
+    public async Task TryLock_HolderProcessGone_IsTakenOver()
+    {
+        await using var m = await OpenAsync();
+        await using (var c = new Microsoft.Data.Sqlite.SqliteConnection("Data Source=" + _dir["m.db"]))
+        {
+            await c.OpenAsync();
+            await using var cmd = c.CreateCommand();
+            cmd.CommandText = $"INSERT INTO locks(lock_id, pid, pid_start) VALUES ({Key.LockId}, 2147483000, 1)";
+            await cmd.ExecuteNonQueryAsync();
+        }
+
+        await using var taken = await m.TryLockAsync(Key);
+
+        Assert.NotNull(taken);
+    }
+
+    [Fact]
     public void SourceIdentity_UnknownNeverMatches()
     {
         var unknown = new SourceIdentity(-1, null, null);

@@ -20,6 +20,9 @@ public static class Program
         root.Subcommands.Add(ListCommand.Create());
         root.Subcommands.Add(SyncCommand.Create());
         root.Subcommands.Add(StatusCommand.Create());
+        root.Subcommands.Add(SessionCommands.Sessions());
+        root.Subcommands.Add(SessionCommands.Retry());
+        root.Subcommands.Add(SessionCommands.Notify());
 
         // Ctrl-C and SIGTERM stop cleanly: the current chunk is abandoned, everything confirmed stays confirmed.
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);

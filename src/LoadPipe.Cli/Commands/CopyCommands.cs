@@ -1,5 +1,6 @@
 using System.CommandLine;
 using LoadPipe.Cli.Output;
+using LoadPipe.Core.Manifest;
 using LoadPipe.Core.Transfers;
 using Microsoft.Extensions.Logging;
 
@@ -16,7 +17,7 @@ public static class CopyCommands
         var command = new Command("copy", "Copy a file or a folder tree, chunk by chunk, resumable") { source, destination };
         flags.AddTo(command);
         command.SetAction((parse, ct) => Program.RunAsync(parse, session =>
-            RunAsync(session, parse.GetValue(source)!, parse.GetValue(destination)!, flags.Read(parse), "copy", ct)));
+            RunAsync(session, parse.GetValue(source)!, parse.GetValue(destination)!, flags.Read(parse), "copy", ct, notify: (flags, parse))));
         return command;
     }
 
@@ -43,7 +44,8 @@ public static class CopyCommands
     }
 
     internal static async Task<int> RunAsync(CliSession session, string sourceText, string destinationText,
-        Configuration.JobSettings flags, string command, CancellationToken cancellationToken, Configuration.JobSettings? job = null)
+        Configuration.JobSettings flags, string command, CancellationToken cancellationToken, Configuration.JobSettings? job = null,
+        (TransferFlags Flags, ParseResult Parse)? notify = null)
     {
         var options = session.Options(flags, job, command);
         var source = session.Resolver.Resolve(sourceText);
@@ -55,6 +57,8 @@ public static class CopyCommands
         // Data went to stdout: the summary must not mix with it.
         var summaryOut = destination.IsStdio ? Console.Error : Console.Out;
         SummaryWriter.Write(summary, session.Json, session.Quiet, summaryOut);
+        if (notify is { } n && await manifest.GetSessionAsync(summary.Session, cancellationToken).ConfigureAwait(false) is { } record)
+            await SessionCommands.NotifyIfAskedAsync(session, n.Flags, n.Parse, record, cancellationToken).ConfigureAwait(false);
         return SummaryWriter.ExitCode(summary.Status);
     }
 }

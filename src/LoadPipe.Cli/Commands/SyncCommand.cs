@@ -27,7 +27,7 @@ public static class SyncCommand
             foreach (var definition in jobs.Where(j => only.Length == 0 || only.Contains(j.Name)))
             {
                 if (!session.Quiet && !session.Json) Console.Error.WriteLine($"job {definition.Name}: {definition.Source} -> {definition.Destination}");
-                var code = await CopyCommands.RunAsync(session, definition.Source, definition.Destination, flags.Read(parse), "sync", ct, definition.Settings).ConfigureAwait(false);
+                var code = await CopyCommands.RunAsync(session, definition.Source, definition.Destination, flags.Read(parse), "sync", ct, definition.Settings, (flags, parse)).ConfigureAwait(false);
                 worst = Math.Max(worst, code == SummaryWriter.Failed ? 4 : code);
             }
             return worst == 4 ? SummaryWriter.Failed : worst;

@@ -18,10 +18,11 @@ public sealed class TransferFlags
     public readonly Option<string?> CacheDirectory = new("--cache-dir") { Description = "Folder for the on-disk cache of replayed sources" };
     public readonly Option<string?> CacheLimit = new("--cache-limit") { Description = "Most bytes the cache may hold (default 1G)" };
     public readonly Option<string?> Project = new("--project") { Description = "Label the run's session with a project name" };
+    public readonly Option<string?> OnComplete = new("--on-complete") { Description = "POST the session summary as JSON to this URL when the run ends" };
 
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { Process, Transfers, ChunkSize, BandwidthLimit, Retries, Include, Exclude, Checksum, CacheDirectory, CacheLimit, Project })
+        foreach (var o in new Option[] { Process, Transfers, ChunkSize, BandwidthLimit, Retries, Include, Exclude, Checksum, CacheDirectory, CacheLimit, Project, OnComplete })
             command.Options.Add(o);
     }
 

@@ -110,3 +110,15 @@ public sealed record SessionSummary(string Status, int Files, int FilesSkipped, 
 
 public sealed record SessionRecord(long Id, string Command, string Source, string Destination, string? Project, string Status,
     DateTimeOffset StartedAt, DateTimeOffset? FinishedAt, int Files, int FilesSkipped, int FilesFailed, long Bytes, long BytesSent);
+
+/// <summary>Queries built on the <see cref="IManifest"/> primitives.</summary>
+public static class ManifestQueries
+{
+    /// <summary>One session, or null. Scans the recent sessions: fine for the CLI, not for a hot path.</summary>
+    public static async Task<SessionRecord?> GetSessionAsync(this IManifest manifest, long sessionId, CancellationToken cancellationToken = default)
+    {
+        await foreach (var s in manifest.ListSessionsAsync(int.MaxValue, cancellationToken).ConfigureAwait(false))
+            if (s.Id == sessionId) return s;
+        return null;
+    }
+}

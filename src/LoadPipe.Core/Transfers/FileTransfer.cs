@@ -48,7 +48,19 @@ internal sealed class FileTransfer(TransferContext context)
             return new FileResult(source.ToString(), destination.ToString(), FileOutcome.Skipped) { Error = "in progress in another process" };
         }
         await using (held.ConfigureAwait(false))
-            return await RunLockedAsync(source, sourceInfo, destination, key, identity, cancellationToken, forceRestart).ConfigureAwait(false);
+        {
+            try
+            {
+                return await RunLockedAsync(source, sourceInfo, destination, key, identity, cancellationToken, forceRestart).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException && e is not SourceChangedException)
+            {
+                // Whatever failed (opening the destination, the first write...), the manifest says so, for `lp retry`.
+                if (await _manifest.FindTransferAsync(key, CancellationToken.None).ConfigureAwait(false) is { Status: not (TransferStatus.Completed or TransferStatus.Failed) } record)
+                    await _manifest.FailTransferAsync(record.Id, e.Message, CancellationToken.None).ConfigureAwait(false);
+                throw;
+            }
+        }
     }
 
     private async Task<FileResult> RunLockedAsync(Location source, ObjectInfo sourceInfo, Location destination, TransferKey key,

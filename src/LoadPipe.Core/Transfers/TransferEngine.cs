@@ -30,7 +30,6 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
         ITransferObserver? observer = null, CancellationToken cancellationToken = default)
     {
         observer ??= new NullObserver();
-        var stopwatch = Stopwatch.StartNew();
         var pipeline = _stages.ParseAll(options.Stages);
         var filter = new GlobFilter(options.Include, options.Exclude);
         var retry = RetryPolicy.Create(options.Retries, options.RetryDelay, options.MaxRetryDelay, _time,
@@ -50,6 +49,31 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
             throw new LoadPipeException(ErrorKind.Usage, $"{source} is a folder: it cannot be written to stdout");
 
         var sessionId = await manifest.BeginSessionAsync(new SessionStart(options.Command, source.Uri, destination.Uri, options.Project, options.ConfigSnapshot), cancellationToken).ConfigureAwait(false);
+        var plan = Plan(source, sourceInfo, destination, filter, cancellationToken);
+        return await RunAsync(plan, sessionId, null, options, pipeline, retry, limiter, observer, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Runs the given pairs again as part of an existing session (`lp retry`): each source is stat'ed afresh, and
+    /// the session's counts become its earlier ones with these files' new outcomes.
+    /// </summary>
+    public async Task<TransferSummary> RetryAsync(long sessionId, IReadOnlyList<(Location From, Location To)> pairs, TransferOptions options,
+        ITransferObserver? observer = null, CancellationToken cancellationToken = default)
+    {
+        var baseline = await manifest.GetSessionAsync(sessionId, cancellationToken).ConfigureAwait(false)
+            ?? throw new LoadPipeException(ErrorKind.NotFound, $"session {sessionId} does not exist");
+        var retry = RetryPolicy.Create(options.Retries, options.RetryDelay, options.MaxRetryDelay, _time,
+            (e, attempt, delay) => _logger.Retrying(attempt, e.Message, delay));
+        var limiter = options.BandwidthLimit > 0 ? new BandwidthLimiter(options.BandwidthLimit, _time) : null;
+        var plan = pairs.Select(p => (p.From, (ObjectInfo?)null, p.To)).ToAsyncEnumerable();
+        return await RunAsync(plan, sessionId, baseline, options, _stages.ParseAll(options.Stages), retry, limiter, observer ?? new NullObserver(), cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<TransferSummary> RunAsync(IAsyncEnumerable<(Location From, ObjectInfo? Info, Location To)> plan, long sessionId, SessionRecord? baseline,
+        TransferOptions options, IReadOnlyList<IStage> pipeline, Polly.ResiliencePipeline retry, BandwidthLimiter? limiter, ITransferObserver observer,
+        CancellationToken cancellationToken)
+    {
+        var stopwatch = Stopwatch.StartNew();
         var cache = options.CacheDirectory is { } cacheDir ? new Caching.DiskCache(cacheDir, options.CacheLimit) : null;
         var context = new TransferContext(manifest, options, pipeline, retry, limiter, observer, cache, _logger, sessionId);
         var transfer = new FileTransfer(context);
@@ -58,12 +82,14 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
         long bytes = 0, sent = 0, resumed = 0;
         var failures = new List<FileResult>();
 
-        async ValueTask RunOne((Location From, ObjectInfo Info, Location To) item, CancellationToken ct)
+        async ValueTask RunOne((Location From, ObjectInfo? Info, Location To) item, CancellationToken ct)
         {
             FileResult result;
             try
             {
-                result = await transfer.RunAsync(item.From, item.Info, item.To, ct).ConfigureAwait(false);
+                var info = item.Info ?? await retry.ExecuteAsync(async c => await item.From.Storage.StatAsync(item.From.Path, c).ConfigureAwait(false), ct).ConfigureAwait(false)
+                    ?? throw new LoadPipeException(ErrorKind.NotFound, $"{item.From}: no such file");
+                result = await transfer.RunAsync(item.From, info, item.To, ct).ConfigureAwait(false);
             }
             catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
             {
@@ -91,9 +117,8 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
         string status;
         try
         {
-            var plan = Plan(source, sourceInfo, destination, filter, cancellationToken);
             await Parallel.ForEachAsync(plan, new ParallelOptions { MaxDegreeOfParallelism = options.Transfers, CancellationToken = cancellationToken }, RunOne).ConfigureAwait(false);
-            status = failedCount == 0 ? "completed" : failedCount == files ? "failed" : "partial";
+            status = Status(failedCount, files);
         }
         catch (OperationCanceledException)
         {
@@ -117,11 +142,22 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
             Failures = failures,
         };
 
-        Task EndAsync() => manifest.EndSessionAsync(sessionId, new SessionSummary(status, files, skipped, failedCount, bytes, sent), CancellationToken.None);
+        Task EndAsync()
+        {
+            if (baseline is null)
+                return manifest.EndSessionAsync(sessionId, new SessionSummary(status, files, skipped, failedCount, bytes, sent), CancellationToken.None);
+            // A retry: the session keeps its files; those retried now succeed or fail anew.
+            var stillFailed = baseline.FilesFailed - (files - failedCount);
+            var merged = status == "interrupted" ? status : Status(stillFailed, baseline.Files);
+            return manifest.EndSessionAsync(sessionId, new SessionSummary(merged, baseline.Files, baseline.FilesSkipped, stillFailed,
+                baseline.Bytes + bytes, baseline.BytesSent + sent), CancellationToken.None);
+        }
     }
 
+    private static string Status(int failed, int files) => failed == 0 ? "completed" : failed >= files ? "failed" : "partial";
+
     /// <summary>Pairs each source file with its destination, lazily: a 300k-file tree is never held in memory.</summary>
-    private static async IAsyncEnumerable<(Location, ObjectInfo, Location)> Plan(Location source, ObjectInfo sourceInfo, Location destination,
+    private static async IAsyncEnumerable<(Location, ObjectInfo?, Location)> Plan(Location source, ObjectInfo sourceInfo, Location destination,
         GlobFilter filter, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         if (!sourceInfo.IsDirectory)

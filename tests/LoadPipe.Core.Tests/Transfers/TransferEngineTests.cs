@@ -314,6 +314,30 @@ public sealed class TransferEngineTests : IDisposable
     }
 
     [Fact]
+    public async Task RetryAsync_FailedFileFixed_SessionBecomesCompleted()
+    {
+        _dir.Write("tree/a.bin", TestData.Random(1000, 1));
+        _dir.Write("tree/b.bin", TestData.Random(2000, 2));
+        Directory.CreateDirectory(_dir["copy/b.bin"]);
+        var (from, to, _) = Locations(_dir["tree"], _dir["copy"]);
+        await using var manifest = await SqliteManifest.OpenAsync(_dir["manifest.db"]);
+        var engine = new TransferEngine(manifest);
+        var first = await engine.CopyAsync(from, to, Options());
+        Assert.Equal(("partial", 1), (first.Status, first.FilesFailed));
+        var failed = await manifest.ListTransfersAsync(first.Session).Where(t => t.Status == LoadPipe.Core.Manifest.TransferStatus.Failed).ToListAsync();
+        Directory.Delete(_dir["copy/b.bin"]);
+
+        var retried = await engine.RetryAsync(first.Session,
+            failed.Select(t => (new Location(from.Storage, t.Key.Source, t.Key.Source), new Location(to.Storage, t.Key.Destination, t.Key.Destination))).ToList(),
+            Options());
+
+        Assert.Equal(("completed", 1, 2000L), (retried.Status, retried.Files, retried.BytesSent));
+        var session = (await LoadPipe.Core.Manifest.ManifestQueries.GetSessionAsync(manifest, first.Session))!;
+        Assert.Equal(("completed", 2, 0), (session.Status, session.Files, session.FilesFailed));
+        Assert.Equal(TestData.Random(2000, 2), File.ReadAllBytes(_dir["copy/b.bin"]));
+    }
+
+    [Fact]
     public async Task CopyAsync_EmptyFile_CreatesEmptyDestination()
     {
         var (from, to, _) = Locations(_dir.Write("empty", []), _dir["out/empty"]);

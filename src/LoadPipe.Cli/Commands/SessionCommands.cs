@@ -1,0 +1,129 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using LoadPipe.Cli.Output;
+using LoadPipe.Core.Errors;
+using LoadPipe.Core.Locations;
+using LoadPipe.Core.Manifest;
+using LoadPipe.Core.Notifications;
+using LoadPipe.Core.Sizes;
+using LoadPipe.Core.Transfers;
+using Microsoft.Extensions.Logging;
+
+namespace LoadPipe.Cli.Commands;
+
+/// <summary>`lp sessions`, `lp retry SESSION`, `lp notify SESSION URL`: seed 004's sessions and retries.</summary>
+public static class SessionCommands
+{
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(30) };
+
+    public static Command Sessions()
+    {
+        var project = new Option<string?>("--project") { Description = "Only this project's sessions" };
+        var limit = new Option<int>("--limit") { Description = "How many sessions to show", DefaultValueFactory = _ => 50 };
+        var command = new Command("sessions", "Every run, with its counts and state") { project, limit };
+        command.SetAction((parse, ct) => Program.RunAsync(parse, async session =>
+        {
+            var manifest = await session.ManifestAsync(ct).ConfigureAwait(false);
+            var wanted = parse.GetValue(project);
+            var shown = 0;
+            await foreach (var s in manifest.ListSessionsAsync(int.MaxValue, ct).ConfigureAwait(false))
+            {
+                if (wanted is not null && s.Project != wanted) continue;
+                if (shown++ == parse.GetValue(limit)) break;
+                if (session.Json) Console.Out.WriteLine(JsonSerializer.Serialize(SessionReport.From(s)));
+                else
+                    Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"{s.Id,6} {s.StartedAt:yyyy-MM-dd HH:mm:ss} {s.Project ?? "-",-12} {s.Status,-11} {s.Files,7} files {s.FilesSkipped,6} skipped {s.FilesFailed,5} failed {ByteSize.Format(s.BytesSent),10} sent  {Location.Redact(s.Destination)}"));
+            }
+            return 0;
+        }));
+        return command;
+    }
+
+    public static Command Retry()
+    {
+        var sessionId = new Argument<long>("session") { Description = "The session whose failed files to copy again" };
+        var auto = new Option<bool>("--auto") { Description = "Keep retrying in rounds, with exponential backoff between them" };
+        var rounds = new Option<int>("--max-rounds") { Description = "Rounds with --auto (default 3)", DefaultValueFactory = _ => 3 };
+        var delay = new Option<double>("--round-delay") { Description = "Seconds before the second round; doubles each round (default 10)", DefaultValueFactory = _ => 10 };
+        var flags = new TransferFlags();
+        var command = new Command("retry", "Copy a session's failed (and interrupted) files again") { sessionId, auto, rounds, delay };
+        flags.AddTo(command);
+        command.SetAction((parse, ct) => Program.RunAsync(parse, async session =>
+        {
+            var id = parse.GetValue(sessionId);
+            var maxRounds = parse.GetValue(auto) ? Math.Max(1, parse.GetValue(rounds)) : 1;
+            var manifest = await session.ManifestAsync(ct).ConfigureAwait(false);
+            var record = await manifest.GetSessionAsync(id, ct).ConfigureAwait(false)
+                ?? throw new LoadPipeException(ErrorKind.Usage, $"session {id} does not exist (see lp sessions)");
+            var engine = new TransferEngine(manifest, logger: session.Loggers.CreateLogger("LoadPipe"));
+            var reporter = new ProgressReporter(session.Quiet || session.Json);
+            TransferSummary? last = null;
+            for (var round = 1; round <= maxRounds; round++)
+            {
+                var failed = new List<TransferRecord>();
+                await foreach (var t in manifest.ListTransfersAsync(id, ct).ConfigureAwait(false))
+                    if (t.Status is TransferStatus.Failed or TransferStatus.InProgress) failed.Add(t);
+                if (failed.Count == 0) break;
+                if (round > 1)
+                {
+                    var wait = TimeSpan.FromSeconds(parse.GetValue(delay) * Math.Pow(2, round - 2));
+                    if (!session.Quiet) Console.Error.WriteLine($"round {round} of {maxRounds} in {wait.TotalSeconds:0}s: {failed.Count} files still failed");
+                    await Task.Delay(wait, ct).ConfigureAwait(false);
+                }
+                foreach (var group in failed.GroupBy(t => t.Key.Pipeline))
+                {
+                    var stages = group.Key.Length == 0 ? [] : group.Key.Split(" | ");
+                    var options = session.Options(flags.Read(parse) with { Process = stages }, null, "retry");
+                    var pairs = group.Where(t => t.Key.Source != "-" && t.Key.Destination != "-")
+                        .Select(t => (session.Resolver.Resolve(t.Key.Source), session.Resolver.Resolve(t.Key.Destination))).ToList();
+                    last = await reporter.RunAsync(() => engine.RetryAsync(id, pairs, options, reporter, ct)).ConfigureAwait(false);
+                    SummaryWriter.Write(last, session.Json, session.Quiet, Console.Out);
+                }
+            }
+            var after = await manifest.GetSessionAsync(id, ct).ConfigureAwait(false) ?? record;
+            if (last is null && !session.Quiet) Console.Error.WriteLine($"session {id}: no failed files to retry");
+            await NotifyIfAskedAsync(session, flags, parse, after, ct).ConfigureAwait(false);
+            return after.Status switch { "completed" => SummaryWriter.Done, "partial" => SummaryWriter.Partial, _ => SummaryWriter.Failed };
+        }));
+        return command;
+    }
+
+    public static Command Notify()
+    {
+        var sessionId = new Argument<long>("session") { Description = "The session to report" };
+        var url = new Argument<string>("url") { Description = "Where to POST the session summary (JSON)" };
+        var command = new Command("notify", "POST a session's summary as JSON to a URL") { sessionId, url };
+        command.SetAction((parse, ct) => Program.RunAsync(parse, async session =>
+        {
+            var manifest = await session.ManifestAsync(ct).ConfigureAwait(false);
+            var record = await manifest.GetSessionAsync(parse.GetValue(sessionId), ct).ConfigureAwait(false)
+                ?? throw new LoadPipeException(ErrorKind.Usage, $"session {parse.GetValue(sessionId)} does not exist (see lp sessions)");
+            await SendAsync(parse.GetValue(url)!, record, ct).ConfigureAwait(false);
+            return 0;
+        }));
+        return command;
+    }
+
+    /// <summary>Sends the session summary to --on-complete, if given. A failure is reported but does not undo the copy.</summary>
+    internal static async Task NotifyIfAskedAsync(CliSession session, TransferFlags flags, ParseResult parse, SessionRecord record, CancellationToken cancellationToken)
+    {
+        if (parse.GetValue(flags.OnComplete) is not { } url) return;
+        try
+        {
+            await SendAsync(url, record, cancellationToken).ConfigureAwait(false);
+        }
+        catch (LoadPipeException e) when (e.Kind != ErrorKind.Usage)
+        {
+            Console.Error.WriteLine("warning: the transfer is done but the notification failed: " + e.Message);
+        }
+    }
+
+    private static async Task SendAsync(string url, SessionRecord record, CancellationToken cancellationToken)
+    {
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri))
+            throw new LoadPipeException(ErrorKind.Usage, $"'{Location.Redact(url)}' is not a URL");
+        await new SessionNotifier(Http, 5, TimeSpan.FromSeconds(1)).SendAsync(uri, SessionReport.From(record), cancellationToken).ConfigureAwait(false);
+    }
+}

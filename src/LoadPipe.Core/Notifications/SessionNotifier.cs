@@ -1,0 +1,80 @@
+using System.Net.Http.Json;
+using System.Text.Json.Serialization;
+using LoadPipe.Core.Errors;
+using LoadPipe.Core.Locations;
+using LoadPipe.Core.Manifest;
+using LoadPipe.Core.Resilience;
+using Polly;
+
+namespace LoadPipe.Core.Notifications;
+
+/// <summary>The body POSTed when a session ends (seed 004's endpoint trigger).</summary>
+public sealed record SessionReport(
+    [property: JsonPropertyName("session")] long Session,
+    [property: JsonPropertyName("project")] string? Project,
+    [property: JsonPropertyName("status")] string Status,
+    [property: JsonPropertyName("source")] string Source,
+    [property: JsonPropertyName("destination")] string Destination,
+    [property: JsonPropertyName("destination_bucket")] string? DestinationBucket,
+    [property: JsonPropertyName("destination_prefix")] string DestinationPrefix,
+    [property: JsonPropertyName("total_files")] int TotalFiles,
+    [property: JsonPropertyName("uploaded")] int Uploaded,
+    [property: JsonPropertyName("skipped")] int Skipped,
+    [property: JsonPropertyName("failed")] int Failed,
+    [property: JsonPropertyName("bytes")] long Bytes,
+    [property: JsonPropertyName("started")] DateTimeOffset Started,
+    [property: JsonPropertyName("finished")] DateTimeOffset? Finished)
+{
+    /// <summary>Builds the report; for a remote destination "NAME:bucket/prefix" the bucket is the first segment.</summary>
+    public static SessionReport From(SessionRecord s)
+    {
+        string? bucket = null;
+        var prefix = Location.Redact(s.Destination);
+        var colon = s.Destination.IndexOf(':', StringComparison.Ordinal);
+        if (colon > 0 && !s.Destination.Contains("://", StringComparison.Ordinal) && !s.Destination.StartsWith('/'))
+        {
+            var rest = s.Destination[(colon + 1)..].TrimStart('/');
+            var slash = rest.IndexOf('/', StringComparison.Ordinal);
+            bucket = slash < 0 ? rest : rest[..slash];
+            prefix = slash < 0 ? "" : rest[(slash + 1)..];
+        }
+        return new SessionReport(s.Id, s.Project, s.Status, Location.Redact(s.Source), Location.Redact(s.Destination), bucket, prefix,
+            s.Files, s.Files - s.FilesSkipped - s.FilesFailed, s.FilesSkipped, s.FilesFailed, s.Bytes, s.StartedAt, s.FinishedAt);
+    }
+}
+
+/// <summary>POSTs a <see cref="SessionReport"/> as JSON, retrying transient failures (network, 408, 429, 5xx).</summary>
+public sealed class SessionNotifier(HttpClient client, ResiliencePipeline retry)
+{
+    public SessionNotifier(HttpClient client, int retries, TimeSpan delay, TimeProvider? time = null)
+        : this(client, RetryPolicy.Create(retries, delay, TimeSpan.FromSeconds(60), time ?? TimeProvider.System))
+    {
+    }
+
+    public async Task SendAsync(Uri url, SessionReport report, CancellationToken cancellationToken = default)
+    {
+        if (url.Scheme is not ("http" or "https"))
+            throw new LoadPipeException(ErrorKind.Usage, $"notification URL must be http(s): {Location.Redact(url.AbsoluteUri)}");
+        await retry.ExecuteAsync(async ct =>
+        {
+            HttpResponseMessage response;
+            try
+            {
+                response = await client.PostAsJsonAsync(url, report, ct).ConfigureAwait(false);
+            }
+            catch (HttpRequestException e)
+            {
+                throw new LoadPipeException(ErrorKind.Transient, $"notify {Location.Redact(url.AbsoluteUri)}: {e.Message}", e);
+            }
+            using (response)
+            {
+                if (response.IsSuccessStatusCode) return;
+                var kind = RetryPolicy.IsTransientStatus(response.StatusCode) ? ErrorKind.Transient : ErrorKind.Permanent;
+                throw new LoadPipeException(kind, $"notify {Location.Redact(url.AbsoluteUri)}: HTTP {(int)response.StatusCode} {response.ReasonPhrase}")
+                {
+                    RetryAfter = response.Headers.RetryAfter?.Delta,
+                };
+            }
+        }, cancellationToken).ConfigureAwait(false);
+    }
+}

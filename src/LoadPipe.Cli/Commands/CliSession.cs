@@ -51,9 +51,9 @@ public sealed class CliSession : IAsyncDisposable
     {
         if (_manifest is not null) return _manifest;
         var target = EnvironmentSettings.ManifestPath(Parse.GetValue(GlobalOptions.Manifest));
-        if (target.StartsWith("postgres://", StringComparison.OrdinalIgnoreCase) || target.StartsWith("postgresql://", StringComparison.OrdinalIgnoreCase)
-            || target.StartsWith("Host=", StringComparison.OrdinalIgnoreCase))
-            throw new LoadPipeException(ErrorKind.Usage, "a PostgreSQL manifest is not supported by this build yet: use a SQLite file path");
+        // postgres:// or postgresql:// URLs and Host=... connection strings; OpenAsync's errors are one line, no password.
+        if (LoadPipe.Manifest.Postgres.PostgresManifest.Recognizes(target))
+            return _manifest = await LoadPipe.Manifest.Postgres.PostgresManifest.OpenAsync(target, cancellationToken: cancellationToken).ConfigureAwait(false);
         return _manifest = await SqliteManifest.OpenAsync(target, cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 

@@ -1,20 +1,27 @@
 using LoadPipe.Core.Manifest;
-using LoadPipe.Core.Tests.Support;
-using LoadPipe.Manifest.Sqlite;
+using LoadPipe.Manifest.Tests.Support;
+using Microsoft.Extensions.Time.Testing;
 
-namespace LoadPipe.Core.Tests.Manifest;
+namespace LoadPipe.Manifest.Tests;
 
-/// <summary>The manifest contract. PostgreSQL will run the same cases.</summary>
-public sealed class SqliteManifestTests : IDisposable
+/// <summary>
+/// The manifest contract (<see cref="IManifest"/>): every backend runs every case through a subclass that says how
+/// to open it. xunit makes a new instance per test, so each test has its own file or database.
+/// </summary>
+public abstract class ManifestContractTests : IAsyncLifetime
 {
-    private readonly TempFolder _dir = new();
+    protected static readonly TransferKey Key = new("/src/a", "/dst/a", "zstd");
+    protected static readonly SourceIdentity Identity = new(100, "v1", DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000));
 
-    public void Dispose() => _dir.Dispose();
+    /// <summary>Opens this test's manifest. Each call is a new instance over the same state, as another process would open it.</summary>
+    protected abstract Task<IManifest> OpenAsync(TimeProvider? time = null);
 
-    private Task<SqliteManifest> OpenAsync() => SqliteManifest.OpenAsync(_dir["m.db"]);
+    /// <summary>The backend name and target a <see cref="LockHolder"/> process opens to reach this test's manifest.</summary>
+    protected abstract (string Backend, string Target) OtherProcessTarget { get; }
 
-    private static readonly TransferKey Key = new("/src/a", "/dst/a", "zstd");
-    private static readonly SourceIdentity Identity = new(100, "v1", DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000));
+    public virtual Task InitializeAsync() => Task.CompletedTask;
+
+    public virtual Task DisposeAsync() => Task.CompletedTask;
 
     [Fact]
     public async Task ConfirmChunk_SurvivesReopen_WithSinkState()
@@ -59,6 +66,36 @@ public sealed class SqliteManifestTests : IDisposable
     }
 
     [Fact]
+    public async Task StartTransfer_UnknownSource_RecordsNullsAndMinusOne()
+    {
+        await using var m = await OpenAsync();
+        var session = await m.BeginSessionAsync(new SessionStart("copy", "-", "/dst"));
+
+        var started = await m.StartTransferAsync(Key, session, new SourceIdentity(-1, null, null));
+
+        Assert.True((await m.FindTransferAsync(Key))!.Source.IsUnknown);
+        Assert.Equal(started, await m.FindTransferAsync(Key));
+    }
+
+    [Fact]
+    public async Task Times_ComeFromTheTimeProvider_ToTheMillisecond()
+    {
+        var clock = new FakeTimeProvider(new DateTimeOffset(2030, 1, 2, 3, 4, 5, 678, TimeSpan.Zero));
+        await using var m = await OpenAsync(clock);
+        var started = clock.GetUtcNow();
+        var session = await m.BeginSessionAsync(new SessionStart("copy", "/src", "/dst", Project: "p1", ConfigSnapshot: "defaults: {}"));
+        await m.StartTransferAsync(Key, session, Identity);
+        clock.Advance(TimeSpan.FromSeconds(90));
+
+        await m.EndSessionAsync(session, new SessionSummary("completed", 1, 0, 0, 100, 100));
+        await m.FailTransferAsync((await m.FindTransferAsync(Key))!.Id, "x");
+
+        var s = Assert.Single(await m.ListSessionsAsync(10).ToListAsync());
+        Assert.Equal((started, started.AddSeconds(90), "p1"), (s.StartedAt, s.FinishedAt, s.Project));
+        Assert.Equal(started.AddSeconds(90), (await m.FindTransferAsync(Key))!.UpdatedAt);
+    }
+
+    [Fact]
     public async Task CompleteTransfer_RecordsHashesAndDropsChunks()
     {
         await using var m = await OpenAsync();
@@ -97,6 +134,20 @@ public sealed class SqliteManifestTests : IDisposable
     }
 
     [Fact]
+    public async Task ListSessionsAndTransfers_NewestSessionFirst_TransfersInOrder()
+    {
+        await using var m = await OpenAsync();
+        var s1 = await m.BeginSessionAsync(new SessionStart("copy", "/src", "/dst"));
+        var s2 = await m.BeginSessionAsync(new SessionStart("sync", "/src", "/dst"));
+        for (var i = 0; i < 3; i++) await m.StartTransferAsync(Key with { Source = "/src/" + i }, i == 1 ? s1 : s2, Identity);
+
+        Assert.Equal([s2, s1], await m.ListSessionsAsync(10).Select(s => s.Id).ToListAsync());
+        Assert.Equal([s2], await m.ListSessionsAsync(1).Select(s => s.Id).ToListAsync());
+        Assert.Equal(["/src/0", "/src/1", "/src/2"], await m.ListTransfersAsync(null).Select(t => t.Key.Source).ToListAsync());
+        Assert.Equal(["/src/0", "/src/2"], await m.ListTransfersAsync(s2).Select(t => t.Key.Source).ToListAsync());
+    }
+
+    [Fact]
     public async Task ConfirmChunk_ManyWritersAtOnce_AllRecorded()
     {
         await using var m = await OpenAsync();
@@ -126,6 +177,8 @@ public sealed class SqliteManifestTests : IDisposable
 
         Assert.Equal(2, (await m.GetChunksAsync(t.Id)).Count);
         Assert.Equal(20, (await m.FindTransferAsync(Key))!.BytesConfirmed);
+        await m.DropChunksAsync(t.Id, 0);
+        Assert.Equal(0, (await m.FindTransferAsync(Key))!.BytesConfirmed);
     }
 
     [Fact]
@@ -141,34 +194,36 @@ public sealed class SqliteManifestTests : IDisposable
         Assert.Null(second);
         Assert.NotNull(other);
         await first.DisposeAsync();
+        await other.DisposeAsync();
         await using var third = await m.TryLockAsync(Key);
         Assert.NotNull(third);
     }
 
     [Fact]
-    public async Task TryLock_HolderProcessGone_IsTakenOver()
+    public async Task TryLock_HeldByAnotherProcess_RefusedUntilThatProcessIsKilled()
     {
         await using var m = await OpenAsync();
-        await using (var c = new Microsoft.Data.Sqlite.SqliteConnection("Data Source=" + _dir["m.db"]))
-        {
-            await c.OpenAsync();
-            await using var cmd = c.CreateCommand();
-            cmd.CommandText = $"INSERT INTO locks(lock_id, pid, pid_start) VALUES ({Key.LockId}, 2147483000, 1)";
-            await cmd.ExecuteNonQueryAsync();
-        }
+        await using var holder = await LockHolder.StartAsync(OtherProcessTarget.Backend, OtherProcessTarget.Target, Key);
 
-        await using var taken = await m.TryLockAsync(Key);
+        var whileAlive = await m.TryLockAsync(Key);
+        await using var unrelated = await m.TryLockAsync(Key with { Source = "/src/b" });
+        await holder.KillAsync();
+        await using var afterDeath = await Eventually.NotNullAsync(() => m.TryLockAsync(Key));
 
-        Assert.NotNull(taken);
+        Assert.Null(whileAlive);
+        Assert.NotNull(unrelated);
+        Assert.NotNull(afterDeath);
     }
 
     [Fact]
-    public void SourceIdentity_UnknownNeverMatches()
+    public async Task Open_ManyAtOnceOnNewState_AllSucceed()
     {
-        var unknown = new SourceIdentity(-1, null, null);
+        var opened = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => OpenAsync()));
 
-        Assert.False(unknown.SameAs(unknown));
-        Assert.True(Identity.SameAs(Identity with { }));
-        Assert.False(Identity.SameAs(Identity with { Version = "v2" }));
+        foreach (var m in opened)
+        {
+            await m.BeginSessionAsync(new SessionStart("copy", "/src", "/dst"));
+            await m.DisposeAsync();
+        }
     }
 }

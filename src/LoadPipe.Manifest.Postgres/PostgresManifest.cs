@@ -1,0 +1,331 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using LoadPipe.Core.Errors;
+using LoadPipe.Core.Manifest;
+using Npgsql;
+
+namespace LoadPipe.Manifest.Postgres;
+
+/// <summary>
+/// The manifest that many processes on many machines share: one PostgreSQL database, the same tables and behaviour
+/// as the SQLite manifest. Each call runs one command on a pooled connection; a call that changes several rows does
+/// it in one statement (data-modifying WITH clauses), so it is one transaction and one round trip. Transfer locks are
+/// session-level advisory locks, which PostgreSQL drops with the connection of a process that dies.
+/// </summary>
+public sealed class PostgresManifest : IManifest
+{
+    // The two-int advisory key space (classid 'LP', objid 1) is apart from the bigint keys of transfer locks.
+    private const int MigrationLockClass = 0x4C50;
+    private const int MigrationLockObject = 1;
+
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly NpgsqlDataSource _lockSource;
+    private readonly TimeProvider _time;
+    private readonly ConcurrentDictionary<long, byte> _held = new();
+
+    private PostgresManifest(NpgsqlConnectionStringBuilder target, TimeProvider time)
+    {
+        _time = time;
+        Description = PostgresTarget.Describe(target);
+        if (string.IsNullOrEmpty(target.ApplicationName)) target.ApplicationName = "lp";
+        _dataSource = NpgsqlDataSource.Create(target);
+
+        // Locks: a connection of their own each, never pooled, so closing it ends the session and its locks. The
+        // server-side keepalives make PostgreSQL notice within about two minutes a holder whose machine went away
+        // without closing its socket (power loss), where the operating system's default would wait two hours.
+        var locks = new NpgsqlConnectionStringBuilder(target.ConnectionString) { Pooling = false };
+        locks.Options = (locks.Options + " -c tcp_keepalives_idle=60 -c tcp_keepalives_interval=10 -c tcp_keepalives_count=6").Trim();
+        _lockSource = NpgsqlDataSource.Create(locks);
+    }
+
+    /// <summary>Where the manifest lives: <c>postgresql://user@host:port/db</c>, without the password.</summary>
+    public string Description { get; }
+
+    /// <summary>
+    /// True when <paramref name="manifest"/> names a PostgreSQL database: a <c>postgres://</c> or <c>postgresql://</c>
+    /// URL or a connection string with a <c>Host=</c> key. Anything else is a SQLite file path.
+    /// </summary>
+    public static bool Recognizes(string manifest) => PostgresTarget.Recognizes(manifest);
+
+    /// <summary>
+    /// Connects to the database named by <paramref name="connectionStringOrUrl"/> (see <see cref="Recognizes"/>) and
+    /// brings its schema up to date. The database must exist; the tables are created in it. Throws
+    /// <see cref="LoadPipeException"/> (<see cref="ErrorKind.Usage"/>) with a one-line message and no password when
+    /// the value does not parse or the server cannot be reached or refuses.
+    /// </summary>
+    public static async Task<PostgresManifest> OpenAsync(string connectionStringOrUrl, TimeProvider? time = null, CancellationToken cancellationToken = default)
+    {
+        var target = PostgresTarget.Parse(connectionStringOrUrl);
+        var manifest = new PostgresManifest(target, time ?? TimeProvider.System);
+        try
+        {
+            await manifest.MigrateAsync(cancellationToken).ConfigureAwait(false);
+            return manifest;
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException or ArgumentException or InvalidOperationException)
+        {
+            await manifest.DisposeAsync().ConfigureAwait(false);
+            var reason = PostgresTarget.Redact(PostgresTarget.FirstLine(e.Message), target.Password);
+            throw new LoadPipeException(ErrorKind.Usage, $"manifest {manifest.Description}: cannot open ({reason})", e);
+        }
+        catch
+        {
+            await manifest.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Applies the missing steps of <see cref="Migrations"/> in one transaction. The transaction-level advisory lock
+    /// makes processes that start at once take turns: the second finds the schema the first made.
+    /// </summary>
+    private async Task MigrateAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var tx = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using (var lockCmd = new NpgsqlCommand("SELECT pg_advisory_xact_lock(@class, @object)", connection, tx))
+        {
+            lockCmd.Parameters.AddWithValue("class", MigrationLockClass);
+            lockCmd.Parameters.AddWithValue("object", MigrationLockObject);
+            await lockCmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        await using (var create = new NpgsqlCommand("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", connection, tx))
+            await create.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        int current;
+        await using (var read = new NpgsqlCommand("SELECT COALESCE(MAX(version), 0) FROM schema_version", connection, tx))
+            current = (int)(await read.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+        if (current > Migrations.Steps.Length)
+            throw new LoadPipeException(ErrorKind.Usage, $"manifest {Description} has schema version {current}, newer than this lp knows ({Migrations.Steps.Length}): upgrade lp");
+        for (var v = current; v < Migrations.Steps.Length; v++)
+        {
+            await using var step = new NpgsqlCommand(Migrations.Steps[v] + $"; INSERT INTO schema_version(version) VALUES ({v + 1});", connection, tx);
+            await step.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<long> BeginSessionAsync(SessionStart start, CancellationToken cancellationToken = default)
+    {
+        await using var cmd = Command("""
+            INSERT INTO sessions(command, source, destination, project, config, started_at)
+            VALUES (@command, @source, @destination, @project, @config, @now) RETURNING id
+            """,
+            ("command", start.Command), ("source", start.Source), ("destination", start.Destination),
+            ("project", start.Project), ("config", start.ConfigSnapshot), ("now", Now()));
+        return (long)(await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+    }
+
+    public Task EndSessionAsync(long sessionId, SessionSummary summary, CancellationToken cancellationToken = default) =>
+        ExecAsync("""
+            UPDATE sessions SET status = @status, finished_at = @now, files = @files, files_skipped = @skipped,
+                files_failed = @failed, bytes = @bytes, bytes_sent = @sent WHERE id = @id
+            """, cancellationToken,
+            ("status", summary.Status), ("now", Now()), ("files", summary.Files), ("skipped", summary.FilesSkipped),
+            ("failed", summary.FilesFailed), ("bytes", summary.Bytes), ("sent", summary.BytesSent), ("id", sessionId));
+
+    /// <summary>
+    /// <c>pg_try_advisory_lock(key.LockId)</c> on a connection of its own, held open until the handle is disposed
+    /// (unlock, then close): a process that dies loses its connections, and PostgreSQL drops their locks. Two tasks of
+    /// this process are kept apart by a set of held keys before the server is asked, as in the SQLite manifest.
+    /// </summary>
+    public async Task<IAsyncDisposable?> TryLockAsync(TransferKey key, CancellationToken cancellationToken = default)
+    {
+        var id = key.LockId;
+        if (!_held.TryAdd(id, 0)) return null;
+        NpgsqlConnection? connection = null;
+        try
+        {
+            connection = await _lockSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            bool taken;
+            await using (var cmd = new NpgsqlCommand("SELECT pg_try_advisory_lock(@id)", connection))
+            {
+                cmd.Parameters.AddWithValue("id", id);
+                taken = (bool)(await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+            }
+            if (taken) return new Held(this, id, connection);
+            await connection.DisposeAsync().ConfigureAwait(false);
+            _held.TryRemove(id, out _);
+            return null;
+        }
+        catch
+        {
+            if (connection is not null) await connection.DisposeAsync().ConfigureAwait(false);
+            _held.TryRemove(id, out _);
+            throw;
+        }
+    }
+
+    private sealed class Held(PostgresManifest owner, long id, NpgsqlConnection connection) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            try
+            {
+                await using var cmd = new NpgsqlCommand("SELECT pg_advisory_unlock(@id)", connection);
+                cmd.Parameters.AddWithValue("id", id);
+                await cmd.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (NpgsqlException)
+            {
+                // The connection is broken: the server has ended the session, and the lock with it.
+            }
+            finally
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+                owner._held.TryRemove(id, out _);
+            }
+        }
+    }
+
+    public async Task<TransferRecord?> FindTransferAsync(TransferKey key, CancellationToken cancellationToken = default)
+    {
+        await using var cmd = Command(TransferSelect + " WHERE source = @s AND destination = @d AND pipeline = @p",
+            ("s", key.Source), ("d", key.Destination), ("p", key.Pipeline));
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? ReadTransfer(reader) : null;
+    }
+
+    public async Task<TransferRecord> StartTransferAsync(TransferKey key, long sessionId, SourceIdentity source, CancellationToken cancellationToken = default)
+    {
+        await using var cmd = Command($"""
+            WITH started AS (
+                INSERT INTO transfers(session_id, source, destination, pipeline, source_size, source_version, source_modified, status, updated_at)
+                VALUES (@session, @s, @d, @p, @size, @version, @modified, 'InProgress', @now)
+                ON CONFLICT (source, destination, pipeline) DO UPDATE SET
+                    session_id = excluded.session_id, source_size = excluded.source_size, source_version = excluded.source_version,
+                    source_modified = excluded.source_modified, status = 'InProgress', sink_state = NULL, bytes_confirmed = 0,
+                    attempts = 1, last_error = NULL, md5 = NULL, sha256 = NULL, output_size = -1, updated_at = excluded.updated_at
+                RETURNING {TransferColumns}
+            ), dropped AS (
+                DELETE FROM chunks WHERE transfer_id IN (SELECT id FROM started)
+            )
+            SELECT {TransferColumns} FROM started
+            """,
+            ("session", sessionId), ("s", key.Source), ("d", key.Destination), ("p", key.Pipeline), ("size", source.Size),
+            ("version", source.Version), ("modified", source.Modified?.ToUnixTimeMilliseconds()), ("now", Now()));
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        return ReadTransfer(reader);
+    }
+
+    public Task AttachTransferAsync(long transferId, long sessionId, CancellationToken cancellationToken = default) =>
+        ExecAsync("UPDATE transfers SET session_id = @session, attempts = attempts + 1, status = 'InProgress', updated_at = @now WHERE id = @id",
+            cancellationToken, ("session", sessionId), ("now", Now()), ("id", transferId));
+
+    public Task SetSinkStateAsync(long transferId, string? sinkState, CancellationToken cancellationToken = default) =>
+        ExecAsync("UPDATE transfers SET sink_state = @state, updated_at = @now WHERE id = @id",
+            cancellationToken, ("state", sinkState), ("now", Now()), ("id", transferId));
+
+    public async Task<IReadOnlyList<ChunkRecord>> GetChunksAsync(long transferId, CancellationToken cancellationToken = default)
+    {
+        await using var cmd = Command("""SELECT seq, "offset", length, input_end, checksum FROM chunks WHERE transfer_id = @id ORDER BY seq""", ("id", transferId));
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var chunks = new List<ChunkRecord>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            chunks.Add(new ChunkRecord(reader.GetInt32(0), reader.GetInt64(1), reader.GetInt64(2), reader.IsDBNull(3) ? null : reader.GetInt64(3), reader.GetString(4)));
+        return chunks;
+    }
+
+    public Task ConfirmChunkAsync(long transferId, ChunkRecord chunk, string? sinkState, CancellationToken cancellationToken = default) =>
+        ExecAsync("""
+            WITH chunk AS (
+                INSERT INTO chunks(transfer_id, seq, "offset", length, input_end, checksum) VALUES (@id, @seq, @offset, @length, @input, @sum)
+                ON CONFLICT (transfer_id, seq) DO UPDATE SET
+                    "offset" = excluded."offset", length = excluded.length, input_end = excluded.input_end, checksum = excluded.checksum
+            )
+            UPDATE transfers SET bytes_confirmed = @end, sink_state = @state, updated_at = @now WHERE id = @id
+            """, cancellationToken,
+            ("id", transferId), ("seq", chunk.Sequence), ("offset", chunk.Offset), ("length", chunk.Length), ("input", chunk.InputEnd),
+            ("sum", chunk.Checksum), ("end", chunk.End), ("state", sinkState), ("now", Now()));
+
+    /// <summary>One statement sees the chunks as they were before its DELETE, hence <c>seq &lt; @seq</c> in the sum.</summary>
+    public Task DropChunksAsync(long transferId, int fromSequence, CancellationToken cancellationToken = default) =>
+        ExecAsync("""
+            WITH dropped AS (DELETE FROM chunks WHERE transfer_id = @id AND seq >= @seq)
+            UPDATE transfers SET bytes_confirmed = COALESCE((SELECT MAX("offset" + length) FROM chunks WHERE transfer_id = @id AND seq < @seq), 0)
+            WHERE id = @id
+            """, cancellationToken, ("id", transferId), ("seq", fromSequence));
+
+    public Task CompleteTransferAsync(long transferId, TransferCompletion completion, CancellationToken cancellationToken = default) =>
+        ExecAsync("""
+            WITH dropped AS (DELETE FROM chunks WHERE transfer_id = @id)
+            UPDATE transfers SET status = 'Completed', sink_state = NULL, md5 = @md5, sha256 = @sha, output_size = @size,
+                bytes_confirmed = @size, last_error = NULL, updated_at = @now WHERE id = @id
+            """, cancellationToken,
+            ("md5", completion.Md5), ("sha", completion.Sha256), ("size", completion.OutputSize), ("now", Now()), ("id", transferId));
+
+    public Task FailTransferAsync(long transferId, string error, CancellationToken cancellationToken = default) =>
+        ExecAsync("UPDATE transfers SET status = 'Failed', last_error = @error, updated_at = @now WHERE id = @id",
+            cancellationToken, ("error", error), ("now", Now()), ("id", transferId));
+
+    public async IAsyncEnumerable<SessionRecord> ListSessionsAsync(int limit, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await using var cmd = Command("""
+            SELECT id, command, source, destination, project, status, started_at, finished_at, files, files_skipped, files_failed, bytes, bytes_sent
+            FROM sessions ORDER BY id DESC LIMIT @limit
+            """, ("limit", limit));
+        await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
+            yield return new SessionRecord(r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetString(3), r.IsDBNull(4) ? null : r.GetString(4),
+                r.GetString(5), Time(r.GetInt64(6)), r.IsDBNull(7) ? null : Time(r.GetInt64(7)), r.GetInt32(8), r.GetInt32(9), r.GetInt32(10), r.GetInt64(11), r.GetInt64(12));
+    }
+
+    public async IAsyncEnumerable<TransferRecord> ListTransfersAsync(long? sessionId, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await using var cmd = sessionId is null
+            ? Command(TransferSelect + " ORDER BY id")
+            : Command(TransferSelect + " WHERE session_id = @session ORDER BY id", ("session", sessionId));
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            yield return ReadTransfer(reader);
+    }
+
+    /// <summary>Closes the pool. Locks still held keep their own connections until their handles are disposed.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _dataSource.DisposeAsync().ConfigureAwait(false);
+        await _lockSource.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private const string TransferColumns = """
+        id, source, destination, pipeline, session_id, source_size, source_version, source_modified, status, sink_state,
+        bytes_confirmed, attempts, last_error, md5, sha256, output_size, updated_at
+        """;
+
+    private const string TransferSelect = "SELECT " + TransferColumns + " FROM transfers";
+
+    private static TransferRecord ReadTransfer(NpgsqlDataReader r) => new()
+    {
+        Id = r.GetInt64(0),
+        Key = new TransferKey(r.GetString(1), r.GetString(2), r.GetString(3)),
+        SessionId = r.GetInt64(4),
+        Source = new SourceIdentity(r.GetInt64(5), r.IsDBNull(6) ? null : r.GetString(6), r.IsDBNull(7) ? null : Time(r.GetInt64(7))),
+        Status = Enum.Parse<TransferStatus>(r.GetString(8)),
+        SinkState = r.IsDBNull(9) ? null : r.GetString(9),
+        BytesConfirmed = r.GetInt64(10),
+        Attempts = r.GetInt32(11),
+        LastError = r.IsDBNull(12) ? null : r.GetString(12),
+        Md5 = r.IsDBNull(13) ? null : r.GetString(13),
+        Sha256 = r.IsDBNull(14) ? null : r.GetString(14),
+        OutputSize = r.GetInt64(15),
+        UpdatedAt = Time(r.GetInt64(16)),
+    };
+
+    private long Now() => _time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    private static DateTimeOffset Time(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
+
+    private async Task ExecAsync(string sql, CancellationToken cancellationToken, params (string, object?)[] parameters)
+    {
+        await using var cmd = Command(sql, parameters);
+        await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A command that takes a pooled connection when it runs and gives it back when it (or its reader) is done.</summary>
+    private NpgsqlCommand Command(string sql, params (string Name, object? Value)[] parameters)
+    {
+        var cmd = _dataSource.CreateCommand(sql);
+        foreach (var (name, value) in parameters) cmd.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        return cmd;
+    }
+}

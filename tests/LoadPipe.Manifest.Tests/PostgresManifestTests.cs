@@ -1,0 +1,125 @@
+using LoadPipe.Core.Errors;
+using LoadPipe.Core.Manifest;
+using LoadPipe.Manifest.Postgres;
+using LoadPipe.Manifest.Tests.Support;
+using Npgsql;
+
+namespace LoadPipe.Manifest.Tests;
+
+/// <summary>The contract against a real PostgreSQL server (LP_TEST_POSTGRES), each test in a database of its own.</summary>
+public sealed class PostgresManifestTests : ManifestContractTests
+{
+    private PostgresTestDatabase? _database;
+
+    private PostgresTestDatabase Database => _database ?? throw new InvalidOperationException("the test database was not created");
+
+    public override async Task InitializeAsync() => _database = await PostgresTestDatabase.CreateAsync();
+
+    public override async Task DisposeAsync()
+    {
+        if (_database is not null) await _database.DisposeAsync();
+    }
+
+    protected override async Task<IManifest> OpenAsync(TimeProvider? time = null) => await PostgresManifest.OpenAsync(Database.ConnectionString, time);
+
+    protected override (string Backend, string Target) OtherProcessTarget => ("postgres", Database.ConnectionString);
+
+    [Fact]
+    public async Task TryLock_HeldByAnotherConnection_RefusedUntilThatConnectionCloses()
+    {
+        await using var m = await OpenAsync();
+        await using var other = await Database.OpenUnpooledAsync();
+        await using (var take = new NpgsqlCommand($"SELECT pg_advisory_lock({Key.LockId})", other))
+            await take.ExecuteNonQueryAsync();
+
+        var whileOpen = await m.TryLockAsync(Key);
+        await other.CloseAsync(); // what the kernel does to the sockets of a process that dies
+        await using var afterClose = await Eventually.NotNullAsync(() => m.TryLockAsync(Key));
+
+        Assert.Null(whileOpen);
+        Assert.NotNull(afterClose);
+    }
+
+    [Fact]
+    public async Task TryLock_Held_IsAnAdvisoryLockOtherSessionsCannotTake()
+    {
+        await using var m = await OpenAsync();
+        await using var other = await Database.OpenUnpooledAsync();
+        await using var probe = new NpgsqlCommand($"SELECT pg_try_advisory_lock({Key.LockId})", other);
+
+        bool duringHold;
+        await using (var held = await m.TryLockAsync(Key))
+        {
+            Assert.NotNull(held);
+            duringHold = (bool)(await probe.ExecuteScalarAsync())!;
+        }
+        var afterRelease = (bool)(await probe.ExecuteScalarAsync())!;
+
+        Assert.False(duringHold);
+        Assert.True(afterRelease);
+    }
+
+    [Fact]
+    public async Task TryLock_TwoInstancesAtOnce_OnlyOneHolds()
+    {
+        await using var first = await OpenAsync();
+        await using var second = await OpenAsync();
+
+        var both = await Task.WhenAll(first.TryLockAsync(Key), second.TryLockAsync(Key));
+        var winner = Assert.Single(both, h => h is not null)!;
+        var refusedAgain = await (both[0] is null ? first : second).TryLockAsync(Key);
+        await winner.DisposeAsync();
+        await using var afterRelease = await (both[0] is null ? first : second).TryLockAsync(Key);
+
+        Assert.Null(refusedAgain);
+        Assert.NotNull(afterRelease);
+    }
+
+    [Fact]
+    public async Task Open_ManyAtOnceOnEmptyDatabase_MigratesOnce()
+    {
+        var opened = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => OpenAsync()));
+        foreach (var m in opened) await m.DisposeAsync();
+
+        Assert.Equal(1L, await Database.ScalarAsync("SELECT count(*) FROM schema_version"));
+    }
+
+    [Fact]
+    public async Task Open_SchemaNewerThanThisLp_UsageError()
+    {
+        await (await OpenAsync()).DisposeAsync();
+        await Database.ScalarAsync("INSERT INTO schema_version(version) VALUES (99)");
+
+        var e = await Assert.ThrowsAsync<LoadPipeException>(() => OpenAsync());
+
+        Assert.Equal(ErrorKind.Usage, e.Kind);
+        Assert.Contains("upgrade lp", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Open_UrlWithPassword_WorksAndDescriptionLeavesPasswordOut()
+    {
+        var b = Database.Builder;
+        var url = $"postgresql://{b.Username}:s3cr%40t@{b.Host}:{b.Port}/{b.Database}?application_name=lp-test&sslmode=disable";
+
+        await using var m = await PostgresManifest.OpenAsync(url);
+        await m.BeginSessionAsync(new SessionStart("copy", "/src", "/dst"));
+
+        Assert.Equal($"postgresql://{b.Username}@{b.Host}:{b.Port}/{b.Database}", m.Description);
+        Assert.Single(await m.ListSessionsAsync(10).ToListAsync());
+    }
+
+    [Fact]
+    public async Task Open_DatabaseMissing_UsageErrorNamingIt()
+    {
+        var b = Database.Builder;
+        b.Database = Database.Name + "_missing";
+        b.Password = "s3cret";
+
+        var e = await Assert.ThrowsAsync<LoadPipeException>(() => PostgresManifest.OpenAsync(b.ConnectionString));
+
+        Assert.Equal(ErrorKind.Usage, e.Kind);
+        Assert.Contains(b.Database, e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("s3cret", e.Message, StringComparison.Ordinal);
+    }
+}

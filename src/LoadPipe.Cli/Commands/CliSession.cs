@@ -7,6 +7,7 @@ using LoadPipe.Core.Transfers;
 using LoadPipe.Manifest.Sqlite;
 using LoadPipe.Storage.Http;
 using LoadPipe.Storage.Local;
+using LoadPipe.Storage.S3;
 using Microsoft.Extensions.Logging;
 
 namespace LoadPipe.Cli.Commands;
@@ -25,7 +26,7 @@ public sealed class CliSession : IAsyncDisposable
         Quiet = parse.GetValue(GlobalOptions.Quiet);
         Debug = parse.GetValue(GlobalOptions.Debug);
         Resolver = new LocationResolver(
-            [new LocalStorageFactory(), new StdioStorageFactory(), new HttpStorageFactory()],
+            [new LocalStorageFactory(), new StdioStorageFactory(), new HttpStorageFactory(), new S3StorageFactory(loggers)],
             config.Remotes);
     }
 

@@ -17,7 +17,7 @@ internal static partial class Log
     [LoggerMessage(EventId = 103, Level = LogLevel.Information, Message = "Committed {Destination}: {Bytes} bytes, {Sent} sent by this run")]
     public static partial void Committed(this ILogger logger, string destination, long bytes, long sent);
 
-    [LoggerMessage(EventId = 104, Level = LogLevel.Error, Message = "Failed {Source} -> {Destination}: {Error}")]
+    [LoggerMessage(EventId = 104, Level = LogLevel.Debug, Message = "Failed {Source} -> {Destination}: {Error}")]
     public static partial void FileFailed(this ILogger logger, string source, string destination, string error);
 
     [LoggerMessage(EventId = 105, Level = LogLevel.Warning, Message = "Skipped {Source} -> {Destination}: another process is transferring it")]

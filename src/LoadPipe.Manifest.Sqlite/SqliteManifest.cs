@@ -94,12 +94,12 @@ public sealed class SqliteManifest : IManifest
     /// <summary>
     /// A row in <c>locks</c> names the holder by process id and start time; a row whose process is gone (killed)
     /// is taken over. SQLite is a local file, so every holder runs on this host and can be checked. Within this
-    /// process a set of held keys keeps two tasks apart.
+    /// process a set of held keys (per database file) keeps two tasks, or two instances, apart.
     /// </summary>
     public async Task<IAsyncDisposable?> TryLockAsync(TransferKey key, CancellationToken cancellationToken = default)
     {
         var id = key.LockId;
-        if (!_held.TryAdd(id, 0)) return null;
+        if (!HeldKeys.TryAdd((Path, id), 0)) return null;
         try
         {
             await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
@@ -110,7 +110,7 @@ public sealed class SqliteManifest : IManifest
                 await using var r = await read.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
                 if (await r.ReadAsync(cancellationToken).ConfigureAwait(false) && ProcessAlive(r.GetInt32(0), r.GetInt64(1)) && r.GetInt32(0) != Environment.ProcessId)
                 {
-                    _held.TryRemove(id, out _);
+                    HeldKeys.TryRemove((Path, id), out _);
                     return null;
                 }
             }
@@ -125,13 +125,14 @@ public sealed class SqliteManifest : IManifest
         }
         catch
         {
-            _held.TryRemove(id, out _);
+            HeldKeys.TryRemove((Path, id), out _);
             throw;
         }
     }
 
     private static readonly long ProcessStart = StartOf(System.Diagnostics.Process.GetCurrentProcess());
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<long, byte> _held = new();
+    // Process-wide, per database file: two manifest instances on one file in one process must not both hold a key.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string, long), byte> HeldKeys = new();
 
     private static long StartOf(System.Diagnostics.Process p) => p.StartTime.ToUniversalTime().Ticks / TimeSpan.TicksPerSecond;
 
@@ -159,7 +160,7 @@ public sealed class SqliteManifest : IManifest
             }
             finally
             {
-                owner._held.TryRemove(id, out _);
+                HeldKeys.TryRemove((owner.Path, id), out _);
             }
         }
     }

@@ -8,8 +8,7 @@ namespace LoadPipe.Storage.Local;
 /// engine may confirm it. A retried write simply overwrites the same offset.</summary>
 internal sealed class LocalWriteSession : IWriteSession
 {
-    private const int ENOSPC = 28;
-    private const int EDQUOT = 122;
+    private const int EPERM = 1, EINTR = 4, EIO = 5, EAGAIN = 11, EACCES = 13, EBUSY = 16, ENOSPC = 28, ETIMEDOUT = 110, EDQUOT = 122;
     private readonly string _target;
     private readonly string _partial;
     private readonly WriteRequest _request;
@@ -30,7 +29,7 @@ internal sealed class LocalWriteSession : IWriteSession
         {
             var folder = Path.GetDirectoryName(target)!;
             if (Directory.Exists(target))
-                throw new LoadPipeException(ErrorKind.Usage, $"{target} is a folder");
+                throw new LoadPipeException(ErrorKind.Permanent, $"{target} is a folder");
             Directory.CreateDirectory(folder);
             var handle = File.OpenHandle(partial, keep == 0 ? FileMode.Create : FileMode.Open, FileAccess.ReadWrite, FileShare.Read, FileOptions.Asynchronous);
             // Bytes after the last confirmed chunk may be half-written: they are not trusted.
@@ -107,10 +106,16 @@ internal sealed class LocalWriteSession : IWriteSession
 
     private static LoadPipeException Translate(IOException e, string target)
     {
+        // .NET puts the errno in the low bits of HResult for I/O errors on Unix.
         var errno = e.HResult & 0xFFFF;
-        return errno is ENOSPC or EDQUOT || e.Message.Contains("No space left", StringComparison.Ordinal)
-            ? new LoadPipeException(ErrorKind.NoSpace, $"{target}: no space left on the device (the partial file is kept for a resume)", e)
-            : new LoadPipeException(ErrorKind.Transient, $"{target}: {e.Message}", e);
+        if (errno is ENOSPC or EDQUOT || e.Message.Contains("No space left", StringComparison.Ordinal))
+            return new LoadPipeException(ErrorKind.NoSpace, $"{target}: no space left on the device (the partial file is kept for a resume)", e);
+        if (errno is EACCES or EPERM)
+            return new LoadPipeException(ErrorKind.Auth, $"{target}: permission denied", e);
+        // Only faults that may pass are worth another try; a path that cannot exist (a file where a folder should be,
+        // a read-only file system) is final.
+        var kind = errno is EIO or EAGAIN or EINTR or ETIMEDOUT or EBUSY ? ErrorKind.Transient : ErrorKind.Permanent;
+        return new LoadPipeException(kind, $"{target}: {e.Message}", e);
     }
 }
 

@@ -60,22 +60,6 @@ public sealed class PostgresManifestTests : ManifestContractTests
     }
 
     [Fact]
-    public async Task TryLock_TwoInstancesAtOnce_OnlyOneHolds()
-    {
-        await using var first = await OpenAsync();
-        await using var second = await OpenAsync();
-
-        var both = await Task.WhenAll(first.TryLockAsync(Key), second.TryLockAsync(Key));
-        var winner = Assert.Single(both, h => h is not null)!;
-        var refusedAgain = await (both[0] is null ? first : second).TryLockAsync(Key);
-        await winner.DisposeAsync();
-        await using var afterRelease = await (both[0] is null ? first : second).TryLockAsync(Key);
-
-        Assert.Null(refusedAgain);
-        Assert.NotNull(afterRelease);
-    }
-
-    [Fact]
     public async Task Open_ManyAtOnceOnEmptyDatabase_MigratesOnce()
     {
         var opened = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => OpenAsync()));

@@ -43,6 +43,13 @@ public static class ConfigReader
         {
             throw new LoadPipeException(ErrorKind.Usage, $"{name}:{e.Start.Line}:{e.Start.Column}: {Innermost(e)}");
         }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet gives up without a position on some unclosed flow collections: find the opening ourselves.
+            throw new LoadPipeException(ErrorKind.Usage, UnclosedFlowLine(text) is { } line
+                ? $"{name}:{line}: a '[' or '{{' opened on this line is never closed"
+                : $"{name}: not valid YAML");
+        }
         if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is YamlScalarNode { Value: null or "" })
             return LoadPipeConfig.Empty(path) with { Text = text };
         var root = Map(stream.Documents[0].RootNode, name, "the top level");
@@ -163,6 +170,28 @@ public static class ConfigReader
 
     private static LoadPipeException Error(string file, YamlNode node, string message) =>
         new(ErrorKind.Usage, $"{file}:{node.Start.Line}: {message}");
+
+    /// <summary>The 1-based line of the first '[' or '{' (outside quotes and comments) still open at the end.</summary>
+    private static int? UnclosedFlowLine(string text)
+    {
+        var open = new Stack<int>();
+        var line = 1;
+        char quote = '\0';
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (c == '\n') { line++; quote = '\0'; continue; }
+            if (quote != '\0') { if (c == quote) quote = '\0'; continue; }
+            switch (c)
+            {
+                case '"' or '\'': quote = c; break;
+                case '#': while (i + 1 < text.Length && text[i + 1] != '\n') i++; break;
+                case '[' or '{': open.Push(line); break;
+                case ']' or '}' when open.Count > 0: open.Pop(); break;
+            }
+        }
+        return open.Count > 0 ? open.Last() : null;
+    }
 
     private static string Innermost(Exception e)
     {

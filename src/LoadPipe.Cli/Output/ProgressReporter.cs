@@ -71,7 +71,7 @@ public sealed class ProgressReporter : ITransferObserver
         }
         var line = result.Outcome switch
         {
-            FileOutcome.Failed => $"failed  {result.Source}: {result.Error}",
+            FileOutcome.Failed => $"error: {result.Source}: {result.Error}",
             FileOutcome.Skipped => $"skipped {result.Destination} (complete and unchanged)",
             _ => $"copied  {result.Destination} ({ByteSize.Format(result.Bytes)}, {ByteSize.Format(result.BytesSent)} sent{(result.BytesResumed > 0 ? $", {ByteSize.Format(result.BytesResumed)} resumed" : "")})"
                  + string.Concat(result.Reports.Select(r => $" {r.Key}={r.Value}")),

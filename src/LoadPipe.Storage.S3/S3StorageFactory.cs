@@ -25,6 +25,9 @@ public sealed class S3StorageFactory(ILoggerFactory? loggers = null) : IStorageF
     public IReadOnlySet<string> Settings { get; } =
         new HashSet<string> { "endpoint", "region", "path_style", "access_key_id", "secret_access_key", "list_chunk" };
 
+    /// <summary>"s3:bucket/key" without a remote named s3: region and credentials from the AWS environment.</summary>
+    public bool AllowsImplicitRemote => true;
+
     public IStorage Create(RemoteDefinition remote) => Create(ReadOptions(remote));
 
     public S3Storage Create(S3StorageOptions options)

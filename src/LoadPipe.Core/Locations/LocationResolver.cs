@@ -51,7 +51,10 @@ public sealed partial class LocationResolver
         if (m.Success)
         {
             var name = m.Groups[1].Value;
-            if (!_remotes.TryGetValue(name, out var remote))
+            if (!_remotes.TryGetValue(name, out var remote)
+                && _factories.TryGetValue(name, out var implicitType) && implicitType.AllowsImplicitRemote)
+                remote = new RemoteDefinition(name, name, new Dictionary<string, string>());
+            if (remote is null)
                 throw new LoadPipeException(ErrorKind.Usage,
                     $"unknown remote '{name}' in '{text}': define it under 'remotes:' in the config file (for a local file with a colon in its name write ./{text})");
             var path = text[(m.Length)..].TrimStart('/');

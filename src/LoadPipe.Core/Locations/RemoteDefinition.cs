@@ -31,5 +31,9 @@ public interface IStorageFactory
     /// <summary>The setting names this type understands; any other is reported as a mistake.</summary>
     IReadOnlySet<string> Settings { get; }
 
+    /// <summary>True when "TYPE:path" works without a remote of that name in the config (s3: uses the AWS
+    /// defaults from the environment). Default false.</summary>
+    bool AllowsImplicitRemote => false;
+
     IStorage Create(RemoteDefinition remote);
 }

@@ -47,6 +47,25 @@ public sealed class LocationResolverTests
         Assert.StartsWith("c.yaml:5: remote 'x': unknown setting 'rot'", badSetting.Message);
     }
 
+    private sealed class ImplicitFactory : IStorageFactory
+    {
+        public string Type => "store";
+        public IReadOnlySet<string> Settings { get; } = new HashSet<string>();
+        public bool AllowsImplicitRemote => true;
+        public Storage.IStorage Create(RemoteDefinition remote) => new LocalStorage();
+    }
+
+    [Fact]
+    public void Resolve_TypeNameOfImplicitFactory_WorksWithoutRemote()
+    {
+        var resolver = new LocationResolver([new LocalStorageFactory(), new ImplicitFactory()]);
+
+        var location = resolver.Resolve("store:bucket/key");
+
+        Assert.Equal(("bucket/key", "store:bucket/key"), (location.Path, location.Uri));
+        Assert.Throws<LoadPipeException>(() => resolver.Resolve("local:x"));
+    }
+
     [Fact]
     public void Redact_UrlWithSecrets_DropsThem()
     {

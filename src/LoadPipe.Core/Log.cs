@@ -23,6 +23,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 105, Level = LogLevel.Warning, Message = "Skipped {Source} -> {Destination}: another process is transferring it")]
     public static partial void Busy(this ILogger logger, string source, string destination);
 
+    [LoggerMessage(EventId = 106, Level = LogLevel.Warning, Message = "Listing the destination failed ({Error}); checking each file instead")]
+    public static partial void ListingFailed(this ILogger logger, string error);
+
     [LoggerMessage(EventId = 200, Level = LogLevel.Warning, Message = "Try {Attempt} failed ({Error}); waiting {Delay} before the next")]
     public static partial void Retrying(this ILogger logger, int attempt, string error, TimeSpan delay);
 }

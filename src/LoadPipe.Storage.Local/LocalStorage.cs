@@ -10,7 +10,7 @@ namespace LoadPipe.Storage.Local;
 /// (".NAME.lp-partial"), are fsynced chunk by chunk, and are renamed over the target only at commit: a half file
 /// never carries the final name.
 /// </summary>
-public sealed class LocalStorage : IStorage, IRangedReader, ICheapReads, IWritableStorage, IResumableWriter
+public sealed class LocalStorage : IStorage, IRangedReader, ICheapReads, ISortedListing, IWritableStorage, IResumableWriter
 {
     public const string PartialSuffix = ".lp-partial";
     private readonly string? _root;
@@ -32,28 +32,42 @@ public sealed class LocalStorage : IStorage, IRangedReader, ICheapReads, IWritab
         return full;
     }
 
+    /// <summary>Depth first, each folder's entries sorted with folders compared as "name/": the files come out in
+    /// <see cref="PathOrder"/> of their relative paths, as S3 lists keys. Memory: one folder's entries per level.</summary>
     public async IAsyncEnumerable<ObjectInfo> ListAsync(string path, bool recursive, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var full = Resolve(path);
         if (!Directory.Exists(full))
             throw new LoadPipeException(ErrorKind.NotFound, File.Exists(full) ? $"{full} is a file, not a folder" : $"{full}: no such folder");
-        var options = new EnumerationOptions
-        {
-            RecurseSubdirectories = recursive,
-            IgnoreInaccessible = false,
-            AttributesToSkip = 0,
-            ReturnSpecialDirectories = false,
-        };
-        var dir = new DirectoryInfo(full);
-        var prefix = dir.FullName.Length + (dir.FullName.EndsWith(Path.DirectorySeparatorChar) ? 0 : 1);
-        foreach (var entry in dir.EnumerateFileSystemInfos("*", options))
+        var pending = new Stack<IEnumerator<(FileSystemInfo Entry, string Relative)>>();
+        pending.Push(SortedChildren(new DirectoryInfo(full), "").GetEnumerator());
+        while (pending.Count > 0)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (entry.Name.EndsWith(PartialSuffix, StringComparison.Ordinal)) continue;
-            var relative = entry.FullName[prefix..].Replace(Path.DirectorySeparatorChar, '/');
+            var level = pending.Peek();
+            if (!level.MoveNext())
+            {
+                level.Dispose();
+                pending.Pop();
+                continue;
+            }
+            var (entry, relative) = level.Current;
             yield return Describe(entry, relative);
+            if (recursive && entry is DirectoryInfo dir && (entry.Attributes & FileAttributes.ReparsePoint) == 0)
+                pending.Push(SortedChildren(dir, relative + "/").GetEnumerator());
         }
         await Task.CompletedTask.ConfigureAwait(false);
+    }
+
+    private static IEnumerable<(FileSystemInfo, string)> SortedChildren(DirectoryInfo dir, string prefix)
+    {
+        var options = new EnumerationOptions { RecurseSubdirectories = false, IgnoreInaccessible = false, AttributesToSkip = 0 };
+        return dir.EnumerateFileSystemInfos("*", options)
+            .Where(e => !e.Name.EndsWith(PartialSuffix, StringComparison.Ordinal))
+            .Select(e => (Entry: e, Key: e is DirectoryInfo ? e.Name + "/" : e.Name))
+            .OrderBy(e => e.Key, PathOrder.Instance)
+            .Select(e => (e.Entry, prefix + e.Entry.Name))
+            .ToList();
     }
 
     public Task<ObjectInfo?> StatAsync(string path, CancellationToken cancellationToken = default)

@@ -20,7 +20,7 @@ namespace LoadPipe.Storage.S3;
 /// (<see cref="S3WriteSession"/>). Copies inside one endpoint are done by the server (CopyObject, or
 /// UploadPartCopy above 5 GiB).
 /// </summary>
-public sealed class S3Storage : IStorage, IRangedReader, IWritableStorage, IResumableWriter, IServerSideCopier
+public sealed class S3Storage : IStorage, IRangedReader, ISortedListing, IWritableStorage, IResumableWriter, IServerSideCopier
 {
     private readonly S3StorageOptions _options;
 
@@ -256,7 +256,12 @@ public sealed class S3Storage : IStorage, IRangedReader, IWritableStorage, IResu
         // With SSE-KMS or a customer key the ETag is not the MD5 of the content.
         var kms = head.ServerSideEncryptionMethod?.Value?.StartsWith("aws:kms", StringComparison.Ordinal) == true;
         var customerKey = head.ServerSideEncryptionCustomerMethod is { } c && c != ServerSideEncryptionCustomerMethod.None;
-        return Describe(path, head.ContentLength, head.LastModified, head.ETag, md5Trusted: !kms && !customerKey);
+        var info = Describe(path, head.ContentLength, head.LastModified, head.ETag, md5Trusted: !kms && !customerKey);
+        // The source's modified time, stored at upload (rclone's x-amz-meta-mtime), is the one to compare.
+        return head.Metadata["x-amz-meta-mtime"] is { Length: > 0 } mtime
+            && double.TryParse(mtime, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds)
+            ? info with { Modified = DateTimeOffset.FromUnixTimeMilliseconds((long)(seconds * 1000)) }
+            : info;
     }
 
     private static ObjectInfo Describe(string path, long size, DateTime? modified, string? etag, bool md5Trusted)

@@ -36,6 +36,13 @@ public sealed record ReadOptions(long Offset = 0, string? IfVersion = null)
 /// <summary>Marker: <see cref="IStorage.OpenReadAsync"/> starts at any offset without reading what comes before.</summary>
 public interface IRangedReader;
 
+/// <summary>
+/// Marker: a recursive <see cref="IStorage.ListAsync"/> yields files in <see cref="PathOrder"/> (the byte order of
+/// their UTF-8 paths, as S3 lists keys). Two such listings can be merged in one pass to find what a destination
+/// already holds, without a request per file and without holding either listing in memory.
+/// </summary>
+public interface ISortedListing;
+
 /// <summary>Marker: reading again costs no network (a local disk), so caching its bytes gains nothing.</summary>
 public interface ICheapReads;
 

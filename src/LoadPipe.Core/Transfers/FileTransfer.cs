@@ -21,26 +21,29 @@ internal sealed class FileTransfer(TransferContext context)
     private readonly TransferOptions _options = context.Options;
     private readonly ResiliencePipeline _retry = context.Retry;
 
-    public async Task<FileResult> RunAsync(Location source, ObjectInfo sourceInfo, Location destination, CancellationToken cancellationToken)
+    public async Task<FileResult> RunAsync(Location source, ObjectInfo sourceInfo, Location destination, DestinationHint hint, CancellationToken cancellationToken)
     {
         try
         {
-            return await RunOnceAsync(source, sourceInfo, destination, cancellationToken).ConfigureAwait(false);
+            return await RunOnceAsync(source, sourceInfo, destination, hint, cancellationToken).ConfigureAwait(false);
         }
         catch (SourceChangedException e) when (!source.IsStdio)
         {
             // Changed while we read it: what we sent is another content's prefix. Start again, once, from zero.
             context.Observer.Warning($"{source}: {e.Message}; starting it again from zero");
             var fresh = await StatAsync(source, cancellationToken).ConfigureAwait(false);
-            return await RunOnceAsync(source, fresh, destination, cancellationToken, forceRestart: true).ConfigureAwait(false);
+            return await RunOnceAsync(source, fresh, destination, DestinationHint.Unknown, cancellationToken, forceRestart: true).ConfigureAwait(false);
         }
     }
 
-    private async Task<FileResult> RunOnceAsync(Location source, ObjectInfo sourceInfo, Location destination,
+    private async Task<FileResult> RunOnceAsync(Location source, ObjectInfo sourceInfo, Location destination, DestinationHint hint,
         CancellationToken cancellationToken, bool forceRestart = false)
     {
         var identity = source.IsStdio ? new SourceIdentity(-1, null, null) : new SourceIdentity(sourceInfo.Size, sourceInfo.Version, sourceInfo.Modified);
         var key = new TransferKey(source.Uri, destination.Uri, context.PipelineSpec);
+        // The common case of a re-run, decided without taking a lock: complete, unchanged, still there.
+        if (!forceRestart && await FindCompleteAsync(key, identity, destination, hint, cancellationToken).ConfigureAwait(false) is { } done)
+            return Skipped(source, destination, done);
         var held = await _manifest.TryLockAsync(key, cancellationToken).ConfigureAwait(false);
         if (held is null)
         {
@@ -51,7 +54,7 @@ internal sealed class FileTransfer(TransferContext context)
         {
             try
             {
-                return await RunLockedAsync(source, sourceInfo, destination, key, identity, cancellationToken, forceRestart).ConfigureAwait(false);
+                return await RunLockedAsync(source, sourceInfo, destination, key, identity, hint, cancellationToken, forceRestart).ConfigureAwait(false);
             }
             catch (Exception e) when (e is not OperationCanceledException && e is not SourceChangedException)
             {
@@ -64,18 +67,14 @@ internal sealed class FileTransfer(TransferContext context)
     }
 
     private async Task<FileResult> RunLockedAsync(Location source, ObjectInfo sourceInfo, Location destination, TransferKey key,
-        SourceIdentity identity, CancellationToken cancellationToken, bool forceRestart)
+        SourceIdentity identity, DestinationHint hint, CancellationToken cancellationToken, bool forceRestart)
     {
+        // Again under the lock: another process may have finished it meanwhile.
+        if (!forceRestart && await FindCompleteAsync(key, identity, destination, hint, cancellationToken).ConfigureAwait(false) is { } done)
+            return Skipped(source, destination, done);
         var existing = await _manifest.FindTransferAsync(key, cancellationToken).ConfigureAwait(false);
 
-        if (!forceRestart && existing is { Status: TransferStatus.Completed } done && done.Source.SameAs(identity)
-            && await DestinationIntactAsync(destination, done, cancellationToken).ConfigureAwait(false))
-        {
-            context.Logger.Skipped(source.ToString(), destination.ToString());
-            return new FileResult(source.ToString(), destination.ToString(), FileOutcome.Skipped) { Bytes = done.OutputSize, Md5 = done.Md5, Sha256 = done.Sha256 };
-        }
-
-        if (existing is null && await SameAtDestinationAsync(sourceInfo, destination, cancellationToken).ConfigureAwait(false))
+        if (existing is null && await SameAtDestinationAsync(sourceInfo, destination, hint, cancellationToken).ConfigureAwait(false))
         {
             // Copied before this manifest knew of it (another manifest, another tool): rclone's rule, same size and
             // modified time, says it is there. Remember it so the next run need not look.
@@ -130,11 +129,22 @@ internal sealed class FileTransfer(TransferContext context)
         }
     }
 
-    private async Task<bool> DestinationIntactAsync(Location destination, TransferRecord done, CancellationToken cancellationToken)
+    /// <summary>The transfer's record when it is complete, its source unchanged and its destination still there with
+    /// the recorded size; else null.</summary>
+    private async Task<TransferRecord?> FindCompleteAsync(TransferKey key, SourceIdentity identity, Location destination, DestinationHint hint,
+        CancellationToken cancellationToken)
     {
-        if (destination.IsStdio) return false;
-        var info = await destination.Storage.StatAsync(destination.Path, cancellationToken).ConfigureAwait(false);
-        return info is { IsDirectory: false } && (done.OutputSize < 0 || info.Size < 0 || info.Size == done.OutputSize);
+        if (destination.IsStdio) return null;
+        var record = await _manifest.FindTransferAsync(key, cancellationToken).ConfigureAwait(false);
+        if (record is not { Status: TransferStatus.Completed } || !record.Source.SameAs(identity)) return null;
+        var info = hint.Listed ? hint.Info : await destination.Storage.StatAsync(destination.Path, cancellationToken).ConfigureAwait(false);
+        return info is { IsDirectory: false } && (record.OutputSize < 0 || info.Size < 0 || info.Size == record.OutputSize) ? record : null;
+    }
+
+    private FileResult Skipped(Location source, Location destination, TransferRecord done)
+    {
+        context.Logger.Skipped(source.ToString(), destination.ToString());
+        return new FileResult(source.ToString(), destination.ToString(), FileOutcome.Skipped) { Bytes = done.OutputSize, Md5 = done.Md5, Sha256 = done.Sha256 };
     }
 
     /// <summary>Fast path: the store copies the object itself. On <see cref="CantCopyException"/>, null: stream it.</summary>
@@ -159,14 +169,21 @@ internal sealed class FileTransfer(TransferContext context)
         return new FileResult(source.ToString(), destination.ToString(), FileOutcome.Copied) { Bytes = size, Md5 = md5, Sha256 = sha256 };
     }
 
-    /// <summary>Without stages, a destination with the source's size and modified time (to the second) is the same file.</summary>
-    private async Task<bool> SameAtDestinationAsync(ObjectInfo sourceInfo, Location destination, CancellationToken cancellationToken)
+    /// <summary>Without stages, a destination with the source's size and modified time (to the second) is the same
+    /// file. A listing answers for absent files and other sizes; only a same-size candidate whose listed time cannot
+    /// decide (S3 lists upload times) is asked about directly.</summary>
+    private async Task<bool> SameAtDestinationAsync(ObjectInfo sourceInfo, Location destination, DestinationHint hint, CancellationToken cancellationToken)
     {
         if (context.Stages.Count > 0 || destination.IsStdio || sourceInfo.Size < 0 || sourceInfo.Modified is not { } modified) return false;
-        var info = await destination.Storage.StatAsync(destination.Path, cancellationToken).ConfigureAwait(false);
-        return info is { IsDirectory: false, Modified: { } there } && info.Size == sourceInfo.Size
-            && Math.Abs((there - modified).TotalSeconds) < 1;
+        var info = hint.Listed ? hint.Info : await destination.Storage.StatAsync(destination.Path, cancellationToken).ConfigureAwait(false);
+        if (info is not { IsDirectory: false } || info.Size != sourceInfo.Size) return false;
+        if (SameTime(info.Modified, modified)) return true;
+        if (!hint.Listed) return false;
+        var stat = await destination.Storage.StatAsync(destination.Path, cancellationToken).ConfigureAwait(false);
+        return stat is { IsDirectory: false } && stat.Size == sourceInfo.Size && SameTime(stat.Modified, modified);
     }
+
+    private static bool SameTime(DateTimeOffset? a, DateTimeOffset b) => a is { } t && Math.Abs((t - b).TotalSeconds) < 1;
 
     private async Task<(TransferRecord, IWriteSession, IReadOnlyList<ChunkRecord>)> ResumeOrStartAsync(TransferRecord existing,
         TransferKey key, SourceIdentity identity, IWritableStorage writer, Location destination, WriteRequest request, CancellationToken cancellationToken)

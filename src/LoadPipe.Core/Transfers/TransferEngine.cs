@@ -65,11 +65,11 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
         var retry = RetryPolicy.Create(options.Retries, options.RetryDelay, options.MaxRetryDelay, _time,
             (e, attempt, delay) => _logger.Retrying(attempt, e.Message, delay));
         var limiter = options.BandwidthLimit > 0 ? new BandwidthLimiter(options.BandwidthLimit, _time) : null;
-        var plan = pairs.Select(p => (p.From, (ObjectInfo?)null, p.To)).ToAsyncEnumerable();
+        var plan = pairs.Select(p => new PlannedFile(p.From, null, p.To, DestinationHint.Unknown)).ToAsyncEnumerable();
         return await RunAsync(plan, sessionId, baseline, options, _stages.ParseAll(options.Stages), retry, limiter, observer ?? new NullObserver(), cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<TransferSummary> RunAsync(IAsyncEnumerable<(Location From, ObjectInfo? Info, Location To)> plan, long sessionId, SessionRecord? baseline,
+    private async Task<TransferSummary> RunAsync(IAsyncEnumerable<PlannedFile> plan, long sessionId, SessionRecord? baseline,
         TransferOptions options, IReadOnlyList<IStage> pipeline, Polly.ResiliencePipeline retry, BandwidthLimiter? limiter, ITransferObserver observer,
         CancellationToken cancellationToken)
     {
@@ -82,14 +82,14 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
         long bytes = 0, sent = 0, resumed = 0;
         var failures = new List<FileResult>();
 
-        async ValueTask RunOne((Location From, ObjectInfo? Info, Location To) item, CancellationToken ct)
+        async ValueTask RunOne(PlannedFile item, CancellationToken ct)
         {
             FileResult result;
             try
             {
                 var info = item.Info ?? await retry.ExecuteAsync(async c => await item.From.Storage.StatAsync(item.From.Path, c).ConfigureAwait(false), ct).ConfigureAwait(false)
                     ?? throw new LoadPipeException(ErrorKind.NotFound, $"{item.From}: no such file");
-                result = await transfer.RunAsync(item.From, info, item.To, ct).ConfigureAwait(false);
+                result = await transfer.RunAsync(item.From, info, item.To, item.Hint, ct).ConfigureAwait(false);
             }
             catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
             {
@@ -156,20 +156,24 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
 
     private static string Status(int failed, int files) => failed == 0 ? "completed" : failed >= files ? "failed" : "partial";
 
-    /// <summary>Pairs each source file with its destination, lazily: a 300k-file tree is never held in memory.</summary>
-    private static async IAsyncEnumerable<(Location, ObjectInfo?, Location)> Plan(Location source, ObjectInfo sourceInfo, Location destination,
+    /// <summary>Pairs each source file with its destination, lazily: a 300k-file tree is never held in memory.
+    /// When both sides list in <see cref="PathOrder"/>, the destination's listing is merged in as it streams, so
+    /// what is already there is known without a request per file.</summary>
+    private async IAsyncEnumerable<PlannedFile> Plan(Location source, ObjectInfo sourceInfo, Location destination,
         GlobFilter filter, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         if (!sourceInfo.IsDirectory)
         {
             if (source.IsStdio || filter.Matches(source.Name))
-                yield return (source, sourceInfo, await FileDestinationAsync(source, destination, cancellationToken).ConfigureAwait(false));
+                yield return new PlannedFile(source, sourceInfo, await FileDestinationAsync(source, destination, cancellationToken).ConfigureAwait(false), DestinationHint.Unknown);
             yield break;
         }
+        await using var existing = new DestinationListing(destination, source.Storage is ISortedListing, _logger, cancellationToken);
         await foreach (var entry in source.Storage.ListAsync(source.Path, recursive: true, cancellationToken).ConfigureAwait(false))
         {
             if (entry.IsDirectory || !filter.Matches(entry.Path)) continue;
-            yield return (source.Child(entry.Path), entry, destination.Child(entry.Path));
+            var hint = await existing.FindAsync(entry.Path).ConfigureAwait(false);
+            yield return new PlannedFile(source.Child(entry.Path), entry, destination.Child(entry.Path), hint);
         }
     }
 

@@ -1,0 +1,74 @@
+using LoadPipe.Core.Errors;
+using LoadPipe.Core.Locations;
+using LoadPipe.Core.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace LoadPipe.Core.Transfers;
+
+/// <summary>One file of a run: where from (and what the listing said of it), where to, and what is known there.</summary>
+internal sealed record PlannedFile(Location From, ObjectInfo? Info, Location To, DestinationHint Hint);
+
+/// <summary>What the planner knows of a destination. <see cref="Listed"/>: a complete listing was consulted, so a
+/// null <see cref="Info"/> means "not there"; otherwise nothing is known and the transfer asks the store.</summary>
+internal readonly record struct DestinationHint(bool Listed, ObjectInfo? Info)
+{
+    public static DestinationHint Unknown => new(false, null);
+}
+
+/// <summary>
+/// Walks the destination's recursive listing alongside the source's, both in <see cref="PathOrder"/>: each lookup
+/// moves forward only, so the whole merge is one pass over each listing with nothing held but the current entry.
+/// A destination folder that does not exist is an empty listing; a listing that fails part-way falls back to
+/// asking per file.
+/// </summary>
+internal sealed class DestinationListing : IAsyncDisposable
+{
+    private readonly IAsyncEnumerator<ObjectInfo>? _entries;
+    private readonly ILogger _logger;
+    private bool _started;
+    private bool _more;
+    private bool _failed;
+
+    public DestinationListing(Location destination, bool sourceSorted, ILogger logger, CancellationToken cancellationToken)
+    {
+        _logger = logger;
+        if (sourceSorted && destination.Storage is ISortedListing && !destination.IsStdio)
+            _entries = destination.Storage.ListAsync(destination.Path, recursive: true, cancellationToken).GetAsyncEnumerator(cancellationToken);
+    }
+
+    public async ValueTask<DestinationHint> FindAsync(string relativePath)
+    {
+        if (_entries is null || _failed) return DestinationHint.Unknown;
+        try
+        {
+            if (!_started)
+            {
+                _started = true;
+                _more = await MoveAsync().ConfigureAwait(false);
+            }
+            while (_more && (_entries.Current.IsDirectory || PathOrder.Instance.Compare(_entries.Current.Path, relativePath) < 0))
+                _more = await MoveAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            _failed = true;
+            _logger.ListingFailed(e.Message);
+            return DestinationHint.Unknown;
+        }
+        return _more && _entries.Current.Path == relativePath ? new DestinationHint(true, _entries.Current) : new DestinationHint(true, null);
+    }
+
+    private async ValueTask<bool> MoveAsync()
+    {
+        try
+        {
+            return await _entries!.MoveNextAsync().ConfigureAwait(false);
+        }
+        catch (LoadPipeException e) when (e.Kind == ErrorKind.NotFound)
+        {
+            return false;
+        }
+    }
+
+    public ValueTask DisposeAsync() => _entries?.DisposeAsync() ?? ValueTask.CompletedTask;
+}

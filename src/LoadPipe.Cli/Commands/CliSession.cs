@@ -77,6 +77,7 @@ public sealed class CliSession : IAsyncDisposable
         if (s.Process is { } stages) options.Stages = stages.ToList();
         if (s.Include is { } include) options.Include = include.ToList();
         if (s.Exclude is { } exclude) options.Exclude = exclude.ToList();
+        if (s.Extensions is { } extensions) options.Extensions = extensions.ToList();
         if (s.Checksum is { } checksum) options.VerifyAfterCommit = checksum;
         if (s.CacheDirectory is { } dir) options.CacheDirectory = dir;
         if (s.CacheLimit is { } limit) options.CacheLimit = limit;

@@ -14,6 +14,7 @@ public sealed class TransferFlags
     public readonly Option<int?> Retries = new("--retries") { Description = "Retries of each transient fault (default 5)" };
     public readonly Option<string[]> Include = new("--include") { Description = "Copy only files matching this glob (repeatable)" };
     public readonly Option<string[]> Exclude = new("--exclude") { Description = "Leave out files matching this glob (repeatable)" };
+    public readonly Option<string[]> Extensions = new("--ext") { Description = "Copy only files with these extensions, comma-separated or repeated: --ext jpg,wav,mp4" };
     public readonly Option<bool> Checksum = new("--checksum") { Description = "Re-read the destination after commit and compare SHA-256" };
     public readonly Option<string?> CacheDirectory = new("--cache-dir") { Description = "Folder for the on-disk cache of replayed sources" };
     public readonly Option<string?> CacheLimit = new("--cache-limit") { Description = "Most bytes the cache may hold (default 1G)" };
@@ -22,7 +23,7 @@ public sealed class TransferFlags
 
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { Process, Transfers, ChunkSize, BandwidthLimit, Retries, Include, Exclude, Checksum, CacheDirectory, CacheLimit, Project, OnComplete })
+        foreach (var o in new Option[] { Process, Transfers, ChunkSize, BandwidthLimit, Retries, Include, Exclude, Extensions, Checksum, CacheDirectory, CacheLimit, Project, OnComplete })
             command.Options.Add(o);
     }
 
@@ -31,6 +32,7 @@ public sealed class TransferFlags
         Process = p.GetValue(Process) is { Length: > 0 } stages ? stages : null,
         Include = p.GetValue(Include) is { Length: > 0 } inc ? inc : null,
         Exclude = p.GetValue(Exclude) is { Length: > 0 } exc ? exc : null,
+        Extensions = p.GetValue(Extensions) is { Length: > 0 } ext ? ext.SelectMany(e => e.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList() : null,
         Transfers = p.GetValue(Transfers),
         ChunkSize = p.GetValue(ChunkSize) is { } cs ? ByteSize.Parse(cs, "--chunk-size") : null,
         BandwidthLimit = p.GetValue(BandwidthLimit) is { } bw ? ByteSize.Parse(bw, "--bwlimit") : null,

@@ -15,7 +15,7 @@ public static class ConfigReader
 {
     private static readonly HashSet<string> TopKeys = ["remotes", "defaults", "jobs"];
     private static readonly HashSet<string> SettingKeys =
-        ["process", "include", "exclude", "chunk_size", "transfers", "retries", "bwlimit", "cache_dir", "cache_limit", "checksum", "project"];
+        ["process", "include", "exclude", "extensions", "chunk_size", "transfers", "retries", "bwlimit", "cache_dir", "cache_limit", "checksum", "project"];
 
     public static LoadPipeConfig Load(string path)
     {
@@ -117,6 +117,7 @@ public static class ConfigReader
                 "process" => s with { Process = List(value, file, at) },
                 "include" => s with { Include = List(value, file, at) },
                 "exclude" => s with { Exclude = List(value, file, at) },
+                "extensions" => s with { Extensions = List(value, file, at) },
                 "chunk_size" => s with { ChunkSize = Size(value, file, at) },
                 "transfers" => s with { Transfers = Int(value, file, at, 1, 256) },
                 "retries" => s with { Retries = Int(value, file, at, 0, 100) },

@@ -22,6 +22,7 @@ public sealed record JobSettings
     public IReadOnlyList<string>? Process { get; init; }
     public IReadOnlyList<string>? Include { get; init; }
     public IReadOnlyList<string>? Exclude { get; init; }
+    public IReadOnlyList<string>? Extensions { get; init; }
     public long? ChunkSize { get; init; }
     public int? Transfers { get; init; }
     public int? Retries { get; init; }
@@ -37,6 +38,7 @@ public sealed record JobSettings
         Process = Process ?? under.Process,
         Include = Include ?? under.Include,
         Exclude = Exclude ?? under.Exclude,
+        Extensions = Extensions ?? under.Extensions,
         ChunkSize = ChunkSize ?? under.ChunkSize,
         Transfers = Transfers ?? under.Transfers,
         Retries = Retries ?? under.Retries,

@@ -17,6 +17,9 @@ public sealed class ProgressReporter : ITransferObserver
     private readonly ConcurrentDictionary<string, ProgressTask> _tasks = new();
     private ProgressContext? _context;
     private ProgressTask? _total;
+    private long _planned;
+    private long _plannedBytes;
+    private long _finished;
 
     public ProgressReporter(bool quiet)
     {
@@ -45,14 +48,25 @@ public sealed class ProgressReporter : ITransferObserver
         return result;
     }
 
+    public void FilePlanned(long size)
+    {
+        Interlocked.Increment(ref _planned);
+        var bytes = Interlocked.Add(ref _plannedBytes, Math.Max(0, size));
+        if (_total is null) return;
+        lock (_total) _total.MaxValue = Math.Max(1, bytes);
+        UpdateTotalDescription();
+    }
+
     public void FileStarted(string name, long size, long resumedBytes)
     {
         if (_context is null) return;
         var task = _context.AddTask(Markup.Escape(Short(name)), maxValue: Math.Max(1, size));
         if (!task.IsIndeterminate && size < 0) task.IsIndeterminate = true;
         _tasks[name] = task;
-        lock (_total!) _total.MaxValue += Math.Max(0, size);
     }
+
+    private void UpdateTotalDescription() =>
+        _total!.Description = $"[bold]total[/] {Interlocked.Read(ref _finished)}/{Interlocked.Read(ref _planned)} files";
 
     public void FileProgress(string name, long sourceBytes)
     {
@@ -64,11 +78,21 @@ public sealed class ProgressReporter : ITransferObserver
 
     public void FileFinished(FileResult result)
     {
+        var finished = Interlocked.Increment(ref _finished);
         if (_tasks.TryRemove(result.Destination, out var task))
         {
+            var left = task.MaxValue - task.Value;
             task.Value = task.MaxValue;
             task.StopTask();
+            if (left > 0) lock (_total!) _total.Increment(left);
         }
+        else if (_total is not null && result.Outcome == FileOutcome.Skipped)
+        {
+            lock (_total) _total.Increment(Math.Max(0, result.Bytes));
+        }
+        if (_total is not null) UpdateTotalDescription();
+        if (!_live && !_quiet && finished % 10_000 == 0)
+            Console.Error.WriteLine($"progress: {finished}/{Interlocked.Read(ref _planned)} files");
         var line = result.Outcome switch
         {
             FileOutcome.Failed => $"error: {result.Source}: {result.Error}",
@@ -77,6 +101,8 @@ public sealed class ProgressReporter : ITransferObserver
                  + string.Concat(result.Reports.Select(r => $" {r.Key}={r.Value}")),
         };
         if (_quiet && result.Outcome != FileOutcome.Failed) return;
+        // A re-run of a large tree would print a line per unchanged file: only the live display counts them.
+        if (!_live && result.Outcome == FileOutcome.Skipped) return;
         if (_live) _console.MarkupLine(Markup.Escape(line));
         else Console.Error.WriteLine(line);
     }

@@ -13,17 +13,27 @@ public sealed class GlobFilter
     private readonly (Regex Regex, bool OnPath)[] _include;
     private readonly (Regex Regex, bool OnPath)[] _exclude;
 
-    public GlobFilter(IEnumerable<string> include, IEnumerable<string> exclude)
+    private readonly HashSet<string> _extensions;
+
+    /// <param name="extensions">When not empty, only files with one of these extensions ("jpg" or ".jpg",
+    /// compared without case) are kept, as well as matching the globs.</param>
+    public GlobFilter(IEnumerable<string> include, IEnumerable<string> exclude, IEnumerable<string>? extensions = null)
     {
         _include = include.Select(Compile).ToArray();
         _exclude = exclude.Select(Compile).ToArray();
+        _extensions = new HashSet<string>((extensions ?? []).Select(e => e.Trim().TrimStart('.')).Where(e => e.Length > 0), StringComparer.OrdinalIgnoreCase);
     }
 
-    public bool IsEmpty => _include.Length == 0 && _exclude.Length == 0;
+    public bool IsEmpty => _include.Length == 0 && _exclude.Length == 0 && _extensions.Count == 0;
 
     public bool Matches(string relativePath)
     {
         var name = relativePath[(relativePath.LastIndexOf('/') + 1)..];
+        if (_extensions.Count > 0)
+        {
+            var dot = name.LastIndexOf('.');
+            if (dot < 0 || !_extensions.Contains(name[(dot + 1)..])) return false;
+        }
         bool Hit((Regex Regex, bool OnPath) g) => g.Regex.IsMatch(g.OnPath ? relativePath : name);
         return (_include.Length == 0 || _include.Any(Hit)) && !_exclude.Any(Hit);
     }

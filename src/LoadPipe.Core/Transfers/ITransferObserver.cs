@@ -3,6 +3,9 @@ namespace LoadPipe.Core.Transfers;
 /// <summary>Hears what a run does, for progress bars and logs. Called from many threads at once.</summary>
 public interface ITransferObserver
 {
+    /// <summary>The planner found one more file to handle (the scan runs ahead of the transfers).</summary>
+    void FilePlanned(long size) { }
+
     void FileStarted(string name, long size, long resumedBytes) { }
 
     /// <summary>Source bytes handled so far for this file (including bytes replayed or skipped on resume).</summary>

@@ -31,7 +31,7 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
     {
         observer ??= new NullObserver();
         var pipeline = _stages.ParseAll(options.Stages);
-        var filter = new GlobFilter(options.Include, options.Exclude);
+        var filter = new GlobFilter(options.Include, options.Exclude, options.Extensions);
         var retry = RetryPolicy.Create(options.Retries, options.RetryDelay, options.MaxRetryDelay, _time,
             (e, attempt, delay) => _logger.Retrying(attempt, e.Message, delay));
         var limiter = options.BandwidthLimit > 0 ? new BandwidthLimiter(options.BandwidthLimit, _time) : null;
@@ -49,7 +49,7 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
             throw new LoadPipeException(ErrorKind.Usage, $"{source} is a folder: it cannot be written to stdout");
 
         var sessionId = await manifest.BeginSessionAsync(new SessionStart(options.Command, source.Uri, destination.Uri, options.Project, options.ConfigSnapshot), cancellationToken).ConfigureAwait(false);
-        var plan = Plan(source, sourceInfo, destination, filter, cancellationToken);
+        var plan = Plan(source, sourceInfo, destination, filter, observer, cancellationToken);
         return await RunAsync(plan, sessionId, null, options, pipeline, retry, limiter, observer, cancellationToken).ConfigureAwait(false);
     }
 
@@ -160,12 +160,13 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
     /// When both sides list in <see cref="PathOrder"/>, the destination's listing is merged in as it streams, so
     /// what is already there is known without a request per file.</summary>
     private async IAsyncEnumerable<PlannedFile> Plan(Location source, ObjectInfo sourceInfo, Location destination,
-        GlobFilter filter, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+        GlobFilter filter, ITransferObserver observer, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         if (!sourceInfo.IsDirectory)
         {
-            if (source.IsStdio || filter.Matches(source.Name))
-                yield return new PlannedFile(source, sourceInfo, await FileDestinationAsync(source, destination, cancellationToken).ConfigureAwait(false), DestinationHint.Unknown);
+            if (!source.IsStdio && !filter.Matches(source.Name)) yield break;
+            observer.FilePlanned(sourceInfo.Size);
+            yield return new PlannedFile(source, sourceInfo, await FileDestinationAsync(source, destination, cancellationToken).ConfigureAwait(false), DestinationHint.Unknown);
             yield break;
         }
         await using var existing = new DestinationListing(destination, source.Storage is ISortedListing, _logger, cancellationToken);
@@ -173,6 +174,7 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
         {
             if (entry.IsDirectory || !filter.Matches(entry.Path)) continue;
             var hint = await existing.FindAsync(entry.Path).ConfigureAwait(false);
+            observer.FilePlanned(entry.Size);
             yield return new PlannedFile(source.Child(entry.Path), entry, destination.Child(entry.Path), hint);
         }
     }

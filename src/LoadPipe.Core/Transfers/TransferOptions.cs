@@ -47,6 +47,9 @@ public sealed class TransferOptions
     /// <summary>Globs that leave a file out; they win over <see cref="Include"/>. Default none.</summary>
     public IList<string> Exclude { get; set; } = [];
 
+    /// <summary>File extensions to copy ("jpg", "wav"), compared without case; empty is all. Default all.</summary>
+    public IList<string> Extensions { get; set; } = [];
+
     /// <summary>Re-read the destination after commit and compare its SHA-256. Default false.</summary>
     public bool VerifyAfterCommit { get; set; }
 

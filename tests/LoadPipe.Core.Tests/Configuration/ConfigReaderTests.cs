@@ -29,6 +29,7 @@ public sealed class ConfigReaderTests
                 process: [unzstd, 'grep:"level":"error"', zstd]
                 chunk_size: 4M
                 include: ["*.zst"]
+                extensions: [wav, jpg]
             """, "/x/config.yaml");
 
         Assert.Equal("http", config.Remotes["web"].Type);
@@ -38,6 +39,7 @@ public sealed class ConfigReaderTests
         Assert.Equal("logs", job.Name);
         Assert.Equal(["unzstd", "grep:\"level\":\"error\"", "zstd"], job.Settings.Process);
         Assert.Equal(4L << 20, job.Settings.ChunkSize);
+        Assert.Equal(["wav", "jpg"], job.Settings.Extensions);
     }
 
     [Fact]

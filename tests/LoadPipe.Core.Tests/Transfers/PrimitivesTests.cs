@@ -43,6 +43,19 @@ public sealed class PrimitivesTests
         Assert.Equal(kept, filter.Matches(path));
     }
 
+    [Theory]
+    [InlineData("rec/a.WAV", true)]
+    [InlineData("rec/b.mp4", true)]
+    [InlineData("rec/c.txt", false)]
+    [InlineData("rec/noext", false)]
+    [InlineData("rec/tmp.wav", false)]
+    public void GlobFilter_Extensions_CaseInsensitiveAndCombinedWithExcludes(string path, bool kept)
+    {
+        var filter = new GlobFilter([], ["tmp.*"], ["wav", ".MP4"]);
+
+        Assert.Equal(kept, filter.Matches(path));
+    }
+
     [Fact]
     public async Task BandwidthLimiter_OverRate_WaitsForTheClock()
     {

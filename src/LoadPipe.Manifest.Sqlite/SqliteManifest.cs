@@ -6,8 +6,9 @@ using Microsoft.Data.Sqlite;
 namespace LoadPipe.Manifest.Sqlite;
 
 /// <summary>
-/// The default manifest: one SQLite file in WAL mode with synchronous=FULL, so a confirmed chunk survives kill -9
-/// and power loss. Each call opens a pooled connection, so any number of transfers may call at once.
+/// The default manifest: one SQLite file in WAL mode with synchronous=NORMAL. A commit survives kill -9 at once;
+/// after a power loss the last few commits may be lost, which is safe: a chunk is recorded only after the
+/// destination made it durable, so a lost record only means that chunk is sent again. Each call opens a pooled connection, so any number of transfers may call at once.
 /// </summary>
 public sealed class SqliteManifest : IManifest
 {
@@ -319,7 +320,7 @@ public sealed class SqliteManifest : IManifest
     {
         var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await ExecAsync(connection, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=30000;", cancellationToken).ConfigureAwait(false);
+        await ExecAsync(connection, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=30000;", cancellationToken).ConfigureAwait(false);
         return connection;
     }
 

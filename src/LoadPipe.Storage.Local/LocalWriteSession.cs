@@ -52,13 +52,18 @@ internal sealed class LocalWriteSession : IWriteSession
 
     public long Length { get; private set; }
 
-    public async Task WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+    public Task WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default) => WriteAsync(data, durable: true, cancellationToken);
+
+    /// <summary>The commit's fsync makes the last write durable: no fsync of its own.</summary>
+    public Task WriteFinalAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default) => WriteAsync(data, durable: false, cancellationToken);
+
+    private async Task WriteAsync(ReadOnlyMemory<byte> data, bool durable, CancellationToken cancellationToken)
     {
         var handle = _handle ?? throw new ObjectDisposedException(nameof(LocalWriteSession));
         try
         {
             await RandomAccess.WriteAsync(handle, data, Length, cancellationToken).ConfigureAwait(false);
-            RandomAccess.FlushToDisk(handle);
+            if (durable) RandomAccess.FlushToDisk(handle);
         }
         catch (IOException e)
         {

@@ -116,6 +116,10 @@ public interface IWriteSession : IAsyncDisposable
 
     Task WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default);
 
+    /// <summary>The last write, followed at once by <see cref="CommitAsync"/>: it need not be durable on its own
+    /// (the engine does not record it; a crash before the commit sends it again). Default: <see cref="WriteAsync"/>.</summary>
+    Task WriteFinalAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default) => WriteAsync(data, cancellationToken);
+
     /// <summary>Reads back the confirmed bytes, for rebuilding hashes after a resume; null when the store cannot.</summary>
     Task<Stream?> OpenWrittenAsync(CancellationToken cancellationToken = default);
 

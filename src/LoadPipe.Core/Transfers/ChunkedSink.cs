@@ -95,7 +95,7 @@ internal sealed class ChunkedSink : IDisposable
     {
         if (Position < _confirmedEnd)
             throw new ResumeMismatchException($"the output is shorter ({Position} bytes) than what the destination already confirmed ({_confirmedEnd} bytes)");
-        if (_buffered > 0) await FlushAsync(inputEnd, cancellationToken).ConfigureAwait(false);
+        if (_buffered > 0) await FlushAsync(inputEnd, cancellationToken, final: true).ConfigureAwait(false);
     }
 
     private void VerifyConfirmed(ReadOnlySpan<byte> data)
@@ -120,7 +120,7 @@ internal sealed class ChunkedSink : IDisposable
         }
     }
 
-    private async Task FlushAsync(long? inputEnd, CancellationToken cancellationToken)
+    private async Task FlushAsync(long? inputEnd, CancellationToken cancellationToken, bool final = false)
     {
         var data = _buffer.AsMemory(0, _buffered);
         // Hash while the write is in flight: two cores, two jobs.
@@ -132,14 +132,22 @@ internal sealed class ChunkedSink : IDisposable
         var checksum = Convert.ToHexStringLower(XxHash3.Hash(data.Span));
         try
         {
-            await _retry.ExecuteAsync(async ct => await _session.WriteAsync(data, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+            await _retry.ExecuteAsync(async ct =>
+            {
+                if (final) await _session.WriteFinalAsync(data, ct).ConfigureAwait(false);
+                else await _session.WriteAsync(data, ct).ConfigureAwait(false);
+            }, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
             await hashing.ConfigureAwait(false);
         }
-        var record = new ChunkRecord(_nextSequence++, Position, _buffered, inputEnd, checksum);
-        await _retry.ExecuteAsync(async ct => await _manifest.ConfirmChunkAsync(_transferId, record, _session.ResumeState, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+        // The final chunk is not recorded: the commit follows at once, and a crash before it sends it again.
+        if (!final)
+        {
+            var record = new ChunkRecord(_nextSequence++, Position, _buffered, inputEnd, checksum);
+            await _retry.ExecuteAsync(async ct => await _manifest.ConfirmChunkAsync(_transferId, record, _session.ResumeState, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+        }
         Position += _buffered;
         BytesSent += _buffered;
         _buffered = 0;

@@ -4,8 +4,8 @@ using Microsoft.Win32.SafeHandles;
 
 namespace LoadPipe.Storage.Local;
 
-/// <summary>Writes into the partial file at increasing offsets; each write is fsynced before it returns, so the
-/// engine may confirm it. A retried write simply overwrites the same offset.</summary>
+/// <summary>Writes into the partial file at increasing offsets, fsynced once at commit. A retried write simply
+/// overwrites the same offset.</summary>
 internal sealed class LocalWriteSession : IWriteSession
 {
     private const int EPERM = 1, EINTR = 4, EIO = 5, EAGAIN = 11, EACCES = 13, EBUSY = 16, ENOSPC = 28, ETIMEDOUT = 110, EDQUOT = 122;
@@ -52,18 +52,14 @@ internal sealed class LocalWriteSession : IWriteSession
 
     public long Length { get; private set; }
 
-    public Task WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default) => WriteAsync(data, durable: true, cancellationToken);
-
-    /// <summary>The commit's fsync makes the last write durable: no fsync of its own.</summary>
-    public Task WriteFinalAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default) => WriteAsync(data, durable: false, cancellationToken);
-
-    private async Task WriteAsync(ReadOnlyMemory<byte> data, bool durable, CancellationToken cancellationToken)
+    /// <summary>Writes without an fsync: the commit makes the file durable once, and a resume reads the partial file
+    /// back and checks each confirmed chunk (see <see cref="IWriteSession"/>). A kill -9 loses nothing written.</summary>
+    public async Task WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
     {
         var handle = _handle ?? throw new ObjectDisposedException(nameof(LocalWriteSession));
         try
         {
             await RandomAccess.WriteAsync(handle, data, Length, cancellationToken).ConfigureAwait(false);
-            if (durable) RandomAccess.FlushToDisk(handle);
         }
         catch (IOException e)
         {

@@ -44,7 +44,11 @@ public class LoadPipeException : Exception
 public sealed class SourceChangedException(string message) : LoadPipeException(ErrorKind.SourceChanged, message);
 
 /// <summary>Thrown when the destination's confirmed bytes do not match the manifest's record of them.</summary>
-public sealed class ResumeMismatchException(string message) : LoadPipeException(ErrorKind.ResumeMismatch, message);
+/// <param name="goodChunks">How many of the confirmed chunks, from the first, did match: a resume may keep them.</param>
+public sealed class ResumeMismatchException(string message, int goodChunks = 0) : LoadPipeException(ErrorKind.ResumeMismatch, message)
+{
+    public int GoodChunks { get; } = goodChunks;
+}
 
 /// <summary>Thrown by <see cref="Storage.IServerSideCopier"/> when it cannot copy this pair: the named fallback to streaming.</summary>
 public sealed class CantCopyException(string message) : LoadPipeException(ErrorKind.Permanent, message);

@@ -93,7 +93,9 @@ public sealed record WriteRequest
 
 /// <summary>
 /// An object being written chunk by chunk. Writes are strictly sequential: each starts where the last ended.
-/// When <see cref="WriteAsync"/> returns, the bytes are durable at the destination (fsync, acknowledged part).
+/// When <see cref="WriteAsync"/> returns, the bytes are durable at the destination (an acknowledged part), or the
+/// session can read them back (<see cref="OpenWrittenAsync"/>): then it may defer durability to the commit, since
+/// a resume checks every confirmed chunk it reads back and sends again those a power loss took.
 /// </summary>
 public interface IWriteSession : IAsyncDisposable
 {

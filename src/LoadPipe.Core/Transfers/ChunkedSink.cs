@@ -59,6 +59,9 @@ internal sealed class ChunkedSink : IDisposable
 
     public bool InConfirmedPrefix => Position < _confirmedEnd;
 
+    /// <summary>Confirmed chunks fed back in and found to match.</summary>
+    public int VerifiedChunks => _verifyIndex;
+
     public string Md5 => Convert.ToHexStringLower(_md5.GetCurrentHash());
 
     public string Sha256 => Convert.ToHexStringLower(_sha256.GetCurrentHash());
@@ -114,7 +117,7 @@ internal sealed class ChunkedSink : IDisposable
                 var actual = Convert.ToHexStringLower(_verify.GetCurrentHash());
                 _verify.Reset();
                 if (actual != chunk.Checksum)
-                    throw new ResumeMismatchException($"bytes {chunk.Offset}-{chunk.End - 1} do not match what was confirmed earlier");
+                    throw new ResumeMismatchException($"bytes {chunk.Offset}-{chunk.End - 1} do not match what was confirmed earlier", _verifyIndex);
                 _verifyIndex++;
             }
         }
@@ -123,12 +126,10 @@ internal sealed class ChunkedSink : IDisposable
     private async Task FlushAsync(long? inputEnd, CancellationToken cancellationToken, bool final = false)
     {
         var data = _buffer.AsMemory(0, _buffered);
-        // Hash while the write is in flight: two cores, two jobs.
-        var hashing = Task.Run(() =>
-        {
-            _md5.AppendData(data.Span);
-            _sha256.AppendData(data.Span);
-        }, cancellationToken);
+        // Both digests on their own cores while the write is in flight.
+        var md5 = Task.Run(() => _md5.AppendData(data.Span), cancellationToken);
+        var sha256 = Task.Run(() => _sha256.AppendData(data.Span), cancellationToken);
+        var hashing = Task.WhenAll(md5, sha256);
         var checksum = Convert.ToHexStringLower(XxHash3.Hash(data.Span));
         try
         {

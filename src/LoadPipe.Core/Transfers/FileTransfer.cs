@@ -104,6 +104,17 @@ internal sealed class FileTransfer(TransferContext context)
             {
                 return await MoveAsync(source, sourceInfo, destination, record, session, confirmed, cancellationToken).ConfigureAwait(false);
             }
+            catch (ResumeMismatchException e) when (e.GoodChunks > 0 && writer is IResumableWriter resumable && session.ResumeState is { } state)
+            {
+                // Keep the chunks that still match (a power loss takes the newest ones) and send the rest again.
+                var good = confirmed.Take(e.GoodChunks).ToList();
+                context.Observer.Warning($"{destination}: {e.Message}; keeping the first {good[^1].End} bytes and sending the rest again");
+                await _manifest.DropChunksAsync(record.Id, good.Count == confirmed.Count ? int.MaxValue : confirmed[good.Count].Sequence, cancellationToken).ConfigureAwait(false);
+                var shorter = await resumable.ResumeWriteAsync(destination.Path, state, good[^1].End, request, cancellationToken).ConfigureAwait(false)
+                    ?? throw new ResumeMismatchException($"{destination}: the partial upload can no longer be continued");
+                await using (shorter.ConfigureAwait(false))
+                    return await MoveAsync(source, sourceInfo, destination, record, shorter, good, cancellationToken).ConfigureAwait(false);
+            }
             catch (ResumeMismatchException e)
             {
                 context.Observer.Warning($"{destination}: {e.Message}; starting the file again from zero");
@@ -245,9 +256,14 @@ internal sealed class FileTransfer(TransferContext context)
         var direct = context.Resume == StageResume.Framed;
         if (confirmed.Count > 0)
         {
-            Stream? written = null;
-            if (direct && confirmed[^1].InputEnd is { } end && source.Storage is IRangedReader)
-                written = await session.OpenWrittenAsync(cancellationToken).ConfigureAwait(false);
+            // What the destination holds is read back and checked chunk by chunk before anything is added to it:
+            // writes are made durable at commit, so after a power loss the newest chunks may be missing.
+            var written = await session.OpenWrittenAsync(cancellationToken).ConfigureAwait(false);
+            if (written is not null && (!direct || confirmed[^1].InputEnd is null || source.Storage is not IRangedReader))
+            {
+                await using (written.ConfigureAwait(false)) await CheckWrittenAsync(written, confirmed, cancellationToken).ConfigureAwait(false);
+                written = null;
+            }
             if (written is null) direct = false;
             else
             {
@@ -294,6 +310,35 @@ internal sealed class FileTransfer(TransferContext context)
         };
     }
 
+    /// <summary>Reads the destination's confirmed bytes and compares each chunk with its recorded XXH3.</summary>
+    private static async Task CheckWrittenAsync(Stream written, IReadOnlyList<ChunkRecord> confirmed, CancellationToken cancellationToken)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
+        var hash = new System.IO.Hashing.XxHash3();
+        try
+        {
+            for (var i = 0; i < confirmed.Count; i++)
+            {
+                hash.Reset();
+                var left = confirmed[i].Length;
+                while (left > 0)
+                {
+                    var n = await written.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, left)), cancellationToken).ConfigureAwait(false);
+                    if (n == 0)
+                        throw new ResumeMismatchException($"the destination holds fewer bytes than the manifest confirmed ({confirmed[i].Offset + confirmed[i].Length - left})", i);
+                    hash.Append(buffer.AsSpan(0, n));
+                    left -= n;
+                }
+                if (Convert.ToHexStringLower(hash.GetCurrentHash()) != confirmed[i].Checksum)
+                    throw new ResumeMismatchException($"bytes {confirmed[i].Offset}-{confirmed[i].End - 1} do not match what was confirmed earlier", i);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
     private static async Task FeedAsync(Stream written, ChunkedSink sink, CancellationToken cancellationToken)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
@@ -303,7 +348,7 @@ internal sealed class FileTransfer(TransferContext context)
             while (sink.InConfirmedPrefix && (n = await written.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
                 await sink.WriteAsync(buffer.AsMemory(0, n), cancellationToken).ConfigureAwait(false);
             if (sink.InConfirmedPrefix)
-                throw new ResumeMismatchException("the destination holds fewer bytes than the manifest confirmed");
+                throw new ResumeMismatchException("the destination holds fewer bytes than the manifest confirmed", sink.VerifiedChunks);
         }
         finally
         {

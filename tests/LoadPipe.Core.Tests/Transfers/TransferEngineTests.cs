@@ -150,6 +150,43 @@ public sealed class TransferEngineTests : IDisposable
     }
 
     [Fact]
+    public async Task CopyAsync_NewestConfirmedChunkLostBetweenRuns_KeepsTheGoodOnesAndResendsTheRest()
+    {
+        var content = TestData.Random(8 * Chunk);
+        var (from, to, faults) = Locations(_dir.Write("src.bin", content), _dir["out/dst.bin"]);
+        faults.CrashAfterWrites = 4;
+        await CopyAsync(from, to, Options());
+        // As a power loss would: the fourth chunk's bytes never reached the disk.
+        using (var f = File.OpenWrite(LocalStorage.PartialPath(_dir["out/dst.bin"]))) { f.Position = 3L * Chunk + 5; f.Write(new byte[100]); }
+
+        faults.CrashAfterWrites = null;
+        var second = await CopyAsync(from, to, Options());
+
+        Assert.Equal("completed", second.Status);
+        Assert.Equal(3L * Chunk, second.BytesResumed);
+        Assert.Equal(content.Length - 3L * Chunk, second.BytesSent);
+        Assert.Equal(content, File.ReadAllBytes(_dir["out/dst.bin"]));
+    }
+
+    [Fact]
+    public async Task CopyAsync_ReplayModeWithDamagedPartial_ChecksTheDestinationNotJustTheReplay()
+    {
+        var content = TestData.JsonLines(12 * Chunk);
+        var (from, to, faults) = Locations(_dir.Write("log.jsonl", content), _dir["out/errors.jsonl"]);
+        faults.CrashAfterWrites = 2;
+        await CopyAsync(from, to, Options("grep:error"));
+        using (var f = File.OpenWrite(LocalStorage.PartialPath(_dir["out/errors.jsonl"]))) { f.Position = Chunk + 7; f.WriteByte(0); }
+
+        faults.CrashAfterWrites = null;
+        var second = await CopyAsync(from, to, Options("grep:error"));
+
+        var expected = string.Concat(System.Text.Encoding.UTF8.GetString(content).Split('\n').Where(l => l.Contains("error", StringComparison.Ordinal)).Select(l => l + "\n"));
+        Assert.Equal("completed", second.Status);
+        Assert.Equal((long)Chunk, second.BytesResumed);
+        Assert.Equal(expected, File.ReadAllText(_dir["out/errors.jsonl"]));
+    }
+
+    [Fact]
     public async Task CopyAsync_ThroughZstdCrashMidFile_ResumesAtFrameBoundaryAndDecodes()
     {
         var content = TestData.JsonLines(12 * Chunk);

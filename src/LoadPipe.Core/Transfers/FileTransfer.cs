@@ -247,7 +247,7 @@ internal sealed class FileTransfer(TransferContext context)
     {
         var name = destination.ToString();
         context.Observer.FileStarted(name, sourceInfo.Size, confirmed.Count == 0 ? 0 : confirmed[^1].End);
-        using var sink = new ChunkedSink(session, _manifest, record.Id, _options.ChunkSize, confirmed, _retry);
+        await using var sink = new ChunkedSink(session, _manifest, record.Id, _options.ChunkSize, confirmed, _retry);
         var stageContext = new StageContext();
 
         // Direct resume: the source restarts at the input boundary of the last confirmed chunk, and the destination's

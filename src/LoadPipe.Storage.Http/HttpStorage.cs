@@ -4,6 +4,7 @@ using System.Runtime.CompilerServices;
 using LoadPipe.Core.Errors;
 using LoadPipe.Core.Locations;
 using LoadPipe.Core.Storage;
+using LoadPipe.Core.Streams;
 
 namespace LoadPipe.Storage.Http;
 
@@ -101,16 +102,16 @@ public sealed class HttpStorage : IStorage, IRangedReader
             if (options.IfVersion is { } expected && actualVersion is not null && actualVersion != expected)
                 throw new SourceChangedException($"{Location.Redact(uri.AbsoluteUri)} changed (version {expected} -> {actualVersion})");
             var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-            if (options.Offset == 0) return new ResponseStream(response, body, Timeout, Location.Redact(uri.AbsoluteUri));
+            if (options.Offset == 0) return new IdleTimeoutStream(body, response, Timeout, Location.Redact(uri.AbsoluteUri));
             if (response.StatusCode == HttpStatusCode.PartialContent)
             {
                 if (response.Content.Headers.ContentRange?.From != options.Offset)
                     throw new LoadPipeException(ErrorKind.Permanent, $"{Location.Redact(uri.AbsoluteUri)}: the server sent another range than asked ({response.Content.Headers.ContentRange})");
-                return new ResponseStream(response, body, Timeout, Location.Redact(uri.AbsoluteUri));
+                return new IdleTimeoutStream(body, response, Timeout, Location.Redact(uri.AbsoluteUri));
             }
             // 200 to a ranged request: the server ignores ranges (the version still matched, or If-Range
             // would have told us). Skip what we already have.
-            var stream = new ResponseStream(response, body, Timeout, Location.Redact(uri.AbsoluteUri));
+            var stream = new IdleTimeoutStream(body, response, Timeout, Location.Redact(uri.AbsoluteUri));
             await SkipAsync(stream, options.Offset, cancellationToken).ConfigureAwait(false);
             return stream;
         }

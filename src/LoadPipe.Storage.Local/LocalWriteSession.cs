@@ -121,18 +121,9 @@ internal sealed class LocalWriteSession : IWriteSession
 }
 
 /// <summary>Reads at most a given number of bytes of an inner stream.</summary>
-internal sealed class BoundedReadStream(Stream inner, long limit) : Stream
+internal sealed class BoundedReadStream(Stream inner, long limit) : LoadPipe.Core.Streams.ReadOnlyStream
 {
-    private readonly long _limit = limit;
     private long _left = limit;
-
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => _limit;
-    public override long Position { get => _limit - _left; set => throw new NotSupportedException(); }
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
     {
@@ -149,14 +140,6 @@ internal sealed class BoundedReadStream(Stream inner, long limit) : Stream
         _left -= n;
         return n;
     }
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

@@ -6,6 +6,7 @@ using Amazon.S3;
 using Amazon.S3.Model;
 using LoadPipe.Core.Errors;
 using LoadPipe.Core.Storage;
+using LoadPipe.Core.Streams;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -127,7 +128,7 @@ public sealed class S3Storage : IStorage, IRangedReader, ISortedListing, IWritab
             response.Dispose();
             throw new LoadPipeException(ErrorKind.Permanent, $"{where}: {Server} ignored the range asked for (HTTP {(int)response.HttpStatusCode})");
         }
-        return new S3ResponseStream(response, S3Defaults.ReadIdleTimeout, where.ToString());
+        return new IdleTimeoutStream(response.ResponseStream, response, S3Defaults.ReadIdleTimeout, where.ToString());
     }
 
     public Task CreateFolderAsync(string path, CancellationToken cancellationToken = default) => Task.CompletedTask;

@@ -172,7 +172,7 @@ public sealed class SqliteManifest : IManifest
         await using var cmd = Command(c, TransferSelect + " WHERE source = $s AND destination = $d AND pipeline = $p",
             ("$s", key.Source), ("$d", key.Destination), ("$p", key.Pipeline));
         await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? ReadTransfer(reader) : null;
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? ManifestRows.ReadTransfer(reader) : null;
     }
 
     public async Task<TransferRecord> StartTransferAsync(TransferKey key, long sessionId, SourceIdentity source, CancellationToken cancellationToken = default)
@@ -263,14 +263,10 @@ public sealed class SqliteManifest : IManifest
     public async IAsyncEnumerable<SessionRecord> ListSessionsAsync(int limit, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var cmd = Command(c, """
-            SELECT id, command, source, destination, project, status, started_at, finished_at, files, files_skipped, files_failed, bytes, bytes_sent
-            FROM sessions ORDER BY id DESC LIMIT $limit
-            """, ("$limit", limit));
+        await using var cmd = Command(c, "SELECT " + ManifestRows.SessionColumns + " FROM sessions ORDER BY id DESC LIMIT $limit", ("$limit", limit));
         await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
-            yield return new SessionRecord(r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetString(3), r.IsDBNull(4) ? null : r.GetString(4),
-                r.GetString(5), Time(r.GetInt64(6)), r.IsDBNull(7) ? null : Time(r.GetInt64(7)), r.GetInt32(8), r.GetInt32(9), r.GetInt32(10), r.GetInt64(11), r.GetInt64(12));
+            yield return ManifestRows.ReadSession(r);
     }
 
     public async IAsyncEnumerable<TransferRecord> ListTransfersAsync(long? sessionId, [EnumeratorCancellation] CancellationToken cancellationToken = default)
@@ -281,7 +277,7 @@ public sealed class SqliteManifest : IManifest
             : Command(c, TransferSelect + " WHERE session_id = $session ORDER BY id", ("$session", sessionId));
         await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            yield return ReadTransfer(reader);
+            yield return ManifestRows.ReadTransfer(reader);
     }
 
     public ValueTask DisposeAsync()
@@ -290,31 +286,9 @@ public sealed class SqliteManifest : IManifest
         return ValueTask.CompletedTask;
     }
 
-    private const string TransferSelect = """
-        SELECT id, source, destination, pipeline, session_id, source_size, source_version, source_modified, status, sink_state,
-               bytes_confirmed, attempts, last_error, md5, sha256, output_size, updated_at FROM transfers
-        """;
-
-    private static TransferRecord ReadTransfer(SqliteDataReader r) => new()
-    {
-        Id = r.GetInt64(0),
-        Key = new TransferKey(r.GetString(1), r.GetString(2), r.GetString(3)),
-        SessionId = r.GetInt64(4),
-        Source = new SourceIdentity(r.GetInt64(5), r.IsDBNull(6) ? null : r.GetString(6), r.IsDBNull(7) ? null : Time(r.GetInt64(7))),
-        Status = Enum.Parse<TransferStatus>(r.GetString(8)),
-        SinkState = r.IsDBNull(9) ? null : r.GetString(9),
-        BytesConfirmed = r.GetInt64(10),
-        Attempts = r.GetInt32(11),
-        LastError = r.IsDBNull(12) ? null : r.GetString(12),
-        Md5 = r.IsDBNull(13) ? null : r.GetString(13),
-        Sha256 = r.IsDBNull(14) ? null : r.GetString(14),
-        OutputSize = r.GetInt64(15),
-        UpdatedAt = Time(r.GetInt64(16)),
-    };
+    private const string TransferSelect = "SELECT " + ManifestRows.TransferColumns + " FROM transfers";
 
     private long Now() => _time.GetUtcNow().ToUnixTimeMilliseconds();
-
-    private static DateTimeOffset Time(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
 
     private async Task<SqliteConnection> OpenConnectionAsync(CancellationToken cancellationToken)
     {

@@ -1,0 +1,42 @@
+using System.Data.Common;
+
+namespace LoadPipe.Core.Manifest;
+
+/// <summary>
+/// The row shapes every SQL manifest shares: one column list and one reader for transfers, sessions likewise,
+/// so SQLite and PostgreSQL cannot drift apart. Times are Unix milliseconds.
+/// </summary>
+public static class ManifestRows
+{
+    public const string TransferColumns = """
+        id, source, destination, pipeline, session_id, source_size, source_version, source_modified, status, sink_state,
+        bytes_confirmed, attempts, last_error, md5, sha256, output_size, updated_at
+        """;
+
+    public const string SessionColumns =
+        "id, command, source, destination, project, status, started_at, finished_at, files, files_skipped, files_failed, bytes, bytes_sent";
+
+    public static TransferRecord ReadTransfer(DbDataReader r) => new()
+    {
+        Id = r.GetInt64(0),
+        Key = new TransferKey(r.GetString(1), r.GetString(2), r.GetString(3)),
+        SessionId = r.GetInt64(4),
+        Source = new SourceIdentity(r.GetInt64(5), r.IsDBNull(6) ? null : r.GetString(6), r.IsDBNull(7) ? null : Time(r.GetInt64(7))),
+        Status = Enum.Parse<TransferStatus>(r.GetString(8)),
+        SinkState = r.IsDBNull(9) ? null : r.GetString(9),
+        BytesConfirmed = r.GetInt64(10),
+        Attempts = r.GetInt32(11),
+        LastError = r.IsDBNull(12) ? null : r.GetString(12),
+        Md5 = r.IsDBNull(13) ? null : r.GetString(13),
+        Sha256 = r.IsDBNull(14) ? null : r.GetString(14),
+        OutputSize = r.GetInt64(15),
+        UpdatedAt = Time(r.GetInt64(16)),
+    };
+
+    public static SessionRecord ReadSession(DbDataReader r) => new(
+        r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetString(3), r.IsDBNull(4) ? null : r.GetString(4), r.GetString(5),
+        Time(r.GetInt64(6)), r.IsDBNull(7) ? null : Time(r.GetInt64(7)),
+        r.GetInt32(8), r.GetInt32(9), r.GetInt32(10), r.GetInt64(11), r.GetInt64(12));
+
+    public static DateTimeOffset Time(long milliseconds) => DateTimeOffset.FromUnixTimeMilliseconds(milliseconds);
+}

@@ -1,0 +1,19 @@
+using LoadPipe.EndToEnd.Tests.Running;
+
+namespace LoadPipe.EndToEnd.Tests.S3;
+
+/// <summary>An `lp copy` to S3 killed (-9) in the middle of a multipart upload, once the server holds some parts.</summary>
+public static class InterruptedUpload
+{
+    /// <summary>Kills <paramref name="lp"/>, a copy of one file to S3, once the upload in progress under
+    /// <paramref name="prefix"/> holds <paramref name="parts"/> parts. lp sends the parts of a file one after another
+    /// and confirms each in the manifest before sending the next, so all but the last were confirmed.</summary>
+    public static async Task KillAfterPartsAsync(LpProcess lp, string prefix, int parts)
+    {
+        await Eventually.ValueAsync(() => S3Remote.PartsUploadedAsync(prefix), n => n >= parts, TimeSpan.FromSeconds(60),
+            n => $"the server holds {n} parts of the upload under {prefix}, waiting for {parts} (lp exited: {lp.HasExited})",
+            giveUp: () => lp.HasExited);
+        var killed = await lp.KillAsync();
+        Assert.True(killed.ExitCode != 0, $"lp finished before it could be killed\n{killed}");
+    }
+}

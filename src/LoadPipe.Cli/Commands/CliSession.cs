@@ -62,7 +62,7 @@ public sealed class CliSession : IAsyncDisposable
     public TransferOptions Options(JobSettings flags, JobSettings? job = null, string command = "copy")
     {
         var s = flags.Over(EnvironmentSettings.Read()).Over(job ?? new JobSettings()).Over(Config.Defaults);
-        var options = new TransferOptions { Command = command, ConfigSnapshot = Config.Text.Length > 0 ? Config.Text : null };
+        var options = new TransferOptions { Command = command, ConfigSnapshot = Config.Text.Length > 0 ? ConfigReader.Redact(Config.Text) : null };
         if (s.ChunkSize is { } chunk)
         {
             if (chunk < 64 << 10 || chunk > 1L << 30)

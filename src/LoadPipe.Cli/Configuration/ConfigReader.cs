@@ -11,7 +11,7 @@ namespace LoadPipe.Cli.Configuration;
 /// Reads the YAML configuration by walking its nodes, so every mistake names its file, line and key
 /// ("config.yaml:12: jobs[0].chunk_size: '8Q' is not a size").
 /// </summary>
-public static class ConfigReader
+public static partial class ConfigReader
 {
     private static readonly HashSet<string> TopKeys = ["remotes", "defaults", "jobs"];
     private static readonly HashSet<string> SettingKeys =
@@ -193,6 +193,13 @@ public static class ConfigReader
         }
         return open.Count > 0 ? open.Last() : null;
     }
+
+    /// <summary>The config text with the values of secret-looking keys (secret, password, token, private key)
+    /// replaced by ***: what is stored with each session, where others may read it.</summary>
+    public static string Redact(string text) => SecretLine().Replace(text, "$1\"***\"");
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"(?im)^(\s*-?\s*[\w.-]*(?:secret|password|passwd|token|private_key|credentials?)[\w.-]*\s*:\s*)(?!\s*$).+$")]
+    private static partial System.Text.RegularExpressions.Regex SecretLine();
 
     private static string Innermost(Exception e)
     {

@@ -58,8 +58,11 @@ internal sealed class FileTransfer(TransferContext context)
             }
             catch (Exception e) when (e is not OperationCanceledException && e is not SourceChangedException)
             {
-                // Whatever failed (opening the destination, the first write...), the manifest says so, for `lp retry`.
-                if (await _manifest.FindTransferAsync(key, CancellationToken.None).ConfigureAwait(false) is { Status: not (TransferStatus.Completed or TransferStatus.Failed) } record)
+                // Whatever failed (asking the destination, opening it, the first write...), the manifest says so, for
+                // `lp retry`: a file that failed before it had a record gets one.
+                var record = await _manifest.FindTransferAsync(key, CancellationToken.None).ConfigureAwait(false)
+                    ?? await _manifest.StartTransferAsync(key, context.SessionId, identity, CancellationToken.None).ConfigureAwait(false);
+                if (record.Status is not (TransferStatus.Completed or TransferStatus.Failed))
                     await _manifest.FailTransferAsync(record.Id, e.Message, CancellationToken.None).ConfigureAwait(false);
                 throw;
             }
@@ -148,7 +151,10 @@ internal sealed class FileTransfer(TransferContext context)
         if (destination.IsStdio) return null;
         var record = await _manifest.FindTransferAsync(key, cancellationToken).ConfigureAwait(false);
         if (record is not { Status: TransferStatus.Completed } || !record.Source.SameAs(identity)) return null;
-        var info = hint.Listed ? hint.Info : await destination.Storage.StatAsync(destination.Path, cancellationToken).ConfigureAwait(false);
+        // A listing taken before another process finished the file does not show it: only a listed entry is trusted
+        // without asking.
+        var info = hint is { Listed: true, Info: not null } ? hint.Info
+            : await destination.Storage.StatAsync(destination.Path, cancellationToken).ConfigureAwait(false);
         return info is { IsDirectory: false } && (record.OutputSize < 0 || info.Size < 0 || info.Size == record.OutputSize) ? record : null;
     }
 

@@ -50,7 +50,6 @@ internal sealed class SourceReader : IAsyncDisposable
     public async Task<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
         if (buffer.Length > MaxReadSize) buffer = buffer[..MaxReadSize];
-        if (_limiter is not null) await _limiter.WaitAsync(buffer.Length, cancellationToken).ConfigureAwait(false);
         var n = await _retry.ExecuteAsync(async ct =>
         {
             var canReopen = _ranged || Position == 0;
@@ -73,6 +72,8 @@ internal sealed class SourceReader : IAsyncDisposable
             }
         }, cancellationToken).ConfigureAwait(false);
         Position += n;
+        // Charged for what was read, after the read: the next read waits if this one ran ahead of the rate.
+        if (_limiter is not null) await _limiter.WaitAsync(n, cancellationToken).ConfigureAwait(false);
         return n;
     }
 

@@ -72,6 +72,21 @@ public sealed class ConfigReaderTests
     }
 
     [Fact]
+    public void Redact_SecretValues_Hidden()
+    {
+        var text = "remotes:\n  s3:\n    type: s3\n    access_key_id: AKIA1\n    secret_access_key: hunter2\n  drive:\n    client_secret: 'x y'\n    token: abc\n    password:\n";
+
+        var redacted = ConfigReader.Redact(text);
+
+        Assert.DoesNotContain("hunter2", redacted);
+        Assert.DoesNotContain("x y", redacted);
+        Assert.DoesNotContain("abc", redacted);
+        Assert.Contains("access_key_id: AKIA1", redacted);
+        Assert.Contains("secret_access_key: \"***\"", redacted);
+        Assert.Contains("password:\n", redacted);
+    }
+
+    [Fact]
     public void Parse_Empty_IsAnEmptyConfig()
     {
         var config = ConfigReader.Parse("", "/x/config.yaml");

@@ -53,8 +53,7 @@ public sealed class S3RetryTests
         Assert.Equal(FileTree.Digests(source), FileTree.Digests(back));
     }
 
-    [Fact(Skip = "bug: FileTransfer.RunOnceAsync records a failure only when a transfer record exists; a file whose destination "
-        + "stat (SameAtDestinationAsync) fails before StartTransferAsync is counted failed in the session but `lp retry` never sees it")]
+    [Fact]
     public async Task Retry_FileThatFailedBeforeItsFirstWrite_IsCopiedOnceTheServerIsBack()
     {
         using var sandbox = new Sandbox();

@@ -13,8 +13,7 @@ namespace LoadPipe.EndToEnd.Tests;
 /// </summary>
 public sealed class SharedManifestTests
 {
-    [Fact(Skip = "bug: FileTransfer.FindCompleteAsync trusts the plan-time destination listing; a file another process "
-        + "completed after that listing counts as missing at the destination and is sent again")]
+    [Fact]
     public async Task Copy_TwoProcessesOnePostgresManifest_SendEachFileOnce()
     {
         using var sandbox = new Sandbox();

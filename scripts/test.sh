@@ -100,7 +100,10 @@ fi
 
 dotnet build LoadPipe.slnx -c Release --nologo -v quiet -warnaserror || { echo "0 passed, 1 failed"; exit 1; }
 
-dotnet test LoadPipe.slnx -c Release --no-build --nologo \
+# LP_TEST_FILTER runs a subset (dotnet test --filter syntax), e.g. LP_TEST_FILTER=FullyQualifiedName~SharedManifest.
+filter=()
+if [ -n "${LP_TEST_FILTER:-}" ]; then filter=(--filter "$LP_TEST_FILTER"); fi
+dotnet test LoadPipe.slnx -c Release --no-build --nologo "${filter[@]}" \
   --logger "trx" --results-directory "$results" -- RunConfiguration.TestSessionTimeout=1500000
 status=$?
 

@@ -1,0 +1,2 @@
+// Placeholder: the Google protocol server is being written.
+return 0;

@@ -5,9 +5,12 @@ using LoadPipe.Core.Locations;
 using LoadPipe.Core.Manifest;
 using LoadPipe.Core.Transfers;
 using LoadPipe.Manifest.Sqlite;
+using LoadPipe.Google;
+using LoadPipe.Storage.GoogleDrive;
 using LoadPipe.Storage.Http;
 using LoadPipe.Storage.Local;
 using LoadPipe.Storage.S3;
+using LoadPipe.Storage.YouTube;
 using Microsoft.Extensions.Logging;
 
 namespace LoadPipe.Cli.Commands;
@@ -25,8 +28,10 @@ public sealed class CliSession : IAsyncDisposable
         Json = parse.GetValue(GlobalOptions.Json);
         Quiet = parse.GetValue(GlobalOptions.Quiet);
         Debug = parse.GetValue(GlobalOptions.Debug);
+        Google = new GoogleServices(new HttpClient { Timeout = Timeout.InfiniteTimeSpan });
         Resolver = new LocationResolver(
-            [new LocalStorageFactory(), new StdioStorageFactory(), new HttpStorageFactory(), new S3StorageFactory(loggers)],
+            [new LocalStorageFactory(), new StdioStorageFactory(), new HttpStorageFactory(), new S3StorageFactory(loggers),
+             new GoogleDriveStorageFactory(Google, loggers), new YouTubeStorageFactory(Google, ManifestAsync, loggers)],
             config.Remotes);
     }
 
@@ -34,6 +39,7 @@ public sealed class CliSession : IAsyncDisposable
     public LoadPipeConfig Config { get; }
     public ILoggerFactory Loggers { get; }
     public LocationResolver Resolver { get; }
+    public GoogleServices Google { get; }
     public bool Json { get; }
     public bool Quiet { get; }
     public bool Debug { get; }
@@ -101,6 +107,7 @@ public sealed class CliSession : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         if (_manifest is not null) await _manifest.DisposeAsync().ConfigureAwait(false);
+        Google.Http.Dispose();
         Loggers.Dispose();
     }
 }

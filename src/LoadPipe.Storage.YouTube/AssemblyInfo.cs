@@ -1,1 +1,0 @@
-namespace LoadPipe.Storage.YouTube;

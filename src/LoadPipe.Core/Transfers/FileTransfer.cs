@@ -151,11 +151,15 @@ internal sealed class FileTransfer(TransferContext context)
         if (destination.IsStdio) return null;
         var record = await _manifest.FindTransferAsync(key, cancellationToken).ConfigureAwait(false);
         if (record is not { Status: TransferStatus.Completed } || !record.Source.SameAs(identity)) return null;
-        // A listing taken before another process finished the file does not show it: only a listed entry is trusted
-        // without asking.
-        var info = hint is { Listed: true, Info: not null } ? hint.Info
-            : await destination.Storage.StatAsync(destination.Path, cancellationToken).ConfigureAwait(false);
-        return info is { IsDirectory: false } && (record.OutputSize < 0 || info.Size < 0 || info.Size == record.OutputSize) ? record : null;
+        // A listing taken before another process finished the file may not show it, or may show it half written (a
+        // server that lists an object while it is being stored): a listed entry that matches is trusted without
+        // asking, anything else is asked about directly.
+        if (hint is { Listed: true, Info: { } listed } && Holds(listed)) return record;
+        var info = await destination.Storage.StatAsync(destination.Path, cancellationToken).ConfigureAwait(false);
+        return Holds(info) ? record : null;
+
+        bool Holds(ObjectInfo? info) =>
+            info is { IsDirectory: false } && (record.OutputSize < 0 || info.Size < 0 || info.Size == record.OutputSize);
     }
 
     private FileResult Skipped(Location source, Location destination, TransferRecord done)

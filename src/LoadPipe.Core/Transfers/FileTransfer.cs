@@ -41,7 +41,10 @@ internal sealed class FileTransfer(TransferContext context)
     {
         var identity = source.IsStdio ? new SourceIdentity(-1, null, null) : new SourceIdentity(sourceInfo.Size, sourceInfo.Version, sourceInfo.Modified);
         var key = new TransferKey(source.Uri, destination.Uri, context.PipelineSpec);
-        // The common case of a re-run, decided without taking a lock: complete, unchanged, still there.
+        // The common case of a re-run, decided without taking a lock: settled by the manifest when the planner
+        // found it there, else complete, unchanged and still at the destination.
+        if (!forceRestart && hint.Completed is { } settled && settled.Key == key && settled.Source.SameAs(identity))
+            return Skipped(source, destination, settled);
         if (!forceRestart && await FindCompleteAsync(key, identity, destination, hint, cancellationToken).ConfigureAwait(false) is { } done)
             return Skipped(source, destination, done);
         var held = await _manifest.TryLockAsync(key, cancellationToken).ConfigureAwait(false);
@@ -76,6 +79,8 @@ internal sealed class FileTransfer(TransferContext context)
         if (!forceRestart && await FindCompleteAsync(key, identity, destination, hint, cancellationToken).ConfigureAwait(false) is { } done)
             return Skipped(source, destination, done);
         var existing = await _manifest.FindTransferAsync(key, cancellationToken).ConfigureAwait(false);
+        // Planned but never started: nothing of it was sent.
+        if (existing is { Status: TransferStatus.Pending }) existing = null;
 
         if (existing is null && await SameAtDestinationAsync(sourceInfo, destination, hint, cancellationToken).ConfigureAwait(false))
         {

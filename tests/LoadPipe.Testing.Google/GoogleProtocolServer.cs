@@ -254,9 +254,10 @@ public sealed class GoogleProtocolServer : IAsyncDisposable
         {
             return RequestKind.Auth;
         }
-        if (s[0] == "upload" && request.Query.ContainsKey("upload_id") && (put || delete))
+        // Google's upload servers take chunks by PUT (as the Drive guide shows) and also by POST on a session URI.
+        if (s[0] == "upload" && request.Query.ContainsKey("upload_id") && (put || post || delete))
         {
-            return put && request.Headers.ContentRange.ToString().StartsWith("bytes */", StringComparison.Ordinal) ? RequestKind.UploadStatus : RequestKind.UploadChunk;
+            return !delete && request.Headers.ContentRange.ToString().StartsWith("bytes */", StringComparison.Ordinal) ? RequestKind.UploadStatus : RequestKind.UploadChunk;
         }
         return s switch
         {

@@ -69,6 +69,10 @@ public sealed class GoogleProtocolServer : IAsyncDisposable
         {
             kestrel.Listen(IPAddress.Loopback, options.Port);
             kestrel.Limits.MaxRequestBodySize = null;
+            // No minimum data rates: on a loaded test machine a slow reader or writer must not be cut off by the
+            // fake; connections break only when a test asks for it (Faults).
+            kestrel.Limits.MinRequestBodyDataRate = null;
+            kestrel.Limits.MinResponseDataRate = null;
             kestrel.AddServerHeader = false;
         });
         _app = builder.Build();

@@ -40,7 +40,7 @@ public sealed class DriveStore
         Directory.CreateDirectory(_blobDirectory);
         _time = time;
         RootFolderId = NewId();
-        var now = time.GetUtcNow();
+        var now = Millis(time.GetUtcNow());
         _files[RootFolderId] = new DriveFile(RootFolderId) { Name = "My Drive", MimeType = FolderMimeType, CreatedTime = now, ModifiedTime = now };
     }
 
@@ -52,7 +52,7 @@ public sealed class DriveStore
         lock (_gate)
         {
             var parent = RequireFolder(parentId);
-            var now = _time.GetUtcNow();
+            var now = Now();
             var folder = new DriveFile(NewId()) { Name = name, MimeType = FolderMimeType, CreatedTime = now, ModifiedTime = now };
             folder.Parents.Add(parent.Id);
             _files[folder.Id] = folder;
@@ -221,7 +221,7 @@ public sealed class DriveStore
         {
             lock (_gate)
             {
-                var now = _time.GetUtcNow();
+                var now = Now();
                 var folder = new DriveFile(NewId()) { CreatedTime = now, ModifiedTime = now, MimeType = FolderMimeType };
                 Apply(folder, metadata, isNew: true);
                 _files[folder.Id] = folder;
@@ -238,7 +238,7 @@ public sealed class DriveStore
     {
         lock (_gate)
         {
-            var now = _time.GetUtcNow();
+            var now = Now();
             var file = new DriveFile(NewId()) { CreatedTime = now, ModifiedTime = now, MimeType = "application/octet-stream" };
             Apply(file, metadata, isNew: true);
             file.BlobPath = blob;
@@ -265,7 +265,7 @@ public sealed class DriveStore
             Apply(file, metadata, isNew: false);
             if (metadata["modifiedTime"] is null)
             {
-                file.ModifiedTime = _time.GetUtcNow();
+                file.ModifiedTime = Now();
             }
             file.BlobPath = blob;
             file.Size = size;
@@ -305,6 +305,11 @@ public sealed class DriveStore
         }
     }
 
+    /// <summary>Drive keeps times to the millisecond (RFC 3339 with 3 decimals): stored times are the ones the API returns.</summary>
+    private DateTimeOffset Now() => Millis(_time.GetUtcNow());
+
+    private static DateTimeOffset Millis(DateTimeOffset t) => new(t.UtcTicks - (t.UtcTicks % TimeSpan.TicksPerMillisecond), TimeSpan.Zero);
+
     internal string NewBlobPath() => Path.Combine(_blobDirectory, Guid.NewGuid().ToString("N"));
 
     internal static string NewId() => "1" + OAuth.OAuthAuthority.RandomId(32);
@@ -335,7 +340,7 @@ public sealed class DriveStore
         }
         if ((string?)metadata["modifiedTime"] is { } modified)
         {
-            file.ModifiedTime = DateTimeOffset.Parse(modified, System.Globalization.CultureInfo.InvariantCulture);
+            file.ModifiedTime = Millis(DateTimeOffset.Parse(modified, System.Globalization.CultureInfo.InvariantCulture));
         }
         if (metadata["appProperties"] is JsonObject props)
         {

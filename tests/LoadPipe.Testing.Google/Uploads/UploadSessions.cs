@@ -11,7 +11,9 @@ using Microsoft.AspNetCore.Http;
 namespace LoadPipe.Testing.Google.Uploads;
 
 /// <summary>What a test sees of an upload session.</summary>
-public sealed record UploadSessionInfo(string Id, string Api, string Name, long Received, long? Total, bool Completed, bool Expired, long BytesReceived);
+/// <param name="BytesReceived">Body bytes received on this session over every request, broken ones included.</param>
+/// <param name="ResultId">The id of the file or video the session made, once completed.</param>
+public sealed record UploadSessionInfo(string Id, string Api, string Name, long Received, long? Total, bool Completed, bool Expired, long BytesReceived, string? ResultId);
 
 /// <summary>The completion of an upload: the resource to answer with, or null when the target no longer exists.</summary>
 internal delegate JsonObject? CompleteUpload(UploadSession session, string blobPath, long size, string md5);
@@ -32,7 +34,7 @@ internal sealed class UploadSession(string id, string api, string name, string b
     public long BytesReceived;
 
     public UploadSessionInfo Snapshot(DateTimeOffset now) =>
-        new(Id, Api, Name, Received, Total, Result is not null, ExpiresAt <= now, Interlocked.Read(ref BytesReceived));
+        new(Id, Api, Name, Received, Total, Result is not null, ExpiresAt <= now, Interlocked.Read(ref BytesReceived), (string?)Result?["id"]);
 }
 
 /// <summary>

@@ -24,7 +24,7 @@ namespace LoadPipe.Storage.GoogleDrive;
 /// <para>Identity: headRevisionId (the version), size, modifiedTime, md5Checksum. Google documents (Docs, Sheets...)
 /// have no bytes: listings skip them with a warning. Reads are <c>alt=media</c> downloads with Range, refused with
 /// <see cref="SourceChangedException"/> when the head revision is not the expected one. Writes are resumable upload
-/// sessions (<see cref="DriveWriteSession"/>); a name that already holds a file gets a new revision of it rather
+/// sessions (<see cref="GoogleDriveWriteSession"/>); a name that already holds a file gets a new revision of it rather
 /// than a second file of that name. Missing parent folders are created.</para>
 /// </summary>
 public sealed class GoogleDriveStorage : IStorage, IRangedReader, IWritableStorage, IResumableWriter
@@ -174,12 +174,12 @@ public sealed class GoogleDriveStorage : IStorage, IRangedReader, IWritableStora
             .ConfigureAwait(false);
         Logger.UploadStarted(where.ToString(), existing is null ? "new file" : "new revision of " + existing.Id);
         var state = new DriveResumeState(session.AbsoluteUri, path, request.ExpectedSize);
-        return new DriveWriteSession(this, where, request, state, confirmedLength: 0, serverStored: 0, completed: null);
+        return new GoogleDriveWriteSession(this, where, state, new ResumableUploadSession(Uploads, session, request.ExpectedSize, $"{where}: upload"));
     }
 
     public async Task<IWriteSession?> ResumeWriteAsync(string path, string resumeState, long confirmedLength, WriteRequest request,
         CancellationToken cancellationToken = default) =>
-        await DriveWriteSession.ResumeAsync(this, Parse(path), resumeState, confirmedLength, request, cancellationToken).ConfigureAwait(false);
+        await GoogleDriveWriteSession.ResumeAsync(this, Parse(path), resumeState, confirmedLength, cancellationToken).ConfigureAwait(false);
 
     /// <summary>The file or folder at <paramref name="where"/>, or null when a name on the way is missing.</summary>
     internal async Task<DriveFile?> ResolveAsync(DrivePath where, CancellationToken cancellationToken)

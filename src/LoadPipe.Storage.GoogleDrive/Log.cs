@@ -14,8 +14,8 @@ internal static partial class Log
     public static partial void SkippedGoogleDocument(this ILogger logger, string location, string? mimeType);
 
     [LoggerMessage(EventId = 502, Level = LogLevel.Information,
-        Message = "{Location}: resuming the upload session: {Confirmed} bytes confirmed, the server holds {Stored}")]
-    public static partial void ResumingUpload(this ILogger logger, string location, long confirmed, long stored);
+        Message = "{Location}: resuming the upload session: {State}")]
+    public static partial void ResumingUpload(this ILogger logger, string location, string state);
 
     [LoggerMessage(EventId = 503, Level = LogLevel.Warning, Message = "{Location}: cannot resume the upload session: {Reason}")]
     public static partial void CannotResume(this ILogger logger, string location, string reason);
@@ -25,8 +25,4 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 505, Level = LogLevel.Debug, Message = "{Location}: started an upload session ({Kind})")]
     public static partial void UploadStarted(this ILogger logger, string location, string kind);
-
-    [LoggerMessage(EventId = 506, Level = LogLevel.Information,
-        Message = "{Location}: the upload was completed by an earlier try whose answer was lost ({Bytes} bytes)")]
-    public static partial void CompletedEarlier(this ILogger logger, string location, long bytes);
 }

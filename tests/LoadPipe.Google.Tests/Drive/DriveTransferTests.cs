@@ -114,7 +114,7 @@ public sealed class DriveTransferTests(DriveServer server) : IClassFixture<Drive
 
         Assert.Equal("completed", resumed.Status);
         Assert.Equal(3L * Chunk, resumed.BytesResumed);
-        Assert.Contains("3145728 bytes confirmed, the server holds 4194304", Assert.Single(log.Messages(502)));
+        Assert.Contains("3145728 bytes confirmed, the server holds 4194304", Assert.Single(log.Messages(502)), StringComparison.Ordinal);
         // Every byte crossed the wire once: the chunk the server held unconfirmed was not sent again.
         Assert.Equal(content.Length, Received("resumed.bin"));
         Assert.Single(server.Google.UploadSessions, s => s.Name == "resumed.bin");

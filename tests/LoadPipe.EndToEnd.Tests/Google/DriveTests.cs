@@ -124,6 +124,32 @@ public sealed class DriveTests
         _ = first;
     }
 
+    [Fact]
+    public async Task List_DriveFolder_JsonLinesWithSizeMd5RevisionAndMissingPathIsOneErrorLine()
+    {
+        using var sandbox = new Sandbox();
+        await using var google = await GoogleProtocolServer.StartAsync();
+        DriveRemote.Configure(sandbox, google);
+        var raw = google.Drive.CreateFolders("Projects/raw");
+        var bytes = new byte[12345];
+        new Random(320).NextBytes(bytes);
+        var id = google.PutFile(raw, "dump.jsonl.zst", bytes);
+        google.Drive.CreateFolders("Projects/raw/old");
+
+        var list = (await sandbox.LpAsync("list", $"{DriveRemote.Name}:Projects/raw", "--json")).AssertExitCode(0);
+        var missing = (await sandbox.LpAsync("copy", $"{DriveRemote.Name}:Projects/nowhere/x.bin", sandbox.PathOf("out/x.bin"))).AssertExitCode(1);
+
+        var entries = list.JsonLines.ToDictionary(e => e.GetProperty("path").GetString()!);
+        Assert.Equal(["dump.jsonl.zst", "old"], entries.Keys.Order());
+        var dump = entries["dump.jsonl.zst"];
+        Assert.Equal(bytes.Length, dump.GetProperty("size").GetInt64());
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.MD5.HashData(bytes)), dump.GetProperty("hashes").GetProperty("md5").GetString());
+        Assert.Equal(google.Drive.Get(id)!.HeadRevisionId, dump.GetProperty("version").GetString());
+        Assert.True(entries["old"].GetProperty("is_dir").GetBoolean());
+        Assert.Contains("mydrive:Projects/nowhere/x.bin", missing.AssertOneErrorLine(), StringComparison.Ordinal);
+        missing.AssertNoStackTrace();
+    }
+
     private sealed record CompressedLines(string Compressed, JsonLinesFile Lines);
 
     /// <summary>Seeded JSON lines, zstd-compressed into the sandbox and, when <paramref name="folderId"/> is given, put on the server.</summary>

@@ -4,6 +4,7 @@ using LoadPipe.Core.Transfers;
 using LoadPipe.Google.Tests.Drive.Support;
 using LoadPipe.Manifest.Sqlite;
 using LoadPipe.Testing.Google.Faults;
+using Microsoft.Extensions.Logging;
 using static LoadPipe.Google.Tests.Drive.Support.DriveServer;
 
 namespace LoadPipe.Google.Tests.Drive;
@@ -160,6 +161,27 @@ public sealed class DriveTransferTests(DriveServer server) : IClassFixture<Drive
         Assert.Equal(7, server.Google.Requests.All.Count(r => r.Fault is not null));
         Assert.Equal(Sha256(content), Sha256(File.ReadAllBytes(_dir["down/faulty.bin"])));
         Assert.Single(server.Google.Drive.Children(server.Google.FindByPath($"{_top}/faults")!.Id)); // one "f", not two
+    }
+
+    [Fact]
+    public async Task CopyAsync_429WithRetryAfter_TheEngineWaitsWhatTheServerAsked()
+    {
+        var content = Random(MiB, seed: 11);
+        _dir.Write("after.bin", content);
+        server.Google.Faults.TooManyRequests(RequestKind.UploadChunk, TimeSpan.FromSeconds(1));
+        var options = Options();
+        options.MaxRetryDelay = TimeSpan.FromSeconds(30);
+        using var engineLog = new LogCapture();
+
+        TransferSummary copied;
+        await using (var manifest = await SqliteManifest.OpenAsync(_dir["manifest.db"]))
+            copied = await new TransferEngine(manifest, logger: engineLog.Factory.CreateLogger("engine"))
+                .CopyAsync(_dir.At("after.bin"), Drive("after/after.bin"), options);
+
+        Assert.Equal("completed", copied.Status);
+        var retry = Assert.Single(engineLog.Messages(200));
+        Assert.Contains("HTTP 429 rateLimitExceeded", retry, StringComparison.Ordinal);
+        Assert.EndsWith("waiting 00:00:01 before the next", retry, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -62,6 +62,23 @@ public sealed class GoogleDriveStorageTests(DriveServer server) : IClassFixture<
     }
 
     [Fact]
+    public async Task ListAsync_GoogleDocument_IsSkippedWithAWarningAndReadingItIsAClearError()
+    {
+        var folder = Folder("docs");
+        server.Google.PutFile(folder, "plain.txt", Random(10));
+        server.Google.Drive.PutFile(folder, "Notes", "{}"u8.ToArray(), "application/vnd.google-apps.document");
+
+        var listed = new List<ObjectInfo>();
+        await foreach (var entry in server.Storage(log: _log.Factory).ListAsync($"{_top}/docs", recursive: true)) listed.Add(entry);
+        var e = await Assert.ThrowsAsync<LoadPipeException>(() => server.Storage().OpenReadAsync($"{_top}/docs/Notes", ReadOptions.FromStart));
+
+        Assert.Equal(["plain.txt"], listed.Select(f => f.Path));
+        Assert.Contains("Google document", Assert.Single(_log.Messages(501)), StringComparison.Ordinal);
+        Assert.Equal(ErrorKind.Permanent, e.Kind);
+        Assert.Contains("only exports", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ListAsync_MissingFolder_ThrowsNotFound()
     {
         var e = await Assert.ThrowsAsync<LoadPipeException>(async () =>

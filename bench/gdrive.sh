@@ -20,14 +20,14 @@
 # /usr/bin/time -v. The server's own peak RSS (VmHWM) over the whole run is reported under the table.
 # MB/s are decimal (10^6 bytes per second); 1 GiB = 1073.7 MB, measured on the uncompressed size.
 # Progress goes to stderr. Knobs: LP_BENCH_DIR (work folder, default bench/out/gdrive), LP_BENCH_RUNS (runs per row,
-# best kept, default 2), LP_BENCH_KEEP=1 (keep the files), LP_BENCH_TIMEOUT (seconds per command, default 300).
+# best kept, default 2), LP_BENCH_MIB (data size, default 1024), LP_BENCH_KEEP=1 (keep the files), LP_BENCH_TIMEOUT (seconds per command, default 300).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 WORK="${LP_BENCH_DIR:-$ROOT/bench/out/gdrive}"
 RUNS="${LP_BENCH_RUNS:-2}"
 TMO="${LP_BENCH_TIMEOUT:-300}"
-GIB=$((1 << 30))
+GIB=$(( ${LP_BENCH_MIB:-1024} << 20 ))   # the data size; LP_BENCH_MIB=64 for a quick smoke run
 
 log() { printf '[gdrive %s] %s\n' "$(date +%T)" "$*" >&2; }
 die() { log "FAILED: $*"; exit 1; }
@@ -124,8 +124,8 @@ make_folder() {
 log "machine: $(nproc) cores, $(free -h | awk '/^Mem:/{print $2}') RAM, $(uname -r); uptime: $(uptime)"
 t_start=$(date +%s)
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
-JSN="$WORK/data/lines-1g.jsonl"
-log "generating 1 GiB JSON-lines text (compressible)"
+JSN="$WORK/data/lines.jsonl"
+log "generating $((GIB >> 20)) MiB of JSON-lines text (compressible)"
 mawk -v n=100000000 'BEGIN{srand(42); split("alpha beta gamma delta epsilon zeta eta theta iota kappa",w," ");
   for(i=0;i<n;i++){printf "{\"id\":%d,\"ts\":\"2026-11-%02dT%02d:%02d:%02dZ\",\"user\":\"user%05d\",\"level\":\"%s\",\"msg\":\"%s %s %s request took %d ms\",\"bytes\":%d,\"ok\":%s}\n",
   i, 1+int(rand()*28), int(rand()*24), int(rand()*60), int(rand()*60), int(rand()*50000), (rand()<0.9?"info":"warn"),
@@ -134,21 +134,25 @@ mawk -v n=100000000 'BEGIN{srand(42); split("alpha beta gamma delta epsilon zeta
 [ "$(stat -c %s "$JSN")" -eq $GIB ] || die "JSON-lines file has the wrong size"
 MD5=$(md5sum "$JSN" | cut -d' ' -f1)
 
-log "seeding raw/lines-1g.jsonl into the server (curl, one PUT to a resumable session)"
+log "seeding raw/lines.jsonl into the server (curl, one PUT to a resumable session)"
 RAW_ID=$(make_folder raw)
 SESSION=$(curl -sfS -D - -o /dev/null -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
-  -H "X-Upload-Content-Length: $GIB" -d "{\"name\":\"lines-1g.jsonl\",\"parents\":[\"$RAW_ID\"]}" \
+  -H "X-Upload-Content-Length: $GIB" -d "{\"name\":\"lines.jsonl\",\"parents\":[\"$RAW_ID\"]}" \
   "${BASE}upload/drive/v3/files?uploadType=resumable" | tr -d '\r' | sed -n 's/^[Ll]ocation: //p')
 [ -n "$SESSION" ] || die "no upload session"
 seeded=$(curl -sfS -T "$JSN" "$SESSION" | jq -r '.size + " " + .md5Checksum')
 [ "$seeded" = "$GIB $MD5" ] || die "seeding: the server has '$seeded', expected '$GIB $MD5'"
 
 # ---------------------------------------------------------------- measuring
-# run_one NAME CMD: one run under /usr/bin/time -v. Sets T1 (wall s), C1 (CPU s) and R1 (peak RSS KiB).
-declare -A T C R
+# run_one NAME CMD: one run under /usr/bin/time -v. Sets T1 (wall s), C1 (CPU s), R1 (peak RSS KiB) and S1 (the
+# server's CPU seconds during the run, from /proc/PID/stat).
+declare -A T C R S
+TICK=$(getconf CLK_TCK)
+server_ticks() { awk '{print $14 + $15}' "/proc/$SERVER_PID/stat"; }
 run_one() {
-  local name=$1 cmd=$2 t0 t1 tv="$WORK/tmp/time-v.txt"
+  local name=$1 cmd=$2 t0 t1 s0 tv="$WORK/tmp/time-v.txt"
   sync
+  s0=$(server_ticks)
   t0=$(date +%s%N)
   if ! eval "timeout $TMO /usr/bin/time -v -o $tv $cmd" >"$WORK/tmp/$name.out" 2>&1; then
     tail -20 "$WORK/tmp/$name.out" >&2; die "$name: command failed: $cmd"
@@ -157,7 +161,8 @@ run_one() {
   T1=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", (b-a)/1e9}')
   R1=$(awk -F': ' '/Maximum resident set size/{print $2}' "$tv")
   C1=$(awk -F': ' '/User time/{u=$2} /System time/{y=$2} END{printf "%.1f", u+y}' "$tv")
-  log "  $name: ${T1}s, CPU ${C1}s, peak RSS $((R1 / 1024)) MiB, load $(cut -d' ' -f1 /proc/loadavg)"
+  S1=$(awk -v a="$s0" -v b="$(server_ticks)" -v t="$TICK" 'BEGIN{printf "%.1f", (b-a)/t}')
+  log "  $name: ${T1}s, CPU ${C1}s (server ${S1}s), peak RSS $((R1 / 1024)) MiB, load $(cut -d' ' -f1 /proc/loadavg)"
 }
 # run_best NAME CMD_TEMPLATE CHECK: RUNS runs, @N@ becomes the run number; CHECK (eval) verifies and cleans up.
 run_best() {
@@ -166,7 +171,7 @@ run_best() {
     run_one "$name-$i" "${tmpl//@N@/$i}"
     eval "${check//@N@/$i}" || die "$name run $i: check failed"
     if [ -z "${T[$name]:-}" ] || awk -v x="$T1" -v y="${T[$name]}" 'BEGIN{exit !(x<y)}'; then
-      T[$name]=$T1; C[$name]=$C1; R[$name]=$R1
+      T[$name]=$T1; C[$name]=$C1; R[$name]=$R1; S[$name]=$S1
     fi
   done
 }
@@ -201,13 +206,13 @@ log "lp start-up (lp --version): ${startup_s}s"
 cat "$JSN" >/dev/null
 
 log "a. Drive -> zstd -> Drive"
-run_best drive_zstd "$(lpc a-@N@) -p zstd gd:raw/lines-1g.jsonl gd:clean-@N@/" "drive_ok clean-@N@ zst @N@"
+run_best drive_zstd "$(lpc a-@N@) -p zstd gd:raw/lines.jsonl gd:clean-@N@/" "drive_ok clean-@N@ zst @N@"
 log "b. local -> zstd -> local"
 run_best local_zstd "$(lpc b-@N@) -p zstd $JSN $WORK/dst/b-@N@/" 'local_ok "$(ls -d '"$WORK"'/dst/b-@N@/*)" zst'
 log "c. Drive -> Drive, no stage"
-run_best drive_copy "$(lpc c-@N@) gd:raw/lines-1g.jsonl gd:copy-@N@/" "drive_ok copy-@N@ raw @N@"
+run_best drive_copy "$(lpc c-@N@) gd:raw/lines.jsonl gd:copy-@N@/" "drive_ok copy-@N@ raw @N@"
 log "d. download Drive -> local"
-run_best drive_down "$(lpc d-@N@) gd:raw/lines-1g.jsonl $WORK/dst/d-@N@/" "local_ok $WORK/dst/d-@N@/lines-1g.jsonl raw"
+run_best drive_down "$(lpc d-@N@) gd:raw/lines.jsonl $WORK/dst/d-@N@/" "local_ok $WORK/dst/d-@N@/lines.jsonl raw"
 log "e. upload local -> Drive"
 run_best drive_up "$(lpc e-@N@) $JSN gd:up-@N@/" "drive_ok up-@N@ raw @N@"
 log "reference: zstd -3 alone"
@@ -221,15 +226,16 @@ stop_server
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 mbps() { awk -v b="$GIB" -v s="${T[$1]}" 'BEGIN{printf "%.0f", b/s/1e6}'; }
 cell() { echo "${T[$1]} s, $(mbps "$1") MB/s, CPU ${C[$1]} s, RSS $(( R[$1] / 1024 )) MiB"; }
+dcell() { echo "$(cell "$1"); server CPU ${S[$1]} s"; }   # a Drive row: also the server's CPU time in that run
 ratio() { awk -v a="${T[$1]}" -v b="${T[$2]}" 'BEGIN{printf "%.2f", a/b}'; }
 cat <<EOF
-| # | 1 GiB of JSON lines, lp over the Drive protocol on 127.0.0.1 ($(nproc) cores; best of $RUNS; load avg $load_start at start, $load_end at end) | lp: time, MB/s (uncompressed), CPU, peak RSS | beside it | Drive ÷ local (time) |
+| # | $((GIB >> 20)) MiB of JSON lines, lp over the Drive protocol on 127.0.0.1 ($(nproc) cores; best of $RUNS; load avg $load_start at start, $load_end at end) | lp: time, MB/s (uncompressed), CPU, peak RSS; on Drive rows the server's CPU in that run | beside it | Drive ÷ local (time) |
 |---|---|---|---|---|
-| a | Drive -> \`-p zstd\` -> Drive (\`lp copy -p zstd gd:raw/lines-1g.jsonl gd:clean/\`), output $ZSIZE bytes | $(cell drive_zstd) | b: the same between local folders | $(ratio drive_zstd local_zstd) |
+| a | Drive -> \`-p zstd\` -> Drive (\`lp copy -p zstd gd:raw/lines.jsonl gd:clean/\`), output $ZSIZE bytes | $(dcell drive_zstd) | b: the same between local folders | $(ratio drive_zstd local_zstd) |
 | b | local -> \`-p zstd\` -> local | $(cell local_zstd) | \`zstd -3 -c > out\` alone: $(cell zstd_cli) | — |
-| c | Drive -> Drive, no stage | $(cell drive_copy) | — | — |
-| d | download Drive -> local | $(cell drive_down) | — | — |
-| e | upload local -> Drive | $(cell drive_up) | — | — |
+| c | Drive -> Drive, no stage | $(dcell drive_copy) | — | — |
+| d | download Drive -> local | $(dcell drive_down) | — | — |
+| e | upload local -> Drive | $(dcell drive_up) | — | — |
 EOF
 log "server: peak RSS ${SERVER_HWM} MiB over the whole run, $REQUESTS requests; lp start-up ${startup_s}s is inside every lp time"
 log "done in $(( $(date +%s) - t_start ))s; uptime: $(uptime)"

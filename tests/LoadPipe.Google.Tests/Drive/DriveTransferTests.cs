@@ -273,6 +273,27 @@ public sealed class DriveTransferTests(DriveServer server) : IClassFixture<Drive
     }
 
     [Fact]
+    public async Task CopyAsync_DownloadConnectionDropped_ReopenedWithARangeFromWhereItBroke()
+    {
+        var content = Random(3 * MiB, seed: 12);
+        server.Google.PutFile(server.Google.Drive.CreateFolders($"{_top}/dldrop"), "cut.bin", content);
+        server.Google.Faults.DropDownloadAfter(1_500_000);
+        server.Google.Requests.Clear();
+
+        var copied = await CopyAsync(Drive("dldrop/cut.bin"), _dir.At("cut/cut.bin"));
+
+        Assert.Equal("completed", copied.Status);
+        var downloads = server.Google.Requests.OfKind(RequestKind.DriveDownload);
+        Assert.Equal(2, downloads.Count);
+        Assert.True(downloads[0].Aborted);
+        // The second request starts where the engine had read to (a whole number of its reads), not at zero.
+        var resumedAt = long.Parse(downloads[1].Range!["bytes=".Length..^1], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(resumedAt, 1, downloads[0].BytesSent);
+        Assert.Equal(content.Length - resumedAt, downloads[1].BytesSent);
+        Assert.Equal(Sha256(content), Sha256(File.ReadAllBytes(_dir["cut/cut.bin"])));
+    }
+
+    [Fact]
     public async Task CopyAsync_FolderThroughStagesToAnotherFolder_ReRunSendsNothingAndAChangedSourceIsRedone()
     {
         // Seed 000's cycle: a Drive folder of .jsonl.zst -> unzstd, grep, zstd -> another Drive folder.

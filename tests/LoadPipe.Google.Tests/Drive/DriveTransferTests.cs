@@ -78,6 +78,27 @@ public sealed class DriveTransferTests(DriveServer server) : IClassFixture<Drive
     }
 
     [Fact]
+    public async Task CopyAsync_LocalTreeFourAtATime_EveryNewFolderCreatedOnce()
+    {
+        var files = new Dictionary<string, byte[]>();
+        for (var i = 0; i < 8; i++) files[$"tree/{(i % 2 == 0 ? "a" : "b")}/deep/f{i}.bin"] = Random(100_000 + i, seed: 20 + i);
+        foreach (var (path, content) in files) _dir.Write(path, content);
+        var options = Options();
+        options.Transfers = 4;
+
+        var copied = await CopyAsync(_dir.At("tree/"), Drive("tree/"), options);
+
+        Assert.Equal("completed", copied.Status);
+        Assert.Equal(8, copied.Files);
+        var tree = server.Google.FindByPath($"{_top}/tree")!;
+        Assert.Equal(["a", "b"], server.Google.Drive.Children(tree.Id).Select(f => f.Name).Order());
+        foreach (var folder in server.Google.Drive.Children(tree.Id))
+            Assert.Single(server.Google.Drive.Children(folder.Id));
+        foreach (var (path, content) in files)
+            Assert.Equal(Md5(content), server.Google.FindByPath($"{_top}/{path}")!.Md5Checksum);
+    }
+
+    [Fact]
     public async Task CopyAsync_SameNameAgain_UploadsANewRevisionNotASecondFile()
     {
         var first = Random(300 * KiB, seed: 2);

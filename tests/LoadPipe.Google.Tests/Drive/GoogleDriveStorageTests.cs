@@ -130,7 +130,7 @@ public sealed class GoogleDriveStorageTests(DriveServer server) : IClassFixture<
         var first = server.Google.PutFile(folder, "same.bin", Random(11));
         var second = server.Google.PutFile(folder, "same.bin", Random(22));
         var oldest = new[] { server.Google.Drive.Get(first)!, server.Google.Drive.Get(second)! }
-            .OrderBy(f => f.CreatedTime).ThenBy(f => f.Id, StringComparer.Ordinal).First();
+            .OrderBy(f => f.CreatedTime.ToUnixTimeMilliseconds()).ThenBy(f => f.Id, StringComparer.Ordinal).First(); // Drive sends times to the millisecond
 
         var info = await server.Storage(log: _log.Factory).StatAsync($"{_top}/dups/same.bin");
 

@@ -33,7 +33,15 @@ public sealed class GoogleApiClient(HttpClient http, IAccessTokenSource tokens)
         var response = await SendOnceAsync(create, token, what, completion, cancellationToken).ConfigureAwait(false);
         if (response.StatusCode != HttpStatusCode.Unauthorized) return response;
         response.Dispose();
-        var fresh = await Tokens.RefreshAsync(token, cancellationToken).ConfigureAwait(false);
+        string fresh;
+        try
+        {
+            fresh = await Tokens.RefreshAsync(token, cancellationToken).ConfigureAwait(false);
+        }
+        catch (LoadPipeException e) when (e is not GoogleApiException)
+        {
+            throw new LoadPipeException(e.Kind, $"{what}: {e.Message}", e) { RetryAfter = e.RetryAfter };
+        }
         response = await SendOnceAsync(create, fresh, what, completion, cancellationToken).ConfigureAwait(false);
         if (response.StatusCode != HttpStatusCode.Unauthorized) return response;
         var refused = await GoogleErrors.FromResponseAsync(response, what, cancellationToken).ConfigureAwait(false);

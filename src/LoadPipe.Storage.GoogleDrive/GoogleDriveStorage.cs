@@ -220,9 +220,7 @@ public sealed class GoogleDriveStorage : IStorage, IRangedReader, IWritableStora
         await _folderCreation.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var existing = await FindChildAsync(parentId, where.Name, where, cancellationToken).ConfigureAwait(false);
-            if (existing is { IsFolder: false })
-                throw new LoadPipeException(ErrorKind.Usage, $"{where}: is a file, not a folder");
+            var existing = await FindChildAsync(parentId, where.Name, where, cancellationToken, foldersOnly: true).ConfigureAwait(false);
             if (existing is not null)
             {
                 Remember(where, existing.Id);

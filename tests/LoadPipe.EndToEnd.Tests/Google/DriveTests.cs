@@ -51,6 +51,30 @@ public sealed class DriveTests
     }
 
     [Fact]
+    public async Task Cleanup_AfterKillMidUpload_CancelsTheSessionAndNextCopyStartsFromZero()
+    {
+        using var sandbox = new Sandbox();
+        await using var google = await GoogleProtocolServer.StartAsync();
+        DriveRemote.Configure(sandbox, google);
+        const int size = 20 << 20;
+        var source = sandbox.PathOf("in/old.bin");
+        var bytes = Digest.WriteRandomFile(source, size, seed: 302);
+        await using (var lp = sandbox.StartLp("copy", source, $"{DriveRemote.Name}:stale/", "--chunk-size", "1M", "--bwlimit", "8M", "--json"))
+            await DriveRemote.KillOnceUploadedAsync(lp, google, "old.bin", 3L * Chunk);
+        Assert.Single(google.UploadSessions, s => s.Name == "old.bin");
+
+        var cleanup = await sandbox.LpAsync("cleanup", "--older-than", "0s");
+
+        cleanup.AssertExitCode(0);
+        Assert.DoesNotContain(google.UploadSessions, s => s.Name == "old.bin");
+        Assert.Contains(google.Requests.All, r => r.Method == "DELETE" && r.Status == 499);
+        var run = await sandbox.LpAsync("copy", source, $"{DriveRemote.Name}:stale/", "--chunk-size", "1M", "--json");
+        run.AssertExitCode(0);
+        Assert.Equal(0, run.Summary.BytesResumed);
+        Assert.Equal(Digest.Sha256(bytes), Digest.Sha256(google.GetContent(google.FindByPath("stale/old.bin")!.Id)));
+    }
+
+    [Fact]
     public async Task Copy_KilledMidDownload_ResumesWithARangeRequest()
     {
         using var sandbox = new Sandbox();

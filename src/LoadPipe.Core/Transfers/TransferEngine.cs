@@ -50,7 +50,7 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
 
         var sessionId = await manifest.BeginSessionAsync(new SessionStart(options.Command, source.Uri, destination.Uri, options.Project, options.ConfigSnapshot), cancellationToken).ConfigureAwait(false);
         var pipelineSpec = string.Join(" | ", pipeline.Select(s => s.Spec));
-        var plan = Plan(source, sourceInfo, destination, filter, sessionId, pipelineSpec, options.TrustManifest, observer, cancellationToken);
+        var plan = Plan(source, sourceInfo, destination, filter, sessionId, pipelineSpec, options.TrustManifest, retry, observer, cancellationToken);
         return await RunAsync(plan, sessionId, null, options, pipeline, retry, limiter, observer, cancellationToken).ConfigureAwait(false);
     }
 
@@ -164,14 +164,14 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
     /// <see cref="PathOrder"/>, the destination's listing is merged in as it streams, so what is already there is
     /// known without a request per file; a re-run where the manifest settles every file lists nothing.</summary>
     private async IAsyncEnumerable<PlannedFile> Plan(Location source, ObjectInfo sourceInfo, Location destination,
-        GlobFilter filter, long sessionId, string pipelineSpec, bool trustManifest, ITransferObserver observer,
+        GlobFilter filter, long sessionId, string pipelineSpec, bool trustManifest, Polly.ResiliencePipeline retry, ITransferObserver observer,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         if (!sourceInfo.IsDirectory)
         {
             if (!source.IsStdio && !filter.Matches(source.Name)) yield break;
             observer.FilePlanned(sourceInfo.Size);
-            yield return new PlannedFile(source, sourceInfo, await FileDestinationAsync(source, destination, cancellationToken).ConfigureAwait(false), DestinationHint.Unknown);
+            yield return new PlannedFile(source, sourceInfo, await FileDestinationAsync(source, destination, retry, cancellationToken).ConfigureAwait(false), DestinationHint.Unknown);
             yield break;
         }
         await using var existing = new DestinationListing(destination, source.Storage is ISortedListing, _logger, cancellationToken);
@@ -217,11 +217,11 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
         TransferKey Key(PlannedFile f) => new(f.From.Uri, f.To.Uri, pipelineSpec);
     }
 
-    private static async Task<Location> FileDestinationAsync(Location source, Location destination, CancellationToken cancellationToken)
+    private static async Task<Location> FileDestinationAsync(Location source, Location destination, Polly.ResiliencePipeline retry, CancellationToken cancellationToken)
     {
         if (destination.IsStdio) return destination;
         var isFolder = destination.IsFolderHint
-            || (await destination.Storage.StatAsync(destination.Path, cancellationToken).ConfigureAwait(false))?.IsDirectory == true;
+            || (await retry.ExecuteAsync(async ct => await destination.Storage.StatAsync(destination.Path, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false))?.IsDirectory == true;
         if (!isFolder) return destination;
         var name = source.IsStdio ? throw new LoadPipeException(ErrorKind.Usage, $"{destination} is a folder: give a file name for data from stdin") : source.Name;
         if (name.Length == 0)

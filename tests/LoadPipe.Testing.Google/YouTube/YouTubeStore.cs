@@ -71,7 +71,9 @@ public sealed class YouTubeStore(TimeProvider time)
 
     internal YouTubeVideo Add(string title, string? description, IReadOnlyList<string> tags, string? categoryId, string privacyStatus, string blob, long size, string md5)
     {
-        var video = new YouTubeVideo(OAuth.OAuthAuthority.RandomId(11), title, description, tags, categoryId, privacyStatus, size, md5, time.GetUtcNow());
+        var now = time.GetUtcNow();
+        var video = new YouTubeVideo(OAuth.OAuthAuthority.RandomId(11), title, description, tags, categoryId, privacyStatus, size, md5,
+            now.AddTicks(-(now.UtcTicks % TimeSpan.TicksPerMillisecond)));
         lock (_gate)
         {
             _videos[video.Id] = (video, blob);

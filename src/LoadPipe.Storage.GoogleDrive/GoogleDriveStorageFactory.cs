@@ -1,12 +1,18 @@
-using LoadPipe.Core.Errors;
 using LoadPipe.Core.Locations;
 using LoadPipe.Core.Storage;
 using LoadPipe.Google;
+using LoadPipe.Google.Http;
 using Microsoft.Extensions.Logging;
 
 namespace LoadPipe.Storage.GoogleDrive;
 
-/// <summary>`type: gdrive` remotes, located as NAME:folder/file or NAME:id:FILE_ID.</summary>
+/// <summary>
+/// `type: gdrive` remotes, located as NAME:folder/file or NAME:id:FILE_ID (NAME:id:FOLDER_ID/file). Settings, all
+/// optional: `client_id` + `client_secret` (an installed-app OAuth client, for `lp auth login NAME`) or
+/// `service_account_file`; `api_url`, `upload_url`, `token_url`, `auth_url` (default Google's); `root_folder_id`
+/// (default "root", My Drive); `shared_drive_id` (list and search a shared drive; it is also the root unless
+/// root_folder_id is set); `list_chunk` (files per listing request, 1 to 1000, default 1000).
+/// </summary>
 public sealed class GoogleDriveStorageFactory(GoogleServices google, ILoggerFactory? loggers = null) : IStorageFactory
 {
     private readonly GoogleServices _google = google;
@@ -17,8 +23,13 @@ public sealed class GoogleDriveStorageFactory(GoogleServices google, ILoggerFact
     public IReadOnlySet<string> Settings { get; } = new HashSet<string>
     {
         "client_id", "client_secret", "service_account_file", "api_url", "upload_url", "token_url", "auth_url", "root_folder_id",
+        "shared_drive_id", "list_chunk",
     };
 
-    public IStorage Create(RemoteDefinition remote) =>
-        throw new LoadPipeException(ErrorKind.Usage, $"remote '{remote.Name}': the gdrive adapter is not available yet ({_google.GetType().Name}, {_loggers is not null})");
+    public IStorage Create(RemoteDefinition remote)
+    {
+        var options = GoogleDriveOptions.From(remote);
+        var tokens = _google.TokenSourceFor(remote, [GoogleDriveDefaults.Scope]);
+        return new GoogleDriveStorage(options, new GoogleApiClient(_google.Http, tokens), _loggers?.CreateLogger<GoogleDriveStorage>());
+    }
 }

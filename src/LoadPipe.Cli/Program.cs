@@ -24,6 +24,7 @@ public static class Program
         root.Subcommands.Add(SessionCommands.Retry());
         root.Subcommands.Add(SessionCommands.Notify());
         root.Subcommands.Add(CleanupCommand.Create());
+        root.Subcommands.Add(AuthCommands.Create());
 
         // Ctrl-C and SIGTERM stop cleanly: the current chunk is abandoned, everything confirmed stays confirmed.
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);

@@ -1,5 +1,6 @@
 using LoadPipe.Core.Errors;
 using LoadPipe.Core.Locations;
+using LoadPipe.Google.Auth;
 
 namespace LoadPipe.Google;
 
@@ -9,15 +10,59 @@ namespace LoadPipe.Google;
 /// </summary>
 public sealed class GoogleServices
 {
-    public GoogleServices(HttpClient http) => Http = http;
+    /// <summary>A fixed access token for every Google remote (scripts, benchmarks): no refresh, no store.</summary>
+    public const string AccessTokenVariable = "LP_GOOGLE_ACCESS_TOKEN";
+
+    private readonly Func<string, string?> _environment;
+    private readonly Dictionary<string, IAccessTokenSource> _sources = new(StringComparer.Ordinal);
+    private readonly Lock _gate = new();
+
+    /// <param name="http">For the adapters' API requests.</param>
+    /// <param name="tokens">The login store; default <see cref="TokenStore.FromEnvironment"/>.</param>
+    /// <param name="time">The clock token expiry is measured with; default the system's.</param>
+    /// <param name="environment">Reads environment variables (LP_GOOGLE_ACCESS_TOKEN, and the store's); default the process's.</param>
+    public GoogleServices(HttpClient http, TokenStore? tokens = null, TimeProvider? time = null, Func<string, string?>? environment = null)
+    {
+        Http = http;
+        _environment = environment ?? Environment.GetEnvironmentVariable;
+        Tokens = tokens ?? TokenStore.FromEnvironment(_environment);
+        Time = time ?? TimeProvider.System;
+    }
 
     public HttpClient Http { get; }
 
+    /// <summary>Where `lp auth login` keeps its logins, encrypted.</summary>
+    public TokenStore Tokens { get; }
+
+    public TimeProvider Time { get; }
+
     /// <summary>
-    /// The access tokens for <paramref name="remote"/> with <paramref name="scopes"/>: from its
-    /// `service_account_file`, else from the token `lp auth login NAME` stored. Throws an
-    /// <see cref="ErrorKind.Auth"/> error naming `lp auth login NAME` when there is neither.
+    /// The access tokens for <paramref name="remote"/> with <paramref name="scopes"/> (see <see cref="GoogleScopes"/>):
+    /// LP_GOOGLE_ACCESS_TOKEN when set, else the remote's `service_account_file`, else the login `lp auth login NAME`
+    /// stored. Throws an <see cref="ErrorKind.Auth"/> error naming `lp auth login NAME` when there is none, when the
+    /// stored login cannot be decrypted (wrong key) or lacks one of the scopes; a <see cref="ErrorKind.Usage"/> error
+    /// for a bad service_account_file or missing client_id. One source per remote and scopes per process, so every
+    /// storage of a remote shares its refreshes.
     /// </summary>
-    public IAccessTokenSource TokenSourceFor(RemoteDefinition remote, IReadOnlyList<string> scopes) =>
-        throw new LoadPipeException(ErrorKind.Auth, $"remote '{remote.Name}': Google sign-in is not available yet");
+    public IAccessTokenSource TokenSourceFor(RemoteDefinition remote, IReadOnlyList<string> scopes)
+    {
+        var key = remote.Name + "\n" + string.Join(' ', scopes.Order(StringComparer.Ordinal));
+        lock (_gate)
+        {
+            if (_sources.TryGetValue(key, out var existing)) return existing;
+            var source = Create(remote, scopes);
+            _sources[key] = source;
+            return source;
+        }
+    }
+
+    private IAccessTokenSource Create(RemoteDefinition remote, IReadOnlyList<string> scopes)
+    {
+        if (_environment(AccessTokenVariable) is { Length: > 0 } fixedToken) return new FixedTokenSource(fixedToken.Trim());
+        if (remote.Get("service_account_file") is { Length: > 0 }) return new ServiceAccountTokenSource(remote, scopes, Time);
+        var login = Tokens.Load(remote.Name)
+            ?? throw new LoadPipeException(ErrorKind.Auth,
+                $"remote '{remote.Name}' is not signed in: run lp auth login {remote.Name} (or set service_account_file)");
+        return new InstalledAppTokenSource(remote, scopes, login, Tokens, Time);
+    }
 }

@@ -28,6 +28,7 @@ public sealed class YouTubeTests
 
         var first = (await sandbox.LpAsync("copy", "gdrive:Videos/talk.mp4", "yt:", "--meta", "talk.json", "--chunk-size", "256K", "--json")).AssertExitCode(0);
         var again = (await sandbox.LpAsync("copy", "gdrive:Videos/talk.mp4", "yt:", "--meta", "talk.json", "--json")).AssertExitCode(0);
+        var listed = (await sandbox.LpAsync("list", "yt:", "--json")).AssertExitCode(0);
 
         var video = Assert.Single(google.YouTube.Videos);
         Assert.Equal(Convert.ToHexStringLower(MD5.HashData(content)), video.Md5);
@@ -40,6 +41,8 @@ public sealed class YouTubeTests
         Assert.Equal((1, 0L), (again.Summary.FilesSkipped, again.Summary.BytesSent));
         var skipped = Assert.Single(Single(again).GetProperty("reports").EnumerateArray());
         Assert.Equal(("skipped", video.Id), (skipped.GetProperty("outcome").GetString(), skipped.GetProperty("video_id").GetString()));
+        var entry = Assert.Single(listed.JsonLines);
+        Assert.Equal((video.Id, video.Md5), (entry.GetProperty("path").GetString(), entry.GetProperty("hashes").GetProperty("md5").GetString()));
     }
 
     [Fact]

@@ -59,7 +59,7 @@ public sealed class GoogleProtocolServer : IAsyncDisposable
         _uploads = new UploadSessions(Path.Combine(_dataDirectory, "uploads"), options.TimeProvider, options.UploadSessionLifetime, Faults);
         Faults.OnExpireAllTokens = OAuth.ExpireAllTokens;
         Faults.OnExpireUploadSessions = _uploads.ExpireAll;
-        _driveApi = new DriveApi(Drive, _uploads, () => BaseUri);
+        _driveApi = new DriveApi(Drive, _uploads, Faults, () => BaseUri);
         _youTubeApi = new YouTube.YouTubeApi(YouTube, _uploads, () => BaseUri);
         _admin = new AdminApi(this);
 
@@ -126,6 +126,10 @@ public sealed class GoogleProtocolServer : IAsyncDisposable
     public Stream OpenContent(string id) => Drive.OpenContent(id);
     public DriveFileInfo? FindByPath(string path) => Drive.FindByPath(path);
 
+    // Shortcuts to the YouTube store, for tests.
+    public IReadOnlyList<YouTube.YouTubeVideo> Videos => YouTube.Videos;
+    public bool DeleteVideo(string id) => YouTube.DeleteVideo(id);
+
     public async ValueTask DisposeAsync()
     {
         await _app.StopAsync();
@@ -167,7 +171,15 @@ public sealed class GoogleProtocolServer : IAsyncDisposable
         {
             return;
         }
-        await RouteAsync(context, segments, kind);
+        try
+        {
+            await RouteAsync(context, segments, kind);
+        }
+        catch (Exception e) when (e is not OperationCanceledException && !context.Response.HasStarted)
+        {
+            // A bug here or a request the fake does not understand: answer as Google does to the unexpected.
+            await GoogleErrors.WriteApiErrorAsync(context, 500, "backendError", "Backend Error (" + e.GetType().Name + ": " + e.Message + ")");
+        }
     }
 
     private async Task RouteAsync(HttpContext context, string[] s, RequestKind kind)

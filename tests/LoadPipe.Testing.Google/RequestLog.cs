@@ -10,6 +10,7 @@ namespace LoadPipe.Testing.Google;
 public sealed class RequestRecord
 {
     private long _bytesReceived;
+    private long _bytesSent;
 
     internal RequestRecord(RequestKind kind, string method, string path, string query, string? contentRange, string? range)
     {
@@ -29,6 +30,8 @@ public sealed class RequestRecord
     public string? Range { get; }
     /// <summary>Body bytes read from an upload chunk (also those of a chunk whose connection broke).</summary>
     public long BytesReceived => Interlocked.Read(ref _bytesReceived);
+    /// <summary>Body bytes of a media download sent (also those of a download whose connection broke).</summary>
+    public long BytesSent => Interlocked.Read(ref _bytesSent);
     /// <summary>The response status; 0 when the connection was aborted before any answer.</summary>
     public int Status { get; internal set; }
     /// <summary>True when the server broke the connection (a fault, or the client went away mid-body).</summary>
@@ -40,7 +43,9 @@ public sealed class RequestRecord
 
     internal void AddBytes(long n) => Interlocked.Add(ref _bytesReceived, n);
 
-    public override string ToString() => $"{Method} {Path}{Query} {ContentRange} -> {Status}{(Aborted ? " (aborted)" : "")} {BytesReceived} B";
+    internal void AddBytesSent(long n) => Interlocked.Add(ref _bytesSent, n);
+
+    public override string ToString() => $"{Method} {Path}{Query} {ContentRange}{Range} -> {Status}{(Aborted ? " (aborted)" : "")} in {BytesReceived} B, out {BytesSent} B";
 }
 
 /// <summary>The requests so far, in the order they finished. Thread-safe.</summary>

@@ -76,6 +76,33 @@ public sealed class DriveApiTests
     }
 
     [Fact]
+    public async Task Get_DownloadDroppedThenResumedByRange_SendsOnlyTheRest()
+    {
+        await using var google = await GoogleProtocolServer.StartAsync();
+        using var http = For(google, GoogleScopes.Drive);
+        var data = RandomBytes(1_000_000, 8);
+        var id = google.PutFile(google.RootFolderId, "big.bin", data);
+        google.Faults.DropDownloadAfter(300_000);
+
+        var received = new MemoryStream();
+        using (var first = await http.GetAsync($"drive/v3/files/{id}?alt=media", HttpCompletionOption.ResponseHeadersRead))
+        {
+            var body = await first.Content.ReadAsStreamAsync();
+            await Assert.ThrowsAnyAsync<IOException>(() => body.CopyToAsync(received));
+        }
+        long kept = received.Length; // at most 300,000: bytes in flight when the connection broke are lost
+        using var rest = new HttpRequestMessage(HttpMethod.Get, $"drive/v3/files/{id}?alt=media");
+        rest.Headers.Range = new RangeHeaderValue(kept, null);
+        using var resumed = await http.SendAsync(rest);
+        await (await resumed.Content.ReadAsStreamAsync()).CopyToAsync(received);
+
+        Assert.Equal(data, received.ToArray());
+        var downloads = google.Requests.OfKind(RequestKind.DriveDownload);
+        Assert.Equal([300_000L, data.Length - kept], downloads.Select(r => r.BytesSent));
+        Assert.True(downloads[0].Aborted);
+    }
+
+    [Fact]
     public async Task Get_ExpiredTokenOrMissingScope_Answers401Or403()
     {
         await using var google = await GoogleProtocolServer.StartAsync();

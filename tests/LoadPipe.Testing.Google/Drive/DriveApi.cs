@@ -11,7 +11,7 @@ using Microsoft.AspNetCore.Http;
 
 namespace LoadPipe.Testing.Google.Drive;
 
-internal sealed class DriveApi(DriveStore store, UploadSessions uploads, Func<Uri> baseUri)
+internal sealed class DriveApi(DriveStore store, UploadSessions uploads, Faults.FaultSwitchboard faults, Func<Uri> baseUri)
 {
     private const int DefaultPageSize = 100;
     private const int MaxPageSize = 1000;
@@ -85,7 +85,7 @@ internal sealed class DriveApi(DriveStore store, UploadSessions uploads, Func<Ur
         await DownloadAsync(context, file);
     }
 
-    private static async Task DownloadAsync(HttpContext context, DriveFile file)
+    private async Task DownloadAsync(HttpContext context, DriveFile file)
     {
         long size = file.Size ?? 0;
         var response = context.Response;
@@ -112,10 +112,44 @@ internal sealed class DriveApi(DriveStore store, UploadSessions uploads, Func<Ur
             response.StatusCode = 200;
         }
         response.ContentLength = count;
+        if (faults.TakeDownloadDrop() is { } dropAfter && dropAfter < count)
+        {
+            await SendThenAbortAsync(context, file.BlobPath!, start, dropAfter);
+            return;
+        }
         if (count > 0)
         {
             await response.SendFileAsync(file.BlobPath!, start, count, context.RequestAborted);
         }
+        RequestLog.Of(context)?.AddBytesSent(count);
+    }
+
+    /// <summary>A download whose connection breaks after <paramref name="bytes"/> bytes of the body (a fault).</summary>
+    private static async Task SendThenAbortAsync(HttpContext context, string blob, long start, long bytes)
+    {
+        await using (var source = new FileStream(blob, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16, FileOptions.Asynchronous))
+        {
+            source.Position = start;
+            var buffer = new byte[1 << 16];
+            long left = bytes;
+            while (left > 0)
+            {
+                int n = await source.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, left)), context.RequestAborted);
+                if (n == 0)
+                {
+                    break;
+                }
+                await context.Response.Body.WriteAsync(buffer.AsMemory(0, n), context.RequestAborted);
+                RequestLog.Of(context)?.AddBytesSent(n);
+                left -= n;
+            }
+            await context.Response.Body.FlushAsync(context.RequestAborted);
+        }
+        if (RequestLog.Of(context) is { } record)
+        {
+            record.Aborted = true;
+        }
+        context.Abort();
     }
 
     /// <summary>files.create without media: a folder (mimeType application/vnd.google-apps.folder) or an empty file.</summary>

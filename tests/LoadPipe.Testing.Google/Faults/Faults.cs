@@ -37,6 +37,7 @@ public sealed class FaultSwitchboard
     private readonly object _gate = new();
     private readonly List<ErrorFault> _errors = [];
     private readonly Queue<long> _drops = new();
+    private readonly Queue<long> _downloadDrops = new();
 
     internal Action? OnExpireUploadSessions { get; set; }
     internal Action? OnExpireAllTokens { get; set; }
@@ -74,6 +75,18 @@ public sealed class FaultSwitchboard
         }
     }
 
+    /// <summary>The next <paramref name="count"/> media downloads (alt=media): the connection is aborted after sending <paramref name="bytes"/> of the body.</summary>
+    public void DropDownloadAfter(long bytes, int count = 1)
+    {
+        lock (_gate)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                _downloadDrops.Enqueue(bytes);
+            }
+        }
+    }
+
     /// <summary>Every upload session so far expires: their URIs answer 404.</summary>
     public void ExpireUploadSessions() => OnExpireUploadSessions?.Invoke();
 
@@ -87,6 +100,7 @@ public sealed class FaultSwitchboard
         {
             _errors.Clear();
             _drops.Clear();
+            _downloadDrops.Clear();
         }
     }
 
@@ -95,6 +109,14 @@ public sealed class FaultSwitchboard
         lock (_gate)
         {
             return _drops.TryDequeue(out var bytes) ? bytes : null;
+        }
+    }
+
+    internal long? TakeDownloadDrop()
+    {
+        lock (_gate)
+        {
+            return _downloadDrops.TryDequeue(out var bytes) ? bytes : null;
         }
     }
 

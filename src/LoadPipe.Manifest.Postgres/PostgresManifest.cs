@@ -185,6 +185,48 @@ public sealed partial class PostgresManifest : IManifest, IUploadLedger
         return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? ManifestRows.ReadTransfer(reader) : null;
     }
 
+    public async Task<IReadOnlyDictionary<TransferKey, TransferRecord>> FindTransfersAsync(IReadOnlyCollection<TransferKey> keys,
+        CancellationToken cancellationToken = default)
+    {
+        var found = new Dictionary<TransferKey, TransferRecord>(keys.Count);
+        if (keys.Count == 0) return found;
+        // One round trip: the keys go as three arrays, unnested into rows and joined on the unique key's index.
+        await using var cmd = Command($"""
+            SELECT {Prefixed("t.")} FROM transfers t
+            JOIN unnest(@s::text[], @d::text[], @p::text[]) AS k(s, d, p) ON t.source = k.s AND t.destination = k.d AND t.pipeline = k.p
+            """,
+            ("s", keys.Select(k => k.Source).ToArray()), ("d", keys.Select(k => k.Destination).ToArray()), ("p", keys.Select(k => k.Pipeline).ToArray()));
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var record = ManifestRows.ReadTransfer(reader);
+            found[record.Key] = record;
+        }
+        return found;
+    }
+
+    public async Task AddPendingAsync(long sessionId, IReadOnlyCollection<(TransferKey Key, SourceIdentity Source)> files,
+        CancellationToken cancellationToken = default)
+    {
+        if (files.Count == 0) return;
+        // One statement for the batch: the columns go as arrays and are unnested into rows.
+        await using var cmd = Command("""
+            INSERT INTO transfers(session_id, source, destination, pipeline, source_size, source_version, source_modified, status, updated_at)
+            SELECT @session, k.s, k.d, k.p, k.size, k.version, k.modified, 'Pending', @now
+            FROM unnest(@s::text[], @d::text[], @p::text[], @size::bigint[], @version::text[], @modified::bigint[]) AS k(s, d, p, size, version, modified)
+            ON CONFLICT (source, destination, pipeline) DO NOTHING
+            """,
+            ("session", sessionId), ("now", Now()),
+            ("s", files.Select(f => f.Key.Source).ToArray()), ("d", files.Select(f => f.Key.Destination).ToArray()),
+            ("p", files.Select(f => f.Key.Pipeline).ToArray()), ("size", files.Select(f => f.Source.Size).ToArray()),
+            ("version", files.Select(f => f.Source.Version).ToArray()),
+            ("modified", files.Select(f => f.Source.Modified?.ToUnixTimeMilliseconds()).ToArray()));
+        await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static string Prefixed(string alias) =>
+        string.Join(", ", ManifestRows.TransferColumns.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(c => alias + c));
+
     public async Task<TransferRecord> StartTransferAsync(TransferKey key, long sessionId, SourceIdentity source, CancellationToken cancellationToken = default)
     {
         await using var cmd = Command($"""

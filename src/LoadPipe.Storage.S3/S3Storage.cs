@@ -25,6 +25,8 @@ public sealed class S3Storage : IStorage, IRangedReader, ISortedListing, IWritab
 {
     private readonly S3StorageOptions _options;
 
+    internal S3StorageOptions Options => _options;
+
     public S3Storage(IAmazonS3 client, S3StorageOptions options, ILogger? logger = null)
     {
         Client = client;

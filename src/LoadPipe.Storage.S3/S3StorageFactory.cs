@@ -15,7 +15,7 @@ namespace LoadPipe.Storage.S3;
 /// endpoint, us-east-1), `path_style` (default true with an endpoint, else false), `access_key_id` and
 /// `secret_access_key` (together; default the standard AWS credential chain: AWS_ACCESS_KEY_ID and the other AWS_*
 /// variables, the shared profile, an instance or container role), `list_chunk` (keys per listing request,
-/// 1 to 1000, default 1000). With no settings at all it is plain AWS S3, so a remote named like the type works
+/// 1 to 1000, default 1000), `upload_concurrency` (parts of one upload sent at once, 1 to 64, default 4). With no settings at all it is plain AWS S3, so a remote named like the type works
 /// without being defined, when the resolver allows it.
 /// </summary>
 public sealed class S3StorageFactory(ILoggerFactory? loggers = null) : IStorageFactory
@@ -23,7 +23,7 @@ public sealed class S3StorageFactory(ILoggerFactory? loggers = null) : IStorageF
     public string Type => "s3";
 
     public IReadOnlySet<string> Settings { get; } =
-        new HashSet<string> { "endpoint", "region", "path_style", "access_key_id", "secret_access_key", "list_chunk" };
+        new HashSet<string> { "endpoint", "region", "path_style", "access_key_id", "secret_access_key", "list_chunk", "upload_concurrency" };
 
     /// <summary>"s3:bucket/key" without a remote named s3: region and credentials from the AWS environment.</summary>
     public bool AllowsImplicitRemote => true;
@@ -89,6 +89,12 @@ public sealed class S3StorageFactory(ILoggerFactory? loggers = null) : IStorageF
             if (!int.TryParse(chunk, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n < 1 || n > S3Defaults.ListChunk)
                 throw new LoadPipeException(ErrorKind.Usage, $"{where}: list_chunk '{chunk}' must be a whole number from 1 to {S3Defaults.ListChunk}");
             options.ListChunk = n;
+        }
+        if (remote.Get("upload_concurrency") is { } concurrency)
+        {
+            if (!int.TryParse(concurrency, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n < 1 || n > 64)
+                throw new LoadPipeException(ErrorKind.Usage, $"{where}: upload_concurrency '{concurrency}' must be a whole number from 1 to 64");
+            options.UploadConcurrency = n;
         }
         return options;
     }

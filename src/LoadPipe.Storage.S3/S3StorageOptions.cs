@@ -26,6 +26,9 @@ public static class S3Defaults
     /// <summary>Keys per ListObjectsV2 page (rclone's list_chunk): 1000, also S3's maximum.</summary>
     public const int ListChunk = 1000;
 
+    /// <summary>Parts of one multipart upload sent at once: 4 (rclone's default; the AWS CLI sends 10).</summary>
+    public const int UploadConcurrency = 4;
+
     /// <summary>Region signed for when an endpoint is given without one: us-east-1.</summary>
     public const string EndpointRegion = "us-east-1";
 
@@ -63,6 +66,11 @@ public sealed class S3StorageOptions
     /// <summary>`list_chunk`: keys per listing request. Default <see cref="S3Defaults.ListChunk"/>.</summary>
     [Range(1, S3Defaults.ListChunk)]
     public int ListChunk { get; set; } = S3Defaults.ListChunk;
+
+    /// <summary>`upload_concurrency`: parts of one multipart upload sent at once, each holding one chunk in memory.
+    /// Default <see cref="S3Defaults.UploadConcurrency"/>.</summary>
+    [Range(1, 64)]
+    public int UploadConcurrency { get; set; } = S3Defaults.UploadConcurrency;
 
     /// <summary>What <see cref="S3Storage.CopyFromAsync"/> compares: two stores copy server-side only when they talk to the same endpoint.</summary>
     internal string EndpointIdentity => Endpoint is { } e ? e.GetLeftPart(UriPartial.Authority).ToLowerInvariant() : "aws";

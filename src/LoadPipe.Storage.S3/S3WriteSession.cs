@@ -11,23 +11,26 @@ namespace LoadPipe.Storage.S3;
 /// <summary>
 /// One object being written to S3. An object that fits in its first write (smaller than the minimum part, or
 /// exactly the expected size) is held in memory and sent by one PutObject at commit. Anything larger is a
-/// multipart upload, started at the first write: each <see cref="WriteAsync"/> is one UploadPart, with Content-MD5,
-/// and returns once S3 has acknowledged it; its ETag goes into <see cref="ResumeState"/>, which the engine saves
-/// with the chunk, so a new process can continue (<see cref="ResumeAsync"/>) and complete the upload.
+/// multipart upload, started at the first write: each chunk is one UploadPart (part number = chunk index + 1), with
+/// Content-MD5, acknowledged before its write returns; its ETag goes into <see cref="ResumeState"/>, which the engine
+/// saves with the chunk, so a new process can continue (<see cref="ResumeAsync"/>) and complete the upload. Up to
+/// <see cref="MaxWritesInFlight"/> parts are sent at once (the engine confirms them in order).
 /// <para>Parts must be at least 5 MiB (but the last) and at most 10,000: <see cref="MinimumWriteSize"/> is 5 MiB,
 /// grown for large objects so that the engine's writes, one part each, stay under 10,000. The engine then writes
 /// parts of its chunk size or this minimum, whichever is larger. A retried write re-sends the same part number,
 /// which S3 overwrites. Bodies are sent whole with their length, never aws-chunked (UseChunkEncoding = false):
 /// s3rver and some other servers would store the chunk framing as data.</para>
 /// </summary>
-internal sealed class S3WriteSession : IWriteSession
+internal sealed class S3WriteSession : IConcurrentWriteSession
 {
     private readonly S3Storage _store;
     private readonly S3Path _where;
     private readonly WriteRequest _request;
     private readonly long _partSize;
     private readonly List<S3Part> _parts;
+    private readonly Lock _lock = new();
     private string? _uploadId;
+    private Task<string>? _starting;
     private byte[]? _whole;
     private string? _state;
 
@@ -40,6 +43,7 @@ internal sealed class S3WriteSession : IWriteSession
         _uploadId = uploadId;
         _parts = parts ?? [];
         Length = _parts.Sum(p => p.Size);
+        MaxWritesInFlight = store.Options.UploadConcurrency;
     }
 
     private IAmazonS3 Client => _store.Client;
@@ -56,8 +60,18 @@ internal sealed class S3WriteSession : IWriteSession
 
     /// <summary>Null until a part is acknowledged: before that there is nothing to resume (and a failed session is
     /// aborted by the engine, so no upload is left behind).</summary>
-    public string? ResumeState => _uploadId is null || _parts.Count == 0 ? null
-        : _state ??= new S3ResumeState(_where.Bucket, _where.Key, _uploadId, _partSize, _parts).ToJson();
+    public string? ResumeState
+    {
+        get
+        {
+            lock (_lock)
+                return _uploadId is null || _parts.Count == 0 ? null
+                    : _state ??= new S3ResumeState(_where.Bucket, _where.Key, _uploadId, _partSize, [.. _parts.OrderBy(p => p.Number)]).ToJson();
+        }
+    }
+
+    /// <summary>`upload_concurrency` of the remote (default 4): parts sent at once.</summary>
+    public int MaxWritesInFlight { get; }
 
     public int ChunkAlignment => 1;
 
@@ -69,28 +83,39 @@ internal sealed class S3WriteSession : IWriteSession
 
     public long Length { get; private set; }
 
-    public async Task WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+    public Task WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
     {
-        if (_whole is not null) throw new InvalidOperationException($"{_where}: a write after the one that was to be the last");
-        if (_uploadId is null && Length == 0 && (data.Length < _partSize || data.Length == _request.ExpectedSize))
+        int index;
+        long offset;
+        lock (_lock) (index, offset) = (_parts.Count, Length);
+        return WriteChunkAsync(index, offset, data, cancellationToken);
+    }
+
+    public async Task WriteChunkAsync(int index, long offset, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
         {
-            // The whole object in one write: one PutObject at commit, no multipart upload to leave behind.
-            _whole = data.ToArray();
-            Length = data.Length;
-            return;
+            if (_whole is not null) throw new InvalidOperationException($"{_where}: a write after the one that was to be the last");
+            if (_uploadId is null && _starting is null && index == 0 && (data.Length < _partSize || data.Length == _request.ExpectedSize))
+            {
+                // The whole object in one write: one PutObject at commit, no multipart upload to leave behind.
+                _whole = data.ToArray();
+                Length = data.Length;
+                return;
+            }
         }
-        if (_parts.Count >= S3Defaults.MaxParts)
+        var number = index + 1;
+        if (number > S3Defaults.MaxParts)
             throw new LoadPipeException(ErrorKind.Permanent,
                 $"{_where}: more than {S3Defaults.MaxParts} parts of {_partSize} bytes: the object is larger than expected; copy it again with a larger --chunk-size");
 
-        _uploadId ??= await StartUploadAsync(cancellationToken).ConfigureAwait(false);
-        var number = _parts.Count + 1;
+        var uploadId = await UploadIdAsync(cancellationToken).ConfigureAwait(false);
         var md5 = MD5.HashData(data.Span);
         var response = await _store.CallAsync(_where, ct =>
         {
             var request = new UploadPartRequest
             {
-                BucketName = _where.Bucket, Key = _where.Key, UploadId = _uploadId, PartNumber = number,
+                BucketName = _where.Bucket, Key = _where.Key, UploadId = uploadId, PartNumber = number,
                 InputStream = AsStream(data), PartSize = data.Length, MD5Digest = Convert.ToBase64String(md5),
                 UseChunkEncoding = false,
             };
@@ -98,9 +123,37 @@ internal sealed class S3WriteSession : IWriteSession
         }, cancellationToken).ConfigureAwait(false);
         var etag = Unquote(response.ETag);
         CheckETag(etag, md5, IsKms(response.ServerSideEncryptionMethod), $"part {number}");
-        _parts.Add(new S3Part(number, etag, data.Length));
-        _state = null;
-        Length += data.Length;
+        lock (_lock)
+        {
+            // A retried part replaces the one sent before (S3 keeps the last upload of a part number).
+            if (_parts.FindIndex(p => p.Number == number) is var i and >= 0)
+            {
+                Length -= _parts[i].Size;
+                _parts.RemoveAt(i);
+            }
+            _parts.Add(new S3Part(number, etag, data.Length));
+            _state = null;
+            Length += data.Length;
+        }
+    }
+
+    /// <summary>The multipart upload's id, started by the first part that needs it; the parts sent with it wait.</summary>
+    private Task<string> UploadIdAsync(CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            if (_uploadId is { } id) return Task.FromResult(id);
+            if (_starting is null || _starting.IsFaulted || _starting.IsCanceled)
+                _starting = StartAsync();
+            return _starting.WaitAsync(cancellationToken);
+        }
+
+        async Task<string> StartAsync()
+        {
+            var started = await StartUploadAsync(cancellationToken).ConfigureAwait(false);
+            lock (_lock) _uploadId = started;
+            return started;
+        }
     }
 
     /// <summary>S3 cannot read back the parts of an unfinished upload: the engine replays the source instead.</summary>
@@ -128,10 +181,14 @@ internal sealed class S3WriteSession : IWriteSession
         {
             _store.Logger.AbortUnsupported(_where.ToString(), _store.Server, uploadId, S3Errors.Code(e));
         }
-        _uploadId = null;
-        _parts.Clear();
-        _state = null;
-        Length = 0;
+        lock (_lock)
+        {
+            _uploadId = null;
+            _starting = null;
+            _parts.Clear();
+            _state = null;
+            Length = 0;
+        }
     }
 
     /// <summary>Nothing to release: an unfinished upload must outlive the process, to be resumed or aborted.</summary>
@@ -266,7 +323,7 @@ internal sealed class S3WriteSession : IWriteSession
             var response = await _store.CallAsync(_where, ct => Client.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest
             {
                 BucketName = _where.Bucket, Key = _where.Key, UploadId = uploadId,
-                PartETags = _parts.Select(p => new PartETag(p.Number, Quote(p.ETag))).ToList(),
+                PartETags = _parts.OrderBy(p => p.Number).Select(p => new PartETag(p.Number, Quote(p.ETag))).ToList(),
             }, ct), cancellationToken).ConfigureAwait(false);
             return new ObjectInfo { Path = _where.ToString(), Size = Length, Version = response.ETag };
         }

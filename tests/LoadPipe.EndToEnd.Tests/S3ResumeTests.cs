@@ -23,7 +23,7 @@ public sealed class S3ResumeTests
         var bytes = Digest.WriteRandomFile(source, Size, seed: 200);
 
         await using (var lp = sandbox.StartLp("copy", source, S3Remote.Folder(prefix), "--chunk-size", "5M", "--bwlimit", "10M", "--json"))
-            await InterruptedUpload.KillAfterPartsAsync(lp, prefix, parts: 3);
+            await InterruptedUpload.KillAfterPartsAsync(lp, prefix, parts: 3, () => ManifestProbe.ConfirmedBytesAsync(sandbox), 2 * Chunk);
         var confirmed = await ManifestProbe.ConfirmedBytesOfLastSessionAsync(sandbox);
         Assert.True(confirmed >= 2 * Chunk, $"only {confirmed} bytes confirmed once the server held 3 parts");
         Assert.Single(await S3Remote.UploadsAsync(prefix));
@@ -54,7 +54,7 @@ public sealed class S3ResumeTests
         var source = sandbox.PathOf("in/big.bin");
         var bytes = Digest.WriteRandomFile(source, size, seed: 201);
         await using (var lp = sandbox.StartLp("copy", source, S3Remote.Folder(prefix), "--chunk-size", "5M", "--bwlimit", "10M", "--json"))
-            await InterruptedUpload.KillAfterPartsAsync(lp, prefix, parts: 2);
+            await InterruptedUpload.KillAfterPartsAsync(lp, prefix, parts: 2, () => ManifestProbe.ConfirmedBytesAsync(sandbox), 1);
         var upload = Assert.Single(await S3Remote.UploadsAsync(prefix));
         Assert.Equal($"{prefix}/big.bin", upload.Key);
         var session = (await ManifestProbe.SessionsAsync(sandbox))[0].GetProperty("session").GetInt64();

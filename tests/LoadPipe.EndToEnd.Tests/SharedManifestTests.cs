@@ -63,7 +63,7 @@ public sealed class SharedManifestTests
         var bytes = Digest.WriteRandomFile(source, size, seed: 501);
         string[] copy = ["copy", source, S3Remote.Folder(prefix), "--manifest", database.ConnectionString, "--chunk-size", "5M", "--json"];
         await using (var lp = LpProcess.Start(sandbox, [.. copy, "--bwlimit", "10M"]))
-            await InterruptedUpload.KillAfterPartsAsync(lp, prefix, parts: 3);
+            await InterruptedUpload.KillAfterPartsAsync(lp, prefix, parts: 3, database.ConfirmedBytesAsync, 2 * (5 << 20));
 
         // The killed process's connections, and with them its advisory lock on the transfer, are gone: the next
         // process works on the file at once instead of skipping it as "in progress in another process".

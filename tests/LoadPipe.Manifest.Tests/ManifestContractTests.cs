@@ -48,6 +48,56 @@ public abstract partial class ManifestContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task FindTransfers_Batch_ReturnsExactlyTheOnesThatExist()
+    {
+        await using var m = await OpenAsync();
+        var session = await m.BeginSessionAsync(new SessionStart("copy", "/src", "/dst"));
+        var keys = Enumerable.Range(0, 1200).Select(i => new TransferKey($"/src/f{i:D4}", $"/dst/f{i:D4}", "")).ToList();
+        foreach (var key in keys.Where((_, i) => i % 3 == 0))
+        {
+            var t = await m.StartTransferAsync(key, session, Identity);
+            if (key.Source.EndsWith('0')) await m.CompleteTransferAsync(t.Id, new TransferCompletion(100, "m", "s"));
+        }
+        // Same source and destination through other stages is another transfer.
+        var asked = keys.Append(keys[0] with { Pipeline = "zstd" }).ToList();
+
+        var found = await m.FindTransfersAsync(asked);
+
+        Assert.Equal(400, found.Count);
+        Assert.All(found, f => Assert.Equal(f.Key, f.Value.Key));
+        Assert.Equal(keys.Where((_, i) => i % 3 == 0).ToHashSet(), found.Keys.ToHashSet());
+        Assert.Equal(TransferStatus.Completed, found[keys[30]].Status);
+        Assert.Equal(TransferStatus.InProgress, found[keys[3]].Status);
+        Assert.Empty(await m.FindTransfersAsync([]));
+    }
+
+    [Fact]
+    public async Task AddPending_NewAndExisting_InsertsOnlyNewOnesAsPending()
+    {
+        await using var m = await OpenAsync();
+        var first = await m.BeginSessionAsync(new SessionStart("copy", "/src", "/dst"));
+        var started = await m.StartTransferAsync(Key, first, Identity);
+        await m.ConfirmChunkAsync(started.Id, new ChunkRecord(0, 0, 40, 40, "aa"), "state");
+        var second = await m.BeginSessionAsync(new SessionStart("copy", "/src", "/dst"));
+        var planned = Enumerable.Range(0, 700).Select(i => (new TransferKey($"/src/p{i}", $"/dst/p{i}", ""), i % 2 == 0 ? Identity : new SourceIdentity(-1, null, null)))
+            .Append((Key, Identity)).ToList();
+
+        await m.AddPendingAsync(second, planned);
+        await m.AddPendingAsync(second, planned);
+
+        var inSecond = await m.ListTransfersAsync(second).ToListAsync();
+        Assert.Equal(700, inSecond.Count);
+        Assert.All(inSecond, t => Assert.Equal(TransferStatus.Pending, t.Status));
+        Assert.True(inSecond.Single(t => t.Key.Source == "/src/p2").Source.SameAs(Identity));
+        Assert.True(inSecond.Single(t => t.Key.Source == "/src/p1").Source.IsUnknown);
+        var kept = await m.FindTransferAsync(Key);
+        Assert.Equal((TransferStatus.InProgress, 40L, "state", first), (kept!.Status, kept.BytesConfirmed, kept.SinkState, kept.SessionId));
+
+        var again = await m.StartTransferAsync(planned[4].Item1, second, Identity);
+        Assert.Equal(TransferStatus.InProgress, again.Status);
+    }
+
+    [Fact]
     public async Task StartTransfer_Existing_ResetsProgressAndChunks()
     {
         await using var m = await OpenAsync();

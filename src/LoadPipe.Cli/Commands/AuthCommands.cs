@@ -114,8 +114,8 @@ public static class AuthCommands
         ["scopes"] = login.Scopes,
         ["client_id"] = login.ClientId,
         ["token_url"] = Location.Redact(login.TokenUrl),
-        ["logged_in_at"] = login.LoggedInAt.ToString("O", CultureInfo.InvariantCulture),
-        ["access_token_expires_at"] = login.AccessTokenExpiresAt?.ToString("O", CultureInfo.InvariantCulture),
+        ["logged_in_at"] = login.LoggedInAt.UtcDateTime.ToString("O", CultureInfo.InvariantCulture),
+        ["access_token_expires_at"] = login.AccessTokenExpiresAt?.UtcDateTime.ToString("O", CultureInfo.InvariantCulture),
         ["in_config"] = session.Config.Remotes.ContainsKey(login.Remote),
         ["file"] = session.Google.Tokens.PathFor(login.Remote),
     };

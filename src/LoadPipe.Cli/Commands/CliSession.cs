@@ -85,6 +85,7 @@ public sealed class CliSession : IAsyncDisposable
         if (s.Exclude is { } exclude) options.Exclude = exclude.ToList();
         if (s.Extensions is { } extensions) options.Extensions = extensions.ToList();
         if (s.Checksum is { } checksum) options.VerifyAfterCommit = checksum;
+        if (s.CheckDestination is { } check) options.TrustManifest = !check;
         if (s.CacheDirectory is { } dir) options.CacheDirectory = dir;
         if (s.CacheLimit is { } limit) options.CacheLimit = limit;
         if (s.Project is { } project) options.Project = project;

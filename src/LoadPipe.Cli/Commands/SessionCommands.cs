@@ -64,7 +64,7 @@ public static class SessionCommands
             {
                 var failed = new List<TransferRecord>();
                 await foreach (var t in manifest.ListTransfersAsync(id, ct).ConfigureAwait(false))
-                    if (t.Status is TransferStatus.Failed or TransferStatus.InProgress) failed.Add(t);
+                    if (t.Status is TransferStatus.Failed or TransferStatus.InProgress or TransferStatus.Pending) failed.Add(t);
                 if (failed.Count == 0) break;
                 if (round > 1)
                 {

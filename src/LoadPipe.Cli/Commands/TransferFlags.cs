@@ -18,6 +18,7 @@ public sealed class TransferFlags
     public readonly Option<string[]> Exclude = new("--exclude") { Description = "Leave out files matching this glob (repeatable)" };
     public readonly Option<string[]> Extensions = new("--ext") { Description = "Copy only files with these extensions, comma-separated or repeated: --ext jpg,wav,mp4" };
     public readonly Option<bool> Checksum = new("--checksum") { Description = "Re-read the destination after commit and compare SHA-256" };
+    public readonly Option<bool> CheckDestination = new("--check-dest") { Description = "List the destination even for files the manifest recorded as done, and send again what is missing there" };
     public readonly Option<string?> CacheDirectory = new("--cache-dir") { Description = "Folder for the on-disk cache of replayed sources" };
     public readonly Option<string?> CacheLimit = new("--cache-limit") { Description = "Most bytes the cache may hold (default 1G)" };
     public readonly Option<string?> Project = new("--project") { Description = "Label the run's session with a project name" };
@@ -33,7 +34,7 @@ public sealed class TransferFlags
 
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { Process, Transfers, ChunkSize, BandwidthLimit, Retries, Include, Exclude, Extensions, Checksum, CacheDirectory, CacheLimit, Project, OnComplete,
+        foreach (var o in new Option[] { Process, Transfers, ChunkSize, BandwidthLimit, Retries, Include, Exclude, Extensions, Checksum, CheckDestination, CacheDirectory, CacheLimit, Project, OnComplete,
                      Meta, Title, VideoDescription, Tags, Category, Privacy })
             command.Options.Add(o);
     }
@@ -64,6 +65,7 @@ public sealed class TransferFlags
         BandwidthLimit = p.GetValue(BandwidthLimit) is { } bw ? ByteSize.Parse(bw, "--bwlimit") : null,
         Retries = p.GetValue(Retries),
         Checksum = p.GetValue(Checksum) ? true : null,
+        CheckDestination = p.GetValue(CheckDestination) ? true : null,
         CacheDirectory = p.GetValue(CacheDirectory),
         CacheLimit = p.GetValue(CacheLimit) is { } cl ? ByteSize.Parse(cl, "--cache-limit") : null,
         Project = p.GetValue(Project),

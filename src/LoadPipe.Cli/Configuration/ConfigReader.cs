@@ -15,7 +15,7 @@ public static partial class ConfigReader
 {
     private static readonly HashSet<string> TopKeys = ["remotes", "defaults", "jobs"];
     private static readonly HashSet<string> SettingKeys =
-        ["process", "include", "exclude", "extensions", "chunk_size", "transfers", "retries", "bwlimit", "cache_dir", "cache_limit", "checksum", "project"];
+        ["process", "include", "exclude", "extensions", "chunk_size", "transfers", "retries", "bwlimit", "cache_dir", "cache_limit", "checksum", "check_dest", "project"];
 
     public static LoadPipeConfig Load(string path)
     {
@@ -125,6 +125,7 @@ public static partial class ConfigReader
                 "cache_dir" => s with { CacheDirectory = Scalar(value, file, at) },
                 "cache_limit" => s with { CacheLimit = Size(value, file, at) },
                 "checksum" => s with { Checksum = Bool(value, file, at) },
+                "check_dest" => s with { CheckDestination = Bool(value, file, at) },
                 "project" => s with { Project = Scalar(value, file, at) },
                 _ => throw Error(file, keyNode, $"{where}: unknown key '{key}' (known: {string.Join(", ", allowJobKeys ? SettingKeys.Concat(["name", "source", "destination"]) : SettingKeys)})"),
             };

@@ -30,6 +30,7 @@ public sealed record JobSettings
     public string? CacheDirectory { get; init; }
     public long? CacheLimit { get; init; }
     public bool? Checksum { get; init; }
+    public bool? CheckDestination { get; init; }
     public string? Project { get; init; }
 
     /// <summary>This layer's values where given, else <paramref name="under"/>'s.</summary>
@@ -46,6 +47,7 @@ public sealed record JobSettings
         CacheDirectory = CacheDirectory ?? under.CacheDirectory,
         CacheLimit = CacheLimit ?? under.CacheLimit,
         Checksum = Checksum ?? under.Checksum,
+        CheckDestination = CheckDestination ?? under.CheckDestination,
         Project = Project ?? under.Project,
     };
 }

@@ -24,6 +24,15 @@ public interface IManifest : IAsyncDisposable
     /// <summary>The transfer for this source, destination and pipeline, or null if there never was one.</summary>
     Task<TransferRecord?> FindTransferAsync(TransferKey key, CancellationToken cancellationToken = default);
 
+    /// <summary>The transfers among <paramref name="keys"/> that exist, found in one go: for planning many files at once
+    /// (a 300k-file re-run asks in batches instead of once per file).</summary>
+    Task<IReadOnlyDictionary<TransferKey, TransferRecord>> FindTransfersAsync(IReadOnlyCollection<TransferKey> keys, CancellationToken cancellationToken = default);
+
+    /// <summary>Records planned files as <see cref="TransferStatus.Pending"/> in the session, in one batch (a 300k-file
+    /// upload inserts them as the scan runs ahead, so `lp status` and `lp retry` see files not yet started). A
+    /// transfer that already exists is left as it is: it joins the session when it starts.</summary>
+    Task AddPendingAsync(long sessionId, IReadOnlyCollection<(TransferKey Key, SourceIdentity Source)> files, CancellationToken cancellationToken = default);
+
     /// <summary>Creates the transfer, or resets an existing one to nothing confirmed (its chunks are dropped).</summary>
     Task<TransferRecord> StartTransferAsync(TransferKey key, long sessionId, SourceIdentity source, CancellationToken cancellationToken = default);
 

@@ -142,3 +142,23 @@ public interface IWriteSession : IAsyncDisposable
     /// <summary>Drops everything written; the final name is untouched.</summary>
     Task AbortAsync(CancellationToken cancellationToken = default);
 }
+
+/// <summary>
+/// A write session whose chunks may be sent at once, each to its own slot (S3 parts). The engine still owns the
+/// order: it hands out chunks in sequence, keeps at most <see cref="MaxWritesInFlight"/> in flight, and confirms each
+/// in the manifest only once it and every chunk before it are acknowledged. <see cref="IWriteSession.ResumeState"/>
+/// may then describe slots beyond the confirmed ones: a resume keeps only the confirmed prefix.
+/// </summary>
+public interface IConcurrentWriteSession : IWriteSession
+{
+    /// <summary>How many <see cref="WriteChunkAsync"/> calls may run at once (1: one after another).</summary>
+    int MaxWritesInFlight { get; }
+
+    /// <summary>
+    /// Writes chunk <paramref name="index"/> (0-based, counted from the start of the object, resumed chunks included)
+    /// holding bytes from <paramref name="offset"/>. Safe to call while other chunks are being written; a retried call
+    /// for the same index overwrites that chunk. Every chunk but the last follows the session's size rules.
+    /// </summary>
+    Task WriteChunkAsync(int index, long offset, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default);
+}
+

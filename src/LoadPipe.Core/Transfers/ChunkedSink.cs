@@ -35,6 +35,16 @@ internal sealed class ChunkedSink : IAsyncDisposable
     private int _buffered;
     private int _verifyIndex;
     private int _nextSequence;
+    // Sessions that take several chunks at once (S3 parts): the writes in flight, oldest first. Each is confirmed in
+    // the manifest, in order, once it and all before it are acknowledged; its buffer goes back once it is hashed too.
+    private readonly IConcurrentWriteSession? _concurrent;
+    private readonly Queue<PendingWrite> _writes = new();
+    private readonly CancellationTokenSource _abandon = new();
+    private CancellationTokenSource? _linked;
+
+    private Task _lastConfirmed = Task.CompletedTask;
+
+    private sealed record PendingWrite(byte[] Buffer, Task Confirmed, Task Hashed);
 
     public ChunkedSink(IWriteSession session, IManifest manifest, long transferId, int chunkSize,
         IReadOnlyList<ChunkRecord> confirmed, ResiliencePipeline retry)
@@ -50,6 +60,7 @@ internal sealed class ChunkedSink : IAsyncDisposable
         var size = session.PreferredWriteSize ?? chunkSize;
         Capacity = (int)Math.Max(session.MinimumWriteSize, Math.Max(alignment, size / alignment * alignment));
         _buffer = ArrayPool<byte>.Shared.Rent(Capacity);
+        if (session is IConcurrentWriteSession { MaxWritesInFlight: > 1 } concurrent) _concurrent = concurrent;
     }
 
     private int Capacity { get; }
@@ -107,6 +118,7 @@ internal sealed class ChunkedSink : IAsyncDisposable
         if (Position < _confirmedEnd)
             throw new ResumeMismatchException($"the output is shorter ({Position} bytes) than what the destination already confirmed ({_confirmedEnd} bytes)");
         if (_buffered > 0) await FlushAsync(inputEnd, cancellationToken, final: true).ConfigureAwait(false);
+        while (_writes.Count > 0) await ReleaseOldestAsync().ConfigureAwait(false);
         await Task.WhenAll(_md5Lane, _sha256Lane).ConfigureAwait(false);
     }
 
@@ -139,6 +151,11 @@ internal sealed class ChunkedSink : IAsyncDisposable
         var md5 = _md5Lane = Lane(_md5Lane, () => _md5.AppendData(data.Span));
         var sha256 = _sha256Lane = Lane(_sha256Lane, () => _sha256.AppendData(data.Span));
         var checksum = Convert.ToHexStringLower(XxHash3.Hash(data.Span));
+        if (_concurrent is not null)
+        {
+            await StartWriteAsync(_concurrent, buffer, inputEnd, checksum, Task.WhenAll(md5, sha256), final, cancellationToken).ConfigureAwait(false);
+            return;
+        }
         try
         {
             await _retry.ExecuteAsync(async ct =>
@@ -169,6 +186,48 @@ internal sealed class ChunkedSink : IAsyncDisposable
         _buffered = 0;
     }
 
+    /// <summary>Sends the buffered chunk without waiting for it; waits only when the maximum is already in flight.
+    /// Each chunk is confirmed in the manifest as soon as it and every chunk before it are acknowledged.</summary>
+    private async Task StartWriteAsync(IConcurrentWriteSession session, byte[] buffer, long? inputEnd, string checksum, Task hashed, bool final,
+        CancellationToken cancellationToken)
+    {
+        var index = _nextSequence++;
+        var offset = Position;
+        var length = _buffered;
+        var data = buffer.AsMemory(0, length);
+        // The final chunk is not recorded: the commit follows at once, and a crash before it sends it again.
+        var record = final ? null : new ChunkRecord(index, offset, length, inputEnd, checksum);
+        _linked ??= CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _abandon.Token);
+        var token = _linked.Token;
+        var written = _retry.ExecuteAsync(async ct => await session.WriteChunkAsync(index, offset, data, ct).ConfigureAwait(false), token).AsTask();
+        var confirmed = _lastConfirmed = ConfirmAfterAsync(_lastConfirmed, written, record, length, token);
+        _writes.Enqueue(new PendingWrite(buffer, confirmed, hashed));
+        _buffer = ArrayPool<byte>.Shared.Rent(Capacity);
+        Position += length;
+        _buffered = 0;
+        while (_writes.Count >= session.MaxWritesInFlight) await ReleaseOldestAsync().ConfigureAwait(false);
+    }
+
+    private async Task ConfirmAfterAsync(Task previous, Task written, ChunkRecord? record, int length, CancellationToken cancellationToken)
+    {
+        await previous.ConfigureAwait(false);
+        await written.ConfigureAwait(false);
+        BytesSent += length;
+        if (record is not null)
+            await _retry.ExecuteAsync(async ct => await _manifest.ConfirmChunkAsync(_transferId, record, _session.ResumeState, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Waits for the oldest chunk in flight to be confirmed and hashed, and takes its buffer back. On failure
+    /// it stays queued, for <see cref="DisposeAsync"/>.</summary>
+    private async Task ReleaseOldestAsync()
+    {
+        var oldest = _writes.Peek();
+        await oldest.Confirmed.ConfigureAwait(false);
+        await oldest.Hashed.ConfigureAwait(false);
+        _writes.Dequeue();
+        ArrayPool<byte>.Shared.Return(oldest.Buffer);
+    }
+
     private static async Task Lane(Task previous, Action work)
     {
         await previous.ConfigureAwait(false);
@@ -177,7 +236,15 @@ internal sealed class ChunkedSink : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        // The lanes may still read the buffers: let them finish before the buffers go back to the pool.
+        // Writes and lanes may still read the buffers: stop them and let them finish before the buffers go back.
+        await _abandon.CancelAsync().ConfigureAwait(false);
+        while (_writes.TryDequeue(out var pending))
+        {
+            try { await Task.WhenAll(pending.Confirmed, pending.Hashed).ConfigureAwait(false); } catch (Exception) { /* reported by the write path */ }
+            ArrayPool<byte>.Shared.Return(pending.Buffer);
+        }
+        _linked?.Dispose();
+        _abandon.Dispose();
         try { await Task.WhenAll(_md5Lane, _sha256Lane).ConfigureAwait(false); } catch (Exception) { /* reported by the write path */ }
         ArrayPool<byte>.Shared.Return(_buffer);
         while (_inFlight.TryDequeue(out var entry)) ArrayPool<byte>.Shared.Return(entry.Buffer);

@@ -41,7 +41,10 @@ internal sealed class FileTransfer(TransferContext context)
     {
         var identity = source.IsStdio ? new SourceIdentity(-1, null, null) : new SourceIdentity(sourceInfo.Size, sourceInfo.Version, sourceInfo.Modified);
         var key = new TransferKey(source.Uri, destination.Uri, context.PipelineSpec);
-        // The common case of a re-run, decided without taking a lock: complete, unchanged, still there.
+        // The common case of a re-run, decided without taking a lock: settled by the manifest when the planner
+        // found it there, else complete, unchanged and still at the destination.
+        if (!forceRestart && hint.Completed is { } settled && settled.Key == key && settled.Source.SameAs(identity))
+            return Skipped(source, destination, settled);
         if (!forceRestart && await FindCompleteAsync(key, identity, destination, hint, cancellationToken).ConfigureAwait(false) is { } done)
             return Skipped(source, destination, done);
         var held = await _manifest.TryLockAsync(key, cancellationToken).ConfigureAwait(false);
@@ -76,6 +79,8 @@ internal sealed class FileTransfer(TransferContext context)
         if (!forceRestart && await FindCompleteAsync(key, identity, destination, hint, cancellationToken).ConfigureAwait(false) is { } done)
             return Skipped(source, destination, done);
         var existing = await _manifest.FindTransferAsync(key, cancellationToken).ConfigureAwait(false);
+        // Planned but never started: nothing of it was sent.
+        if (existing is { Status: TransferStatus.Pending }) existing = null;
 
         if (existing is null && await SameAtDestinationAsync(sourceInfo, destination, hint, cancellationToken).ConfigureAwait(false))
         {
@@ -160,11 +165,15 @@ internal sealed class FileTransfer(TransferContext context)
         if (destination.IsStdio) return null;
         var record = await _manifest.FindTransferAsync(key, cancellationToken).ConfigureAwait(false);
         if (record is not { Status: TransferStatus.Completed } || !record.Source.SameAs(identity)) return null;
-        // A listing taken before another process finished the file does not show it: only a listed entry is trusted
-        // without asking.
-        var info = hint is { Listed: true, Info: not null } ? hint.Info
-            : await destination.Storage.StatAsync(destination.Path, cancellationToken).ConfigureAwait(false);
-        return info is { IsDirectory: false } && (record.OutputSize < 0 || info.Size < 0 || info.Size == record.OutputSize) ? record : null;
+        // A listing taken before another process finished the file may not show it, or may show it half written (a
+        // server that lists an object while it is being stored): a listed entry that matches is trusted without
+        // asking, anything else is asked about directly.
+        if (hint is { Listed: true, Info: { } listed } && Holds(listed)) return record;
+        var info = await destination.Storage.StatAsync(destination.Path, cancellationToken).ConfigureAwait(false);
+        return Holds(info) ? record : null;
+
+        bool Holds(ObjectInfo? info) =>
+            info is { IsDirectory: false } && (record.OutputSize < 0 || info.Size < 0 || info.Size == record.OutputSize);
     }
 
     private FileResult Skipped(Location source, Location destination, TransferRecord done)

@@ -9,10 +9,14 @@ namespace LoadPipe.Core.Transfers;
 internal sealed record PlannedFile(Location From, ObjectInfo? Info, Location To, DestinationHint Hint);
 
 /// <summary>What the planner knows of a destination. <see cref="Listed"/>: a complete listing was consulted, so a
-/// null <see cref="Info"/> means "not there"; otherwise nothing is known and the transfer asks the store.</summary>
-internal readonly record struct DestinationHint(bool Listed, ObjectInfo? Info)
+/// null <see cref="Info"/> means "not there"; otherwise nothing is known and the transfer asks the store.
+/// <see cref="Completed"/>: the manifest recorded this transfer as completed from a source with the same identity, and
+/// is trusted on it (the destination is not asked).</summary>
+internal readonly record struct DestinationHint(bool Listed, ObjectInfo? Info, Manifest.TransferRecord? Completed = null)
 {
     public static DestinationHint Unknown => new(false, null);
+
+    public static DestinationHint Done(Manifest.TransferRecord record) => new(false, null, record);
 }
 
 /// <summary>

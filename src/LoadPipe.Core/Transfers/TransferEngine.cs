@@ -49,7 +49,8 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
             throw new LoadPipeException(ErrorKind.Usage, $"{source} is a folder: it cannot be written to stdout");
 
         var sessionId = await manifest.BeginSessionAsync(new SessionStart(options.Command, source.Uri, destination.Uri, options.Project, options.ConfigSnapshot), cancellationToken).ConfigureAwait(false);
-        var plan = Plan(source, sourceInfo, destination, filter, observer, cancellationToken);
+        var pipelineSpec = string.Join(" | ", pipeline.Select(s => s.Spec));
+        var plan = Plan(source, sourceInfo, destination, filter, sessionId, pipelineSpec, options.TrustManifest, observer, cancellationToken);
         return await RunAsync(plan, sessionId, null, options, pipeline, retry, limiter, observer, cancellationToken).ConfigureAwait(false);
     }
 
@@ -149,7 +150,8 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
             if (baseline is null)
                 return manifest.EndSessionAsync(sessionId, new SessionSummary(status, files, skipped, failedCount, bytes, sent), CancellationToken.None);
             // A retry: the session keeps its files; those retried now succeed or fail anew.
-            var stillFailed = baseline.FilesFailed - (files - failedCount);
+            // Files a killed run had only planned (pending) were not in its counts: they join them now.
+            var stillFailed = Math.Max(0, baseline.FilesFailed - (files - failedCount));
             var merged = status == "interrupted" ? status : Status(stillFailed, baseline.Files);
             return manifest.EndSessionAsync(sessionId, new SessionSummary(merged, baseline.Files, baseline.FilesSkipped, stillFailed,
                 baseline.Bytes + bytes, baseline.BytesSent + sent), CancellationToken.None);
@@ -159,10 +161,13 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
     private static string Status(int failed, int files) => failed == 0 ? "completed" : failed >= files ? "failed" : "partial";
 
     /// <summary>Pairs each source file with its destination, lazily: a 300k-file tree is never held in memory.
-    /// When both sides list in <see cref="PathOrder"/>, the destination's listing is merged in as it streams, so
-    /// what is already there is known without a request per file.</summary>
+    /// Files are looked up in the manifest in batches: one it recorded as completed from an unchanged source is
+    /// settled there (with <see cref="TransferOptions.TrustManifest"/>). For the others, when both sides list in
+    /// <see cref="PathOrder"/>, the destination's listing is merged in as it streams, so what is already there is
+    /// known without a request per file; a re-run where the manifest settles every file lists nothing.</summary>
     private async IAsyncEnumerable<PlannedFile> Plan(Location source, ObjectInfo sourceInfo, Location destination,
-        GlobFilter filter, ITransferObserver observer, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+        GlobFilter filter, long sessionId, string pipelineSpec, bool trustManifest, ITransferObserver observer,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         if (!sourceInfo.IsDirectory)
         {
@@ -172,13 +177,46 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
             yield break;
         }
         await using var existing = new DestinationListing(destination, source.Storage is ISortedListing, _logger, cancellationToken);
+        var batch = new List<PlannedFile>(PlanBatch);
         await foreach (var entry in source.Storage.ListAsync(source.Path, recursive: true, cancellationToken).ConfigureAwait(false))
         {
             if (entry.IsDirectory || !filter.Matches(entry.Path)) continue;
-            var hint = await existing.FindAsync(entry.Path).ConfigureAwait(false);
             observer.FilePlanned(entry.Size);
-            yield return new PlannedFile(source.Child(entry.Path), entry, destination.Child(entry.Path), hint);
+            batch.Add(new PlannedFile(source.Child(entry.Path), entry, destination.Child(entry.Path), DestinationHint.Unknown));
+            if (batch.Count < PlanBatch) continue;
+            foreach (var file in await SettleAsync(batch, existing, sessionId, pipelineSpec, trustManifest, cancellationToken).ConfigureAwait(false)) yield return file;
+            batch.Clear();
         }
+        foreach (var file in await SettleAsync(batch, existing, sessionId, pipelineSpec, trustManifest, cancellationToken).ConfigureAwait(false)) yield return file;
+    }
+
+    private const int PlanBatch = 500;
+
+    /// <summary>Adds to each planned file what the manifest (one query for the batch) and the destination's listing
+    /// know of it. The listing is consulted, in path order, only for files the manifest does not settle.</summary>
+    private async Task<List<PlannedFile>> SettleAsync(List<PlannedFile> batch, DestinationListing existing, long sessionId, string pipelineSpec,
+        bool trustManifest, CancellationToken cancellationToken)
+    {
+        if (batch.Count == 0) return batch;
+        var known = await manifest.FindTransfersAsync(batch.Select(Key).ToList(), cancellationToken).ConfigureAwait(false);
+        var settled = new List<PlannedFile>(batch.Count);
+        var pending = new List<(TransferKey, SourceIdentity)>();
+        foreach (var file in batch)
+        {
+            var identity = new SourceIdentity(file.Info!.Size, file.Info.Version, file.Info.Modified);
+            known.TryGetValue(Key(file), out var record);
+            if (trustManifest && record is { Status: TransferStatus.Completed } && record.Source.SameAs(identity))
+            {
+                settled.Add(file with { Hint = DestinationHint.Done(record) });
+                continue;
+            }
+            if (record is null) pending.Add((Key(file), identity));
+            settled.Add(file with { Hint = await existing.FindAsync(file.Info.Path).ConfigureAwait(false) });
+        }
+        await manifest.AddPendingAsync(sessionId, pending, cancellationToken).ConfigureAwait(false);
+        return settled;
+
+        TransferKey Key(PlannedFile f) => new(f.From.Uri, f.To.Uri, pipelineSpec);
     }
 
     private static async Task<Location> FileDestinationAsync(Location source, Location destination, CancellationToken cancellationToken)

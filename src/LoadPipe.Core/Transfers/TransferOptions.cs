@@ -53,6 +53,11 @@ public sealed class TransferOptions
     /// <summary>Re-read the destination after commit and compare its SHA-256. Default false.</summary>
     public bool VerifyAfterCommit { get; set; }
 
+    /// <summary>In a folder copy, a file the manifest recorded as completed from a source with the same size, modified
+    /// time and version is skipped without asking the destination, so a no-op re-run of a large tree lists nothing
+    /// there. False (`--check-dest`): the destination is listed and a file missing there is sent again. Default true.</summary>
+    public bool TrustManifest { get; set; } = true;
+
     /// <summary>Where replayed sources are cached; null disables the cache. Default null.</summary>
     public string? CacheDirectory { get; set; }
 

@@ -7,7 +7,7 @@ namespace LoadPipe.Google.Auth;
 /// <summary>
 /// Access tokens from the refresh token `lp auth login` stored. Each new access token is written back to the store, so
 /// the next lp run starts with it instead of asking the token endpoint again; before refreshing, the store is read in
-/// case another lp process already did.
+/// case another lp process already did, or a new `lp auth login` replaced the sign-in.
 /// </summary>
 public sealed class InstalledAppTokenSource : RefreshingTokenSource
 {
@@ -38,7 +38,15 @@ public sealed class InstalledAppTokenSource : RefreshingTokenSource
 
     protected override async Task<AccessToken> FetchAsync(CancellationToken cancellationToken)
     {
-        if (ReadStoredToken() is { } stored) return stored;
+        // Another lp may have refreshed since, or `lp auth login` replaced the sign-in: start from what is stored.
+        var stored = LoadStored();
+        if (stored is not null)
+        {
+            var ours = _login.AccessToken;
+            _login = stored;
+            if (stored is { AccessToken: { } value, AccessTokenExpiresAt: { } expires } && value != ours && expires - Time.GetUtcNow() > RefreshMargin)
+                return new AccessToken(value, expires);
+        }
         var response = await TokenEndpointErrors.RunAsync(_remote.Name, TokenEndpointErrors.Grant.RefreshToken, _tokenUrl,
             () => _flow.RefreshTokenAsync(_remote.Name, _login.RefreshToken, cancellationToken), cancellationToken).ConfigureAwait(false);
         var token = new AccessToken(response.AccessToken, InstalledAppClient.ExpiresAt(response, Time));
@@ -48,33 +56,31 @@ public sealed class InstalledAppTokenSource : RefreshingTokenSource
             AccessToken = token.Value,
             AccessTokenExpiresAt = token.ExpiresAt,
         };
-        try
+        // Not after `lp auth logout`: the run goes on with the token in memory, the sign-in stays deleted.
+        if (stored is not null)
         {
-            _store.Save(_login);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // The token works without being saved; the next run refreshes again.
+            try
+            {
+                _store.Save(_login);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // The token works without being saved; the next run refreshes again.
+            }
         }
         return token;
     }
 
-    /// <summary>A newer access token another process stored for the same login, if it has more than a minute left.</summary>
-    private AccessToken? ReadStoredToken()
+    /// <summary>The remote's stored sign-in as it is now, if it is still there, readable and for the same client.</summary>
+    private StoredLogin? LoadStored()
     {
-        StoredLogin? stored;
         try
         {
-            stored = _store.Load(_remote.Name);
+            return _store.Load(_remote.Name) is { } stored && stored.ClientId == _login.ClientId ? stored : null;
         }
         catch (LoadPipeException)
         {
             return null;
         }
-        if (stored is not { AccessToken: { } value, AccessTokenExpiresAt: { } expires } || stored.RefreshToken != _login.RefreshToken
-            || value == _login.AccessToken || expires - Time.GetUtcNow() <= RefreshMargin)
-            return null;
-        _login = stored;
-        return new AccessToken(value, expires);
     }
 }

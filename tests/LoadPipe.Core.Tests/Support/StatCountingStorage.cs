@@ -3,16 +3,27 @@ using LoadPipe.Storage.Local;
 
 namespace LoadPipe.Core.Tests.Support;
 
-/// <summary>Local disk that counts the per-file questions (stat) asked of it.</summary>
+/// <summary>Local disk that counts the per-file questions (stat) asked of it, and the listing entries it yields.</summary>
 public sealed class StatCountingStorage(LocalStorage inner) : IStorage, IRangedReader, ISortedListing, IWritableStorage, IResumableWriter
 {
     private int _stats;
 
+    private int _listed;
+
     public int Stats => _stats;
+
+    public int Listed => _listed;
 
     public string Description => inner.Description;
 
-    public IAsyncEnumerable<ObjectInfo> ListAsync(string path, bool recursive, CancellationToken cancellationToken = default) => inner.ListAsync(path, recursive, cancellationToken);
+    public async IAsyncEnumerable<ObjectInfo> ListAsync(string path, bool recursive, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await foreach (var entry in inner.ListAsync(path, recursive, cancellationToken))
+        {
+            Interlocked.Increment(ref _listed);
+            yield return entry;
+        }
+    }
 
     public Task<ObjectInfo?> StatAsync(string path, CancellationToken cancellationToken = default)
     {

@@ -36,14 +36,14 @@ public sealed class SortedListingTests : IDisposable
         Assert.Equal(8, files.Count);
     }
 
-    private async Task<(TransferSummary Summary, int Stats)> CopyTreeAsync(string manifestName)
+    private async Task<(TransferSummary Summary, int Stats, int Listed)> CopyTreeAsync(string manifestName, bool trustManifest = true)
     {
         var destination = new StatCountingStorage(new LocalStorage());
         await using var manifest = await SqliteManifest.OpenAsync(_dir[manifestName]);
         var summary = await new TransferEngine(manifest).CopyAsync(
             new Location(new LocalStorage(), _dir["tree"], _dir["tree"]), new Location(destination, _dir["copy"], _dir["copy"]),
-            new TransferOptions { ChunkSize = 64 << 10 });
-        return (summary, destination.Stats);
+            new TransferOptions { ChunkSize = 64 << 10, TrustManifest = trustManifest });
+        return (summary, destination.Stats, destination.Listed);
     }
 
     [Fact]
@@ -56,7 +56,39 @@ public sealed class SortedListingTests : IDisposable
 
         Assert.Equal(40, first.Summary.Files);
         Assert.Equal((40, 0L), (again.Summary.FilesSkipped, again.Summary.BytesSent));
-        Assert.Equal(0, again.Stats);
+        Assert.Equal((0, 0), (again.Stats, again.Listed));
+    }
+
+    [Fact]
+    public async Task CopyAsync_RerunAfterOneSourceChanged_ListsTheDestinationForThatFileOnly()
+    {
+        for (var i = 0; i < 40; i++) _dir.Write($"tree/d{i % 4}/f{i:D2}.bin", TestData.Random(100 + i, i));
+        await CopyTreeAsync("m.db");
+        File.WriteAllBytes(_dir["tree/d0/f00.bin"], TestData.Random(777, 5));
+
+        var again = await CopyTreeAsync("m.db");
+
+        Assert.Equal((39, 777L), (again.Summary.FilesSkipped, again.Summary.BytesSent));
+        Assert.Equal(TestData.Random(777, 5), File.ReadAllBytes(_dir["copy/d0/f00.bin"]));
+        // d0/f00.bin comes first in path order: the merge stops there, without listing the rest.
+        Assert.True(again.Listed <= 2, $"{again.Listed} destination entries listed");
+    }
+
+    [Fact]
+    public async Task CopyAsync_DestinationFileDeletedAfterFinish_ManifestTrustedUnlessCheckDest()
+    {
+        for (var i = 0; i < 12; i++) _dir.Write($"tree/f{i:D2}.bin", TestData.Random(300 + i, i));
+        await CopyTreeAsync("m.db");
+        File.Delete(_dir["copy/f05.bin"]);
+
+        var trusted = await CopyTreeAsync("m.db");
+        var stillMissing = !File.Exists(_dir["copy/f05.bin"]);
+        var checkedRun = await CopyTreeAsync("m.db", trustManifest: false);
+
+        Assert.Equal((12, 0L), (trusted.Summary.FilesSkipped, trusted.Summary.BytesSent));
+        Assert.True(stillMissing);
+        Assert.Equal((11, 305L), (checkedRun.Summary.FilesSkipped, checkedRun.Summary.BytesSent));
+        Assert.Equal(TestData.Random(305, 5), File.ReadAllBytes(_dir["copy/f05.bin"]));
     }
 
     [Fact]

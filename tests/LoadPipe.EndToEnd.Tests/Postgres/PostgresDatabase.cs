@@ -37,6 +37,22 @@ public sealed class PostgresDatabase : IAsyncDisposable
         return database;
     }
 
+    /// <summary>The most bytes any transfer in this database has confirmed (0 before the schema exists).</summary>
+    public async Task<long> ConfirmedBytesAsync()
+    {
+        await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(ConnectionString) { Pooling = false }.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT COALESCE(MAX(bytes_confirmed), 0) FROM transfers WHERE to_regclass('transfers') IS NOT NULL", connection);
+        try
+        {
+            return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UndefinedTable)
+        {
+            return 0;
+        }
+    }
+
     public async ValueTask DisposeAsync() => await AdminAsync($"DROP DATABASE IF EXISTS {Name} WITH (FORCE)");
 
     private async Task AdminAsync(string sql)

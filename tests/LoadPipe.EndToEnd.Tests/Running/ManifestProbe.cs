@@ -2,7 +2,7 @@ using System.Text.Json;
 
 namespace LoadPipe.EndToEnd.Tests.Running;
 
-/// <summary>Reads what the manifest recorded through `lp status --json`, as a user would.</summary>
+/// <summary>Reads what the manifest recorded through `lp status --json`, as a user would (and, for polling, directly).</summary>
 public static class ManifestProbe
 {
     /// <summary>The sessions, newest first.</summary>
@@ -19,5 +19,24 @@ public static class ManifestProbe
         var session = (await SessionsAsync(sandbox))[0].GetProperty("session").GetInt64();
         var transfer = Assert.Single(await TransfersAsync(sandbox, session));
         return transfer.GetProperty("bytes_confirmed").GetInt64();
+    }
+
+    /// <summary>The most bytes any transfer in the sandbox's SQLite manifest has confirmed, read directly (read-only,
+    /// beside the running lp) so a test can poll it many times a second; 0 before the manifest exists.</summary>
+    public static async Task<long> ConfirmedBytesAsync(Sandbox sandbox)
+    {
+        if (!File.Exists(sandbox.Manifest)) return 0;
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={sandbox.Manifest};Mode=ReadOnly;Pooling=False");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COALESCE(MAX(bytes_confirmed), 0) FROM transfers";
+        try
+        {
+            return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException)
+        {
+            return 0; // the schema is not there yet
+        }
     }
 }

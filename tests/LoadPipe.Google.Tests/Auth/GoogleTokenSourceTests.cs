@@ -68,6 +68,63 @@ public sealed class GoogleTokenSourceTests
     }
 
     [Fact]
+    public async Task Refresh_AnotherProcessRefreshedFirst_TakesItsStoredTokenWithoutAskingTheServer()
+    {
+        await using var bed = await AuthTestBed.StartAsync();
+        var remote = bed.Remote();
+        bed.StoreIssuedLogin(remote, Scopes.Drive);
+        var first = bed.Google.TokenSourceFor(remote, [Scopes.Drive]);
+        var second = new GoogleServices(bed.Http, bed.Store, environment: bed.Environment).TokenSourceFor(remote, [Scopes.Drive]);
+        var refused = await second.GetAccessTokenAsync();
+        bed.Server.ExpireAllTokens();
+
+        var renewedByFirst = await first.RefreshAsync(refused);
+        var renewedBySecond = await second.RefreshAsync(refused);
+
+        Assert.Equal(renewedByFirst, renewedBySecond);
+        Assert.Equal(1, bed.Server.OAuth.TokenRequests);
+    }
+
+    [Fact]
+    public async Task Refresh_AfterLogout_KeepsWorkingWithoutRecreatingTheSignIn()
+    {
+        await using var bed = await AuthTestBed.StartAsync();
+        var remote = bed.Remote();
+        bed.StoreIssuedLogin(remote, Scopes.Drive);
+        var source = bed.Google.TokenSourceFor(remote, [Scopes.Drive]);
+        var refused = await source.GetAccessTokenAsync();
+        Assert.True(bed.Store.Delete(remote.Name));
+
+        var renewed = await source.RefreshAsync(refused);
+
+        Assert.Equal(200, await bed.DriveStatusAsync(renewed));
+        Assert.False(bed.Store.Contains(remote.Name));
+    }
+
+    [Fact]
+    public async Task Refresh_SignedInAgainMeanwhile_UsesTheNewSignIn()
+    {
+        await using var bed = await AuthTestBed.StartAsync();
+        var remote = bed.Remote();
+        bed.StoreIssuedLogin(remote, Scopes.Drive);
+        var source = bed.Google.TokenSourceFor(remote, [Scopes.Drive]);
+        var refused = await source.GetAccessTokenAsync();
+        bed.Server.OAuth.RevokeRefreshTokens();
+        bed.Server.ExpireAllTokens();
+        var again = bed.StoreIssuedLogin(remote, Scopes.Drive);
+
+        Assert.Equal(again.AccessToken, await source.RefreshAsync(refused));
+        Assert.Equal(200, await bed.DriveStatusAsync(again.AccessToken!));
+        bed.Server.ExpireAllTokens();
+        var renewed = await source.RefreshAsync(again.AccessToken!);
+
+        Assert.Equal(200, await bed.DriveStatusAsync(renewed));
+        Assert.Equal(again.RefreshToken, bed.Store.Load(remote.Name)!.RefreshToken);
+        Assert.Equal(renewed, bed.Store.Load(remote.Name)!.AccessToken);
+        Assert.Equal(1, bed.Server.OAuth.TokenRequests);
+    }
+
+    [Fact]
     public async Task TokenSource_SameRemoteTwice_IsOneSource()
     {
         await using var bed = await AuthTestBed.StartAsync();

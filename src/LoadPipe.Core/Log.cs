@@ -26,6 +26,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 106, Level = LogLevel.Warning, Message = "Listing the destination failed ({Error}); checking each file instead")]
     public static partial void ListingFailed(this ILogger logger, string error);
 
+    [LoggerMessage(EventId = 107, Level = LogLevel.Information, Message = "Skipped {Source} -> {Destination}: the destination already holds this content as {Existing}")]
+    public static partial void Duplicate(this ILogger logger, string source, string destination, string existing);
+
     [LoggerMessage(EventId = 200, Level = LogLevel.Warning, Message = "Try {Attempt} failed ({Error}); waiting {Delay} before the next")]
     public static partial void Retrying(this ILogger logger, int attempt, string error, TimeSpan delay);
 }

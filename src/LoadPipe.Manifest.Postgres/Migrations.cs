@@ -59,5 +59,28 @@ internal static class Migrations
             PRIMARY KEY (transfer_id, seq)
         );
         """,
+        // 2: the quota a publishing sink spent per account and day, and what it published by content MD5 (IUploadLedger).
+        """
+        CREATE TABLE quota_spent (
+            account    TEXT NOT NULL,
+            day        TEXT NOT NULL,
+            units      BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            PRIMARY KEY (account, day)
+        );
+        CREATE TABLE upload_history (
+            account     TEXT NOT NULL,
+            md5         TEXT NOT NULL,
+            remote_id   TEXT NOT NULL,
+            source      TEXT NOT NULL,
+            size        BIGINT NOT NULL,
+            title       TEXT,
+            uploaded_at BIGINT NOT NULL,
+            PRIMARY KEY (account, md5)
+        );
+        -- ForgetUploadAsync: WHERE account = $1 AND remote_id = $2; ListUploadsAsync: ORDER BY uploaded_at DESC.
+        CREATE INDEX upload_history_remote ON upload_history(account, remote_id);
+        CREATE INDEX upload_history_time ON upload_history(account, uploaded_at);
+        """,
     ];
 }

@@ -62,5 +62,27 @@ internal static class Migrations
             pid_start INTEGER NOT NULL
         );
         """,
+        // 3: the quota a publishing sink spent per account and day, and what it published by content MD5 (IUploadLedger).
+        """
+        CREATE TABLE quota_spent (
+            account    TEXT NOT NULL,
+            day        TEXT NOT NULL,
+            units      INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            PRIMARY KEY (account, day)
+        ) WITHOUT ROWID;
+        CREATE TABLE upload_history (
+            account     TEXT NOT NULL,
+            md5         TEXT NOT NULL,
+            remote_id   TEXT NOT NULL,
+            source      TEXT NOT NULL,
+            size        INTEGER NOT NULL,
+            title       TEXT,
+            uploaded_at INTEGER NOT NULL,
+            PRIMARY KEY (account, md5)
+        ) WITHOUT ROWID;
+        CREATE INDEX upload_history_remote ON upload_history(account, remote_id);
+        CREATE INDEX upload_history_time ON upload_history(account, uploaded_at);
+        """,
     ];
 }

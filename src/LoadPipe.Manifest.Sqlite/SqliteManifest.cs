@@ -10,7 +10,7 @@ namespace LoadPipe.Manifest.Sqlite;
 /// after a power loss the last few commits may be lost, which is safe: a chunk is recorded only after the
 /// destination made it durable, so a lost record only means that chunk is sent again. Each call opens a pooled connection, so any number of transfers may call at once.
 /// </summary>
-public sealed class SqliteManifest : IManifest
+public sealed partial class SqliteManifest : IManifest, IUploadLedger
 {
     private readonly string _connectionString;
     private readonly TimeProvider _time;

@@ -1,28 +1,38 @@
-using LoadPipe.Core.Errors;
 using LoadPipe.Core.Locations;
 using LoadPipe.Core.Manifest;
 using LoadPipe.Core.Storage;
 using LoadPipe.Google;
+using LoadPipe.Google.Http;
+using LoadPipe.Google.Upload;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace LoadPipe.Storage.YouTube;
 
-/// <summary>`type: youtube` remotes: a sink, located as NAME: (the video's title from --meta or the file name).</summary>
+/// <summary>
+/// `type: youtube` remotes: a sink, located as NAME: (each file becomes a video titled from --meta or after the file).
+/// Settings, all optional: the credentials (`client_id` + `client_secret` after `lp auth login NAME`, or
+/// `service_account_file`), the endpoints `api_url`, `upload_url`, `token_url`, `auth_url` (default Google's), and the
+/// quota: `quota_mode` (units or uploads, default units), `quota_per_upload` (default 1600), `daily_quota` (default
+/// 10000), `daily_uploads` (default 6), `quota_account` (default the client_id, else the remote's name). See
+/// docs/adapters/youtube.md.
+/// </summary>
 /// <param name="manifest">The run's manifest, opened on first use: the quota spent per day and the upload history live there.</param>
 public sealed class YouTubeStorageFactory(GoogleServices google, Func<CancellationToken, Task<IManifest>> manifest, ILoggerFactory? loggers = null) : IStorageFactory
 {
-    private readonly GoogleServices _google = google;
-    private readonly Func<CancellationToken, Task<IManifest>> _manifest = manifest;
-    private readonly ILoggerFactory? _loggers = loggers;
-
     public string Type => "youtube";
 
     public IReadOnlySet<string> Settings { get; } = new HashSet<string>
     {
-        "client_id", "client_secret", "service_account_file", "api_url", "upload_url", "token_url", "auth_url", "quota_per_upload", "daily_quota",
+        "client_id", "client_secret", "service_account_file", "api_url", "upload_url", "token_url", "auth_url",
+        "quota_mode", "quota_per_upload", "daily_quota", "daily_uploads", "quota_account",
     };
 
     public IStorage Create(RemoteDefinition remote) =>
-        throw new LoadPipeException(ErrorKind.Usage,
-            $"remote '{remote.Name}': the youtube adapter is not available yet ({_google.GetType().Name}, {_manifest.GetType().Name}, {_loggers is not null})");
+        Create(YouTubeOptions.From(remote), google.TokenSourceFor(remote, YouTubeDefaults.Scopes));
+
+    /// <summary>A sink with these options and tokens; <paramref name="time"/> decides the quota day (tests pass a fake clock).</summary>
+    public YouTubeStorage Create(YouTubeOptions options, IAccessTokenSource tokens, TimeProvider? time = null) =>
+        new(options, new ResumableUploadClient(new GoogleApiClient(google.Http, tokens)), manifest, time ?? TimeProvider.System,
+            loggers?.CreateLogger<YouTubeStorage>() ?? NullLogger<YouTubeStorage>.Instance);
 }

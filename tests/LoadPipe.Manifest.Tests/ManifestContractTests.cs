@@ -8,7 +8,7 @@ namespace LoadPipe.Manifest.Tests;
 /// The manifest contract (<see cref="IManifest"/>): every backend runs every case through a subclass that says how
 /// to open it. xunit makes a new instance per test, so each test has its own file or database.
 /// </summary>
-public abstract class ManifestContractTests : IAsyncLifetime
+public abstract partial class ManifestContractTests : IAsyncLifetime
 {
     protected static readonly TransferKey Key = new("/src/a", "/dst/a", "zstd");
     protected static readonly SourceIdentity Identity = new(100, "v1", DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000));

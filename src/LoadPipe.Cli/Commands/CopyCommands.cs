@@ -1,7 +1,9 @@
 using System.CommandLine;
 using LoadPipe.Cli.Output;
+using LoadPipe.Core.Errors;
 using LoadPipe.Core.Manifest;
 using LoadPipe.Core.Transfers;
+using LoadPipe.Storage.YouTube;
 using Microsoft.Extensions.Logging;
 
 namespace LoadPipe.Cli.Commands;
@@ -17,7 +19,8 @@ public static class CopyCommands
         var command = new Command("copy", "Copy a file or a folder tree, chunk by chunk, resumable") { source, destination };
         flags.AddTo(command);
         command.SetAction((parse, ct) => Program.RunAsync(parse, session =>
-            RunAsync(session, parse.GetValue(source)!, parse.GetValue(destination)!, flags.Read(parse), "copy", ct, notify: (flags, parse))));
+            RunAsync(session, parse.GetValue(source)!, parse.GetValue(destination)!, flags.Read(parse), "copy", ct, notify: (flags, parse),
+                metadata: flags.ReadMetadata(parse))));
         return command;
     }
 
@@ -39,24 +42,31 @@ public static class CopyCommands
         var command = new Command("push", "Store stdin as a file (through stages)") { destination };
         flags.AddTo(command);
         command.SetAction((parse, ct) => Program.RunAsync(parse, session =>
-            RunAsync(session, "-", parse.GetValue(destination)!, flags.Read(parse), "push", ct)));
+            RunAsync(session, "-", parse.GetValue(destination)!, flags.Read(parse), "push", ct, metadata: flags.ReadMetadata(parse))));
         return command;
     }
 
     internal static async Task<int> RunAsync(CliSession session, string sourceText, string destinationText,
         Configuration.JobSettings flags, string command, CancellationToken cancellationToken, Configuration.JobSettings? job = null,
-        (TransferFlags Flags, ParseResult Parse)? notify = null)
+        (TransferFlags Flags, ParseResult Parse)? notify = null, IReadOnlyDictionary<string, string>? metadata = null)
     {
         var options = session.Options(flags, job, command);
         var source = session.Resolver.Resolve(sourceText);
         var destination = session.Resolver.Resolve(destinationText);
+        if (metadata is { Count: > 0 })
+        {
+            if (destination.Storage is not YouTubeStorage)
+                throw new LoadPipeException(ErrorKind.Usage, $"--meta and the video flags (--title, --description, --tags, --category, --privacy) are for a youtube destination, not {destination}");
+            options.Metadata = new Dictionary<string, string>(metadata);
+        }
         var manifest = await session.ManifestAsync(cancellationToken).ConfigureAwait(false);
         var engine = new TransferEngine(manifest, logger: session.Loggers.CreateLogger("LoadPipe"));
         var reporter = new ProgressReporter(session.Quiet || session.Json);
-        var summary = await reporter.RunAsync(() => engine.CopyAsync(source, destination, options, reporter, cancellationToken)).ConfigureAwait(false);
+        var reports = new FileReports(reporter);
+        var summary = await reporter.RunAsync(() => engine.CopyAsync(source, destination, options, reports, cancellationToken)).ConfigureAwait(false);
         // Data went to stdout: the summary must not mix with it.
         var summaryOut = destination.IsStdio ? Console.Error : Console.Out;
-        SummaryWriter.Write(summary, session.Json, session.Quiet, summaryOut);
+        SummaryWriter.Write(summary, session.Json, session.Quiet, summaryOut, reports.Collected);
         if (notify is { } n && await manifest.GetSessionAsync(summary.Session, cancellationToken).ConfigureAwait(false) is { } record)
             await SessionCommands.NotifyIfAskedAsync(session, n.Flags, n.Parse, record, cancellationToken).ConfigureAwait(false);
         return SummaryWriter.ExitCode(summary.Status);

@@ -1,6 +1,8 @@
 using System.CommandLine;
 using LoadPipe.Cli.Configuration;
 using LoadPipe.Core.Sizes;
+using LoadPipe.Core.Transfers;
+using LoadPipe.Storage.YouTube;
 
 namespace LoadPipe.Cli.Commands;
 
@@ -22,10 +24,34 @@ public sealed class TransferFlags
     public readonly Option<string?> Project = new("--project") { Description = "Label the run's session with a project name" };
     public readonly Option<string?> OnComplete = new("--on-complete") { Description = "POST the session summary as JSON to this URL when the run ends" };
 
+    // Video metadata for a youtube destination: --meta FILE.json (the video resource's snippet and status), the flags over it.
+    public readonly Option<string?> Meta = new("--meta") { Description = "Video metadata for a youtube destination: a JSON file {\"snippet\":{\"title\",\"description\",\"tags\",\"categoryId\"},\"status\":{\"privacyStatus\"}}" };
+    public readonly Option<string?> Title = new("--title") { Description = "Video title (default: the file name without its extension)" };
+    public readonly Option<string?> VideoDescription = new("--description") { Description = "Video description" };
+    public readonly Option<string[]> Tags = new("--tags") { Description = "Video tags, comma-separated or repeated" };
+    public readonly Option<string?> Category = new("--category") { Description = "Video category id (e.g. 22, People & Blogs)" };
+    public readonly Option<string?> Privacy = new("--privacy") { Description = "private, unlisted or public (default private)" };
+
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { Process, Transfers, ChunkSize, BandwidthLimit, Retries, Include, Exclude, Extensions, Checksum, CheckDestination, CacheDirectory, CacheLimit, Project, OnComplete })
+        foreach (var o in new Option[] { Process, Transfers, ChunkSize, BandwidthLimit, Retries, Include, Exclude, Extensions, Checksum, CheckDestination, CacheDirectory, CacheLimit, Project, OnComplete,
+                     Meta, Title, VideoDescription, Tags, Category, Privacy })
             command.Options.Add(o);
+    }
+
+    /// <summary>
+    /// The destination metadata from --meta and the video flags (<see cref="TransferOptions.Metadata"/>), checked now so
+    /// that a mistake stops the run before any upload; empty when none was given.
+    /// </summary>
+    public Dictionary<string, string> ReadMetadata(ParseResult p)
+    {
+        var tags = p.GetValue(Tags) is { Length: > 0 } t
+            ? t.SelectMany(x => x.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList()
+            : null;
+        var (file, title, description, category, privacy) = (p.GetValue(Meta), p.GetValue(Title), p.GetValue(VideoDescription), p.GetValue(Category), p.GetValue(Privacy));
+        if (file is null && title is null && description is null && tags is null && category is null && privacy is null) return [];
+        var video = (file is null ? VideoMetadata.Empty : VideoMetadata.Load(file)).With(title, description, tags, category, privacy);
+        return new Dictionary<string, string> { [VideoMetadata.MetadataKey] = video.ToJson() };
     }
 
     public JobSettings Read(ParseResult p) => new()

@@ -96,13 +96,15 @@ public sealed class ProgressReporter : ITransferObserver
         var line = result.Outcome switch
         {
             FileOutcome.Failed => $"error: {result.Source}: {result.Error}",
+            FileOutcome.Skipped when result.Reports.ContainsKey("duplicate_of") =>
+                $"skipped {result.Destination} (the same content is already there)" + string.Concat(result.Reports.Select(r => $" {r.Key}={r.Value}")),
             FileOutcome.Skipped => $"skipped {result.Destination} (complete and unchanged)",
             _ => $"copied  {result.Destination} ({ByteSize.Format(result.Bytes)}, {ByteSize.Format(result.BytesSent)} sent{(result.BytesResumed > 0 ? $", {ByteSize.Format(result.BytesResumed)} resumed" : "")})"
                  + string.Concat(result.Reports.Select(r => $" {r.Key}={r.Value}")),
         };
         if (_quiet && result.Outcome != FileOutcome.Failed) return;
         // A re-run of a large tree would print a line per unchanged file: only the live display counts them.
-        if (!_live && result.Outcome == FileOutcome.Skipped) return;
+        if (!_live && result.Outcome == FileOutcome.Skipped && result.Reports.Count == 0) return;
         if (_live) _console.MarkupLine(Markup.Escape(line));
         else Console.Error.WriteLine(line);
     }

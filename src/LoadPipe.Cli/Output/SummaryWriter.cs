@@ -17,7 +17,8 @@ public static class SummaryWriter
         _ => Failed,
     };
 
-    public static void Write(TransferSummary s, bool json, bool quiet, TextWriter stdout)
+    /// <param name="reports">Files that came back with reports (a video's id and URL): listed under "reports" in --json.</param>
+    public static void Write(TransferSummary s, bool json, bool quiet, TextWriter stdout, IReadOnlyList<FileResult>? reports = null)
     {
         if (json)
         {
@@ -34,10 +35,21 @@ public static class SummaryWriter
                 ["session"] = s.Session,
                 ["errors"] = s.Failures.Select(f => new Dictionary<string, string?> { ["source"] = f.Source, ["error"] = f.Error }).ToList(),
             };
+            if (s.StopReason is { } stopped) obj["stopped"] = stopped;
+            if (reports is { Count: > 0 })
+            {
+                obj["reports"] = reports.Select(r => new Dictionary<string, string?>
+                {
+                    ["source"] = r.Source,
+                    ["destination"] = r.Destination,
+                    ["outcome"] = r.Outcome.ToString().ToLowerInvariant(),
+                }.Concat(r.Reports.Select(p => KeyValuePair.Create(p.Key, (string?)p.Value))).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.First().Value)).ToList();
+            }
             stdout.WriteLine(JsonSerializer.Serialize(obj));
             stdout.Flush();
             return;
         }
+        if (s.StopReason is { } reason) Console.Error.WriteLine("stopped: " + reason + " (the files not started are recorded as failed: lp retry, or run the same command again, after the reset)");
         if (quiet && s.Status == "completed") return;
         var speed = s.DurationSeconds > 0 ? ByteSize.Format((long)(s.BytesSent / s.DurationSeconds)) + "/s" : "";
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,

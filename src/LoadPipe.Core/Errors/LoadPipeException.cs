@@ -21,6 +21,8 @@ public enum ErrorKind
     NoSpace,
     /// <summary>Bytes do not match the hash the source or destination reported.</summary>
     Integrity,
+    /// <summary>The destination's quota for the day is spent (YouTube): the run starts no new writes after it.</summary>
+    Quota,
 }
 
 /// <summary>

@@ -89,6 +89,17 @@ public sealed record WriteRequest
     public DateTimeOffset? Modified { get; init; }
 
     public string? ContentType { get; init; }
+
+    /// <summary>Where the bytes come from (a location, without secrets), for records the destination keeps. Default null.</summary>
+    public string? Source { get; init; }
+
+    /// <summary>Hashes of the bytes to be written, when known before writing ("md5" -> lowercase hex): the source's
+    /// own when there are no stages; after a commit, what was written. Default none.</summary>
+    public IReadOnlyDictionary<string, string> Hashes { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Properties for the destination from --meta and its flags (a video's title, privacy...). Each store
+    /// reads the names its docs list and ignores the rest. Default none.</summary>
+    public IReadOnlyDictionary<string, string> Metadata { get; init; } = new Dictionary<string, string>();
 }
 
 /// <summary>

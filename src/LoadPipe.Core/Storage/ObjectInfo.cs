@@ -19,4 +19,8 @@ public sealed record ObjectInfo
     public IReadOnlyDictionary<string, string> Hashes { get; init; } = new Dictionary<string, string>();
 
     public bool IsDirectory { get; init; }
+
+    /// <summary>What else the store says of the object, for the user ("video_id", "url"): a write's commit returns
+    /// them and the run reports them with the file. Default none.</summary>
+    public IReadOnlyDictionary<string, string> Properties { get; init; } = new Dictionary<string, string>();
 }

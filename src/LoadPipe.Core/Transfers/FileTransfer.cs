@@ -100,7 +100,16 @@ internal sealed class FileTransfer(TransferContext context)
 
         var writer = destination.Storage as IWritableStorage
             ?? throw new LoadPipeException(ErrorKind.Usage, $"{destination}: {destination.Storage.Description} cannot be written to");
-        var request = new WriteRequest { ExpectedSize = context.Stages.Count == 0 ? sourceInfo.Size : -1, Modified = sourceInfo.Modified };
+        var request = Request(source, sourceInfo);
+
+        // A store that keeps one copy of each content (YouTube) is asked before a new write; a session already
+        // under way (its state saved) was paid for and goes on.
+        if (destination.Storage is IDeduplicatingWriter dedup && existing?.SinkState is null && !source.IsStdio && context.Stages.Count == 0)
+        {
+            request = await WithContentHashAsync(source, sourceInfo, request, cancellationToken).ConfigureAwait(false);
+            var duplicate = await _retry.ExecuteAsync(async ct => await dedup.FindDuplicateAsync(destination.Path, request, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+            if (duplicate is not null) return await DuplicateAsync(source, sourceInfo, destination, key, identity, request, duplicate, cancellationToken).ConfigureAwait(false);
+        }
 
         var (record, session, confirmed) = forceRestart || existing is null
             ? await StartFreshAsync(existing, key, identity, writer, destination, request, cancellationToken).ConfigureAwait(false)
@@ -242,6 +251,8 @@ internal sealed class FileTransfer(TransferContext context)
     private async Task<(TransferRecord Record, IWriteSession Session, IReadOnlyList<ChunkRecord> Confirmed)> StartFreshAsync(TransferRecord? stale,
         TransferKey key, SourceIdentity identity, IWritableStorage writer, Location destination, WriteRequest request, CancellationToken cancellationToken)
     {
+        if (context.Stop.Reason is { } stopped)
+            throw new LoadPipeException(ErrorKind.Quota, "not started: " + stopped);
         if (stale?.SinkState is { } state && stale.Status != TransferStatus.Completed && writer is IResumableWriter resumable)
         {
             var old = await resumable.ResumeWriteAsync(destination.Path, state, 0, request, cancellationToken).ConfigureAwait(false);
@@ -312,8 +323,16 @@ internal sealed class FileTransfer(TransferContext context)
         if (_options.VerifyAfterCommit && !destination.IsStdio)
             await VerifyDestinationAsync(destination, sink.Sha256, cancellationToken).ConfigureAwait(false);
         await _manifest.CompleteTransferAsync(record.Id, new TransferCompletion(sink.Position, sink.Md5, sink.Sha256), CancellationToken.None).ConfigureAwait(false);
+        if (destination.Storage is IDeduplicatingWriter dedup)
+        {
+            var written = Request(source, sourceInfo) with
+            {
+                ExpectedSize = sink.Position,
+                Hashes = new Dictionary<string, string> { ["md5"] = sink.Md5, ["sha256"] = sink.Sha256 },
+            };
+            await dedup.RememberAsync(destination.Path, written, committed, CancellationToken.None).ConfigureAwait(false);
+        }
         context.Logger.Committed(destination.ToString(), sink.Position, sink.BytesSent);
-        _ = committed;
         return new FileResult(source.ToString(), destination.ToString(), FileOutcome.Copied)
         {
             Bytes = sink.Position,
@@ -321,7 +340,46 @@ internal sealed class FileTransfer(TransferContext context)
             BytesResumed = sink.BytesResumed,
             Md5 = sink.Md5,
             Sha256 = sink.Sha256,
-            Reports = stageContext.Reports,
+            Reports = committed.Properties.Count == 0 ? stageContext.Reports
+                : stageContext.Reports.Concat(committed.Properties).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value),
+        };
+    }
+
+    private WriteRequest Request(Location source, ObjectInfo sourceInfo) => new()
+    {
+        ExpectedSize = context.Stages.Count == 0 ? sourceInfo.Size : -1,
+        Modified = sourceInfo.Modified,
+        Source = source.IsStdio ? null : Location.Redact(source.Uri),
+        Hashes = context.Stages.Count == 0 ? sourceInfo.Hashes : new Dictionary<string, string>(),
+        Metadata = _options.Metadata.AsReadOnly(),
+    };
+
+    /// <summary>The request with the content's MD5: the source's own, or read from a source that costs nothing to
+    /// read (a local file) once more. Otherwise as it was: the store cannot look for a duplicate.</summary>
+    private static async Task<WriteRequest> WithContentHashAsync(Location source, ObjectInfo sourceInfo, WriteRequest request, CancellationToken cancellationToken)
+    {
+        if (request.Hashes.ContainsKey("md5") || source.Storage is not ICheapReads) return request;
+        await using var stream = await source.Storage.OpenReadAsync(source.Path, new ReadOptions(IfVersion: sourceInfo.Version), cancellationToken).ConfigureAwait(false);
+        var md5 = Convert.ToHexStringLower(await MD5.HashDataAsync(stream, cancellationToken).ConfigureAwait(false));
+        return request with { Hashes = new Dictionary<string, string>(request.Hashes) { ["md5"] = md5 } };
+    }
+
+    /// <summary>The destination already holds this content: recorded as complete, reported as skipped with what the
+    /// store says of its copy (a video id).</summary>
+    private async Task<FileResult> DuplicateAsync(Location source, ObjectInfo sourceInfo, Location destination, TransferKey key,
+        SourceIdentity identity, WriteRequest request, ObjectInfo duplicate, CancellationToken cancellationToken)
+    {
+        request.Hashes.TryGetValue("md5", out var md5);
+        request.Hashes.TryGetValue("sha256", out var sha256);
+        var record = await _manifest.StartTransferAsync(key, context.SessionId, identity, cancellationToken).ConfigureAwait(false);
+        await _manifest.CompleteTransferAsync(record.Id, new TransferCompletion(sourceInfo.Size, md5, sha256), cancellationToken).ConfigureAwait(false);
+        context.Logger.Duplicate(source.ToString(), destination.ToString(), duplicate.Path);
+        return new FileResult(source.ToString(), destination.ToString(), FileOutcome.Skipped)
+        {
+            Bytes = sourceInfo.Size,
+            Md5 = md5,
+            Sha256 = sha256,
+            Reports = new Dictionary<string, string>(duplicate.Properties) { ["duplicate_of"] = duplicate.Path },
         };
     }
 

@@ -44,6 +44,8 @@ public sealed record TransferSummary
     public long BytesResumed { get; init; }
     public double DurationSeconds { get; init; }
     public long Session { get; init; }
+    /// <summary>Why the run stopped starting new files (a destination's daily quota), or null.</summary>
+    public string? StopReason { get; init; }
     /// <summary>The first few failures, for the user; the manifest has all of them.</summary>
     public IReadOnlyList<FileResult> Failures { get; init; } = [];
 }

@@ -20,6 +20,21 @@ internal sealed record TransferContext(
     /// <summary>The stage specs joined: part of each transfer's key.</summary>
     public string PipelineSpec { get; } = string.Join(" | ", Stages.Select(s => s.Spec));
 
+    /// <summary>Set once when a destination's quota runs out (<see cref="Errors.ErrorKind.Quota"/>): from then on no
+    /// file starts a new write; transfers already under way, and resumes of paid-for sessions, go on.</summary>
+    public RunStop Stop { get; } = new();
+
     /// <summary>How the whole pipeline resumes: the weakest of its stages (no stages: direct).</summary>
     public StageResume Resume { get; } = Stages.Count == 0 ? StageResume.Framed : Stages.Max(s => s.Resume);
+}
+
+/// <summary>Why a run stopped starting new writes, once set; null while it has not.</summary>
+internal sealed class RunStop
+{
+    private string? _reason;
+
+    public string? Reason => Volatile.Read(ref _reason);
+
+    /// <summary>Keeps the first reason; later ones are the same stop seen by other files.</summary>
+    public void Set(string reason) => Interlocked.CompareExchange(ref _reason, reason, null);
 }

@@ -102,6 +102,7 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
                     ErrorKind = (e as LoadPipeException)?.Kind ?? ErrorKind.Permanent,
                 };
             }
+            if (result.ErrorKind == ErrorKind.Quota && result.Error is { } reason) context.Stop.Set(reason);
             Interlocked.Increment(ref files);
             Interlocked.Add(ref bytes, Math.Max(0, result.Bytes));
             Interlocked.Add(ref sent, result.BytesSent);
@@ -140,6 +141,7 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
             BytesResumed = resumed,
             DurationSeconds = stopwatch.Elapsed.TotalSeconds,
             Session = sessionId,
+            StopReason = context.Stop.Reason,
             Failures = failures,
         };
 

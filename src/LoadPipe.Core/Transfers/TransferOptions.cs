@@ -72,4 +72,8 @@ public sealed class TransferOptions
 
     /// <summary>The configuration the run used, recorded with the session. Default none.</summary>
     public string? ConfigSnapshot { get; set; }
+
+    /// <summary>Properties every destination object gets (<see cref="Storage.WriteRequest.Metadata"/>): --meta and the
+    /// video flags. Default none.</summary>
+    public IDictionary<string, string> Metadata { get; set; } = new Dictionary<string, string>();
 }

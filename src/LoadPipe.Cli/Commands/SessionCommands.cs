@@ -76,6 +76,7 @@ public static class SessionCommands
                 {
                     var stages = group.Key.Length == 0 ? [] : group.Key.Split(" | ");
                     var options = session.Options(flags.Read(parse) with { Process = stages }, null, "retry");
+                    if (flags.ReadMetadata(parse) is { Count: > 0 } metadata) options.Metadata = metadata;
                     var pairs = group.Where(t => t.Key.Source != "-" && t.Key.Destination != "-")
                         .Select(t => (session.Resolver.Resolve(t.Key.Source), session.Resolver.Resolve(t.Key.Destination))).ToList();
                     last = await reporter.RunAsync(() => engine.RetryAsync(id, pairs, options, reporter, ct)).ConfigureAwait(false);

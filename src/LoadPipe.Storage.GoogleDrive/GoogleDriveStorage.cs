@@ -69,7 +69,7 @@ public sealed class GoogleDriveStorage : IStorage, IRangedReader, IWritableStora
                 if (file.IsFolder)
                 {
                     if (recursive) subfolders.Add((file.Id, relative + "/"));
-                    yield return new ObjectInfo { Path = relative, IsDirectory = true, Modified = file.ModifiedTime };
+                    yield return new ObjectInfo { Path = relative, IsDirectory = true, Modified = file.ModifiedTime, Properties = new Dictionary<string, string> { ["id"] = file.Id } };
                 }
                 else if (file.IsGoogleDocument)
                     Logger.SkippedGoogleDocument($"{where}/{relative}", file.MimeType);
@@ -88,7 +88,7 @@ public sealed class GoogleDriveStorage : IStorage, IRangedReader, IWritableStora
         return file switch
         {
             null => null,
-            { IsFolder: true } => new ObjectInfo { Path = path, IsDirectory = true, Modified = file.ModifiedTime },
+            { IsFolder: true } => new ObjectInfo { Path = path, IsDirectory = true, Modified = file.ModifiedTime, Properties = new Dictionary<string, string> { ["id"] = file.Id } },
             _ => Describe(path, file),
         };
     }
@@ -338,5 +338,6 @@ public sealed class GoogleDriveStorage : IStorage, IRangedReader, IWritableStora
         Hashes = file.Md5Checksum is { Length: > 0 } md5
             ? new Dictionary<string, string> { ["md5"] = md5.ToLowerInvariant() }
             : new Dictionary<string, string>(),
+        Properties = new Dictionary<string, string> { ["id"] = file.Id },
     };
 }

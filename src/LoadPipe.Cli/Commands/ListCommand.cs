@@ -26,7 +26,7 @@ public static class ListCommand
                 count++;
                 if (session.Json)
                 {
-                    Console.Out.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object?>
+                    var line = new Dictionary<string, object?>
                     {
                         ["path"] = entry.Path,
                         ["size"] = entry.Size,
@@ -34,7 +34,10 @@ public static class ListCommand
                         ["is_dir"] = entry.IsDirectory,
                         ["version"] = entry.Version,
                         ["hashes"] = entry.Hashes,
-                    }));
+                    };
+                    // What else the store says of it, e.g. a Drive file's "id" or a video's "video_id".
+                    foreach (var (name, value) in entry.Properties) line.TryAdd(name, value);
+                    Console.Out.WriteLine(JsonSerializer.Serialize(line));
                 }
                 else
                 {

@@ -149,7 +149,7 @@ public sealed class DriveTests
     }
 
     [Fact]
-    public async Task List_DriveFolder_JsonLinesWithSizeMd5RevisionAndMissingPathIsOneErrorLine()
+    public async Task List_DriveFolder_JsonLinesWithIdSizeMd5RevisionAndMissingPathIsOneErrorLine()
     {
         using var sandbox = new Sandbox();
         await using var google = await GoogleProtocolServer.StartAsync();
@@ -169,7 +169,9 @@ public sealed class DriveTests
         Assert.Equal(bytes.Length, dump.GetProperty("size").GetInt64());
         Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.MD5.HashData(bytes)), dump.GetProperty("hashes").GetProperty("md5").GetString());
         Assert.Equal(google.Drive.Get(id)!.HeadRevisionId, dump.GetProperty("version").GetString());
+        Assert.Equal(id, dump.GetProperty("id").GetString());
         Assert.True(entries["old"].GetProperty("is_dir").GetBoolean());
+        Assert.False(string.IsNullOrEmpty(entries["old"].GetProperty("id").GetString()));
         Assert.Contains("mydrive:Projects/nowhere/x.bin", missing.AssertOneErrorLine(), StringComparison.Ordinal);
         missing.AssertNoStackTrace();
     }

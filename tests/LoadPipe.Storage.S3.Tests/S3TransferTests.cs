@@ -64,7 +64,7 @@ public sealed class S3TransferTests : IDisposable
         var first = S3Server.Resolver(_log.Factory);
         var destination = first.Resolve(S3("resumed.bin"));
         // The fourth part reaches the server, but the crash comes before the manifest confirms it.
-        var faulty = new FaultyWrites(destination.Storage) { CrashAfterWrites = 3, CrashAfterSending = true };
+        var faulty = new CrashingWrites(destination.Storage) { CrashAfterWrites = 3, SendBeforeCrash = true };
 
         var crashed = await CopyAsync(first.Resolve(file), destination with { Storage = faulty });
 
@@ -94,7 +94,7 @@ public sealed class S3TransferTests : IDisposable
         var file = _dir.Write("fallback.bin", content);
         var first = S3Server.Resolver(_log.Factory);
         var destination = first.Resolve(S3("fallback.bin", bucket));
-        var faulty = new FaultyWrites(destination.Storage) { CrashAfterWrites = 3, CrashAfterSending = true };
+        var faulty = new CrashingWrites(destination.Storage) { CrashAfterWrites = 3, SendBeforeCrash = true };
         await CopyAsync(first.Resolve(file), destination with { Storage = faulty });
 
         using var log = new LogCapture();
@@ -116,7 +116,7 @@ public sealed class S3TransferTests : IDisposable
         var key = $"{_prefix}/aborted.bin";
         var first = S3Server.Resolver(_log.Factory);
         var destination = first.Resolve(S3("aborted.bin"));
-        await CopyAsync(first.Resolve(file), destination with { Storage = new FaultyWrites(destination.Storage) { CrashAfterWrites = 2 } });
+        await CopyAsync(first.Resolve(file), destination with { Storage = new CrashingWrites(destination.Storage) { CrashAfterWrites = 2 } });
         // Meanwhile a lifecycle rule (or another tool) aborts the unfinished upload.
         var client = S3Server.Client();
         var uploads = await client.ListMultipartUploadsAsync(new ListMultipartUploadsRequest { BucketName = S3Server.Bucket, Prefix = key });
@@ -143,7 +143,7 @@ public sealed class S3TransferTests : IDisposable
 
         var first = S3Server.Resolver(_log.Factory);
         var local = first.Resolve(target);
-        var crashed = await CopyAsync(first.Resolve(S3("download.bin")), local with { Storage = new FaultyWrites(local.Storage) { CrashAfterWrites = 2 } });
+        var crashed = await CopyAsync(first.Resolve(S3("download.bin")), local with { Storage = new CrashingWrites(local.Storage) { CrashAfterWrites = 2 } });
         var second = S3Server.Resolver(_log.Factory);
         var source = second.Resolve(S3("download.bin"));
         var counting = new CountingReads(source.Storage);

@@ -1,12 +1,12 @@
 using LoadPipe.Core.Errors;
 using LoadPipe.Core.Storage;
 
-namespace LoadPipe.Google.Tests.Drive.Support;
+namespace LoadPipe.Testing;
 
 /// <summary>
 /// A writable store with a process death switched in: after <see cref="CrashAfterWrites"/> chunk writes every write
 /// fails for good. With <see cref="SendBeforeCrash"/> the failing write first reaches the store (a chunk the server
-/// holds but the manifest never confirmed). <see cref="BeforeWrite"/> runs before each write with the count so far
+/// holds but the manifest never confirmed, such as an S3 part: the harder case for a resume). <see cref="BeforeWrite"/> runs before each write with the count so far
 /// (to expire the upload session mid-run). Reads, sizes and sessions are otherwise the inner store's.
 /// </summary>
 public sealed class CrashingWrites(IStorage inner) : IStorage, IRangedReader, IWritableStorage, IResumableWriter

@@ -1,9 +1,9 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 
-namespace LoadPipe.Storage.S3.Tests.Support;
+namespace LoadPipe.Testing;
 
-/// <summary>Keeps every log line, so a test can see which path the adapter took (event ids 3xx: see Log.cs).</summary>
+/// <summary>Keeps every log line, so a test can see which path an adapter took (event ids: each assembly's Log.cs).</summary>
 public sealed class LogCapture : ILoggerProvider
 {
     private readonly ConcurrentQueue<(LogLevel Level, int EventId, string Message)> _entries = new();

@@ -192,7 +192,7 @@ public sealed partial class PostgresManifest : IManifest, IUploadLedger
         if (keys.Count == 0) return found;
         // One round trip: the keys go as three arrays, unnested into rows and joined on the unique key's index.
         await using var cmd = Command($"""
-            SELECT {Prefixed("t.")} FROM transfers t
+            SELECT {AliasedTransferColumns} FROM transfers t
             JOIN unnest(@s::text[], @d::text[], @p::text[]) AS k(s, d, p) ON t.source = k.s AND t.destination = k.d AND t.pipeline = k.p
             """,
             ("s", keys.Select(k => k.Source).ToArray()), ("d", keys.Select(k => k.Destination).ToArray()), ("p", keys.Select(k => k.Pipeline).ToArray()));
@@ -224,8 +224,9 @@ public sealed partial class PostgresManifest : IManifest, IUploadLedger
         await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private static string Prefixed(string alias) =>
-        string.Join(", ", ManifestRows.TransferColumns.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(c => alias + c));
+    /// <summary><see cref="ManifestRows.TransferColumns"/> qualified with the alias "t", for joins.</summary>
+    private static readonly string AliasedTransferColumns =
+        string.Join(", ", ManifestRows.TransferColumns.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(c => "t." + c));
 
     public async Task<TransferRecord> StartTransferAsync(TransferKey key, long sessionId, SourceIdentity source, CancellationToken cancellationToken = default)
     {

@@ -86,6 +86,7 @@ public sealed class CliSession : IAsyncDisposable
         if (s.Extensions is { } extensions) options.Extensions = extensions.ToList();
         if (s.Checksum is { } checksum) options.VerifyAfterCommit = checksum;
         if (s.CheckDestination is { } check) options.TrustManifest = !check;
+        if (s.Hash is { } hash) options.Hashes = ContentHashNames.Parse(hash, "--hash");
         if (s.CacheDirectory is { } dir) options.CacheDirectory = dir;
         if (s.CacheLimit is { } limit) options.CacheLimit = limit;
         if (s.Project is { } project) options.Project = project;

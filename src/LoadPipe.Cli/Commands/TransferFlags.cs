@@ -18,6 +18,7 @@ public sealed class TransferFlags
     public readonly Option<string[]> Exclude = new("--exclude") { Description = "Leave out files matching this glob (repeatable)" };
     public readonly Option<string[]> Extensions = new("--ext") { Description = "Copy only files with these extensions, comma-separated or repeated: --ext jpg,wav,mp4" };
     public readonly Option<bool> Checksum = new("--checksum") { Description = "Re-read the destination after commit and compare SHA-256" };
+    public readonly Option<string[]> Hash = new("--hash") { Description = "Whole-file hashes to compute and record: sha256, md5, both (md5,sha256) or none (default sha256; md5 is added where a source offers one to check)" };
     public readonly Option<bool> CheckDestination = new("--check-dest") { Description = "List the destination even for files the manifest recorded as done, and send again what is missing there" };
     public readonly Option<string?> CacheDirectory = new("--cache-dir") { Description = "Folder for the on-disk cache of replayed sources" };
     public readonly Option<string?> CacheLimit = new("--cache-limit") { Description = "Most bytes the cache may hold (default 1G)" };
@@ -34,7 +35,7 @@ public sealed class TransferFlags
 
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { Process, Transfers, ChunkSize, BandwidthLimit, Retries, Include, Exclude, Extensions, Checksum, CheckDestination, CacheDirectory, CacheLimit, Project, OnComplete,
+        foreach (var o in new Option[] { Process, Transfers, ChunkSize, BandwidthLimit, Retries, Include, Exclude, Extensions, Checksum, Hash, CheckDestination, CacheDirectory, CacheLimit, Project, OnComplete,
                      Meta, Title, VideoDescription, Tags, Category, Privacy })
             command.Options.Add(o);
     }
@@ -66,6 +67,7 @@ public sealed class TransferFlags
         Retries = p.GetValue(Retries),
         Checksum = p.GetValue(Checksum) ? true : null,
         CheckDestination = p.GetValue(CheckDestination) ? true : null,
+        Hash = p.GetValue(Hash) is { Length: > 0 } hash ? hash : null,
         CacheDirectory = p.GetValue(CacheDirectory),
         CacheLimit = p.GetValue(CacheLimit) is { } cl ? ByteSize.Parse(cl, "--cache-limit") : null,
         Project = p.GetValue(Project),

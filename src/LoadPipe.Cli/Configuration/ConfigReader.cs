@@ -2,6 +2,7 @@ using System.Globalization;
 using LoadPipe.Core.Errors;
 using LoadPipe.Core.Locations;
 using LoadPipe.Core.Sizes;
+using LoadPipe.Core.Transfers;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -15,7 +16,7 @@ public static partial class ConfigReader
 {
     private static readonly HashSet<string> TopKeys = ["remotes", "defaults", "jobs"];
     private static readonly HashSet<string> SettingKeys =
-        ["process", "include", "exclude", "extensions", "chunk_size", "transfers", "retries", "bwlimit", "cache_dir", "cache_limit", "checksum", "check_dest", "project"];
+        ["process", "include", "exclude", "extensions", "chunk_size", "transfers", "retries", "bwlimit", "cache_dir", "cache_limit", "checksum", "check_dest", "hash", "project"];
 
     public static LoadPipeConfig Load(string path)
     {
@@ -126,6 +127,7 @@ public static partial class ConfigReader
                 "cache_limit" => s with { CacheLimit = Size(value, file, at) },
                 "checksum" => s with { Checksum = Bool(value, file, at) },
                 "check_dest" => s with { CheckDestination = Bool(value, file, at) },
+                "hash" => s with { Hash = Hashes(value, file, at) },
                 "project" => s with { Project = Scalar(value, file, at) },
                 _ => throw Error(file, keyNode, $"{where}: unknown key '{key}' (known: {string.Join(", ", allowJobKeys ? SettingKeys.Concat(["name", "source", "destination"]) : SettingKeys)})"),
             };
@@ -148,6 +150,14 @@ public static partial class ConfigReader
         YamlScalarNode { Value: { } v } => [v],
         _ => throw Error(file, node, $"{where}: expected a list"),
     };
+
+    private static IReadOnlyList<string> Hashes(YamlNode node, string file, string where)
+    {
+        var list = List(node, file, where);
+        try { ContentHashNames.Parse(list, where); }
+        catch (LoadPipeException e) { throw Error(file, node, e.Message); }
+        return list;
+    }
 
     private static long Size(YamlNode node, string file, string where)
     {

@@ -19,6 +19,7 @@ public static class EnvironmentSettings
             CacheDirectory = NonEmpty(get("LP_CACHE_DIR")),
             CacheLimit = Size(get, "LP_CACHE_LIMIT"),
             Project = NonEmpty(get("LP_PROJECT")),
+            Hash = NonEmpty(get("LP_HASH")) is { } hash ? [hash] : null,
         };
     }
 

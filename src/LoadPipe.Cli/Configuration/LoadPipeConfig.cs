@@ -31,6 +31,7 @@ public sealed record JobSettings
     public long? CacheLimit { get; init; }
     public bool? Checksum { get; init; }
     public bool? CheckDestination { get; init; }
+    public IReadOnlyList<string>? Hash { get; init; }
     public string? Project { get; init; }
 
     /// <summary>This layer's values where given, else <paramref name="under"/>'s.</summary>
@@ -48,6 +49,7 @@ public sealed record JobSettings
         CacheLimit = CacheLimit ?? under.CacheLimit,
         Checksum = Checksum ?? under.Checksum,
         CheckDestination = CheckDestination ?? under.CheckDestination,
+        Hash = Hash ?? under.Hash,
         Project = Project ?? under.Project,
     };
 }

@@ -29,8 +29,9 @@ internal sealed class ChunkedSink : IAsyncDisposable
     private Task _md5Lane = Task.CompletedTask;
     private Task _sha256Lane = Task.CompletedTask;
     private byte[] _buffer;
-    private readonly IncrementalHash _md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
-    private readonly IncrementalHash _sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    // Null when not asked for (TransferOptions.Hashes): no lane runs for it.
+    private readonly IncrementalHash? _md5;
+    private readonly IncrementalHash? _sha256;
     private readonly XxHash3 _verify = new();
     private int _buffered;
     private int _verifyIndex;
@@ -47,8 +48,10 @@ internal sealed class ChunkedSink : IAsyncDisposable
     private sealed record PendingWrite(byte[] Buffer, Task Confirmed, Task Hashed);
 
     public ChunkedSink(IWriteSession session, IManifest manifest, long transferId, int chunkSize,
-        IReadOnlyList<ChunkRecord> confirmed, ResiliencePipeline retry)
+        IReadOnlyList<ChunkRecord> confirmed, ResiliencePipeline retry, ContentHashes hashes = ContentHashes.Md5 | ContentHashes.Sha256)
     {
+        if (hashes.HasFlag(ContentHashes.Md5)) _md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
+        if (hashes.HasFlag(ContentHashes.Sha256)) _sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         _session = session;
         _manifest = manifest;
         _transferId = transferId;
@@ -79,11 +82,11 @@ internal sealed class ChunkedSink : IAsyncDisposable
     /// <summary>Confirmed chunks fed back in and found to match.</summary>
     public int VerifiedChunks => _verifyIndex;
 
-    /// <summary>Valid after <see cref="CompleteAsync"/>.</summary>
-    public string Md5 => Convert.ToHexStringLower(_md5.GetCurrentHash());
+    /// <summary>Valid after <see cref="CompleteAsync"/>; null when MD5 was not asked for.</summary>
+    public string? Md5 => _md5 is null ? null : Convert.ToHexStringLower(_md5.GetCurrentHash());
 
-    /// <summary>Valid after <see cref="CompleteAsync"/>.</summary>
-    public string Sha256 => Convert.ToHexStringLower(_sha256.GetCurrentHash());
+    /// <summary>Valid after <see cref="CompleteAsync"/>; null when SHA-256 was not asked for.</summary>
+    public string? Sha256 => _sha256 is null ? null : Convert.ToHexStringLower(_sha256.GetCurrentHash());
 
     public async ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
@@ -124,8 +127,8 @@ internal sealed class ChunkedSink : IAsyncDisposable
 
     private void VerifyConfirmed(ReadOnlySpan<byte> data)
     {
-        _md5.AppendData(data);
-        _sha256.AppendData(data);
+        _md5?.AppendData(data);
+        _sha256?.AppendData(data);
         while (!data.IsEmpty)
         {
             var chunk = _confirmed[_verifyIndex];
@@ -148,8 +151,8 @@ internal sealed class ChunkedSink : IAsyncDisposable
     {
         var buffer = _buffer;
         var data = buffer.AsMemory(0, _buffered);
-        var md5 = _md5Lane = Lane(_md5Lane, () => _md5.AppendData(data.Span));
-        var sha256 = _sha256Lane = Lane(_sha256Lane, () => _sha256.AppendData(data.Span));
+        var md5 = _md5 is { } m ? _md5Lane = Lane(_md5Lane, () => m.AppendData(data.Span)) : Task.CompletedTask;
+        var sha256 = _sha256 is { } h ? _sha256Lane = Lane(_sha256Lane, () => h.AppendData(data.Span)) : Task.CompletedTask;
         var checksum = Convert.ToHexStringLower(XxHash3.Hash(data.Span));
         if (_concurrent is not null)
         {
@@ -248,7 +251,7 @@ internal sealed class ChunkedSink : IAsyncDisposable
         try { await Task.WhenAll(_md5Lane, _sha256Lane).ConfigureAwait(false); } catch (Exception) { /* reported by the write path */ }
         ArrayPool<byte>.Shared.Return(_buffer);
         while (_inFlight.TryDequeue(out var entry)) ArrayPool<byte>.Shared.Return(entry.Buffer);
-        _md5.Dispose();
-        _sha256.Dispose();
+        _md5?.Dispose();
+        _sha256?.Dispose();
     }
 }

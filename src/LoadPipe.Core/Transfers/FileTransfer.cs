@@ -273,7 +273,7 @@ internal sealed class FileTransfer(TransferContext context)
     {
         var name = destination.ToString();
         context.Observer.FileStarted(name, sourceInfo.Size, confirmed.Count == 0 ? 0 : confirmed[^1].End);
-        await using var sink = new ChunkedSink(session, _manifest, record.Id, _options.ChunkSize, confirmed, _retry);
+        await using var sink = new ChunkedSink(session, _manifest, record.Id, _options.ChunkSize, confirmed, _retry, HashesFor(sourceInfo, destination));
         var stageContext = new StageContext();
 
         // Direct resume: the source restarts at the input boundary of the last confirmed chunk, and the destination's
@@ -320,15 +320,15 @@ internal sealed class FileTransfer(TransferContext context)
         CheckSourceHash(source, sourceInfo, sourceHash is null ? (context.Stages.Count == 0 ? sink.Md5 : null) : Convert.ToHexStringLower(sourceHash.GetCurrentHash()), inputStart == 0 || context.Stages.Count == 0);
 
         var committed = await _retry.ExecuteAsync(async ct => await session.CommitAsync(ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
-        if (_options.VerifyAfterCommit && !destination.IsStdio)
-            await VerifyDestinationAsync(destination, sink.Sha256, cancellationToken).ConfigureAwait(false);
+        if (_options.VerifyAfterCommit && !destination.IsStdio && sink.Sha256 is { } sha256)
+            await VerifyDestinationAsync(destination, sha256, cancellationToken).ConfigureAwait(false);
         await _manifest.CompleteTransferAsync(record.Id, new TransferCompletion(sink.Position, sink.Md5, sink.Sha256), CancellationToken.None).ConfigureAwait(false);
         if (destination.Storage is IDeduplicatingWriter dedup)
         {
             var written = Request(source, sourceInfo) with
             {
                 ExpectedSize = sink.Position,
-                Hashes = new Dictionary<string, string> { ["md5"] = sink.Md5, ["sha256"] = sink.Sha256 },
+                Hashes = new[] { ("md5", sink.Md5), ("sha256", sink.Sha256) }.Where(h => h.Item2 is not null).ToDictionary(h => h.Item1, h => h.Item2!),
             };
             await dedup.RememberAsync(destination.Path, written, committed, CancellationToken.None).ConfigureAwait(false);
         }
@@ -343,6 +343,17 @@ internal sealed class FileTransfer(TransferContext context)
             Reports = committed.Properties.Count == 0 ? stageContext.Reports
                 : stageContext.Reports.Concat(committed.Properties).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value),
         };
+    }
+
+    /// <summary>The hashes asked for, plus MD5 where it is needed: to check the MD5 a source offers (no stages between),
+    /// and for a store that finds duplicates by it; SHA-256 for --checksum, which compares it.</summary>
+    private ContentHashes HashesFor(ObjectInfo sourceInfo, Location destination)
+    {
+        var hashes = _options.Hashes;
+        if (context.Stages.Count == 0 && sourceInfo.Hashes.ContainsKey("md5")) hashes |= ContentHashes.Md5;
+        if (destination.Storage is IDeduplicatingWriter) hashes |= ContentHashes.Md5;
+        if (_options.VerifyAfterCommit) hashes |= ContentHashes.Sha256;
+        return hashes;
     }
 
     private WriteRequest Request(Location source, ObjectInfo sourceInfo) => new()

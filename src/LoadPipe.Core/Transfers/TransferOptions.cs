@@ -13,6 +13,36 @@ public static class TransferDefaults
     public static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(60);
 }
 
+/// <summary>Whole-file hashes computed on the fly of the bytes delivered.</summary>
+[Flags]
+public enum ContentHashes
+{
+    None = 0,
+    Md5 = 1,
+    Sha256 = 2,
+}
+
+/// <summary>Reads `--hash md5,sha256` and the config's `hash:` list.</summary>
+public static class ContentHashNames
+{
+    /// <summary>"md5", "sha256", "none" (case-insensitive), comma-separated or one per item.</summary>
+    public static ContentHashes Parse(IEnumerable<string> items, string where)
+    {
+        var hashes = ContentHashes.None;
+        foreach (var name in items.SelectMany(i => i.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)))
+        {
+            hashes |= name.ToLowerInvariant() switch
+            {
+                "md5" => ContentHashes.Md5,
+                "sha256" or "sha-256" => ContentHashes.Sha256,
+                "none" => ContentHashes.None,
+                _ => throw new Errors.LoadPipeException(Errors.ErrorKind.Usage, $"{where}: unknown hash '{name}' (known: md5, sha256, none)"),
+            };
+        }
+        return hashes;
+    }
+}
+
 /// <summary>How a copy runs. Every property has a default, stated on it.</summary>
 public sealed class TransferOptions
 {
@@ -49,6 +79,11 @@ public sealed class TransferOptions
 
     /// <summary>File extensions to copy ("jpg", "wav"), compared without case; empty is all. Default all.</summary>
     public IList<string> Extensions { get; set; } = [];
+
+    /// <summary>Whole-file hashes of what is delivered, recorded in the manifest and reported. MD5 is added on its own
+    /// when it is needed: to check a source that offers one, or for a destination that looks up duplicates by it.
+    /// Default SHA-256 only (MD5 runs at half its speed and would bound a local copy).</summary>
+    public ContentHashes Hashes { get; set; } = ContentHashes.Sha256;
 
     /// <summary>Re-read the destination after commit and compare its SHA-256. Default false.</summary>
     public bool VerifyAfterCommit { get; set; }

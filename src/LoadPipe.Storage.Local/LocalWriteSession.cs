@@ -4,8 +4,9 @@ using Microsoft.Win32.SafeHandles;
 
 namespace LoadPipe.Storage.Local;
 
-/// <summary>Writes into the partial file at increasing offsets, fsynced once at commit. A retried write simply
-/// overwrites the same offset.</summary>
+/// <summary>Writes into the partial file at increasing offsets, fsynced once at commit (the kernel is asked to start
+/// writing each chunk out as soon as it is written, see <see cref="Writeback"/>). A retried write simply overwrites
+/// the same offset.</summary>
 internal sealed class LocalWriteSession : IWriteSession
 {
     private const int EPERM = 1, EINTR = 4, EIO = 5, EAGAIN = 11, EACCES = 13, EBUSY = 16, ENOSPC = 28, ETIMEDOUT = 110, EDQUOT = 122;
@@ -60,6 +61,7 @@ internal sealed class LocalWriteSession : IWriteSession
         try
         {
             await RandomAccess.WriteAsync(handle, data, Length, cancellationToken).ConfigureAwait(false);
+            Writeback.Start(handle, Length, data.Length);
         }
         catch (IOException e)
         {

@@ -7,6 +7,7 @@ using LoadPipe.Core.Locations;
 using LoadPipe.Core.Manifest;
 using LoadPipe.Core.Notifications;
 using LoadPipe.Core.Sizes;
+using LoadPipe.Core.Stages;
 using LoadPipe.Core.Transfers;
 using Microsoft.Extensions.Logging;
 
@@ -74,7 +75,7 @@ public static class SessionCommands
                 }
                 foreach (var group in failed.GroupBy(t => t.Key.Pipeline))
                 {
-                    var stages = group.Key.Length == 0 ? [] : group.Key.Split(" | ");
+                    var stages = StageCatalog.SplitPipeline(group.Key);
                     var options = session.Options(flags.Read(parse) with { Process = stages }, null, "retry");
                     if (flags.ReadMetadata(parse) is { Count: > 0 } metadata) options.Metadata = metadata;
                     var pairs = group.Where(t => t.Key.Source != "-" && t.Key.Destination != "-")

@@ -30,8 +30,18 @@ public sealed class StageCatalog
 
     public void Register(string name, Func<string?, IStage> make) => _makers[name] = make;
 
+    /// <summary>What a pipeline's specs are joined with in the manifest's transfer key ("unzstd | grep:x | zstd").</summary>
+    public const string PipelineSeparator = " | ";
+
+    /// <summary>The specs of a pipeline as the manifest recorded it (<see cref="PipelineSeparator"/>-joined).</summary>
+    public static IReadOnlyList<string> SplitPipeline(string pipeline) =>
+        pipeline.Length == 0 ? [] : pipeline.Split(PipelineSeparator);
+
     public IStage Parse(string spec)
     {
+        // The manifest joins specs with the separator; a spec holding it could not be read back by `lp retry`.
+        if (spec.Contains(PipelineSeparator, StringComparison.Ordinal))
+            throw new LoadPipeException(ErrorKind.Usage, $"stage '{spec}': ' | ' (a bar between spaces) cannot be part of a stage; in a regex write 'a|b'");
         var colon = spec.IndexOf(':');
         var name = colon < 0 ? spec : spec[..colon];
         var argument = colon < 0 ? null : spec[(colon + 1)..];

@@ -120,6 +120,7 @@ public sealed class StageTests
     [InlineData("grep", "needs an argument")]
     [InlineData("grep:(", "bad regular expression")]
     [InlineData("unzstd:3", "takes no argument")]
+    [InlineData("grep:a | b", "cannot be part of a stage")]
     public void Parse_BadSpec_UsageError(string spec, string message)
     {
         var e = Assert.Throws<LoadPipeException>(() => Catalog.Parse(spec));

@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Collections.Concurrent;
 using System.IO.Compression;
 using ZstdSharp;
 
@@ -42,11 +44,29 @@ public abstract class DecoderStage : IStage
     }
 }
 
-public sealed class ZstdStage(int level = 3) : FramedEncoderStage
+/// <summary>One zstd frame per chunk, with its content size in the header.</summary>
+public sealed class ZstdStage(int level = 3) : FramedEncoderStage, IChunkEncoder
 {
+    // A compression context holds a few MiB of tables: one is kept per concurrent encode and reused, not made per chunk.
+    private readonly ConcurrentBag<Compressor> _compressors = [];
+
     public override string Spec => level == 3 ? "zstd" : $"zstd:{level}";
 
     public override Stream CreateFrameWriter(Stream output) => new CompressionStream(output, level, leaveOpen: true);
+
+    public void EncodeFrame(ReadOnlySpan<byte> input, IBufferWriter<byte> output)
+    {
+        if (!_compressors.TryTake(out var compressor)) compressor = new Compressor(level);
+        try
+        {
+            var frame = output.GetSpan(Compressor.GetCompressBound(input.Length));
+            output.Advance(compressor.Wrap(input, frame));
+        }
+        finally
+        {
+            _compressors.Add(compressor);
+        }
+    }
 }
 
 public sealed class UnzstdStage : DecoderStage

@@ -440,7 +440,7 @@ internal sealed class FileTransfer(TransferContext context)
         var framed = context.Stages.Cast<IFramedStage>().ToArray();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var ct = stop.Token;
-        var chunks = new FramedChunk[framed.Length == 0 ? 2 : FramedChunksInFlight];
+        var chunks = new FramedChunk[framed.Length == 0 ? 2 : Math.Max(2, Math.Min(Environment.ProcessorCount + 1, FramedInputBudget / chunkSize))];
         var order = new Queue<FramedChunk>(chunks.Length);
         var lastRead = Task.CompletedTask;
         var ended = false;
@@ -500,10 +500,10 @@ internal sealed class FileTransfer(TransferContext context)
         }
     }
 
-    /// <summary>Chunks held by the framed pump when it has stages: one being written, the rest read and framed ahead,
-    /// each framed on its own thread. Three keep two cores busy framing while the oldest chunk is written; each costs
-    /// a chunk of input plus its frames.</summary>
-    private const int FramedChunksInFlight = 3;
+    /// <summary>Input bytes the framed pump may hold when it has stages: one chunk being written, the rest read and
+    /// framed ahead, each on its own thread, at most one more than there are cores and never fewer than two. Three
+    /// default chunks: two cores frame while the oldest chunk is written. Each chunk also holds its frames.</summary>
+    private const int FramedInputBudget = 3 * TransferDefaults.ChunkSize;
 
     /// <summary>One input chunk of the framed pump, its frames (one buffer per stage, reused) and the work that fills them.</summary>
     private sealed class FramedChunk(int chunkSize, int stages) : IDisposable

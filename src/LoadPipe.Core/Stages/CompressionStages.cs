@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Collections.Concurrent;
 using System.IO.Compression;
 using ZstdSharp;
 
@@ -35,20 +37,81 @@ public abstract class DecoderStage : IStage
         {
             await reader.CopyToAsync(output, 1 << 17, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is InvalidDataException or ZstdException or InvalidOperationException)
+        catch (Exception e) when (e is InvalidDataException or ZstdException or InvalidOperationException or EndOfStreamException)
         {
             throw new Errors.LoadPipeException(Errors.ErrorKind.Permanent, $"stage {Spec}: input is not valid ({e.Message.Split('\n')[0]})", e);
         }
     }
 }
 
-public sealed class ZstdStage(int level = 3) : FramedEncoderStage
+/// <summary>One zstd frame per chunk, with its content size in the header; native libzstd when it loads, else the
+/// managed port (<see cref="ZstdLibrary"/>).</summary>
+public sealed class ZstdStage : FramedEncoderStage, IChunkEncoder
 {
-    public override string Spec => level == 3 ? "zstd" : $"zstd:{level}";
+    private readonly int _level;
+    private readonly ZstdNet.CompressionOptions? _native;
+    // A compression context holds a few MiB of tables: one is kept per concurrent encode and reused, not made per chunk.
+    private readonly ConcurrentBag<FrameCompressor> _compressors = [];
 
-    public override Stream CreateFrameWriter(Stream output) => new CompressionStream(output, level, leaveOpen: true);
+    public ZstdStage(int level = 3) : this(level, ZstdLibrary.IsNativeAvailable) { }
+
+    internal ZstdStage(int level, bool native)
+    {
+        _level = level;
+        _native = native ? new ZstdNet.CompressionOptions(level) : null;
+    }
+
+    internal bool IsNative => _native is not null;
+
+    public override string Spec => _level == 3 ? "zstd" : $"zstd:{_level}";
+
+    public override Stream CreateFrameWriter(Stream output) => _native is not null
+        ? new ZstdNet.CompressionStream(output, _native)
+        : new CompressionStream(output, _level, leaveOpen: true);
+
+    public void EncodeFrame(ReadOnlySpan<byte> input, IBufferWriter<byte> output)
+    {
+        if (!_compressors.TryTake(out var compressor))
+            compressor = _native is not null ? new NativeCompressor(_native) : new ManagedCompressor(_level);
+        try
+        {
+            var frame = output.GetSpan(compressor.Bound(input.Length));
+            output.Advance(compressor.Wrap(input, frame));
+        }
+        finally
+        {
+            _compressors.Add(compressor);
+        }
+    }
+
+    private abstract class FrameCompressor
+    {
+        public abstract int Bound(int length);
+
+        public abstract int Wrap(ReadOnlySpan<byte> input, Span<byte> frame);
+    }
+
+    private sealed class NativeCompressor(ZstdNet.CompressionOptions options) : FrameCompressor
+    {
+        private readonly ZstdNet.Compressor _compressor = new(options);
+
+        public override int Bound(int length) => ZstdNet.Compressor.GetCompressBound(length);
+
+        public override int Wrap(ReadOnlySpan<byte> input, Span<byte> frame) => _compressor.Wrap(input, frame);
+    }
+
+    private sealed class ManagedCompressor(int level) : FrameCompressor
+    {
+        private readonly Compressor _compressor = new(level);
+
+        public override int Bound(int length) => Compressor.GetCompressBound(length);
+
+        public override int Wrap(ReadOnlySpan<byte> input, Span<byte> frame) => _compressor.Wrap(input, frame);
+    }
 }
 
+/// <summary>Decodes concatenated zstd frames with the managed port: ZstdNet's native decoding stream ends quietly
+/// on a truncated last frame, where this one fails.</summary>
 public sealed class UnzstdStage : DecoderStage
 {
     public override string Spec => "unzstd";

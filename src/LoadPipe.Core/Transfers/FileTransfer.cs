@@ -441,51 +441,109 @@ internal sealed class FileTransfer(TransferContext context)
     }
 
     /// <summary>No stages, or only framed ones: read a chunk, frame it through each stage, write, checkpoint.
-    /// Reading runs one chunk ahead of writing.</summary>
+    /// Reading runs ahead of writing, in order, into a fixed set of chunk buffers; with stages each chunk is framed on
+    /// the thread pool as soon as it is read, so while the oldest chunk is written the next ones are framed in
+    /// parallel (one frame per chunk, so they do not depend on each other). Chunks are written and checkpointed in
+    /// input order; memory is bounded by the number of buffers.</summary>
     private async Task PumpFramedAsync(SourceReader reader, ChunkedSink sink, IncrementalHash? sourceHash, string name, CancellationToken cancellationToken)
     {
         var chunkSize = _options.ChunkSize;
         var framed = context.Stages.Cast<IFramedStage>().ToArray();
-        var frames = framed.Select(_ => new MemoryStream()).ToArray();
-        var pending = ArrayPool<byte>.Shared.Rent(chunkSize);
-        var next = ArrayPool<byte>.Shared.Rent(chunkSize);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var ct = stop.Token;
+        var chunks = new FramedChunk[framed.Length == 0 ? 2 : Math.Max(2, Math.Min(Environment.ProcessorCount + 1, FramedInputBudget / chunkSize))];
+        var order = new Queue<FramedChunk>(chunks.Length);
+        var lastRead = Task.CompletedTask;
+        var ended = false;
         try
         {
-            var count = await reader.ReadBlockAsync(pending.AsMemory(0, chunkSize), cancellationToken).ConfigureAwait(false);
-            while (count > 0)
+            for (var i = 0; i < chunks.Length; i++) Start(chunks[i] = new FramedChunk(chunkSize, framed.Length));
+            while (true)
             {
-                var inputEnd = reader.Position;
-                var readAhead = reader.ReadBlockAsync(next.AsMemory(0, chunkSize), cancellationToken);
-                try
-                {
-                    ReadOnlyMemory<byte> data = pending.AsMemory(0, count);
-                    sourceHash?.AppendData(data.Span);
-                    for (var i = 0; i < framed.Length; i++)
-                    {
-                        frames[i].SetLength(0);
-                        await using (var frame = framed[i].CreateFrameWriter(frames[i]))
-                            await frame.WriteAsync(data, cancellationToken).ConfigureAwait(false);
-                        data = frames[i].GetBuffer().AsMemory(0, (int)frames[i].Length);
-                    }
-                    await sink.WriteAsync(data, cancellationToken).ConfigureAwait(false);
-                    await sink.CheckpointAsync(inputEnd, cancellationToken).ConfigureAwait(false);
-                    context.Observer.FileProgress(name, inputEnd);
-                }
-                catch
-                {
-                    try { await readAhead.ConfigureAwait(false); } catch { /* the first failure is the one to report */ }
-                    throw;
-                }
-                count = await readAhead.ConfigureAwait(false);
-                (pending, next) = (next, pending);
+                var chunk = order.Dequeue();
+                var data = await chunk.Work.ConfigureAwait(false);
+                if (chunk.Count == 0) break;
+                await sink.WriteAsync(data, ct).ConfigureAwait(false);
+                await sink.CheckpointAsync(chunk.InputEnd, ct).ConfigureAwait(false);
+                context.Observer.FileProgress(name, chunk.InputEnd);
+                Start(chunk);
             }
             await sink.CompleteAsync(reader.Position, cancellationToken).ConfigureAwait(false);
         }
+        catch
+        {
+            await stop.CancelAsync().ConfigureAwait(false);
+            throw;
+        }
         finally
         {
-            ArrayPool<byte>.Shared.Return(pending);
-            ArrayPool<byte>.Shared.Return(next);
+            // Reads and encodes still running use the buffers: they end (or fail, already reported) before the buffers go back.
+            foreach (var chunk in chunks)
+            {
+                if (chunk is null) continue;
+                try { await chunk.Work.ConfigureAwait(false); } catch { /* the first failure is the one to report */ }
+                chunk.Dispose();
+            }
         }
+
+        // Reads are chained so the source is read in order; a failed read fails every read after it.
+        void Start(FramedChunk chunk)
+        {
+            var read = lastRead = ReadChunkAsync(lastRead, chunk);
+            chunk.Work = FrameChunkAsync(read, chunk);
+            order.Enqueue(chunk);
+        }
+
+        async Task ReadChunkAsync(Task previous, FramedChunk chunk)
+        {
+            await previous.ConfigureAwait(false);
+            chunk.Count = ended ? 0 : await reader.ReadBlockAsync(chunk.Input.AsMemory(0, chunkSize), ct).ConfigureAwait(false);
+            chunk.InputEnd = reader.Position;
+            ended = chunk.Count < chunkSize;
+            sourceHash?.AppendData(chunk.Input, 0, chunk.Count);
+        }
+
+        async Task<ReadOnlyMemory<byte>> FrameChunkAsync(Task read, FramedChunk chunk)
+        {
+            await read.ConfigureAwait(false);
+            if (chunk.Count == 0 || framed.Length == 0) return chunk.Input.AsMemory(0, chunk.Count);
+            return await Task.Run(() => chunk.Frame(framed), ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Input bytes the framed pump may hold when it has stages: one chunk being written, the rest read and
+    /// framed ahead, each on its own thread, at most one more than there are cores and never fewer than two. Three
+    /// default chunks: two cores frame while the oldest chunk is written. Each chunk also holds its frames.</summary>
+    private const int FramedInputBudget = 3 * TransferDefaults.ChunkSize;
+
+    /// <summary>One input chunk of the framed pump, its frames (one buffer per stage, reused) and the work that fills them.</summary>
+    private sealed class FramedChunk(int chunkSize, int stages) : IDisposable
+    {
+        private readonly FrameBuffer[] _frames = Enumerable.Range(0, stages).Select(_ => new FrameBuffer()).ToArray();
+
+        public byte[] Input { get; } = ArrayPool<byte>.Shared.Rent(chunkSize);
+
+        public int Count { get; set; }
+
+        /// <summary>The source offset at the end of this chunk: its checkpoint.</summary>
+        public long InputEnd { get; set; }
+
+        /// <summary>Reads the chunk, then frames it; gives the bytes to write.</summary>
+        public Task<ReadOnlyMemory<byte>> Work { get; set; } = Task.FromResult(ReadOnlyMemory<byte>.Empty);
+
+        public ReadOnlyMemory<byte> Frame(IFramedStage[] stages)
+        {
+            ReadOnlySpan<byte> data = Input.AsSpan(0, Count);
+            for (var i = 0; i < stages.Length; i++)
+            {
+                _frames[i].Reset();
+                FrameEncoding.Encode(stages[i], data, _frames[i]);
+                data = _frames[i].WrittenSpan;
+            }
+            return _frames[^1].WrittenMemory;
+        }
+
+        public void Dispose() => ArrayPool<byte>.Shared.Return(Input);
     }
 
     /// <summary>Any stage: source -> pipe -> stage -> pipe -> ... -> sink, each stage on its own task, each pipe

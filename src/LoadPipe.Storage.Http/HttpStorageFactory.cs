@@ -53,6 +53,9 @@ public sealed class HttpStorageFactory : IStorageFactory
             ConnectTimeout = TimeSpan.FromSeconds(30),
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
         };
+        // Large body reads wake up once per batch of bytes, not per segment (SO_RCVLOWAT: Linux).
+        if (OperatingSystem.IsLinux())
+            handler.ConnectCallback = (context, cancellationToken) => BatchedReceiveStream.ConnectAsync(context.DnsEndPoint, cancellationToken);
         // Timeouts are per request and per read (HttpStorage.Timeout): a whole download may take hours.
         var client = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
         client.DefaultRequestHeaders.UserAgent.ParseAdd("LoadPipe/0.1");

@@ -120,6 +120,32 @@ public sealed class HttpSourceTests(FileServer server) : IClassFixture<FileServe
         Assert.False(File.Exists(Sandbox.PartialOf(destination)));
     }
 
+    [Fact]
+    public async Task Copy_HttpSourceTooSlowToFillABatchWithinTheTimeout_CopiesWithOneRequest()
+    {
+        // Large reads wait for a batch of bytes (SO_RCVLOWAT); a server this slow fills no batch within the
+        // timeout, so each read must still return what has arrived rather than time out.
+        using var sandbox = new Sandbox();
+        var content = server.PublishRandom("slow.bin", 256 << 10, seed: 16);
+        server.Inject("slow.bin", Fault.None, Fault.Trickle(4 << 10, TimeSpan.FromMilliseconds(50)));
+        var config = sandbox.PathOf("config.yaml");
+        File.WriteAllText(config, $"""
+            remotes:
+              files:
+                type: http
+                url: {server.BaseAddress}
+                timeout: 2s
+            """);
+        var destination = sandbox.PathOf("out/slow.bin");
+
+        var run = await sandbox.LpAsync("copy", "files:slow.bin", destination, "--config", config, "--json");
+
+        run.AssertExitCode(0);
+        Assert.Equal(Digest.Sha256(content), Digest.Sha256OfFile(destination));
+        var get = Assert.Single(server.RequestsFor("slow.bin"), r => r.Method == "GET");
+        Assert.Equal(200, get.Status);
+    }
+
     private Task<LpResult> CopyAsync(Sandbox sandbox, string name, string destination) =>
         sandbox.LpAsync("copy", server.UrlOf(name), destination, "--chunk-size", "1M", "--json");
 }

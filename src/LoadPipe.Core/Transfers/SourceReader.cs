@@ -11,13 +11,17 @@ namespace LoadPipe.Core.Transfers;
 /// </summary>
 internal sealed class SourceReader : IAsyncDisposable
 {
-    private const int MaxReadSize = 1 << 20;
+    // Large reads mean fewer wake-ups per GiB (an HTTP body read waits for as much, see the HTTP storage's
+    // BatchedReceiveStream); under a bandwidth limit, smaller ones keep each burst short.
+    private const int MaxReadSize = 4 << 20;
+    private const int MaxLimitedReadSize = 1 << 20;
     private readonly IStorage _storage;
     private readonly string _path;
     private readonly string? _version;
     private readonly bool _ranged;
     private readonly ResiliencePipeline _retry;
     private readonly BandwidthLimiter? _limiter;
+    private readonly int _maxRead;
     private Stream? _stream;
 
     public SourceReader(IStorage storage, string path, string? version, long offset, ResiliencePipeline retry, BandwidthLimiter? limiter)
@@ -28,6 +32,7 @@ internal sealed class SourceReader : IAsyncDisposable
         _ranged = storage is IRangedReader;
         _retry = retry;
         _limiter = limiter;
+        _maxRead = limiter is null ? MaxReadSize : MaxLimitedReadSize;
         Position = offset;
         if (offset > 0 && !_ranged) throw new InvalidOperationException("offset on a storage without ranged reads");
     }
@@ -40,7 +45,7 @@ internal sealed class SourceReader : IAsyncDisposable
         var total = 0;
         while (total < buffer.Length)
         {
-            var n = await ReadAsync(buffer[total..Math.Min(buffer.Length, total + MaxReadSize)], cancellationToken).ConfigureAwait(false);
+            var n = await ReadAsync(buffer[total..Math.Min(buffer.Length, total + _maxRead)], cancellationToken).ConfigureAwait(false);
             if (n == 0) break;
             total += n;
         }
@@ -49,7 +54,7 @@ internal sealed class SourceReader : IAsyncDisposable
 
     public async Task<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
-        if (buffer.Length > MaxReadSize) buffer = buffer[..MaxReadSize];
+        if (buffer.Length > _maxRead) buffer = buffer[.._maxRead];
         var n = await _retry.ExecuteAsync(async ct =>
         {
             var canReopen = _ranged || Position == 0;

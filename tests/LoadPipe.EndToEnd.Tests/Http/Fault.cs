@@ -11,6 +11,8 @@ public sealed record Fault
     public long? CutAfterBytes { get; private init; }
     public byte[]? ReplaceWith { get; private init; }
     public long? StallAfterBytes { get; private init; }
+    public int? TrickleBytes { get; private init; }
+    public TimeSpan TricklePause { get; private init; }
 
     /// <summary>Answer with this status, and a Retry-After in seconds when given.</summary>
     public static Fault Respond(int status, int? retryAfterSeconds = null) => new() { Status = status, RetryAfterSeconds = retryAfterSeconds };
@@ -21,4 +23,8 @@ public sealed record Fault
 
     /// <summary>Serve normally but stop sending after this many body bytes, keeping the connection open.</summary>
     public static Fault StallAfter(long bytes) => new() { StallAfterBytes = bytes };
+
+    /// <summary>Serve the whole body, but <paramref name="bytes"/> at a time, each sent at once and followed by
+    /// <paramref name="pause"/>: a slow server that never goes quiet for long.</summary>
+    public static Fault Trickle(int bytes, TimeSpan pause) => new() { TrickleBytes = bytes, TricklePause = pause };
 }

@@ -14,7 +14,8 @@ namespace LoadPipe.EndToEnd.Tests.Http;
 /// static file servers and CDNs do: ETag and Last-Modified validators, Accept-Ranges, single byte ranges answered
 /// 206 with Content-Range (RFC 9110 §14), If-Range honoured (§13.1.5), HEAD. Faults are queued per file and
 /// consumed one per request, in order: a status with Retry-After, a body cut off after some bytes (optionally
-/// replacing the file at that moment), a body that stalls. Every request is logged for the tests to inspect.
+/// replacing the file at that moment), a body that stalls, a body that trickles. Every request is logged for the
+/// tests to inspect.
 /// </summary>
 public sealed class FileServer : IAsyncLifetime
 {
@@ -131,9 +132,14 @@ public sealed class FileServer : IAsyncLifetime
         Log(response.StatusCode, cutAt < end);
         for (var offset = from; offset < cutAt;)
         {
-            var n = (int)Math.Min(64 << 10, cutAt - offset);
+            var n = (int)Math.Min(fault.TrickleBytes ?? 64 << 10, cutAt - offset);
             await response.Body.WriteAsync(file.Content.AsMemory((int)offset, n), context.RequestAborted);
             offset += n;
+            if (fault.TrickleBytes is not null)
+            {
+                await response.Body.FlushAsync(context.RequestAborted);
+                await Task.Delay(fault.TricklePause, context.RequestAborted);
+            }
         }
         if (cutAt < end)
         {

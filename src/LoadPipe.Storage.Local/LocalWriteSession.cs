@@ -10,6 +10,7 @@ namespace LoadPipe.Storage.Local;
 internal sealed class LocalWriteSession : IWriteSession
 {
     private const int EPERM = 1, EINTR = 4, EIO = 5, EAGAIN = 11, EACCES = 13, EBUSY = 16, ENOSPC = 28, ETIMEDOUT = 110, EDQUOT = 122;
+    private const int WriteSlice = 256 << 10;
     private readonly string _target;
     private readonly string _partial;
     private readonly WriteRequest _request;
@@ -60,8 +61,18 @@ internal sealed class LocalWriteSession : IWriteSession
         var handle = _handle ?? throw new ObjectDisposedException(nameof(LocalWriteSession));
         try
         {
-            await RandomAccess.WriteAsync(handle, data, Length, cancellationToken).ConfigureAwait(false);
-            Writeback.Start(handle, Length, data.Length);
+            var offset = Length;
+            await Task.Run(() =>
+            {
+                // In slices: one 8 MiB write into the page cache costs this VM's kernel 5-10x the system time of the
+                // same bytes in 256 KiB writes (measured: 2.5-2.8 s against 0.2 s per GiB), whatever the chunk size.
+                for (var done = 0; done < data.Length; done += WriteSlice)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    RandomAccess.Write(handle, data.Span.Slice(done, Math.Min(WriteSlice, data.Length - done)), offset + done);
+                }
+            }, cancellationToken).ConfigureAwait(false);
+            Writeback.Start(handle, offset, data.Length);
         }
         catch (IOException e)
         {

@@ -15,23 +15,19 @@ public sealed partial class SqliteManifest
     {
         ArgumentOutOfRangeException.ThrowIfNegative(units);
         await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var tx = c.BeginTransaction(deferred: false);
-        await using (var spend = Command(c, """
+        await using var tx = c.Begin(deferred: false);
+        var spend = c.Command("""
             INSERT INTO quota_spent(account, day, units, updated_at) SELECT $account, $day, $units, $now WHERE $units <= $budget
             ON CONFLICT(account, day) DO UPDATE SET units = quota_spent.units + excluded.units, updated_at = excluded.updated_at
                 WHERE quota_spent.units + excluded.units <= $budget
             RETURNING units
-            """, ("$account", account), ("$day", ManifestRows.Day(day)), ("$units", units), ("$budget", budget), ("$now", Now())))
+            """, tx, ("$account", account), ("$day", ManifestRows.Day(day)), ("$units", units), ("$budget", budget), ("$now", Now()));
+        if (await spend.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long total)
         {
-            spend.Transaction = tx;
-            if (await spend.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long total)
-            {
-                await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
-                return new QuotaSpend(true, total);
-            }
+            await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return new QuotaSpend(true, total);
         }
-        await using var read = Command(c, "SELECT units FROM quota_spent WHERE account = $account AND day = $day", ("$account", account), ("$day", ManifestRows.Day(day)));
-        read.Transaction = tx;
+        var read = c.Command("SELECT units FROM quota_spent WHERE account = $account AND day = $day", tx, ("$account", account), ("$day", ManifestRows.Day(day)));
         var current = await read.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as long? ?? 0;
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
         return new QuotaSpend(false, current);
@@ -40,7 +36,7 @@ public sealed partial class SqliteManifest
     public async Task<long> GetQuotaSpentAsync(string account, DateOnly day, CancellationToken cancellationToken = default)
     {
         await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var read = Command(c, "SELECT units FROM quota_spent WHERE account = $account AND day = $day", ("$account", account), ("$day", ManifestRows.Day(day)));
+        var read = c.Command("SELECT units FROM quota_spent WHERE account = $account AND day = $day", null, ("$account", account), ("$day", ManifestRows.Day(day)));
         return await read.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as long? ?? 0;
     }
 
@@ -60,8 +56,8 @@ public sealed partial class SqliteManifest
     public async Task<UploadRecord?> FindUploadAsync(string account, string md5, CancellationToken cancellationToken = default)
     {
         await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var cmd = Command(c, UploadSelect + " WHERE account = $account AND md5 = $md5", ("$account", account), ("$md5", md5.ToLowerInvariant()));
-        await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var r = await c.Command(UploadSelect + " WHERE account = $account AND md5 = $md5", null, ("$account", account), ("$md5", md5.ToLowerInvariant()))
+            .ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         return await r.ReadAsync(cancellationToken).ConfigureAwait(false) ? ManifestRows.ReadUpload(r) : null;
     }
 
@@ -71,8 +67,8 @@ public sealed partial class SqliteManifest
     public async IAsyncEnumerable<UploadRecord> ListUploadsAsync(string account, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var cmd = Command(c, UploadSelect + " WHERE account = $account ORDER BY uploaded_at DESC, md5", ("$account", account));
-        await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var r = await c.Command(UploadSelect + " WHERE account = $account ORDER BY uploaded_at DESC, md5", null, ("$account", account))
+            .ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
             yield return ManifestRows.ReadUpload(r);
     }

@@ -8,7 +8,9 @@ namespace LoadPipe.Manifest.Sqlite;
 /// <summary>
 /// The default manifest: one SQLite file in WAL mode with synchronous=NORMAL. A commit survives kill -9 at once;
 /// after a power loss the last few commits may be lost, which is safe: a chunk is recorded only after the
-/// destination made it durable, so a lost record only means that chunk is sent again. Each call opens a pooled connection, so any number of transfers may call at once.
+/// destination made it durable, so a lost record only means that chunk is sent again. Each call takes a connection of
+/// its own from a small pool (<see cref="Pooled"/>), so any number of transfers may call at once; a pooled connection
+/// keeps its pragmas and its prepared statements, so a call costs the statement, not its parsing.
 /// </summary>
 public sealed partial class SqliteManifest : IManifest, IUploadLedger
 {
@@ -51,16 +53,18 @@ public sealed partial class SqliteManifest : IManifest, IUploadLedger
 
     private async Task MigrateAsync(CancellationToken cancellationToken)
     {
-        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await ExecAsync(connection, "PRAGMA journal_mode=WAL;", cancellationToken).ConfigureAwait(false);
-        await ExecAsync(connection, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);", cancellationToken).ConfigureAwait(false);
-        await using var tx = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        var current = Convert.ToInt32(await ScalarAsync(connection, tx, "SELECT COALESCE(MAX(version), 0) FROM schema_version", cancellationToken).ConfigureAwait(false) ?? 0L);
+        await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await c.Command("PRAGMA journal_mode=WAL;").ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        await c.Command("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);").ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        await using var tx = c.Begin();
+        var current = Convert.ToInt32(await c.Command("SELECT COALESCE(MAX(version), 0) FROM schema_version", tx)
+            .ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) ?? 0L);
         if (current > Migrations.Steps.Length)
             throw new LoadPipeException(ErrorKind.Usage, $"manifest {Path} has schema version {current}, newer than this lp knows ({Migrations.Steps.Length}): upgrade lp");
         for (var v = current; v < Migrations.Steps.Length; v++)
         {
-            await using var step = connection.CreateCommand();
+            // Run once: not kept among the prepared statements.
+            await using var step = c.Connection.CreateCommand();
             step.Transaction = tx;
             step.CommandText = Migrations.Steps[v] + $"; INSERT INTO schema_version(version) VALUES ({v + 1});";
             await step.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
@@ -71,26 +75,22 @@ public sealed partial class SqliteManifest : IManifest, IUploadLedger
     public async Task<long> BeginSessionAsync(SessionStart start, CancellationToken cancellationToken = default)
     {
         await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var cmd = Command(c, """
+        var cmd = c.Command("""
             INSERT INTO sessions(command, source, destination, project, config, started_at)
             VALUES ($command, $source, $destination, $project, $config, $now) RETURNING id
-            """,
+            """, null,
             ("$command", start.Command), ("$source", start.Source), ("$destination", start.Destination),
             ("$project", start.Project), ("$config", start.ConfigSnapshot), ("$now", Now()));
         return (long)(await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
     }
 
-    public async Task EndSessionAsync(long sessionId, SessionSummary summary, CancellationToken cancellationToken = default)
-    {
-        await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var cmd = Command(c, """
+    public Task EndSessionAsync(long sessionId, SessionSummary summary, CancellationToken cancellationToken = default) =>
+        ExecAsync("""
             UPDATE sessions SET status = $status, finished_at = $now, files = $files, files_skipped = $skipped,
                 files_failed = $failed, bytes = $bytes, bytes_sent = $sent WHERE id = $id
-            """,
+            """, cancellationToken,
             ("$status", summary.Status), ("$now", Now()), ("$files", summary.Files), ("$skipped", summary.FilesSkipped),
             ("$failed", summary.FilesFailed), ("$bytes", summary.Bytes), ("$sent", summary.BytesSent), ("$id", sessionId));
-        await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-    }
 
     /// <summary>
     /// A row in <c>locks</c> names the holder by process id and start time; a row whose process is gone (killed)
@@ -104,23 +104,18 @@ public sealed partial class SqliteManifest : IManifest, IUploadLedger
         try
         {
             await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-            await using var tx = c.BeginTransaction(deferred: false);
-            await using (var read = Command(c, "SELECT pid, pid_start FROM locks WHERE lock_id = $id", ("$id", id)))
+            await using var tx = c.Begin(deferred: false);
+            await using (var r = await c.Command("SELECT pid, pid_start FROM locks WHERE lock_id = $id", tx, ("$id", id))
+                .ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
             {
-                read.Transaction = tx;
-                await using var r = await read.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
                 if (await r.ReadAsync(cancellationToken).ConfigureAwait(false) && ProcessAlive(r.GetInt32(0), r.GetInt64(1)) && r.GetInt32(0) != Environment.ProcessId)
                 {
                     HeldKeys.TryRemove((Path, id), out _);
                     return null;
                 }
             }
-            await using (var take = Command(c, "INSERT OR REPLACE INTO locks(lock_id, pid, pid_start) VALUES ($id, $pid, $start)",
-                ("$id", id), ("$pid", Environment.ProcessId), ("$start", ProcessStart)))
-            {
-                take.Transaction = tx;
-                await take.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            }
+            await c.Command("INSERT OR REPLACE INTO locks(lock_id, pid, pid_start) VALUES ($id, $pid, $start)", tx,
+                ("$id", id), ("$pid", Environment.ProcessId), ("$start", ProcessStart)).ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
             return new Held(this, id);
         }
@@ -166,12 +161,13 @@ public sealed partial class SqliteManifest : IManifest, IUploadLedger
         }
     }
 
+    private const string FindByKey = TransferSelect + " WHERE source = $s AND destination = $d AND pipeline = $p";
+
     public async Task<TransferRecord?> FindTransferAsync(TransferKey key, CancellationToken cancellationToken = default)
     {
         await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var cmd = Command(c, TransferSelect + " WHERE source = $s AND destination = $d AND pipeline = $p",
-            ("$s", key.Source), ("$d", key.Destination), ("$p", key.Pipeline));
-        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var reader = await c.Command(FindByKey, null, ("$s", key.Source), ("$d", key.Destination), ("$p", key.Pipeline))
+            .ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? ManifestRows.ReadTransfer(reader) : null;
     }
 
@@ -182,16 +178,14 @@ public sealed partial class SqliteManifest : IManifest, IUploadLedger
         if (keys.Count == 0) return found;
         // One connection and one prepared statement for the whole batch, in one read transaction: microseconds a key.
         await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var tx = c.BeginTransaction(deferred: true);
-        await using var cmd = Command(c, TransferSelect + " WHERE source = $s AND destination = $d AND pipeline = $p",
-            ("$s", ""), ("$d", ""), ("$p", ""));
-        cmd.Transaction = tx;
-        cmd.Prepare();
+        await using var tx = c.Begin(deferred: true);
+        var cmd = c.Command(FindByKey, tx, ("$s", ""), ("$d", ""), ("$p", ""));
+        var (s, d, p) = (cmd.Parameters["$s"], cmd.Parameters["$d"], cmd.Parameters["$p"]);
         foreach (var key in keys)
         {
-            cmd.Parameters["$s"].Value = key.Source;
-            cmd.Parameters["$d"].Value = key.Destination;
-            cmd.Parameters["$p"].Value = key.Pipeline;
+            s.Value = key.Source;
+            d.Value = key.Destination;
+            p.Value = key.Pipeline;
             await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false)) found[key] = ManifestRows.ReadTransfer(reader);
         }
@@ -204,14 +198,12 @@ public sealed partial class SqliteManifest : IManifest, IUploadLedger
         if (files.Count == 0) return;
         // One transaction, one prepared statement: a batch of 500 costs about as much as one insert on its own.
         await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var tx = c.BeginTransaction();
-        await using var cmd = Command(c, """
+        await using var tx = c.Begin();
+        var cmd = c.Command("""
             INSERT INTO transfers(session_id, source, destination, pipeline, source_size, source_version, source_modified, status, updated_at)
             VALUES ($session, $s, $d, $p, $size, $version, $modified, 'Pending', $now)
             ON CONFLICT(source, destination, pipeline) DO NOTHING
-            """, ("$session", sessionId), ("$s", ""), ("$d", ""), ("$p", ""), ("$size", 0L), ("$version", null), ("$modified", null), ("$now", Now()));
-        cmd.Transaction = tx;
-        cmd.Prepare();
+            """, tx, ("$session", sessionId), ("$s", ""), ("$d", ""), ("$p", ""), ("$size", 0L), ("$version", null), ("$modified", null), ("$now", Now()));
         foreach (var (key, source) in files)
         {
             cmd.Parameters["$s"].Value = key.Source;
@@ -228,30 +220,27 @@ public sealed partial class SqliteManifest : IManifest, IUploadLedger
     public async Task<TransferRecord> StartTransferAsync(TransferKey key, long sessionId, SourceIdentity source, CancellationToken cancellationToken = default)
     {
         await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var tx = (SqliteTransaction)await c.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        await using (var cmd = Command(c, """
+        await using var tx = c.Begin();
+        TransferRecord record;
+        await using (var reader = await c.Command($"""
             INSERT INTO transfers(session_id, source, destination, pipeline, source_size, source_version, source_modified, status, updated_at)
             VALUES ($session, $s, $d, $p, $size, $version, $modified, 'InProgress', $now)
             ON CONFLICT(source, destination, pipeline) DO UPDATE SET
                 session_id = excluded.session_id, source_size = excluded.source_size, source_version = excluded.source_version,
                 source_modified = excluded.source_modified, status = 'InProgress', sink_state = NULL, bytes_confirmed = 0,
                 attempts = 1, last_error = NULL, md5 = NULL, sha256 = NULL, output_size = -1, updated_at = excluded.updated_at
-            """,
+            RETURNING {ManifestRows.TransferColumns}
+            """, tx,
             ("$session", sessionId), ("$s", key.Source), ("$d", key.Destination), ("$p", key.Pipeline), ("$size", source.Size),
-            ("$version", source.Version), ("$modified", source.Modified?.ToUnixTimeMilliseconds()), ("$now", Now())))
+            ("$version", source.Version), ("$modified", source.Modified?.ToUnixTimeMilliseconds()), ("$now", Now()))
+            .ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
-            cmd.Transaction = tx;
-            await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            record = ManifestRows.ReadTransfer(reader);
         }
-        await using (var drop = Command(c, """
-            DELETE FROM chunks WHERE transfer_id = (SELECT id FROM transfers WHERE source = $s AND destination = $d AND pipeline = $p)
-            """, ("$s", key.Source), ("$d", key.Destination), ("$p", key.Pipeline)))
-        {
-            drop.Transaction = tx;
-            await drop.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
+        await c.Command("DELETE FROM chunks WHERE transfer_id = $id", tx, ("$id", record.Id)).ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return (await FindTransferAsync(key, cancellationToken).ConfigureAwait(false))!;
+        return record;
     }
 
     public Task AttachTransferAsync(long transferId, long sessionId, CancellationToken cancellationToken = default) =>
@@ -265,8 +254,8 @@ public sealed partial class SqliteManifest : IManifest, IUploadLedger
     public async Task<IReadOnlyList<ChunkRecord>> GetChunksAsync(long transferId, CancellationToken cancellationToken = default)
     {
         await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var cmd = Command(c, "SELECT seq, offset, length, input_end, checksum FROM chunks WHERE transfer_id = $id ORDER BY seq", ("$id", transferId));
-        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var reader = await c.Command("SELECT seq, offset, length, input_end, checksum FROM chunks WHERE transfer_id = $id ORDER BY seq", null, ("$id", transferId))
+            .ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         var chunks = new List<ChunkRecord>();
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             chunks.Add(new ChunkRecord(reader.GetInt32(0), reader.GetInt64(1), reader.GetInt64(2), reader.IsDBNull(3) ? null : reader.GetInt64(3), reader.GetString(4)));
@@ -276,20 +265,13 @@ public sealed partial class SqliteManifest : IManifest, IUploadLedger
     public async Task ConfirmChunkAsync(long transferId, ChunkRecord chunk, string? sinkState, CancellationToken cancellationToken = default)
     {
         await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var tx = (SqliteTransaction)await c.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        await using (var insert = Command(c, """
+        await using var tx = c.Begin();
+        await c.Command("""
             INSERT OR REPLACE INTO chunks(transfer_id, seq, offset, length, input_end, checksum) VALUES ($id, $seq, $offset, $length, $input, $sum)
-            """, ("$id", transferId), ("$seq", chunk.Sequence), ("$offset", chunk.Offset), ("$length", chunk.Length), ("$input", chunk.InputEnd), ("$sum", chunk.Checksum)))
-        {
-            insert.Transaction = tx;
-            await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
-        await using (var update = Command(c, "UPDATE transfers SET bytes_confirmed = $end, sink_state = $state, updated_at = $now WHERE id = $id",
-            ("$end", chunk.End), ("$state", sinkState), ("$now", Now()), ("$id", transferId)))
-        {
-            update.Transaction = tx;
-            await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
+            """, tx, ("$id", transferId), ("$seq", chunk.Sequence), ("$offset", chunk.Offset), ("$length", chunk.Length), ("$input", chunk.InputEnd), ("$sum", chunk.Checksum))
+            .ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        await c.Command("UPDATE transfers SET bytes_confirmed = $end, sink_state = $state, updated_at = $now WHERE id = $id", tx,
+            ("$end", chunk.End), ("$state", sinkState), ("$now", Now()), ("$id", transferId)).ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -299,12 +281,12 @@ public sealed partial class SqliteManifest : IManifest, IUploadLedger
             UPDATE transfers SET bytes_confirmed = COALESCE((SELECT MAX(offset + length) FROM chunks WHERE transfer_id = $id), 0) WHERE id = $id;
             """, cancellationToken, ("$id", transferId), ("$seq", fromSequence));
 
-    public async Task CompleteTransferAsync(long transferId, TransferCompletion completion, CancellationToken cancellationToken = default) =>
-        await ExecAsync("""
+    public Task CompleteTransferAsync(long transferId, TransferCompletion completion, CancellationToken cancellationToken = default) =>
+        ExecAsync("""
             UPDATE transfers SET status = 'Completed', sink_state = NULL, md5 = $md5, sha256 = $sha, output_size = $size,
                 bytes_confirmed = $size, last_error = NULL, updated_at = $now WHERE id = $id;
             DELETE FROM chunks WHERE transfer_id = $id;
-            """, cancellationToken, ("$md5", completion.Md5), ("$sha", completion.Sha256), ("$size", completion.OutputSize), ("$now", Now()), ("$id", transferId)).ConfigureAwait(false);
+            """, cancellationToken, ("$md5", completion.Md5), ("$sha", completion.Sha256), ("$size", completion.OutputSize), ("$now", Now()), ("$id", transferId));
 
     public Task FailTransferAsync(long transferId, string error, CancellationToken cancellationToken = default) =>
         ExecAsync("UPDATE transfers SET status = 'Failed', last_error = $error, updated_at = $now WHERE id = $id",
@@ -313,8 +295,8 @@ public sealed partial class SqliteManifest : IManifest, IUploadLedger
     public async IAsyncEnumerable<SessionRecord> ListSessionsAsync(int limit, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var cmd = Command(c, "SELECT " + ManifestRows.SessionColumns + " FROM sessions ORDER BY id DESC LIMIT $limit", ("$limit", limit));
-        await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var r = await c.Command("SELECT " + ManifestRows.SessionColumns + " FROM sessions ORDER BY id DESC LIMIT $limit", null, ("$limit", limit))
+            .ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
             yield return ManifestRows.ReadSession(r);
     }
@@ -322,9 +304,9 @@ public sealed partial class SqliteManifest : IManifest, IUploadLedger
     public async IAsyncEnumerable<TransferRecord> ListTransfersAsync(long? sessionId, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var cmd = sessionId is null
-            ? Command(c, TransferSelect + " ORDER BY id")
-            : Command(c, TransferSelect + " WHERE session_id = $session ORDER BY id", ("$session", sessionId));
+        var cmd = sessionId is null
+            ? c.Command(TransferSelect + " ORDER BY id")
+            : c.Command(TransferSelect + " WHERE session_id = $session ORDER BY id", null, ("$session", sessionId));
         await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             yield return ManifestRows.ReadTransfer(reader);
@@ -332,6 +314,8 @@ public sealed partial class SqliteManifest : IManifest, IUploadLedger
 
     public ValueTask DisposeAsync()
     {
+        _disposed = true;
+        while (_idle.TryDequeue(out var pooled)) pooled.Close();
         SqliteConnection.ClearAllPools();
         return ValueTask.CompletedTask;
     }
@@ -340,39 +324,96 @@ public sealed partial class SqliteManifest : IManifest, IUploadLedger
 
     private long Now() => _time.GetUtcNow().ToUnixTimeMilliseconds();
 
-    private async Task<SqliteConnection> OpenConnectionAsync(CancellationToken cancellationToken)
+    // Open connections not in use, each with its pragmas set and its statements prepared. A few are kept: as many as
+    // calls run at once (about --transfers); more are closed when they come back.
+    private readonly System.Collections.Concurrent.ConcurrentQueue<Pooled> _idle = new();
+    private int _idleCount;
+    private volatile bool _disposed;
+    private const int IdleKept = 32;
+
+    private async ValueTask<Pooled> OpenConnectionAsync(CancellationToken cancellationToken)
     {
+        if (_idle.TryDequeue(out var pooled))
+        {
+            Interlocked.Decrement(ref _idleCount);
+            return pooled;
+        }
         var connection = new SqliteConnection(_connectionString);
-        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await ExecAsync(connection, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=30000;", cancellationToken).ConfigureAwait(false);
-        return connection;
+        try
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            await using var pragmas = connection.CreateCommand();
+            pragmas.CommandText = "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=30000;";
+            await pragmas.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+        return new Pooled(this, connection);
+    }
+
+    private void Return(Pooled pooled)
+    {
+        // A connection left inside a transaction (a failure between BEGIN and its rollback) is not reused.
+        if (_disposed || pooled.Connection.State != System.Data.ConnectionState.Open || SQLitePCL.raw.sqlite3_get_autocommit(pooled.Connection.Handle) == 0)
+        {
+            pooled.Close();
+            return;
+        }
+        if (Interlocked.Increment(ref _idleCount) > IdleKept)
+        {
+            Interlocked.Decrement(ref _idleCount);
+            pooled.Close();
+            return;
+        }
+        _idle.Enqueue(pooled);
+        // Disposed meanwhile: it closes what it finds, this one included, or this one is closed here.
+        if (_disposed && _idle.TryDequeue(out var late)) late.Close();
     }
 
     private async Task ExecAsync(string sql, CancellationToken cancellationToken, params (string, object?)[] parameters)
     {
         await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var cmd = Command(c, sql, parameters);
-        await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        await c.Command(sql, null, parameters).ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private static async Task ExecAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken)
+    /// <summary>One open connection of the pool, with the statements run on it kept prepared (by their SQL text).
+    /// Disposing it gives it back. A command it hands out is its own: run it, read it to the end, never dispose it.</summary>
+    private sealed class Pooled(SqliteManifest owner, SqliteConnection connection) : IAsyncDisposable
     {
-        await using var cmd = Command(connection, sql);
-        await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-    }
+        private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
 
-    private static async Task<object?> ScalarAsync(SqliteConnection connection, SqliteTransaction tx, string sql, CancellationToken cancellationToken)
-    {
-        await using var cmd = Command(connection, sql);
-        cmd.Transaction = tx;
-        return await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
-    }
+        public SqliteConnection Connection { get; } = connection;
 
-    private static SqliteCommand Command(SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters)
-    {
-        var cmd = connection.CreateCommand();
-        cmd.CommandText = sql;
-        foreach (var (name, value) in parameters) cmd.Parameters.AddWithValue(name, value ?? DBNull.Value);
-        return cmd;
+        public SqliteTransaction Begin(bool deferred = false) => Connection.BeginTransaction(deferred);
+
+        public SqliteCommand Command(string sql, SqliteTransaction? transaction = null, params (string Name, object? Value)[] parameters)
+        {
+            if (!_commands.TryGetValue(sql, out var cmd))
+            {
+                cmd = Connection.CreateCommand();
+                cmd.CommandText = sql;
+                foreach (var (name, _) in parameters) cmd.Parameters.Add(new SqliteParameter { ParameterName = name });
+                _commands[sql] = cmd;
+            }
+            cmd.Transaction = transaction;
+            foreach (var (name, value) in parameters) cmd.Parameters[name].Value = value ?? DBNull.Value;
+            return cmd;
+        }
+
+        public ValueTask DisposeAsync()
+        {
+            owner.Return(this);
+            return ValueTask.CompletedTask;
+        }
+
+        public void Close()
+        {
+            foreach (var cmd in _commands.Values) cmd.Dispose();
+            _commands.Clear();
+            Connection.Dispose();
+        }
     }
 }

@@ -45,7 +45,8 @@ internal sealed class FileTransfer(TransferContext context)
         // found it there, else complete, unchanged and still at the destination.
         if (!forceRestart && hint.Completed is { } settled && settled.Key == key && settled.Source.SameAs(identity))
             return Skipped(source, destination, settled);
-        if (!forceRestart && await FindCompleteAsync(key, identity, destination, hint, cancellationToken).ConfigureAwait(false) is { } done)
+        // The planner looked it up moments ago and found it not done: the look under the lock is the one that counts.
+        if (!forceRestart && !hint.NotDone && await FindCompleteAsync(key, identity, destination, hint, cancellationToken).ConfigureAwait(false) is { } done)
             return Skipped(source, destination, done);
         var held = await _manifest.TryLockAsync(key, cancellationToken).ConfigureAwait(false);
         if (held is null)
@@ -76,9 +77,9 @@ internal sealed class FileTransfer(TransferContext context)
         SourceIdentity identity, DestinationHint hint, CancellationToken cancellationToken, bool forceRestart)
     {
         // Again under the lock: another process may have finished it meanwhile.
-        if (!forceRestart && await FindCompleteAsync(key, identity, destination, hint, cancellationToken).ConfigureAwait(false) is { } done)
-            return Skipped(source, destination, done);
         var existing = await _manifest.FindTransferAsync(key, cancellationToken).ConfigureAwait(false);
+        if (!forceRestart && await IsCompleteAsync(existing, identity, destination, hint, cancellationToken).ConfigureAwait(false))
+            return Skipped(source, destination, existing!);
         // Planned but never started: nothing of it was sent.
         if (existing is { Status: TransferStatus.Pending }) existing = null;
 
@@ -164,13 +165,21 @@ internal sealed class FileTransfer(TransferContext context)
     {
         if (destination.IsStdio) return null;
         var record = await _manifest.FindTransferAsync(key, cancellationToken).ConfigureAwait(false);
-        if (record is not { Status: TransferStatus.Completed } || !record.Source.SameAs(identity)) return null;
+        return await IsCompleteAsync(record, identity, destination, hint, cancellationToken).ConfigureAwait(false) ? record : null;
+    }
+
+    /// <summary>True when <paramref name="record"/> is complete, its source unchanged and its destination still there
+    /// with the recorded size.</summary>
+    private static async Task<bool> IsCompleteAsync(TransferRecord? record, SourceIdentity identity, Location destination, DestinationHint hint,
+        CancellationToken cancellationToken)
+    {
+        if (destination.IsStdio || record is not { Status: TransferStatus.Completed } || !record.Source.SameAs(identity)) return false;
         // A listing taken before another process finished the file may not show it, or may show it half written (a
         // server that lists an object while it is being stored): a listed entry that matches is trusted without
         // asking, anything else is asked about directly.
-        if (hint is { Listed: true, Info: { } listed } && Holds(listed)) return record;
+        if (hint is { Listed: true, Info: { } listed } && Holds(listed)) return true;
         var info = await destination.Storage.StatAsync(destination.Path, cancellationToken).ConfigureAwait(false);
-        return Holds(info) ? record : null;
+        return Holds(info);
 
         bool Holds(ObjectInfo? info) =>
             info is { IsDirectory: false } && (record.OutputSize < 0 || info.Size < 0 || info.Size == record.OutputSize);
@@ -264,7 +273,9 @@ internal sealed class FileTransfer(TransferContext context)
         }
         var record = await _manifest.StartTransferAsync(key, context.SessionId, identity, cancellationToken).ConfigureAwait(false);
         var session = await _retry.ExecuteAsync(async ct => await writer.BeginWriteAsync(destination.Path, request, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
-        await _manifest.SetSinkStateAsync(record.Id, session.ResumeState, cancellationToken).ConfigureAwait(false);
+        // The record starts with no sink state: only a session that has one already (an upload URL) is saved now.
+        if (session.ResumeState is { } resumeState)
+            await _manifest.SetSinkStateAsync(record.Id, resumeState, cancellationToken).ConfigureAwait(false);
         return (record, session, []);
     }
 
@@ -305,7 +316,7 @@ internal sealed class FileTransfer(TransferContext context)
         await using var reader = new SourceReader(source.Storage, source.Path, sourceInfo.Version, inputStart, _retry, context.Limiter);
 
         if (direct)
-            await PumpFramedAsync(reader, sink, sourceHash, name, cancellationToken).ConfigureAwait(false);
+            await PumpFramedAsync(reader, sink, sourceHash, name, sourceInfo.Size, cancellationToken).ConfigureAwait(false);
         else
         {
             // A replay reads the source again from the start: blocks of a remote source are kept in the cache so
@@ -444,10 +455,13 @@ internal sealed class FileTransfer(TransferContext context)
     /// Reading runs ahead of writing, in order, into a fixed set of chunk buffers; with stages each chunk is framed on
     /// the thread pool as soon as it is read, so while the oldest chunk is written the next ones are framed in
     /// parallel (one frame per chunk, so they do not depend on each other). Chunks are written and checkpointed in
-    /// input order; memory is bounded by the number of buffers.</summary>
-    private async Task PumpFramedAsync(SourceReader reader, ChunkedSink sink, IncrementalHash? sourceHash, string name, CancellationToken cancellationToken)
+    /// input order; memory is bounded by the number of buffers. Without stages, a source known to be smaller than a
+    /// chunk is read in blocks of its size: chunk-size buffers for a 4 KiB file would be most of the work of many
+    /// small files.</summary>
+    private async Task PumpFramedAsync(SourceReader reader, ChunkedSink sink, IncrementalHash? sourceHash, string name, long sourceSize,
+        CancellationToken cancellationToken)
     {
-        var chunkSize = _options.ChunkSize;
+        var chunkSize = context.Stages.Count == 0 && sourceSize >= 0 ? (int)Math.Clamp(sourceSize, 1, _options.ChunkSize) : _options.ChunkSize;
         var framed = context.Stages.Cast<IFramedStage>().ToArray();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var ct = stop.Token;

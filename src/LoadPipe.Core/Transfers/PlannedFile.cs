@@ -11,8 +11,10 @@ internal sealed record PlannedFile(Location From, ObjectInfo? Info, Location To,
 /// <summary>What the planner knows of a destination. <see cref="Listed"/>: a complete listing was consulted, so a
 /// null <see cref="Info"/> means "not there"; otherwise nothing is known and the transfer asks the store.
 /// <see cref="Completed"/>: the manifest recorded this transfer as completed from a source with the same identity, and
-/// is trusted on it (the destination is not asked).</summary>
-internal readonly record struct DestinationHint(bool Listed, ObjectInfo? Info, Manifest.TransferRecord? Completed = null)
+/// is trusted on it (the destination is not asked). <see cref="NotDone"/>: the planner looked the transfer up in the
+/// manifest and found no completed record of this source, so the transfer need not look again before it takes the lock
+/// (it looks once more under the lock, which is what decides).</summary>
+internal readonly record struct DestinationHint(bool Listed, ObjectInfo? Info, Manifest.TransferRecord? Completed = null, bool NotDone = false)
 {
     public static DestinationHint Unknown => new(false, null);
 

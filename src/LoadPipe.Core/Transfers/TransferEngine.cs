@@ -211,7 +211,8 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
                 continue;
             }
             if (record is null) pending.Add((Key(file), identity));
-            settled.Add(file with { Hint = await existing.FindAsync(file.Info.Path).ConfigureAwait(false) });
+            var notDone = record is not { Status: TransferStatus.Completed } || !record.Source.SameAs(identity);
+            settled.Add(file with { Hint = await existing.FindAsync(file.Info.Path).ConfigureAwait(false) with { NotDone = notDone } });
         }
         await manifest.AddPendingAsync(sessionId, pending, cancellationToken).ConfigureAwait(false);
         return settled;

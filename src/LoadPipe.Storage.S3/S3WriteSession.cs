@@ -75,11 +75,15 @@ internal sealed class S3WriteSession : IConcurrentWriteSession
 
     public int ChunkAlignment => 1;
 
-    public long MinimumWriteSize => _partSize;
+    public long MinimumWriteSize => SmallObject ? Math.Max(1, _request.ExpectedSize) : _partSize;
 
-    /// <summary>Null: the engine's chunk size. The session cannot see it; the engine writes the larger of it and
-    /// <see cref="MinimumWriteSize"/>, which is the part size S3 needs.</summary>
-    public int? PreferredWriteSize => null;
+    /// <summary>An object known to be smaller than a part: the whole of it, one PutObject, so the engine's buffer is
+    /// the object's size rather than a chunk (4 KiB, not 8 MiB, for each of many small files). Otherwise null: the
+    /// engine's chunk size, or <see cref="MinimumWriteSize"/> (the part size S3 needs) when that is larger.</summary>
+    public int? PreferredWriteSize => SmallObject ? (int)Math.Max(1, _request.ExpectedSize) : null;
+
+    /// <summary>Fresh, and of a known size under one part: it goes in one write, as one PutObject.</summary>
+    private bool SmallObject => _uploadId is null && _parts.Count == 0 && _request.ExpectedSize >= 0 && _request.ExpectedSize < _partSize;
 
     public long Length { get; private set; }
 
@@ -95,7 +99,8 @@ internal sealed class S3WriteSession : IConcurrentWriteSession
     {
         lock (_lock)
         {
-            if (_whole is not null) throw new InvalidOperationException($"{_where}: a write after the one that was to be the last");
+            // More bytes than the source said it had when the upload began: it is growing, so the object is another content.
+            if (_whole is not null) throw new SourceChangedException($"{_where}: more bytes than the {_request.ExpectedSize} expected");
             if (_uploadId is null && _starting is null && index == 0 && (data.Length < _partSize || data.Length == _request.ExpectedSize))
             {
                 // The whole object in one write: one PutObject at commit, no multipart upload to leave behind.
@@ -109,8 +114,10 @@ internal sealed class S3WriteSession : IConcurrentWriteSession
             throw new LoadPipeException(ErrorKind.Permanent,
                 $"{_where}: more than {S3Defaults.MaxParts} parts of {_partSize} bytes: the object is larger than expected; copy it again with a larger --chunk-size");
 
+        // The part's MD5 (its Content-MD5, and what its ETag is checked against) is computed here, once, on the part's
+        // own task: the caller is the engine's pump, which goes on reading the next chunk meanwhile.
+        var md5 = await Task.Run(() => MD5.HashData(data.Span), cancellationToken).ConfigureAwait(false);
         var uploadId = await UploadIdAsync(cancellationToken).ConfigureAwait(false);
-        var md5 = MD5.HashData(data.Span);
         var response = await _store.CallAsync(_where, ct =>
         {
             var request = new UploadPartRequest

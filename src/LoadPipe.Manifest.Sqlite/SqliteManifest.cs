@@ -187,7 +187,7 @@ public sealed partial class SqliteManifest : IManifest, IUploadLedger
             d.Value = key.Destination;
             p.Value = key.Pipeline;
             await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false)) found[key] = ManifestRows.ReadTransfer(reader);
+            if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false)) found[key] = ManifestRows.ReadTransfer(reader, key);
         }
         return found;
     }

@@ -33,41 +33,50 @@ public sealed class LocalStorage : IStorage, IRangedReader, ICheapReads, ISorted
     }
 
     /// <summary>Depth first, each folder's entries sorted with folders compared as "name/": the files come out in
-    /// <see cref="PathOrder"/> of their relative paths, as S3 lists keys. Memory: one folder's entries per level.</summary>
+    /// <see cref="PathOrder"/> of their relative paths, as S3 lists keys. Memory: one folder's entries per level. Each
+    /// entry is read once (the enumeration's own stat), with no FileInfo made for it.</summary>
     public async IAsyncEnumerable<ObjectInfo> ListAsync(string path, bool recursive, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var full = Resolve(path);
         if (!Directory.Exists(full))
             throw new LoadPipeException(ErrorKind.NotFound, File.Exists(full) ? $"{full} is a file, not a folder" : $"{full}: no such folder");
-        var pending = new Stack<IEnumerator<(FileSystemInfo Entry, string Relative)>>();
-        pending.Push(SortedChildren(new DirectoryInfo(full), "").GetEnumerator());
+        var pending = new Stack<(List<Child> Entries, int Next, string Folder, string Prefix)>();
+        pending.Push((SortedChildren(full), 0, full, ""));
         while (pending.Count > 0)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var level = pending.Peek();
-            if (!level.MoveNext())
+            var (entries, next, folder, prefix) = pending.Pop();
+            if (next == entries.Count) continue;
+            pending.Push((entries, next + 1, folder, prefix));
+            var entry = entries[next];
+            var relative = prefix + entry.Name;
+            yield return entry.IsDirectory
+                ? new ObjectInfo { Path = relative, Size = 0, Modified = new DateTimeOffset(entry.ModifiedUtc, TimeSpan.Zero), IsDirectory = true }
+                : DescribeFile(relative, entry.Length, entry.ModifiedUtc);
+            if (recursive && entry.IsDirectory && !entry.IsLink)
             {
-                level.Dispose();
-                pending.Pop();
-                continue;
+                var child = Path.Combine(folder, entry.Name);
+                pending.Push((SortedChildren(child), 0, child, relative + "/"));
             }
-            var (entry, relative) = level.Current;
-            yield return Describe(entry, relative);
-            if (recursive && entry is DirectoryInfo dir && (entry.Attributes & FileAttributes.ReparsePoint) == 0)
-                pending.Push(SortedChildren(dir, relative + "/").GetEnumerator());
         }
         await Task.CompletedTask.ConfigureAwait(false);
     }
 
-    private static IEnumerable<(FileSystemInfo, string)> SortedChildren(DirectoryInfo dir, string prefix)
+    /// <summary>One folder entry as the listing needs it. A link to a folder is listed, not entered.</summary>
+    private readonly record struct Child(string Name, bool IsDirectory, bool IsLink, long Length, DateTime ModifiedUtc);
+
+    private static List<Child> SortedChildren(string folder)
     {
         var options = new EnumerationOptions { RecurseSubdirectories = false, IgnoreInaccessible = false, AttributesToSkip = 0 };
-        return dir.EnumerateFileSystemInfos("*", options)
-            .Where(e => !e.Name.EndsWith(PartialSuffix, StringComparison.Ordinal))
-            .Select(e => (Entry: e, Key: e is DirectoryInfo ? e.Name + "/" : e.Name))
-            .OrderBy(e => e.Key, PathOrder.Instance)
-            .Select(e => (e.Entry, prefix + e.Entry.Name))
-            .ToList();
+        var children = new System.IO.Enumeration.FileSystemEnumerable<Child>(folder,
+            (ref System.IO.Enumeration.FileSystemEntry e) => new Child(e.FileName.ToString(), e.IsDirectory,
+                (e.Attributes & FileAttributes.ReparsePoint) != 0, e.IsDirectory ? 0 : e.Length, e.LastWriteTimeUtc.UtcDateTime), options)
+        {
+            ShouldIncludePredicate = (ref System.IO.Enumeration.FileSystemEntry e) => !e.FileName.EndsWith(PartialSuffix, StringComparison.Ordinal),
+        }.ToList();
+        // Folders compare as "name/", as their keys do in an object store.
+        children.Sort((a, b) => PathOrder.Instance.Compare(a.IsDirectory ? a.Name + "/" : a.Name, b.IsDirectory ? b.Name + "/" : b.Name));
+        return children;
     }
 
     public Task<ObjectInfo?> StatAsync(string path, CancellationToken cancellationToken = default)
@@ -138,13 +147,15 @@ public sealed class LocalStorage : IStorage, IRangedReader, ICheapReads, ISorted
 
     private static ObjectInfo Describe(FileSystemInfo info, string path) => info switch
     {
-        FileInfo f => new ObjectInfo
-        {
-            Path = path,
-            Size = f.Length,
-            Modified = new DateTimeOffset(f.LastWriteTimeUtc, TimeSpan.Zero),
-            Version = Version(f.LastWriteTimeUtc, f.Length),
-        },
+        FileInfo f => DescribeFile(path, f.Length, f.LastWriteTimeUtc),
         _ => new ObjectInfo { Path = path, Size = 0, Modified = new DateTimeOffset(info.LastWriteTimeUtc, TimeSpan.Zero), IsDirectory = true },
+    };
+
+    private static ObjectInfo DescribeFile(string path, long size, DateTime modifiedUtc) => new()
+    {
+        Path = path,
+        Size = size,
+        Modified = new DateTimeOffset(modifiedUtc, TimeSpan.Zero),
+        Version = Version(modifiedUtc, size),
     };
 }

@@ -16,13 +16,15 @@ public static class ManifestRows
     public const string SessionColumns =
         "id, command, source, destination, project, status, started_at, finished_at, files, files_skipped, files_failed, bytes, bytes_sent";
 
-    public static TransferRecord ReadTransfer(DbDataReader r) => new()
+    /// <summary>The transfer on the reader's row. <paramref name="key"/>: the key it was looked up by, kept instead of
+    /// reading the three strings again (a re-run looks up every file of the tree).</summary>
+    public static TransferRecord ReadTransfer(DbDataReader r, TransferKey? key = null) => new()
     {
         Id = r.GetInt64(0),
-        Key = new TransferKey(r.GetString(1), r.GetString(2), r.GetString(3)),
+        Key = key ?? new TransferKey(r.GetString(1), r.GetString(2), r.GetString(3)),
         SessionId = r.GetInt64(4),
         Source = new SourceIdentity(r.GetInt64(5), r.IsDBNull(6) ? null : r.GetString(6), r.IsDBNull(7) ? null : Time(r.GetInt64(7))),
-        Status = Enum.Parse<TransferStatus>(r.GetString(8)),
+        Status = Status(r.GetString(8)),
         SinkState = r.IsDBNull(9) ? null : r.GetString(9),
         BytesConfirmed = r.GetInt64(10),
         Attempts = r.GetInt32(11),
@@ -31,6 +33,15 @@ public static class ManifestRows
         Sha256 = r.IsDBNull(14) ? null : r.GetString(14),
         OutputSize = r.GetInt64(15),
         UpdatedAt = Time(r.GetInt64(16)),
+    };
+
+    private static TransferStatus Status(string text) => text switch
+    {
+        nameof(TransferStatus.Completed) => TransferStatus.Completed,
+        nameof(TransferStatus.Pending) => TransferStatus.Pending,
+        nameof(TransferStatus.InProgress) => TransferStatus.InProgress,
+        nameof(TransferStatus.Failed) => TransferStatus.Failed,
+        _ => Enum.Parse<TransferStatus>(text),
     };
 
     public static SessionRecord ReadSession(DbDataReader r) => new(

@@ -39,12 +39,11 @@ internal sealed class FileTransfer(TransferContext context)
     private async Task<FileResult> RunOnceAsync(Location source, ObjectInfo sourceInfo, Location destination, DestinationHint hint,
         CancellationToken cancellationToken, bool forceRestart = false)
     {
-        var identity = source.IsStdio ? new SourceIdentity(-1, null, null) : new SourceIdentity(sourceInfo.Size, sourceInfo.Version, sourceInfo.Modified);
-        var key = new TransferKey(source.Uri, destination.Uri, context.PipelineSpec);
         // The common case of a re-run, decided without taking a lock: settled by the manifest when the planner
         // found it there, else complete, unchanged and still at the destination.
-        if (!forceRestart && hint.Completed is { } settled && settled.Key == key && settled.Source.SameAs(identity))
-            return Skipped(source, destination, settled);
+        if (!forceRestart && TrySettle(source, sourceInfo, destination, hint) is { } skipped) return skipped;
+        var identity = Identity(source, sourceInfo);
+        var key = new TransferKey(source.Uri, destination.Uri, context.PipelineSpec);
         // The planner looked it up moments ago and found it not done: the look under the lock is the one that counts.
         if (!forceRestart && !hint.NotDone && await FindCompleteAsync(key, identity, destination, hint, cancellationToken).ConfigureAwait(false) is { } done)
             return Skipped(source, destination, done);
@@ -72,6 +71,18 @@ internal sealed class FileTransfer(TransferContext context)
             }
         }
     }
+
+    /// <summary>Skipped, when the planner found the transfer completed in the manifest from a source with this
+    /// identity (<see cref="DestinationHint.Completed"/>); else null. Costs no call: the engine settles a re-run's
+    /// unchanged files with it as the plan streams.</summary>
+    public FileResult? TrySettle(Location source, ObjectInfo sourceInfo, Location destination, DestinationHint hint) =>
+        hint.Completed is { } settled && settled.Source.SameAs(Identity(source, sourceInfo))
+        && settled.Key == new TransferKey(source.Uri, destination.Uri, context.PipelineSpec)
+            ? Skipped(source, destination, settled)
+            : null;
+
+    private static SourceIdentity Identity(Location source, ObjectInfo sourceInfo) =>
+        source.IsStdio ? new SourceIdentity(-1, null, null) : new SourceIdentity(sourceInfo.Size, sourceInfo.Version, sourceInfo.Modified);
 
     private async Task<FileResult> RunLockedAsync(Location source, ObjectInfo sourceInfo, Location destination, TransferKey key,
         SourceIdentity identity, DestinationHint hint, CancellationToken cancellationToken, bool forceRestart)

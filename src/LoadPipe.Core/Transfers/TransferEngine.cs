@@ -102,6 +102,22 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
                     ErrorKind = (e as LoadPipeException)?.Kind ?? ErrorKind.Permanent,
                 };
             }
+            Count(result);
+        }
+
+        // Files the manifest settled need no worker: they are counted as the plan streams, one after another, without
+        // a task each (a re-run of 100,000 unchanged files is then a loop, not 100,000 hand-offs between workers).
+        async IAsyncEnumerable<PlannedFile> Unsettled([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+        {
+            await foreach (var item in plan.WithCancellation(ct).ConfigureAwait(false))
+            {
+                if (item.Info is { } info && transfer.TrySettle(item.From, info, item.To, item.Hint) is { } settled) Count(settled);
+                else yield return item;
+            }
+        }
+
+        void Count(FileResult result)
+        {
             if (result.ErrorKind == ErrorKind.Quota && result.Error is { } reason) context.Stop.Set(reason);
             Interlocked.Increment(ref files);
             Interlocked.Add(ref bytes, Math.Max(0, result.Bytes));
@@ -119,7 +135,7 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
         string status;
         try
         {
-            await Parallel.ForEachAsync(plan, new ParallelOptions { MaxDegreeOfParallelism = options.Transfers, CancellationToken = cancellationToken }, RunOne).ConfigureAwait(false);
+            await Parallel.ForEachAsync(Unsettled(cancellationToken), new ParallelOptions { MaxDegreeOfParallelism = options.Transfers, CancellationToken = cancellationToken }, RunOne).ConfigureAwait(false);
             status = Status(failedCount, files);
         }
         catch (OperationCanceledException)

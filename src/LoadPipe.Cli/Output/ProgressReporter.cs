@@ -93,6 +93,9 @@ public sealed class ProgressReporter : ITransferObserver
         if (_total is not null) UpdateTotalDescription();
         if (!_live && !_quiet && finished % 10_000 == 0)
             Console.Error.WriteLine($"progress: {finished}/{Interlocked.Read(ref _planned)} files");
+        if (_quiet && result.Outcome != FileOutcome.Failed) return;
+        // A re-run of a large tree would print a line per unchanged file: only the live display counts them.
+        if (!_live && result.Outcome == FileOutcome.Skipped && result.Reports.Count == 0) return;
         var line = result.Outcome switch
         {
             FileOutcome.Failed => $"error: {result.Source}: {result.Error}",
@@ -102,9 +105,6 @@ public sealed class ProgressReporter : ITransferObserver
             _ => $"copied  {result.Destination} ({ByteSize.Format(result.Bytes)}, {ByteSize.Format(result.BytesSent)} sent{(result.BytesResumed > 0 ? $", {ByteSize.Format(result.BytesResumed)} resumed" : "")})"
                  + string.Concat(result.Reports.Select(r => $" {r.Key}={r.Value}")),
         };
-        if (_quiet && result.Outcome != FileOutcome.Failed) return;
-        // A re-run of a large tree would print a line per unchanged file: only the live display counts them.
-        if (!_live && result.Outcome == FileOutcome.Skipped && result.Reports.Count == 0) return;
         if (_live) _console.MarkupLine(Markup.Escape(line));
         else Console.Error.WriteLine(line);
     }

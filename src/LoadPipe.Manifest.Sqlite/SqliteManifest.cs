@@ -43,6 +43,7 @@ public sealed partial class SqliteManifest : IManifest, IUploadLedger
             Directory.CreateDirectory(System.IO.Path.GetDirectoryName(full)!);
             var manifest = new SqliteManifest(full, time ?? TimeProvider.System);
             await manifest.MigrateAsync(cancellationToken).ConfigureAwait(false);
+            OpenLockFile(full);
             return manifest;
         }
         catch (Exception e) when (e is SqliteException or IOException or UnauthorizedAccessException)
@@ -93,11 +94,105 @@ public sealed partial class SqliteManifest : IManifest, IUploadLedger
             ("$failed", summary.FilesFailed), ("$bytes", summary.Bytes), ("$sent", summary.BytesSent), ("$id", sessionId));
 
     /// <summary>
-    /// A row in <c>locks</c> names the holder by process id and start time; a row whose process is gone (killed)
-    /// is taken over. SQLite is a local file, so every holder runs on this host and can be checked. Within this
-    /// process a set of held keys (per database file) keeps two tasks, or two instances, apart.
+    /// A held key is a write lock (fcntl) on one byte of a lock file beside the database ("NAME-locks"), at an offset
+    /// made from the key's <see cref="TransferKey.LockId"/>: the kernel drops it when its process ends, kill -9
+    /// included, and taking or dropping it is one system call, not two writes to the database (the <c>locks</c> rows
+    /// lp used before, still used on macOS, where FileStream.Lock is missing: <see cref="TryLockRowAsync"/>). Within
+    /// this process a set of held keys (per database file) keeps two tasks, or two instances, apart.
     /// </summary>
-    public async Task<IAsyncDisposable?> TryLockAsync(TransferKey key, CancellationToken cancellationToken = default)
+    public Task<IAsyncDisposable?> TryLockAsync(TransferKey key, CancellationToken cancellationToken = default)
+    {
+        if (OperatingSystem.IsMacOS()) return TryLockRowAsync(key, cancellationToken);
+        var id = key.LockId;
+        if (!HeldKeys.TryAdd((Path, id), 0)) return Task.FromResult<IAsyncDisposable?>(null);
+        try
+        {
+            var file = LockFile();
+            var at = id & LockOffsets;
+            try
+            {
+                file.Lock(at, 1);
+            }
+            catch (IOException)
+            {
+                // Held by another process.
+                HeldKeys.TryRemove((Path, id), out _);
+                return Task.FromResult<IAsyncDisposable?>(null);
+            }
+            return Task.FromResult<IAsyncDisposable?>(new Held(this, file, at, id));
+        }
+        catch
+        {
+            HeldKeys.TryRemove((Path, id), out _);
+            throw;
+        }
+    }
+
+    // Offsets a lock may take: 62 bits of the key's hash, so that the offset plus the byte stay within a file offset.
+    private const long LockOffsets = (1L << 62) - 1;
+
+    // Process-wide, per database file: two manifest instances on one file in one process must not both hold a key.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string, long), byte> HeldKeys = new();
+
+    // Process-wide, per database file, one open lock file: a process's fcntl locks on a file all go when any of its
+    // descriptors of that file is closed, so every instance on a database shares one, closed with the last of them.
+    private static readonly Dictionary<string, (FileStream File, int Users)> LockFiles = new(StringComparer.Ordinal);
+
+    private FileStream LockFile()
+    {
+        lock (LockFiles)
+            return LockFiles.TryGetValue(Path, out var open) ? open.File : throw new ObjectDisposedException(Description);
+    }
+
+    private static void OpenLockFile(string path)
+    {
+        lock (LockFiles)
+        {
+            var entry = LockFiles.TryGetValue(path, out var open) ? open
+                : (new FileStream(path + "-locks", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete), 0);
+            LockFiles[path] = (entry.Item1, entry.Item2 + 1);
+        }
+    }
+
+    private static void CloseLockFile(string path)
+    {
+        lock (LockFiles)
+        {
+            if (!LockFiles.TryGetValue(path, out var open)) return;
+            if (open.Users > 1) LockFiles[path] = (open.File, open.Users - 1);
+            else
+            {
+                LockFiles.Remove(path);
+                open.File.Dispose();
+            }
+        }
+    }
+
+    [System.Runtime.Versioning.UnsupportedOSPlatform("macos")]
+    private sealed class Held(SqliteManifest owner, FileStream file, long at, long id) : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync()
+        {
+            try
+            {
+                file.Unlock(at, 1);
+            }
+            catch (ObjectDisposedException)
+            {
+                // The manifest was disposed first: closing the lock file dropped the lock.
+            }
+            finally
+            {
+                HeldKeys.TryRemove((owner.Path, id), out _);
+            }
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    /// <summary>Where FileStream.Lock is missing (macOS): a row in <c>locks</c> names the holder by process id and
+    /// start time; a row whose process is gone (killed) is taken over. SQLite is a local file, so every holder runs on
+    /// this host and can be checked.</summary>
+    private async Task<IAsyncDisposable?> TryLockRowAsync(TransferKey key, CancellationToken cancellationToken)
     {
         var id = key.LockId;
         if (!HeldKeys.TryAdd((Path, id), 0)) return null;
@@ -117,7 +212,7 @@ public sealed partial class SqliteManifest : IManifest, IUploadLedger
             await c.Command("INSERT OR REPLACE INTO locks(lock_id, pid, pid_start) VALUES ($id, $pid, $start)", tx,
                 ("$id", id), ("$pid", Environment.ProcessId), ("$start", ProcessStart)).ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
-            return new Held(this, id);
+            return new HeldRow(this, id);
         }
         catch
         {
@@ -127,8 +222,6 @@ public sealed partial class SqliteManifest : IManifest, IUploadLedger
     }
 
     private static readonly long ProcessStart = StartOf(System.Diagnostics.Process.GetCurrentProcess());
-    // Process-wide, per database file: two manifest instances on one file in one process must not both hold a key.
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string, long), byte> HeldKeys = new();
 
     private static long StartOf(System.Diagnostics.Process p) => p.StartTime.ToUniversalTime().Ticks / TimeSpan.TicksPerSecond;
 
@@ -145,7 +238,7 @@ public sealed partial class SqliteManifest : IManifest, IUploadLedger
         }
     }
 
-    private sealed class Held(SqliteManifest owner, long id) : IAsyncDisposable
+    private sealed class HeldRow(SqliteManifest owner, long id) : IAsyncDisposable
     {
         public async ValueTask DisposeAsync()
         {
@@ -314,6 +407,7 @@ public sealed partial class SqliteManifest : IManifest, IUploadLedger
 
     public ValueTask DisposeAsync()
     {
+        if (!_disposed) CloseLockFile(Path);
         _disposed = true;
         while (_idle.TryDequeue(out var pooled)) pooled.Close();
         SqliteConnection.ClearAllPools();

@@ -114,9 +114,10 @@ internal sealed class S3WriteSession : IConcurrentWriteSession
             throw new LoadPipeException(ErrorKind.Permanent,
                 $"{_where}: more than {S3Defaults.MaxParts} parts of {_partSize} bytes: the object is larger than expected; copy it again with a larger --chunk-size");
 
-        // The part's MD5 (its Content-MD5, and what its ETag is checked against) is computed here, once, on the part's
-        // own task: the caller is the engine's pump, which goes on reading the next chunk meanwhile.
-        var md5 = await Task.Run(() => MD5.HashData(data.Span), cancellationToken).ConfigureAwait(false);
+        // The part's MD5 (its Content-MD5, and what its ETag is checked against), computed once. Inline: on a task of
+        // its own (Task.Run) it gained no time and cost ~45 MiB of RSS at 16 MiB parts (buffers went back to the pool
+        // on other threads and were allocated anew).
+        var md5 = MD5.HashData(data.Span);
         var uploadId = await UploadIdAsync(cancellationToken).ConfigureAwait(false);
         var response = await _store.CallAsync(_where, ct =>
         {

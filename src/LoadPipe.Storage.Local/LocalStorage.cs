@@ -50,9 +50,7 @@ public sealed class LocalStorage : IStorage, IRangedReader, ICheapReads, ISorted
             pending.Push((entries, next + 1, folder, prefix));
             var entry = entries[next];
             var relative = prefix + entry.Name;
-            yield return entry.IsDirectory
-                ? new ObjectInfo { Path = relative, Size = 0, Modified = new DateTimeOffset(entry.ModifiedUtc, TimeSpan.Zero), IsDirectory = true }
-                : DescribeFile(relative, entry.Length, entry.ModifiedUtc);
+            yield return entry.IsDirectory ? DescribeFolder(relative, entry.ModifiedUtc) : DescribeFile(relative, entry.Length, entry.ModifiedUtc);
             if (recursive && entry.IsDirectory && !entry.IsLink)
             {
                 var child = Path.Combine(folder, entry.Name);
@@ -148,8 +146,11 @@ public sealed class LocalStorage : IStorage, IRangedReader, ICheapReads, ISorted
     private static ObjectInfo Describe(FileSystemInfo info, string path) => info switch
     {
         FileInfo f => DescribeFile(path, f.Length, f.LastWriteTimeUtc),
-        _ => new ObjectInfo { Path = path, Size = 0, Modified = new DateTimeOffset(info.LastWriteTimeUtc, TimeSpan.Zero), IsDirectory = true },
+        _ => DescribeFolder(path, info.LastWriteTimeUtc),
     };
+
+    private static ObjectInfo DescribeFolder(string path, DateTime modifiedUtc) =>
+        new() { Path = path, Size = 0, Modified = new DateTimeOffset(modifiedUtc, TimeSpan.Zero), IsDirectory = true };
 
     private static ObjectInfo DescribeFile(string path, long size, DateTime modifiedUtc) => new()
     {

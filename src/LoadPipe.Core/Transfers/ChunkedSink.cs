@@ -48,7 +48,7 @@ internal sealed class ChunkedSink : IAsyncDisposable
     private sealed record PendingWrite(byte[] Buffer, Task Confirmed, Task Hashed);
 
     public ChunkedSink(IWriteSession session, IManifest manifest, long transferId, int chunkSize,
-        IReadOnlyList<ChunkRecord> confirmed, ResiliencePipeline retry, ContentHashes hashes = ContentHashes.Md5 | ContentHashes.Sha256)
+        IReadOnlyList<ChunkRecord> confirmed, ResiliencePipeline retry, ContentHashes hashes)
     {
         if (hashes.HasFlag(ContentHashes.Md5)) _md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
         if (hashes.HasFlag(ContentHashes.Sha256)) _sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);

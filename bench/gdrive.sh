@@ -63,10 +63,11 @@ avail_kb=$(df -Pk "$WORK" | awk 'NR==2{print $4}')
 # ---------------------------------------------------------------- builds
 log "building lp (Release) via ./lp --help"
 "$ROOT/lp" --help >/dev/null || die "lp does not build"
-[ -f "$ROOT/.artifacts/lp/lp.dll" ] || die ".artifacts/lp/lp.dll missing after the build"
+LP_KIND=$(cat "$ROOT/.artifacts/lp/.built" 2>/dev/null || true)   # native (Native AOT) or jit (ReadyToRun on dotnet)
+[ -n "$LP_KIND" ] || die ".artifacts/lp/.built missing after the build"
 cp -a "$ROOT/.artifacts/lp" "$WORK/tmp/lp"   # a snapshot: ./lp rebuilds .artifacts/lp when others change src/
-LP="dotnet $WORK/tmp/lp/lp.dll"
-log "lp built from $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- src 2>/dev/null || echo ' + uncommitted changes in src/')"
+if [ "$LP_KIND" = native ]; then LP="$WORK/tmp/lp/lp"; else LP="dotnet $WORK/tmp/lp/lp.dll"; fi
+log "lp ($LP_KIND build) from $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- src 2>/dev/null || echo ' + uncommitted changes in src/')"
 log "building the Google protocol server (Release)"
 dotnet build "$ROOT/tests/LoadPipe.Testing.Google" -c Release -o "$WORK/tmp/fake" -v q -nologo >"$WORK/tmp/fake-build.log" 2>&1 \
   || { tail -20 "$WORK/tmp/fake-build.log" >&2; die "the Google protocol server does not build"; }

@@ -44,8 +44,9 @@ command -v dotnet >/dev/null || die "dotnet is not on PATH"
 
 log "building lp (Release) via ./lp --help"
 "$ROOT/lp" --help >/dev/null || die "lp does not build"
-[ -f "$ROOT/.artifacts/lp/lp.dll" ] || die ".artifacts/lp/lp.dll missing after the build"
-log "lp built from $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- src 2>/dev/null || echo ' + uncommitted changes in src/')"
+LP_KIND=$(cat "$ROOT/.artifacts/lp/.built" 2>/dev/null || true)   # native (Native AOT) or jit (ReadyToRun on dotnet)
+[ -n "$LP_KIND" ] || die ".artifacts/lp/.built missing after the build"
+log "lp ($LP_KIND build) from $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- src 2>/dev/null || echo ' + uncommitted changes in src/')"
 
 # ---------------------------------------------------------------- work area and cleanup
 SERVER_PID=""
@@ -63,7 +64,7 @@ mkdir -p "$WORK/data" "$WORK/dst" "$WORK/srv" "$WORK/tmp"
 # Run a snapshot of the build: ./lp re-checks the sources and rebuilds .artifacts/lp in place when they change,
 # which others may trigger while this runs.
 cp -a "$ROOT/.artifacts/lp" "$WORK/tmp/lp"
-LP="dotnet $WORK/tmp/lp/lp.dll"
+if [ "$LP_KIND" = native ]; then LP="$WORK/tmp/lp/lp"; else LP="dotnet $WORK/tmp/lp/lp.dll"; fi
 avail_kb=$(df -Pk "$WORK" | awk 'NR==2{print $4}')
 [ "$avail_kb" -gt $((14 * 1024 * 1024)) ] || die "need ~14 GiB free under $WORK, have $((avail_kb / 1024)) MiB"
 

@@ -74,7 +74,8 @@ fi
 
 log "building lp (Release) via ./lp --help"
 "$ROOT/lp" --help >/dev/null || die "lp does not build"
-[ -f "$ROOT/.artifacts/lp/lp.dll" ] || die ".artifacts/lp/lp.dll missing after the build"
+LP_KIND=$(cat "$ROOT/.artifacts/lp/.built" 2>/dev/null || true)   # native (Native AOT) or jit (ReadyToRun on dotnet)
+[ -n "$LP_KIND" ] || die ".artifacts/lp/.built missing after the build"
 LP_REV="$(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- src 2>/dev/null || echo ' + uncommitted changes in src/')"
 log "lp built from $LP_REV"
 
@@ -93,7 +94,7 @@ trap 'exit 130' INT TERM
 rm -rf "$WORK"
 mkdir -p "$WORK/data" "$WORK/s3" "$WORK/tmp"
 cp -a "$ROOT/.artifacts/lp" "$WORK/tmp/lp"       # a snapshot: ./lp rebuilds .artifacts/lp when others change src/
-LP="dotnet $WORK/tmp/lp/lp.dll"
+if [ "$LP_KIND" = native ]; then LP="$WORK/tmp/lp/lp"; else LP="dotnet $WORK/tmp/lp/lp.dll"; fi
 avail_kb=$(df -Pk "$WORK" | awk 'NR==2{print $4}')
 [ "$avail_kb" -gt $((8 * 1024 * 1024)) ] || die "need ~8 GiB free under $WORK, have $((avail_kb / 1024)) MiB"
 

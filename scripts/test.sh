@@ -100,6 +100,13 @@ fi
 
 dotnet build LoadPipe.slnx -c Release --nologo -v quiet -warnaserror || { echo "0 passed, 1 failed"; exit 1; }
 
+# The end-to-end tests run the program users run: ./lp's build, native where the machine can make it.
+if "$root/lp" --version >/dev/null && [ "$(cat "$root/.artifacts/lp/.built" 2>/dev/null)" = native ]; then
+  export LP_TEST_PROGRAM="$root/.artifacts/lp/lp"
+else
+  echo "test.sh: no native lp here; the end-to-end tests run dotnet lp.dll" >&2
+fi
+
 # LP_TEST_FILTER runs a subset (dotnet test --filter syntax), e.g. LP_TEST_FILTER=FullyQualifiedName~SharedManifest.
 filter=()
 if [ -n "${LP_TEST_FILTER:-}" ]; then filter=(--filter "$LP_TEST_FILTER"); fi

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
 using LoadPipe.Cli.Output;
 using LoadPipe.Core.Errors;
 using LoadPipe.Core.Locations;
@@ -44,7 +43,7 @@ public static class AuthCommands
                 Console.Error.WriteLine("Waiting for the browser to come back...");
             }, cancellationToken: ct).ConfigureAwait(false);
 
-            if (session.Json) Console.Out.WriteLine(JsonSerializer.Serialize(Describe(session, stored)));
+            if (session.Json) Console.Out.WriteLine(CliJson.Line(Describe(session, stored)));
             else if (!session.Quiet)
                 Console.Out.WriteLine($"signed in: remote '{stored.Remote}' ({stored.Type}, {ShortScopes(stored.Scopes)}); stored encrypted in {session.Google.Tokens.PathFor(stored.Remote)}");
             return SummaryWriter.Done;
@@ -74,7 +73,7 @@ public static class AuthCommands
                     continue;
                 }
                 if (login is null) continue;
-                if (session.Json) Console.Out.WriteLine(JsonSerializer.Serialize(Describe(session, login)));
+                if (session.Json) Console.Out.WriteLine(CliJson.Line(Describe(session, login)));
                 else
                     Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"{login.Remote,-16} {login.Type,-8} {Expiry(login),-26} {ShortScopes(login.Scopes)}{(session.Config.Remotes.ContainsKey(login.Remote) ? "" : "  (not in the config)")}"));
@@ -94,7 +93,7 @@ public static class AuthCommands
             var name = parse.GetValue(remoteName)!;
             if (!session.Google.Tokens.Delete(name))
                 throw new LoadPipeException(ErrorKind.NotFound, $"remote '{name}' has no stored sign-in (see lp auth list)");
-            if (session.Json) Console.Out.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object> { ["remote"] = name, ["logged_out"] = true }));
+            if (session.Json) Console.Out.WriteLine(CliJson.Line(new Dictionary<string, object?> { ["remote"] = name, ["logged_out"] = true }));
             else if (!session.Quiet) Console.Out.WriteLine($"signed out: remote '{name}' (its stored sign-in is deleted)");
             return Task.FromResult(SummaryWriter.Done);
         }));

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using System.Text.Json;
+using LoadPipe.Cli.Output;
 using LoadPipe.Core.Sizes;
 
 namespace LoadPipe.Cli.Commands;
@@ -37,7 +37,7 @@ public static class ListCommand
                     };
                     // What else the store says of it, e.g. a Drive file's "id" or a video's "video_id".
                     foreach (var (name, value) in entry.Properties) line.TryAdd(name, value);
-                    Console.Out.WriteLine(JsonSerializer.Serialize(line));
+                    Console.Out.WriteLine(CliJson.Line(line));
                 }
                 else
                 {

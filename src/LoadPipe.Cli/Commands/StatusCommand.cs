@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
+using LoadPipe.Cli.Output;
 using LoadPipe.Core.Locations;
 using LoadPipe.Core.Sizes;
 
@@ -23,7 +23,7 @@ public static class StatusCommand
                 await foreach (var s in manifest.ListSessionsAsync(parse.GetValue(limit), ct).ConfigureAwait(false))
                 {
                     if (session.Json)
-                        Console.Out.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object?>
+                        Console.Out.WriteLine(CliJson.Line(new Dictionary<string, object?>
                         {
                             ["session"] = s.Id, ["command"] = s.Command, ["source"] = Location.Redact(s.Source), ["destination"] = Location.Redact(s.Destination),
                             ["project"] = s.Project, ["status"] = s.Status, ["started"] = s.StartedAt.ToString("O"), ["finished"] = s.FinishedAt?.ToString("O"),
@@ -38,7 +38,7 @@ public static class StatusCommand
             await foreach (var t in manifest.ListTransfersAsync(id, ct).ConfigureAwait(false))
             {
                 if (session.Json)
-                    Console.Out.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object?>
+                    Console.Out.WriteLine(CliJson.Line(new Dictionary<string, object?>
                     {
                         ["id"] = t.Id, ["source"] = Location.Redact(t.Key.Source), ["destination"] = Location.Redact(t.Key.Destination), ["pipeline"] = t.Key.Pipeline,
                         ["status"] = t.Status.ToString().ToLowerInvariant(), ["bytes_confirmed"] = t.BytesConfirmed, ["source_size"] = t.Source.Size,

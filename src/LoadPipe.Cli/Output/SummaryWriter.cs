@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using LoadPipe.Core.Sizes;
 using LoadPipe.Core.Transfers;
 
@@ -45,7 +44,7 @@ public static class SummaryWriter
                     ["outcome"] = r.Outcome.ToString().ToLowerInvariant(),
                 }.Concat(r.Reports.Select(p => KeyValuePair.Create(p.Key, (string?)p.Value))).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.First().Value)).ToList();
             }
-            stdout.WriteLine(JsonSerializer.Serialize(obj));
+            stdout.WriteLine(CliJson.Line(obj));
             stdout.Flush();
             return;
         }

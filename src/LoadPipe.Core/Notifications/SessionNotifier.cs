@@ -60,7 +60,7 @@ public sealed class SessionNotifier(HttpClient client, ResiliencePipeline retry)
             HttpResponseMessage response;
             try
             {
-                response = await client.PostAsJsonAsync(url, report, ct).ConfigureAwait(false);
+                response = await client.PostAsJsonAsync(url, report, NotificationJson.Default.SessionReport, ct).ConfigureAwait(false);
             }
             catch (HttpRequestException e)
             {
@@ -78,3 +78,7 @@ public sealed class SessionNotifier(HttpClient client, ResiliencePipeline retry)
         }, cancellationToken).ConfigureAwait(false);
     }
 }
+
+/// <summary>Compiled JSON for <see cref="SessionReport"/>: no reflection at run time (lp is compiled ahead of time).</summary>
+[JsonSerializable(typeof(SessionReport))]
+public sealed partial class NotificationJson : JsonSerializerContext;

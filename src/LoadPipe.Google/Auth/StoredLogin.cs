@@ -26,3 +26,7 @@ public sealed record StoredLogin
         $"StoredLogin {{ Remote = {Remote}, Type = {Type}, Scopes = {string.Join(' ', Scopes)}, ClientId = {ClientId}, " +
         $"AccessTokenExpiresAt = {AccessTokenExpiresAt:O}, LoggedInAt = {LoggedInAt:O} }}";
 }
+
+/// <summary>Compiled JSON for <see cref="StoredLogin"/>: no reflection at run time (lp is compiled ahead of time).</summary>
+[JsonSerializable(typeof(StoredLogin))]
+internal sealed partial class StoredLoginJson : JsonSerializerContext;

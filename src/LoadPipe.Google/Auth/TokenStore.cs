@@ -75,7 +75,7 @@ public sealed class TokenStore
         var json = Open(remote, sealedBytes);
         try
         {
-            var login = JsonSerializer.Deserialize<StoredLogin>(json);
+            var login = JsonSerializer.Deserialize(json, StoredLoginJson.Default.StoredLogin);
             return login is not null && login.Remote == remote ? login : throw new JsonException();
         }
         catch (JsonException)
@@ -91,7 +91,7 @@ public sealed class TokenStore
     /// <summary>Encrypts and writes <paramref name="login"/> in place of the remote's previous one; creates the key on first use.</summary>
     public void Save(StoredLogin login)
     {
-        var json = JsonSerializer.SerializeToUtf8Bytes(login);
+        var json = JsonSerializer.SerializeToUtf8Bytes(login, StoredLoginJson.Default.StoredLogin);
         try
         {
             var sealedBytes = Seal(login.Remote, json);

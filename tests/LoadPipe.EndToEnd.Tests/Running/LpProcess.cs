@@ -6,16 +6,22 @@ using System.Text;
 namespace LoadPipe.EndToEnd.Tests.Running;
 
 /// <summary>
-/// One `lp` run as a real process (`dotnet lp.dll ...`), its environment cut off from the machine's: no LP_*
+/// One `lp` run as a real process, its environment cut off from the machine's: no LP_*
 /// variables, XDG folders inside the test's sandbox. Standard output and error are read as they come, so a
-/// chatty process never blocks on a full pipe.
+/// chatty process never blocks on a full pipe. The program is the one users run when <see cref="ProgramVariable"/>
+/// names it (scripts/test.sh sets it to ./lp's build, the native one where it can be made), else `dotnet lp.dll` from
+/// the CLI project's build output.
 /// </summary>
 public sealed class LpProcess : IAsyncDisposable
 {
     /// <summary>Longest any single run may take before the test gives up on it.</summary>
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromMinutes(2);
 
+    /// <summary>The path of an lp executable to run instead of `dotnet lp.dll`.</summary>
+    public const string ProgramVariable = "LP_TEST_PROGRAM";
+
     private static readonly Lazy<string> LpDll = new(FindLpDll);
+    private static readonly string? Program = FindProgram();
     private readonly Process _process;
     private readonly Task<string> _stdout;
     private readonly Task<string> _stderr;
@@ -47,7 +53,7 @@ public sealed class LpProcess : IAsyncDisposable
     /// <param name="redirectStdin">Keep lp's standard input open for the test to write.</param>
     public static LpProcess Start(Sandbox sandbox, IEnumerable<string> args, Stream? stdout = null, bool redirectStdin = false)
     {
-        var info = new ProcessStartInfo("dotnet")
+        var info = new ProcessStartInfo(Program ?? "dotnet")
         {
             UseShellExecute = false,
             RedirectStandardOutput = true,
@@ -57,14 +63,14 @@ public sealed class LpProcess : IAsyncDisposable
             StandardErrorEncoding = Encoding.UTF8,
             StandardOutputEncoding = Encoding.UTF8,
         };
-        info.ArgumentList.Add(LpDll.Value);
+        if (Program is null) info.ArgumentList.Add(LpDll.Value);
         foreach (var arg in args) info.ArgumentList.Add(arg);
         foreach (var key in info.Environment.Keys.Where(k => k.StartsWith("LP_", StringComparison.Ordinal)).ToList())
             info.Environment.Remove(key);
         info.Environment["XDG_CONFIG_HOME"] = sandbox.PathOf(".config");
         info.Environment["XDG_DATA_HOME"] = sandbox.PathOf(".local/share");
 
-        var process = Process.Start(info) ?? throw new InvalidOperationException("could not start dotnet");
+        var process = Process.Start(info) ?? throw new InvalidOperationException("could not start " + info.FileName);
         var stderr = process.StandardError.ReadToEndAsync();
         var output = stdout is null ? process.StandardOutput.ReadToEndAsync() : PumpAsync(process.StandardOutput.BaseStream, stdout);
         return new LpProcess(process, output, stderr, "lp " + string.Join(' ', args));
@@ -119,6 +125,13 @@ public sealed class LpProcess : IAsyncDisposable
         await using (to)
             await from.CopyToAsync(to, 1 << 16);
         return "";
+    }
+
+    private static string? FindProgram()
+    {
+        var path = Environment.GetEnvironmentVariable(ProgramVariable);
+        if (string.IsNullOrEmpty(path)) return null;
+        return File.Exists(path) ? Path.GetFullPath(path) : throw new FileNotFoundException($"{ProgramVariable} names {path}, which does not exist", path);
     }
 
     private static string FindLpDll()

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using LoadPipe.Cli.Configuration;
+using LoadPipe.Cli.Output;
 using LoadPipe.Core.Errors;
 using LoadPipe.Core.Locations;
 using LoadPipe.Core.Manifest;
@@ -95,15 +96,10 @@ public sealed class CliSession : IAsyncDisposable
 
     private static ILoggerFactory CreateLoggers(ParseResult parse)
     {
-        var level = parse.GetValue(GlobalOptions.Debug) ? LogLevel.Debug : parse.GetValue(GlobalOptions.Quiet) ? LogLevel.Error : LogLevel.Warning;
+        var debug = parse.GetValue(GlobalOptions.Debug);
+        var level = debug ? LogLevel.Debug : parse.GetValue(GlobalOptions.Quiet) ? LogLevel.Error : LogLevel.Warning;
         var json = parse.GetValue(GlobalOptions.LogFormat) == "json";
-        return LoggerFactory.Create(b =>
-        {
-            b.SetMinimumLevel(level);
-            if (json) b.AddJsonConsole(o => o.UseUtcTimestamp = true);
-            else b.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
-            b.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
-        });
+        return new LoggerFactory([new StderrLoggerProvider(json, stackTraces: debug)], new LoggerFilterOptions { MinLevel = level });
     }
 
     public async ValueTask DisposeAsync()

@@ -98,12 +98,33 @@ internal sealed class ChunkedSink : IAsyncDisposable
         }
         while (!data.IsEmpty)
         {
-            if (_buffered == Capacity) await FlushAsync(null, cancellationToken).ConfigureAwait(false);
-            var n = Math.Min(data.Length, Capacity - _buffered);
+            // A buffer taken from the caller (TryTakeChunk) may be shorter than the capacity.
+            var room = Math.Min(Capacity, _buffer.Length);
+            if (_buffered == room) await FlushAsync(null, cancellationToken).ConfigureAwait(false);
+            var n = Math.Min(data.Length, Math.Min(Capacity, _buffer.Length) - _buffered);
             data.Span[..n].CopyTo(_buffer.AsSpan(_buffered));
             _buffered += n;
             data = data[n..];
         }
+    }
+
+    /// <summary>
+    /// Takes a whole chunk without copying it, when nothing is buffered and the chunk is one the sink may write as it
+    /// is: <paramref name="buffer"/> then belongs to the sink (it is written and hashed from there, and goes back to the
+    /// pool with the sink's own buffers) and the sink's empty buffer, at least as long, is returned for the caller's next
+    /// read. Null when it cannot: the caller keeps its buffer and copies with <see cref="WriteAsync"/>. Either way the
+    /// caller then calls <see cref="CheckpointAsync"/> or <see cref="CompleteAsync"/>, which writes it. The exchange is
+    /// done before anything is awaited, so whatever happens later each buffer has exactly one owner.
+    /// </summary>
+    public byte[]? TryTakeChunk(byte[] buffer, int count)
+    {
+        if (_buffered != 0 || Position < _confirmedEnd || count == 0 || count > Capacity || count < _session.MinimumWriteSize
+            || (_session.ChunkAlignment > 1 && count % _session.ChunkAlignment != 0) || _buffer.Length < buffer.Length)
+            return null;
+        var spare = _buffer;
+        _buffer = buffer;
+        _buffered = count;
+        return spare;
     }
 
     /// <summary>Marks an input boundary: the output so far is complete for the first <paramref name="inputEnd"/>
@@ -169,12 +190,16 @@ internal sealed class ChunkedSink : IAsyncDisposable
         }
         finally
         {
+            // The buffer is the queue's now; until another is ready the sink holds none (so a failure here cannot leave
+            // one buffer in two places, to go back to the pool twice).
             _inFlight.Enqueue((buffer, Task.WhenAll(md5, sha256)));
+            _buffer = [];
             if (_inFlight.Count < BuffersInFlight) _buffer = ArrayPool<byte>.Shared.Rent(Capacity);
             else
             {
-                var (oldest, hashed) = _inFlight.Dequeue();
+                var (oldest, hashed) = _inFlight.Peek();
                 await hashed.ConfigureAwait(false);
+                _inFlight.Dequeue();
                 _buffer = oldest;
             }
         }
@@ -249,7 +274,7 @@ internal sealed class ChunkedSink : IAsyncDisposable
         _linked?.Dispose();
         _abandon.Dispose();
         try { await Task.WhenAll(_md5Lane, _sha256Lane).ConfigureAwait(false); } catch (Exception) { /* reported by the write path */ }
-        ArrayPool<byte>.Shared.Return(_buffer);
+        if (_buffer.Length > 0) ArrayPool<byte>.Shared.Return(_buffer);
         while (_inFlight.TryDequeue(out var entry)) ArrayPool<byte>.Shared.Return(entry.Buffer);
         _md5?.Dispose();
         _sha256?.Dispose();

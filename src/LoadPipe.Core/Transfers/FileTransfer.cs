@@ -295,7 +295,10 @@ internal sealed class FileTransfer(TransferContext context)
     {
         var name = destination.ToString();
         context.Observer.FileStarted(name, sourceInfo.Size, confirmed.Count == 0 ? 0 : confirmed[^1].End);
-        await using var sink = new ChunkedSink(session, _manifest, record.Id, _options.ChunkSize, confirmed, _retry, HashesFor(sourceInfo, destination));
+        // Without stages the output is the source: a file smaller than a chunk needs no chunk-size buffer (allocating and
+        // touching 8 MiB was most of the work of copying a small file).
+        var chunkSize = context.Stages.Count == 0 && sourceInfo.Size >= 0 ? (int)Math.Clamp(sourceInfo.Size, 1, _options.ChunkSize) : _options.ChunkSize;
+        await using var sink = new ChunkedSink(session, _manifest, record.Id, chunkSize, confirmed, _retry, HashesFor(sourceInfo, destination));
         var stageContext = new StageContext();
 
         // Direct resume: the source restarts at the input boundary of the last confirmed chunk, and the destination's
@@ -488,7 +491,9 @@ internal sealed class FileTransfer(TransferContext context)
                 var chunk = order.Dequeue();
                 var data = await chunk.Work.ConfigureAwait(false);
                 if (chunk.Count == 0) break;
-                await sink.WriteAsync(data, ct).ConfigureAwait(false);
+                // Without stages the chunk read is the chunk written: the sink takes the buffer instead of a copy of it.
+                if (framed.Length == 0 && sink.TryTakeChunk(chunk.Input, chunk.Count) is { } spare) chunk.Input = spare;
+                else await sink.WriteAsync(data, ct).ConfigureAwait(false);
                 await sink.CheckpointAsync(chunk.InputEnd, ct).ConfigureAwait(false);
                 context.Observer.FileProgress(name, chunk.InputEnd);
                 Start(chunk);
@@ -546,7 +551,8 @@ internal sealed class FileTransfer(TransferContext context)
     {
         private readonly FrameBuffer[] _frames = Enumerable.Range(0, stages).Select(_ => new FrameBuffer()).ToArray();
 
-        public byte[] Input { get; } = ArrayPool<byte>.Shared.Rent(chunkSize);
+        /// <summary>The buffer the chunk is read into; exchanged for the sink's when the sink takes it (no stages).</summary>
+        public byte[] Input { get; set; } = ArrayPool<byte>.Shared.Rent(chunkSize);
 
         public int Count { get; set; }
 

@@ -246,7 +246,8 @@ public sealed class TransferEngineTests : IDisposable
 
         Assert.Equal("completed", second.Status);
         Assert.True(second.BytesResumed > 0);
-        Assert.True(source.BytesRead - readFirst < content.Length - readFirst + Chunk,
+        // What remained plus at most the one block being read when the first run crashed (read, not yet cached).
+        Assert.True(source.BytesRead - readFirst <= content.Length - readFirst + Chunk,
             $"read {source.BytesRead - readFirst} bytes from the source on replay; the cache held {readFirst}");
         Assert.True(readFirst >= Chunk);
         var expected = string.Concat(System.Text.Encoding.UTF8.GetString(content).Split('\n').Where(l => l.Contains("\"error\"", StringComparison.Ordinal)).Select(l => l + "\n"));

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
+using System.Security.Cryptography;
 using LoadPipe.Cli.Commands;
 using LoadPipe.Cli.Output;
 using LoadPipe.Core.Errors;
@@ -12,6 +13,10 @@ public static class Program
 
     public static async Task<int> Main(string[] args)
     {
+        // The hashes come from OpenSSL, whose loading and set-up take ~20 ms: done on another core while the command
+        // line is parsed and the manifest opened, rather than when the first chunk waits for its hash.
+        if (args is ["copy" or "sync" or "pull" or "push" or "retry", ..])
+            ThreadPool.UnsafeQueueUserWorkItem(static _ => SHA256.HashData(ReadOnlySpan<byte>.Empty), null);
         var root = new RootCommand("lp: move files of any size between stores, streamed, chunked, resumable");
         foreach (var option in GlobalOptions.All) root.Options.Add(option);
         root.Subcommands.Add(CopyCommands.Copy());

@@ -1,6 +1,6 @@
-using System.Buffers;
 using System.IO.Hashing;
 using System.Security.Cryptography;
+using LoadPipe.Core.Buffers;
 using LoadPipe.Core.Errors;
 using LoadPipe.Core.Manifest;
 using LoadPipe.Core.Storage;
@@ -62,7 +62,7 @@ internal sealed class ChunkedSink : IAsyncDisposable
         var alignment = Math.Max(1, session.ChunkAlignment);
         var size = session.PreferredWriteSize ?? chunkSize;
         Capacity = (int)Math.Max(session.MinimumWriteSize, Math.Max(alignment, size / alignment * alignment));
-        _buffer = ArrayPool<byte>.Shared.Rent(Capacity);
+        _buffer = ChunkPool.Rent(Capacity);
         if (session is IConcurrentWriteSession { MaxWritesInFlight: > 1 } concurrent) _concurrent = concurrent;
     }
 
@@ -194,7 +194,7 @@ internal sealed class ChunkedSink : IAsyncDisposable
             // one buffer in two places, to go back to the pool twice).
             _inFlight.Enqueue((buffer, Task.WhenAll(md5, sha256)));
             _buffer = [];
-            if (_inFlight.Count < BuffersInFlight) _buffer = ArrayPool<byte>.Shared.Rent(Capacity);
+            if (_inFlight.Count < BuffersInFlight) _buffer = ChunkPool.Rent(Capacity);
             else
             {
                 var (oldest, hashed) = _inFlight.Peek();
@@ -230,7 +230,7 @@ internal sealed class ChunkedSink : IAsyncDisposable
         var written = _retry.ExecuteAsync(async ct => await session.WriteChunkAsync(index, offset, data, ct).ConfigureAwait(false), token).AsTask();
         var confirmed = _lastConfirmed = ConfirmAfterAsync(_lastConfirmed, written, record, length, token);
         _writes.Enqueue(new PendingWrite(buffer, confirmed, hashed));
-        _buffer = ArrayPool<byte>.Shared.Rent(Capacity);
+        _buffer = ChunkPool.Rent(Capacity);
         Position += length;
         _buffered = 0;
         while (_writes.Count >= session.MaxWritesInFlight) await ReleaseOldestAsync().ConfigureAwait(false);
@@ -253,7 +253,7 @@ internal sealed class ChunkedSink : IAsyncDisposable
         await oldest.Confirmed.ConfigureAwait(false);
         await oldest.Hashed.ConfigureAwait(false);
         _writes.Dequeue();
-        ArrayPool<byte>.Shared.Return(oldest.Buffer);
+        ChunkPool.Return(oldest.Buffer);
     }
 
     private static async Task Lane(Task previous, Action work)
@@ -269,13 +269,13 @@ internal sealed class ChunkedSink : IAsyncDisposable
         while (_writes.TryDequeue(out var pending))
         {
             try { await Task.WhenAll(pending.Confirmed, pending.Hashed).ConfigureAwait(false); } catch (Exception) { /* reported by the write path */ }
-            ArrayPool<byte>.Shared.Return(pending.Buffer);
+            ChunkPool.Return(pending.Buffer);
         }
         _linked?.Dispose();
         _abandon.Dispose();
         try { await Task.WhenAll(_md5Lane, _sha256Lane).ConfigureAwait(false); } catch (Exception) { /* reported by the write path */ }
-        if (_buffer.Length > 0) ArrayPool<byte>.Shared.Return(_buffer);
-        while (_inFlight.TryDequeue(out var entry)) ArrayPool<byte>.Shared.Return(entry.Buffer);
+        if (_buffer.Length > 0) ChunkPool.Return(_buffer);
+        while (_inFlight.TryDequeue(out var entry)) ChunkPool.Return(entry.Buffer);
         _md5?.Dispose();
         _sha256?.Dispose();
     }

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Security.Cryptography;
+using LoadPipe.Core.Buffers;
 using LoadPipe.Core.Errors;
 using LoadPipe.Core.Locations;
 using LoadPipe.Core.Manifest;
@@ -552,7 +553,7 @@ internal sealed class FileTransfer(TransferContext context)
         private readonly FrameBuffer[] _frames = Enumerable.Range(0, stages).Select(_ => new FrameBuffer()).ToArray();
 
         /// <summary>The buffer the chunk is read into; exchanged for the sink's when the sink takes it (no stages).</summary>
-        public byte[] Input { get; set; } = ArrayPool<byte>.Shared.Rent(chunkSize);
+        public byte[] Input { get; set; } = ChunkPool.Rent(chunkSize);
 
         public int Count { get; set; }
 
@@ -574,7 +575,7 @@ internal sealed class FileTransfer(TransferContext context)
             return _frames[^1].WrittenMemory;
         }
 
-        public void Dispose() => ArrayPool<byte>.Shared.Return(Input);
+        public void Dispose() => ChunkPool.Return(Input);
     }
 
     /// <summary>Any stage: source -> pipe -> stage -> pipe -> ... -> sink, each stage on its own task, each pipe

@@ -93,14 +93,7 @@ public sealed class HttpResumeTests(FileServer server) : IClassFixture<FileServe
         using var sandbox = new Sandbox();
         var content = server.PublishRandom("stalled.bin", Size, seed: 18);
         server.Inject("stalled.bin", Fault.None, Fault.StallAfter(3 << 20));
-        var config = sandbox.PathOf("config.yaml");
-        File.WriteAllText(config, $"""
-            remotes:
-              files:
-                type: http
-                url: {server.BaseAddress}
-                timeout: 2s
-            """);
+        var config = server.WriteRemoteConfig(sandbox.Root, timeout: "2s");
         var destination = sandbox.PathOf("out/stalled.bin");
 
         await using var lp = sandbox.StartLp("copy", "files:stalled.bin", destination, "--config", config, "--chunk-size", "1M", "--json");

@@ -128,14 +128,7 @@ public sealed class HttpSourceTests(FileServer server) : IClassFixture<FileServe
         using var sandbox = new Sandbox();
         var content = server.PublishRandom("slow.bin", 256 << 10, seed: 16);
         server.Inject("slow.bin", Fault.None, Fault.Trickle(4 << 10, TimeSpan.FromMilliseconds(50)));
-        var config = sandbox.PathOf("config.yaml");
-        File.WriteAllText(config, $"""
-            remotes:
-              files:
-                type: http
-                url: {server.BaseAddress}
-                timeout: 2s
-            """);
+        var config = server.WriteRemoteConfig(sandbox.Root, timeout: "2s");
         var destination = sandbox.PathOf("out/slow.bin");
 
         var run = await sandbox.LpAsync("copy", "files:slow.bin", destination, "--config", config, "--json");

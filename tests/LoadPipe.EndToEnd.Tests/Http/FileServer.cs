@@ -57,6 +57,21 @@ public sealed class FileServer : IAsyncLifetime
     }
 
     /// <summary>Every request for <paramref name="name"/> so far, in arrival order.</summary>
+    /// <summary>Writes a config file, in <paramref name="folder"/>, with one http remote named <c>files</c> for this server
+    /// and the given read timeout (e.g. <c>2s</c>); returns its path.</summary>
+    public string WriteRemoteConfig(string folder, string timeout)
+    {
+        var path = Path.Combine(folder, "config.yaml");
+        File.WriteAllText(path, $"""
+            remotes:
+              files:
+                type: http
+                url: {BaseAddress}
+                timeout: {timeout}
+            """);
+        return path;
+    }
+
     public IReadOnlyList<ServedRequest> RequestsFor(string name) => _requests.Where(r => r.Name == name).ToList();
 
     public async Task InitializeAsync()

@@ -68,6 +68,10 @@ internal sealed class ChunkedSink : IAsyncDisposable
 
     private int Capacity { get; }
 
+    /// <summary>Bytes the current buffer holds: a buffer taken from the caller (<see cref="TryTakeChunk"/>) may be
+    /// shorter than the capacity.</summary>
+    private int Room => Math.Min(Capacity, _buffer.Length);
+
     /// <summary>Output bytes seen so far, confirmed earlier or not.</summary>
     public long Position { get; private set; }
 
@@ -98,10 +102,8 @@ internal sealed class ChunkedSink : IAsyncDisposable
         }
         while (!data.IsEmpty)
         {
-            // A buffer taken from the caller (TryTakeChunk) may be shorter than the capacity.
-            var room = Math.Min(Capacity, _buffer.Length);
-            if (_buffered == room) await FlushAsync(null, cancellationToken).ConfigureAwait(false);
-            var n = Math.Min(data.Length, Math.Min(Capacity, _buffer.Length) - _buffered);
+            if (_buffered == Room) await FlushAsync(null, cancellationToken).ConfigureAwait(false);
+            var n = Math.Min(data.Length, Room - _buffered);
             data.Span[..n].CopyTo(_buffer.AsSpan(_buffered));
             _buffered += n;
             data = data[n..];

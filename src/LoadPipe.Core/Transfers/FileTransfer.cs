@@ -296,8 +296,8 @@ internal sealed class FileTransfer(TransferContext context)
     {
         var name = destination.ToString();
         context.Observer.FileStarted(name, sourceInfo.Size, confirmed.Count == 0 ? 0 : confirmed[^1].End);
-        // Without stages the output is the source: a file smaller than a chunk needs no chunk-size buffer (allocating and
-        // touching 8 MiB was most of the work of copying a small file).
+        // Without stages the output is the source: a file smaller than a chunk is read and written in one block of its size
+        // (chunk-size buffers, allocated and touched, were most of the work of copying a small file).
         var chunkSize = context.Stages.Count == 0 && sourceInfo.Size >= 0 ? (int)Math.Clamp(sourceInfo.Size, 1, _options.ChunkSize) : _options.ChunkSize;
         await using var sink = new ChunkedSink(session, _manifest, record.Id, chunkSize, confirmed, _retry, HashesFor(sourceInfo, destination));
         var stageContext = new StageContext();
@@ -331,7 +331,7 @@ internal sealed class FileTransfer(TransferContext context)
         await using var reader = new SourceReader(source.Storage, source.Path, sourceInfo.Version, inputStart, _retry, context.Limiter);
 
         if (direct)
-            await PumpFramedAsync(reader, sink, sourceHash, name, sourceInfo.Size, cancellationToken).ConfigureAwait(false);
+            await PumpFramedAsync(reader, sink, sourceHash, name, chunkSize, cancellationToken).ConfigureAwait(false);
         else
         {
             // A replay reads the source again from the start: blocks of a remote source are kept in the cache so
@@ -470,13 +470,11 @@ internal sealed class FileTransfer(TransferContext context)
     /// Reading runs ahead of writing, in order, into a fixed set of chunk buffers; with stages each chunk is framed on
     /// the thread pool as soon as it is read, so while the oldest chunk is written the next ones are framed in
     /// parallel (one frame per chunk, so they do not depend on each other). Chunks are written and checkpointed in
-    /// input order; memory is bounded by the number of buffers. Without stages, a source known to be smaller than a
-    /// chunk is read in blocks of its size: chunk-size buffers for a 4 KiB file would be most of the work of many
-    /// small files.</summary>
-    private async Task PumpFramedAsync(SourceReader reader, ChunkedSink sink, IncrementalHash? sourceHash, string name, long sourceSize,
+    /// input order; memory is bounded by the number of buffers. <paramref name="chunkSize"/> is the sink's (see
+    /// <see cref="MoveAsync"/>: smaller than the option for a small source without stages).</summary>
+    private async Task PumpFramedAsync(SourceReader reader, ChunkedSink sink, IncrementalHash? sourceHash, string name, int chunkSize,
         CancellationToken cancellationToken)
     {
-        var chunkSize = context.Stages.Count == 0 && sourceSize >= 0 ? (int)Math.Clamp(sourceSize, 1, _options.ChunkSize) : _options.ChunkSize;
         var framed = context.Stages.Cast<IFramedStage>().ToArray();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var ct = stop.Token;

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using LoadPipe.Core.Errors;
 using LoadPipe.Core.Storage;
 using Microsoft.Win32.SafeHandles;
@@ -7,9 +8,16 @@ namespace LoadPipe.Storage.Local;
 /// <summary>Writes into the partial file at increasing offsets. Durability is needed only at commit, but one fsync of
 /// a whole file there costs ~0.6 s per GiB on this kind of disk (a virtual disk flushes what the host holds): so while
 /// chunks are written an fsync runs in the background whenever none is running, and the one at commit waits only
-/// for the tail. A retried write simply overwrites the same offset.</summary>
-internal sealed class LocalWriteSession : IWriteSession
+/// for the tail. A retried write simply overwrites the same offset.
+/// <para>Once an fsync has made a range durable, the range is dropped from the page cache (drop-behind, as
+/// <c>dd oflag=nocache</c> does): a large copy then holds in memory only what one fsync covers, instead of pushing
+/// the machine's cache out with bytes nobody reads again. On this kind of virtual machine it is also what keeps a
+/// large copy fast: memory the guest has left free for a few seconds is handed back to the host (free page
+/// reporting), and writing into it cost 1.3-2.5 s of system time per GiB instead of 0.2 s, while a dropped range's
+/// pages are taken again by the next writes at once (docs/benchmarks.md, "The slow state").</para></summary>
+internal sealed partial class LocalWriteSession : IWriteSession
 {
+    private const int PosixFadvDontNeed = 4;
     private const int EPERM = 1, EINTR = 4, EIO = 5, EAGAIN = 11, EACCES = 13, EBUSY = 16, ENOSPC = 28, ETIMEDOUT = 110, EDQUOT = 122;
     private const int WriteSlice = 256 << 10;
     private readonly string _target;
@@ -17,6 +25,9 @@ internal sealed class LocalWriteSession : IWriteSession
     private readonly WriteRequest _request;
     private SafeFileHandle? _handle;
     private Task _flush = Task.CompletedTask;
+    // The start of the range no fsync has dropped from the page cache yet; only the flush in flight changes it.
+    private long _dropped;
+    private bool _dropBehind = OperatingSystem.IsLinux();
 
     private LocalWriteSession(string target, string partial, WriteRequest request, SafeFileHandle handle, long length)
     {
@@ -74,7 +85,7 @@ internal sealed class LocalWriteSession : IWriteSession
                     RandomAccess.Write(handle, data.Span.Slice(done, Math.Min(WriteSlice, data.Length - done)), offset + done);
                 }
             }, cancellationToken).ConfigureAwait(false);
-            if (_flush.IsCompleted) _flush = FlushInBackground(handle, _flush);
+            if (_flush.IsCompleted) _flush = FlushInBackground(handle, _flush, offset + data.Length);
         }
         catch (IOException e)
         {
@@ -89,9 +100,33 @@ internal sealed class LocalWriteSession : IWriteSession
         return Task.FromResult<Stream?>(new BoundedReadStream(stream, Length));
     }
 
-    /// <summary>An fsync on the pool. A failure of the one before it (an I/O error) is kept for the commit.</summary>
-    private static Task FlushInBackground(SafeFileHandle handle, Task previous) =>
-        previous.IsFaulted ? previous : Task.Run(() => RandomAccess.FlushToDisk(handle));
+    /// <summary>An fsync on the pool, then the drop of what it made durable, up to <paramref name="end"/>. A failure of
+    /// the one before it (an I/O error) is kept for the commit.</summary>
+    private Task FlushInBackground(SafeFileHandle handle, Task previous, long end) =>
+        previous.IsFaulted ? previous : Task.Run(() =>
+        {
+            RandomAccess.FlushToDisk(handle);
+            DropCached(handle, end);
+        });
+
+    /// <summary>Asks the kernel to forget the cached pages of a range already on disk. Only advice: where it is refused
+    /// (not Linux, no such call) the pages simply stay cached, and it is not asked again.</summary>
+    private void DropCached(SafeFileHandle handle, long end)
+    {
+        if (!_dropBehind || end <= _dropped) return;
+        try
+        {
+            if (PosixFadvise((int)handle.DangerousGetHandle(), _dropped, end - _dropped, PosixFadvDontNeed) == 0) _dropped = end;
+            else _dropBehind = false;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            _dropBehind = false;
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "posix_fadvise")]
+    private static partial int PosixFadvise(int fd, long offset, long length, int advice);
 
     /// <summary>Waits for the fsync in flight, if any, before the handle goes: it must not outlive it.</summary>
     private void WaitForFlush()

@@ -7,7 +7,8 @@
 # Knobs (environment): LP_BENCH_DIR (work folder, default bench/out), LP_BENCH_RUNS (runs per tool, best is
 # kept, default 5), LP_BENCH_KEEP=1 (keep the data files), LP_BENCH_TIMEOUT (seconds per command, default 300),
 # LP_BENCH_NICE (e.g. -10: run every measured command, and the HTTP server, at that niceness, so builds and tests
-# running at the same time on a shared machine disturb the figures less; default 0, unchanged).
+# running at the same time on a shared machine disturb the figures less; default 0, unchanged), LP_BENCH_BALLAST_MIB
+# (page cache written and freed before every run, see run_one; default 1536, 0 for none).
 #
 # What is timed is the wall-clock time of the whole process, start-up included (a few ms for cp/zstd/curl;
 # 0.1-0.5 s for lp's .NET runtime, measured with `lp --version` and logged). Every source file is read once
@@ -26,6 +27,7 @@ WORK="${LP_BENCH_DIR:-$ROOT/bench/out}"
 RUNS="${LP_BENCH_RUNS:-5}"
 TMO="${LP_BENCH_TIMEOUT:-300}"
 NICE="${LP_BENCH_NICE:-0}"
+BALLAST_MIB="${LP_BENCH_BALLAST_MIB:-1536}"
 PRIO=""; [ "$NICE" = 0 ] || PRIO="nice -n $NICE"
 GIB=$((1 << 30))
 
@@ -75,10 +77,21 @@ avail_kb=$(df -Pk "$WORK" | awk 'NR==2{print $4}')
 # /usr/bin/time, then CHECK (not timed; it fails the script if the output is wrong), and keeps the run if it is
 # NAME's fastest so far. Sets T[NAME] (seconds), C[NAME] (CPU seconds, user + sys) and
 # R[NAME] (peak RSS in KiB) for that run.
+# Before every run, of every tool, a ballast file of BALLAST_MIB is written and deleted. This VM hands memory the guest
+# leaves free back to its host (free page reporting), and a process writing a GiB into such memory pays 1.3-2.5 s of
+# extra system time (docs/benchmarks.md, "The slow state"); memory freed a moment ago is still backed. Without the
+# ballast, which tool met which state depended on what ran before it (a tool that started right after a GiB of output
+# was deleted got the fast memory): with it, every tool starts in the fast state.
 declare -A T C R
+ballast() {
+  [ "$BALLAST_MIB" -gt 0 ] || return 0
+  head -c "${BALLAST_MIB}M" /dev/zero >"$WORK/tmp/ballast"
+  rm -f "$WORK/tmp/ballast"
+}
 run_one() {
   local name=$1 prep=$2 cmd=$3 round=$4 check=${5:-:} t0 t1 s rf="$WORK/tmp/usage" m u y
   eval "$prep"
+  ballast
   sync
   t0=$(date +%s%N)
   if ! eval "timeout $TMO $PRIO /usr/bin/time -f '%M %U %S' -o $rf $cmd" >&2; then die "$name: command failed: $cmd"; fi
@@ -93,10 +106,8 @@ run_one() {
 }
 
 # run_rounds SPEC...: each SPEC is NAME<TAB>PREP<TAB>CMD<TAB>CHECK (see spec). RUNS rounds; in each round every tool
-# runs once, the order rotated by one each round, so each tool goes first once. The tools of a row write to the same
-# path and each PREP deletes it, so every run but a row's first starts right after a GiB was freed. Why: on this VM
-# the first process to write a GiB into memory the host has taken back pays ~2.5 s of system time for it (`cp` too:
-# 2.7 s against 0.23 s); with one tool's runs back to back and lp first in every row, lp's first run always paid it.
+# runs once, the order rotated by one each round, so each tool goes first once: whatever one tool's run leaves behind
+# (dirty pages being written back, a server's warm state) falls on each of the others in turn.
 TAB=$'\t'
 run_rounds() {
   local specs=("$@") n=$# i j name prep cmd check
@@ -201,7 +212,7 @@ warm "$BIG"
 D4="$WORK/dst/big.bin"
 rss_run() {   # rss_run NAME SRC: one run under /usr/bin/time -v
   local name=$1 src=$2 t0 t1
-  eval "$fresh_lp"; rm -f "$D4"; sync
+  eval "$fresh_lp"; rm -f "$D4"; ballast; sync
   t0=$(date +%s%N)
   timeout "$TMO" $PRIO /usr/bin/time -v $(lp_copy "$src" "$D4") 2>"$WORK/tmp/time-v.txt" || { cat "$WORK/tmp/time-v.txt" >&2; die "$name failed"; }
   t1=$(date +%s%N)

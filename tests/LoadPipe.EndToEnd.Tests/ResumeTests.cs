@@ -21,6 +21,8 @@ public sealed class ResumeTests(LargeJsonLinesFixture data) : IClassFixture<Larg
             "copy", data.File.Path, destination, "--chunk-size", "1M", "--bwlimit", "20M", "--json");
         var confirmed = await ManifestProbe.ConfirmedBytesOfLastSessionAsync(sandbox);
         Assert.InRange(confirmed, atKill - Chunk, atKill);
+        // The killed run could not record its end; `lp status` sees that no process holds the session any more.
+        Assert.Equal("interrupted", Assert.Single(await ManifestProbe.SessionsAsync(sandbox)).GetProperty("status").GetString());
 
         var run = await sandbox.LpAsync("copy", data.File.Path, destination, "--chunk-size", "1M", "--json");
 

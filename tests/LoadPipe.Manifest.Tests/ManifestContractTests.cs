@@ -266,6 +266,29 @@ public abstract partial class ManifestContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task WithLiveness_RunningSession_RunningWhileItsProcessHoldsItsLockThenInterrupted()
+    {
+        await using var m = await OpenAsync();
+        var running = await m.BeginSessionAsync(new SessionStart("copy", "/src", "/dst"));
+        var ended = await m.BeginSessionAsync(new SessionStart("copy", "/src", "/dst"));
+        await m.EndSessionAsync(ended, new SessionSummary("completed", 1, 0, 0, 10, 10));
+        await using var holder = await LockHolder.StartAsync(OtherProcessTarget.Backend, OtherProcessTarget.Target, ManifestQueries.SessionLock(running));
+
+        var whileAlive = await m.WithLivenessAsync((await m.GetSessionAsync(running))!);
+        await holder.KillAsync();
+        var afterDeath = await Eventually.NotNullAsync(async () =>
+            await m.WithLivenessAsync((await m.GetSessionAsync(running))!) is { Status: "interrupted" } s ? s : null);
+        var completed = await m.WithLivenessAsync((await m.GetSessionAsync(ended))!);
+
+        Assert.Equal("running", whileAlive.Status);
+        Assert.NotNull(afterDeath);
+        Assert.Equal("completed", completed.Status);
+        // Looking did not take the lock for good: the session can still be run again.
+        await using var again = await m.TryLockAsync(ManifestQueries.SessionLock(running));
+        Assert.NotNull(again);
+    }
+
+    [Fact]
     public async Task Open_ManyAtOnceOnNewState_AllSucceed()
     {
         var opened = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => OpenAsync()));

@@ -28,10 +28,11 @@ public static class SessionCommands
             var manifest = await session.ManifestAsync(ct).ConfigureAwait(false);
             var wanted = parse.GetValue(project);
             var shown = 0;
-            await foreach (var s in manifest.ListSessionsAsync(int.MaxValue, ct).ConfigureAwait(false))
+            await foreach (var listed in manifest.ListSessionsAsync(int.MaxValue, ct).ConfigureAwait(false))
             {
-                if (wanted is not null && s.Project != wanted) continue;
+                if (wanted is not null && listed.Project != wanted) continue;
                 if (shown++ == parse.GetValue(limit)) break;
+                var s = await manifest.WithLivenessAsync(listed, ct).ConfigureAwait(false);
                 if (session.Json) Console.Out.WriteLine(JsonSerializer.Serialize(SessionReport.From(s), NotificationJson.Default.SessionReport));
                 else
                     Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,

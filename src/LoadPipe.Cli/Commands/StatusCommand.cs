@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using LoadPipe.Cli.Output;
 using LoadPipe.Core.Locations;
+using LoadPipe.Core.Manifest;
 using LoadPipe.Core.Sizes;
 
 namespace LoadPipe.Cli.Commands;
@@ -20,8 +21,9 @@ public static class StatusCommand
             var id = parse.GetValue(sessionId);
             if (id is null)
             {
-                await foreach (var s in manifest.ListSessionsAsync(parse.GetValue(limit), ct).ConfigureAwait(false))
+                await foreach (var listed in manifest.ListSessionsAsync(parse.GetValue(limit), ct).ConfigureAwait(false))
                 {
+                    var s = await manifest.WithLivenessAsync(listed, ct).ConfigureAwait(false);
                     if (session.Json)
                         Console.Out.WriteLine(CliJson.Line(new Dictionary<string, object?>
                         {

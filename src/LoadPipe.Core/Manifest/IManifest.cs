@@ -123,6 +123,22 @@ public sealed record SessionRecord(long Id, string Command, string Source, strin
 /// <summary>Queries built on the <see cref="IManifest"/> primitives.</summary>
 public static class ManifestQueries
 {
+    /// <summary>The lock a process holds while it runs a session (<see cref="IManifest.TryLockAsync"/>): the kernel or
+    /// the database drops it when the process dies, kill -9 included.</summary>
+    public static TransferKey SessionLock(long sessionId) =>
+        new("lp-session", sessionId.ToString(System.Globalization.CultureInfo.InvariantCulture), "");
+
+    /// <summary>The session as it stands now: one recorded as running whose process no longer holds its lock was
+    /// killed before it could record its end, and is shown as "interrupted" (what a stopped run records).</summary>
+    public static async Task<SessionRecord> WithLivenessAsync(this IManifest manifest, SessionRecord session, CancellationToken cancellationToken = default)
+    {
+        if (session.Status != "running") return session;
+        var probe = await manifest.TryLockAsync(SessionLock(session.Id), cancellationToken).ConfigureAwait(false);
+        if (probe is null) return session;
+        await probe.DisposeAsync().ConfigureAwait(false);
+        return session with { Status = "interrupted" };
+    }
+
     /// <summary>One session, or null. Scans the recent sessions: fine for the CLI, not for a hot path.</summary>
     public static async Task<SessionRecord?> GetSessionAsync(this IManifest manifest, long sessionId, CancellationToken cancellationToken = default)
     {

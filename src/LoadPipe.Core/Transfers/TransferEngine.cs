@@ -75,6 +75,8 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
         CancellationToken cancellationToken)
     {
         var stopwatch = Stopwatch.StartNew();
+        // Held until the session's end is recorded, so `lp status` can tell a running session from a killed one.
+        await using var alive = await manifest.TryLockAsync(ManifestQueries.SessionLock(sessionId), cancellationToken).ConfigureAwait(false);
         var cache = options.CacheDirectory is { } cacheDir ? new Caching.DiskCache(cacheDir, options.CacheLimit) : null;
         var context = new TransferContext(manifest, options, pipeline, retry, limiter, observer, cache, _logger, sessionId);
         var transfer = new FileTransfer(context);

@@ -88,14 +88,19 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
         async ValueTask RunOne(PlannedFile item, CancellationToken ct)
         {
             FileResult result;
+            // The plan reported what it listed; files planned without a stat (lp retry's) are reported here, once stat'ed.
+            var planned = item.Info is not null;
             try
             {
                 var info = item.Info ?? await retry.ExecuteAsync(async c => await item.From.Storage.StatAsync(item.From.Path, c).ConfigureAwait(false), ct).ConfigureAwait(false)
                     ?? throw new LoadPipeException(ErrorKind.NotFound, $"{item.From}: no such file");
+                if (!planned) observer.FilePlanned(info.Size);
+                planned = true;
                 result = await transfer.RunAsync(item.From, info, item.To, item.Hint, ct).ConfigureAwait(false);
             }
             catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
             {
+                if (!planned) observer.FilePlanned(-1);
                 var message = e is LoadPipeException ? e.Message : $"{e.GetType().Name}: {e.Message}";
                 _logger.FileFailed(item.From.ToString(), item.To.ToString(), message);
                 result = new FileResult(item.From.ToString(), item.To.ToString(), FileOutcome.Failed)

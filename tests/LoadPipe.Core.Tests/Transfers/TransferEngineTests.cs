@@ -365,11 +365,13 @@ public sealed class TransferEngineTests : IDisposable
         var failed = await manifest.ListTransfersAsync(first.Session).Where(t => t.Status == LoadPipe.Core.Manifest.TransferStatus.Failed).ToListAsync();
         Directory.Delete(_dir["copy/b.bin"]);
 
+        var planned = new PlannedSizes();
         var retried = await engine.RetryAsync(first.Session,
             failed.Select(t => (new Location(from.Storage, t.Key.Source, t.Key.Source), new Location(to.Storage, t.Key.Destination, t.Key.Destination))).ToList(),
-            Options());
+            Options(), planned);
 
         Assert.Equal(("completed", 1, 2000L), (retried.Status, retried.Files, retried.BytesSent));
+        Assert.Equal([2000L], planned.Sizes);
         var session = (await LoadPipe.Core.Manifest.ManifestQueries.GetSessionAsync(manifest, first.Session))!;
         Assert.Equal(("completed", 2, 0), (session.Status, session.Files, session.FilesFailed));
         Assert.Equal(TestData.Random(2000, 2), File.ReadAllBytes(_dir["copy/b.bin"]));
@@ -394,5 +396,16 @@ public sealed class TransferEngineTests : IDisposable
         var e = await Assert.ThrowsAsync<Errors.LoadPipeException>(() => CopyAsync(from, to, Options()));
 
         Assert.Equal(Errors.ErrorKind.NotFound, e.Kind);
+    }
+
+    /// <summary>The sizes the engine reported as planned (what the progress display totals).</summary>
+    private sealed class PlannedSizes : ITransferObserver
+    {
+        public List<long> Sizes { get; } = [];
+
+        public void FilePlanned(long size)
+        {
+            lock (Sizes) Sizes.Add(size);
+        }
     }
 }

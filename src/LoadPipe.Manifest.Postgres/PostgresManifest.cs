@@ -309,6 +309,13 @@ public sealed partial class PostgresManifest : IManifest, IUploadLedger
             yield return ManifestRows.ReadSession(r);
     }
 
+    public async Task<SessionRecord?> GetSessionAsync(long sessionId, CancellationToken cancellationToken = default)
+    {
+        await using var cmd = Command("SELECT " + ManifestRows.SessionColumns + " FROM sessions WHERE id = @id", ("id", sessionId));
+        await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await r.ReadAsync(cancellationToken).ConfigureAwait(false) ? ManifestRows.ReadSession(r) : null;
+    }
+
     public async IAsyncEnumerable<TransferRecord> ListTransfersAsync(long? sessionId, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         await using var cmd = sessionId is null

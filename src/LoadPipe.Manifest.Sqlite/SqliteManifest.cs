@@ -394,6 +394,14 @@ public sealed partial class SqliteManifest : IManifest, IUploadLedger
             yield return ManifestRows.ReadSession(r);
     }
 
+    public async Task<SessionRecord?> GetSessionAsync(long sessionId, CancellationToken cancellationToken = default)
+    {
+        await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var r = await c.Command("SELECT " + ManifestRows.SessionColumns + " FROM sessions WHERE id = $id", null, ("$id", sessionId))
+            .ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await r.ReadAsync(cancellationToken).ConfigureAwait(false) ? ManifestRows.ReadSession(r) : null;
+    }
+
     public async IAsyncEnumerable<TransferRecord> ListTransfersAsync(long? sessionId, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);

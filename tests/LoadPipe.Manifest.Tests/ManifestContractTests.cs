@@ -198,6 +198,23 @@ public abstract partial class ManifestContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task GetSession_ById_ThatSessionOrNull()
+    {
+        await using var m = await OpenAsync();
+        var s1 = await m.BeginSessionAsync(new SessionStart("copy", "/src", "/dst", Project: "p1"));
+        var s2 = await m.BeginSessionAsync(new SessionStart("sync", "/a", "/b"));
+        await m.EndSessionAsync(s1, new SessionSummary("partial", 3, 1, 1, 300, 200));
+
+        var first = await m.GetSessionAsync(s1);
+        var second = await m.GetSessionAsync(s2);
+
+        Assert.Equal((s1, "copy", "p1", "partial", 3, 1, 1, 300L, 200L),
+            (first!.Id, first.Command, first.Project, first.Status, first.Files, first.FilesSkipped, first.FilesFailed, first.Bytes, first.BytesSent));
+        Assert.Equal((s2, "sync", "/a", "running"), (second!.Id, second.Command, second.Source, second.Status));
+        Assert.Null(await m.GetSessionAsync(s2 + 1000));
+    }
+
+    [Fact]
     public async Task ConfirmChunk_ManyWritersAtOnce_AllRecorded()
     {
         await using var m = await OpenAsync();

@@ -57,6 +57,9 @@ public interface IManifest : IAsyncDisposable
 
     IAsyncEnumerable<SessionRecord> ListSessionsAsync(int limit, CancellationToken cancellationToken = default);
 
+    /// <summary>One session, or null when there is none with that id.</summary>
+    Task<SessionRecord?> GetSessionAsync(long sessionId, CancellationToken cancellationToken = default);
+
     IAsyncEnumerable<TransferRecord> ListTransfersAsync(long? sessionId, CancellationToken cancellationToken = default);
 }
 
@@ -139,11 +142,4 @@ public static class ManifestQueries
         return session with { Status = "interrupted" };
     }
 
-    /// <summary>One session, or null. Scans the recent sessions: fine for the CLI, not for a hot path.</summary>
-    public static async Task<SessionRecord?> GetSessionAsync(this IManifest manifest, long sessionId, CancellationToken cancellationToken = default)
-    {
-        await foreach (var s in manifest.ListSessionsAsync(int.MaxValue, cancellationToken).ConfigureAwait(false))
-            if (s.Id == sessionId) return s;
-        return null;
-    }
 }

@@ -372,7 +372,7 @@ public sealed class TransferEngineTests : IDisposable
 
         Assert.Equal(("completed", 1, 2000L), (retried.Status, retried.Files, retried.BytesSent));
         Assert.Equal([2000L], planned.Sizes);
-        var session = (await LoadPipe.Core.Manifest.ManifestQueries.GetSessionAsync(manifest, first.Session))!;
+        var session = (await manifest.GetSessionAsync(first.Session))!;
         Assert.Equal(("completed", 2, 0), (session.Status, session.Files, session.FilesFailed));
         Assert.Equal(TestData.Random(2000, 2), File.ReadAllBytes(_dir["copy/b.bin"]));
     }

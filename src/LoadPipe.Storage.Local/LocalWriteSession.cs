@@ -27,7 +27,8 @@ internal sealed partial class LocalWriteSession : IWriteSession
     private Task _flush = Task.CompletedTask;
     // The start of the range no fsync has dropped from the page cache yet; only the flush in flight changes it.
     private long _dropped;
-    private bool _dropBehind = OperatingSystem.IsLinux();
+    // 64-bit only: there off_t, posix_fadvise's offset and length, is 64 bits wide, as declared below.
+    private bool _dropBehind = OperatingSystem.IsLinux() && Environment.Is64BitProcess;
 
     private LocalWriteSession(string target, string partial, WriteRequest request, SafeFileHandle handle, long length)
     {

@@ -65,8 +65,12 @@ public sealed class SharedManifestTests
         await using (var lp = LpProcess.Start(sandbox, [.. copy, "--bwlimit", "10M"]))
             await InterruptedUpload.KillAfterPartsAsync(lp, prefix, parts: 3, database.ConfirmedBytesAsync, 2 * (5 << 20));
 
-        // The killed process's connections, and with them its advisory lock on the transfer, are gone: the next
-        // process works on the file at once instead of skipping it as "in progress in another process".
+        // The killed process's connections, and with them its advisory locks, go once the server has seen their sockets
+        // close (a few milliseconds after the kill, not at once: a run started in between found the transfer still
+        // locked and skipped it: probably how this test failed once under load). Then the next process works on the file
+        // instead of skipping it as "in progress in another process".
+        await Eventually.ValueAsync(database.AdvisoryLocksAsync, held => held == 0, TimeSpan.FromSeconds(30),
+            held => $"{held} advisory locks still held after the kill");
         var run = await LpProcess.RunAsync(sandbox, copy);
 
         run.AssertExitCode(0);

@@ -53,6 +53,17 @@ public sealed class PostgresDatabase : IAsyncDisposable
         }
     }
 
+    /// <summary>Advisory locks held in this database, by any connection (lp's transfer and session locks).</summary>
+    public async Task<long> AdvisoryLocksAsync()
+    {
+        await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(ConnectionString) { Pooling = false }.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            connection);
+        return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     public async ValueTask DisposeAsync() => await AdminAsync($"DROP DATABASE IF EXISTS {Name} WITH (FORCE)");
 
     private async Task AdminAsync(string sql)

@@ -49,6 +49,10 @@ public sealed class GoogleDriveOptions
     /// <summary>Files per listing request, 1 to 1000. Default 1000.</summary>
     public int ListPageSize { get; init; } = GoogleDriveDefaults.ListPageSize;
 
+    /// <summary>Formats Google documents are exported to, by extension, in order of preference (see <see cref="DriveExport"/>).
+    /// Default docx, xlsx, pptx, svg; empty: documents are skipped.</summary>
+    public IReadOnlyList<string> ExportFormats { get; init; } = DriveExport.ParseFormats(DriveExport.DefaultFormats, "default");
+
     /// <summary>Reads a remote definition's settings (the factory's list of names).</summary>
     public static GoogleDriveOptions From(RemoteDefinition remote)
     {
@@ -66,6 +70,7 @@ public sealed class GoogleDriveOptions
             RootFolderId = NonEmpty(remote.Get("root_folder_id")) ?? shared ?? GoogleDriveDefaults.RootFolderId,
             SharedDriveId = shared,
             ListPageSize = pageSize,
+            ExportFormats = DriveExport.ParseFormats(remote.Get("export_formats") ?? DriveExport.DefaultFormats, where),
         };
     }
 

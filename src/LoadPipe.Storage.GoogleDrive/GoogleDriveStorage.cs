@@ -22,7 +22,7 @@ namespace LoadPipe.Storage.GoogleDrive;
 /// (<c>name = '..' and 'PARENT' in parents and trashed = false</c>), folder ids are cached by path. Of several files
 /// with one name in a folder, the oldest (createdTime, then id) is used, with a warning.
 /// <para>Identity: headRevisionId (the version), size, modifiedTime, md5Checksum. Google documents (Docs, Sheets...)
-/// have no bytes: listings skip them with a warning. Reads are <c>alt=media</c> downloads with Range, refused with
+/// have no bytes: they are listed and read as exports, <c>NAME.docx</c> and so on (<see cref="DriveExport"/>). Reads are <c>alt=media</c> downloads with Range, refused with
 /// <see cref="SourceChangedException"/> when the head revision is not the expected one. Writes are resumable upload
 /// sessions (<see cref="GoogleDriveWriteSession"/>); a name that already holds a file gets a new revision of it rather
 /// than a second file of that name. Missing parent folders are created.</para>
@@ -72,7 +72,11 @@ public sealed class GoogleDriveStorage : IStorage, IRangedReader, IWritableStora
                     yield return new ObjectInfo { Path = relative, IsDirectory = true, Modified = file.ModifiedTime, Properties = new Dictionary<string, string> { ["id"] = file.Id } };
                 }
                 else if (file.IsGoogleDocument)
-                    Logger.SkippedGoogleDocument($"{where}/{relative}", file.MimeType);
+                {
+                    if (DriveExport.Preferred(file.MimeType, _options.ExportFormats) is { } format)
+                        yield return DescribeExport($"{relative}.{format}", file, format);
+                    else Logger.SkippedGoogleDocument($"{where}/{relative}", file.MimeType);
+                }
                 else
                     yield return Describe(relative, file);
             }
@@ -84,23 +88,22 @@ public sealed class GoogleDriveStorage : IStorage, IRangedReader, IWritableStora
     public async Task<ObjectInfo?> StatAsync(string path, CancellationToken cancellationToken = default)
     {
         var where = Parse(path);
-        var file = await ResolveAsync(where, cancellationToken).ConfigureAwait(false);
-        return file switch
-        {
-            null => null,
-            { IsFolder: true } => new ObjectInfo { Path = path, IsDirectory = true, Modified = file.ModifiedTime, Properties = new Dictionary<string, string> { ["id"] = file.Id } },
-            _ => Describe(path, file),
-        };
+        if (await ResolveReadableAsync(where, cancellationToken).ConfigureAwait(false) is not var (file, export)) return null;
+        if (file.IsFolder)
+            return new ObjectInfo { Path = path, IsDirectory = true, Modified = file.ModifiedTime, Properties = new Dictionary<string, string> { ["id"] = file.Id } };
+        return export is null ? Describe(path, file) : DescribeExport(path, file, export);
     }
 
     public async Task<Stream> OpenReadAsync(string path, ReadOptions options, CancellationToken cancellationToken = default)
     {
         var where = Parse(path);
-        var file = await ResolveAsync(where, cancellationToken).ConfigureAwait(false)
+        var (file, export) = await ResolveReadableAsync(where, cancellationToken).ConfigureAwait(false)
             ?? throw new LoadPipeException(ErrorKind.NotFound, $"{where}: no such file");
         if (file.IsFolder) throw new LoadPipeException(ErrorKind.Usage, $"{where}: is a folder");
+        if (export is not null) return await OpenExportAsync(where, file, export, options, cancellationToken).ConfigureAwait(false);
         if (file.IsGoogleDocument)
-            throw new LoadPipeException(ErrorKind.Permanent, $"{where}: is a Google document ({file.MimeType}); it has no bytes to copy, only exports");
+            throw new LoadPipeException(ErrorKind.Permanent,
+                $"{where}: is a Google document ({file.MimeType}); it has no bytes to copy, only exports, and none of the remote's export_formats ({string.Join(",", _options.ExportFormats)}) fits it");
         if (options.IfVersion is { } expected && file.HeadRevisionId != expected)
             throw new SourceChangedException($"{where} changed since the transfer started (revision {expected} -> {file.HeadRevisionId ?? "none"})");
         if (options.Offset > 0 && file.Size is { } size && options.Offset >= size) return Stream.Null;
@@ -125,6 +128,24 @@ public sealed class GoogleDriveStorage : IStorage, IRangedReader, IWritableStora
             response.Dispose();
             throw new LoadPipeException(ErrorKind.Permanent, $"{where}: the server ignored the range asked for (HTTP {(int)response.StatusCode})");
         }
+        var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        return new IdleTimeoutStream(body, response, GoogleDriveDefaults.ReadIdleTimeout, where.ToString());
+    }
+
+    /// <summary>files.export of a document. An export is made afresh on every request and its bytes may differ between
+    /// two (a docx holds times): it is never resumed at an offset, and the engine starts it again from zero instead.</summary>
+    private async Task<Stream> OpenExportAsync(DrivePath where, DriveFile document, string format, ReadOptions options, CancellationToken cancellationToken)
+    {
+        var version = DriveExport.Version(document, format);
+        if (options.IfVersion is { } expected && version != expected)
+            throw new SourceChangedException($"{where} changed since the transfer started (the document was modified)");
+        if (options.Offset > 0)
+            throw new SourceChangedException($"{where}: an export is made afresh on each request, so it cannot be resumed at byte {options.Offset}");
+        var uri = new Uri($"{_options.ApiUrl}/files/{Uri.EscapeDataString(document.Id)}/export?mimeType={Uri.EscapeDataString(DriveExport.MimeTypeOf(format))}");
+        var response = await Api.SendRawAsync(() => new HttpRequestMessage(HttpMethod.Get, uri), $"{where}: export",
+            HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+            throw await GoogleErrors.FromResponseAsync(response, $"{where}: export", cancellationToken).ConfigureAwait(false);
         var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         return new IdleTimeoutStream(body, response, GoogleDriveDefaults.ReadIdleTimeout, where.ToString());
     }
@@ -195,6 +216,19 @@ public sealed class GoogleDriveStorage : IStorage, IRangedReader, IWritableStora
         var file = await FindChildAsync(parentId, where.Name, where, cancellationToken).ConfigureAwait(false);
         if (file is { IsFolder: true }) Remember(where, file.Id);
         return file;
+    }
+
+    /// <summary>What a read of <paramref name="where"/> gets: the file there, with the format to export it to when it is a
+    /// Google document; else, for a name such as "Report.docx", the document "Report" when its kind exports to docx.</summary>
+    private async Task<(DriveFile File, string? Export)?> ResolveReadableAsync(DrivePath where, CancellationToken cancellationToken)
+    {
+        if (await ResolveAsync(where, cancellationToken).ConfigureAwait(false) is { } file)
+            return (file, file.IsGoogleDocument ? DriveExport.Preferred(file.MimeType, _options.ExportFormats) : null);
+        if (where.IsStart || _options.ExportFormats.Count == 0 || DriveExport.Split(where.Name) is not var (stem, format)) return null;
+        var parentId = await FindFolderAsync(where.Parent, cancellationToken).ConfigureAwait(false);
+        if (parentId is null) return null;
+        var document = await FindChildAsync(parentId, stem, where, cancellationToken).ConfigureAwait(false);
+        return document is { IsGoogleDocument: true } && DriveExport.Allows(document.MimeType, format) ? (document, format) : null;
     }
 
     /// <summary>The id of the folder at <paramref name="where"/>, or null when it (or a folder above it) is missing.</summary>
@@ -327,6 +361,17 @@ public sealed class GoogleDriveStorage : IStorage, IRangedReader, IWritableStora
         if (_folderIds.Count >= GoogleDriveDefaults.FolderCacheSize) _folderIds.Clear();
         _folderIds[where.Key] = id;
     }
+
+    /// <summary>A Google document as the engine sees it: the export, of unknown size, whose version follows the document's
+    /// modifiedTime.</summary>
+    internal static ObjectInfo DescribeExport(string path, DriveFile document, string format) => new()
+    {
+        Path = path,
+        Size = -1,
+        Modified = document.ModifiedTime,
+        Version = DriveExport.Version(document, format),
+        Properties = new Dictionary<string, string> { ["id"] = document.Id, ["export"] = DriveExport.MimeTypeOf(format) },
+    };
 
     /// <summary>A file as the engine sees it: its head revision is the version, its md5Checksum a hash.</summary>
     internal static ObjectInfo Describe(string path, DriveFile file) => new()

@@ -11,7 +11,8 @@ namespace LoadPipe.Storage.GoogleDrive;
 /// optional: `client_id` + `client_secret` (an installed-app OAuth client, for `lp auth login NAME`) or
 /// `service_account_file`; `api_url`, `upload_url`, `token_url`, `auth_url` (default Google's); `root_folder_id`
 /// (default "root", My Drive); `shared_drive_id` (list and search a shared drive; it is also the root unless
-/// root_folder_id is set); `list_chunk` (files per listing request, 1 to 1000, default 1000).
+/// root_folder_id is set); `list_chunk` (files per listing request, 1 to 1000, default 1000); `export_formats` (what
+/// Google documents are exported to, in order of preference, default "docx,xlsx,pptx,svg"; empty to skip them).
 /// </summary>
 public sealed class GoogleDriveStorageFactory(GoogleServices google, ILoggerFactory? loggers = null) : IStorageFactory
 {
@@ -23,7 +24,7 @@ public sealed class GoogleDriveStorageFactory(GoogleServices google, ILoggerFact
     public IReadOnlySet<string> Settings { get; } = new HashSet<string>
     {
         "client_id", "client_secret", "service_account_file", "api_url", "upload_url", "token_url", "auth_url", "root_folder_id",
-        "shared_drive_id", "list_chunk",
+        "shared_drive_id", "list_chunk", "export_formats",
     };
 
     public IStorage Create(RemoteDefinition remote)

@@ -10,7 +10,7 @@ internal static partial class Log
     public static partial void DuplicateName(this ILogger logger, string location, int count, string fileId);
 
     [LoggerMessage(EventId = 501, Level = LogLevel.Warning,
-        Message = "{Location}: skipped, a Google document ({MimeType}) has no bytes to copy, only exports")]
+        Message = "{Location}: skipped, a Google document ({MimeType}) has no bytes to copy, and none of the remote's export_formats fits it")]
     public static partial void SkippedGoogleDocument(this ILogger logger, string location, string? mimeType);
 
     [LoggerMessage(EventId = 502, Level = LogLevel.Information,

@@ -16,7 +16,7 @@ namespace LoadPipe.Testing.Google;
 /// <summary>
 /// A local server that speaks Google's published protocols for what LoadPipe uses: OAuth 2.0 (consent page, token
 /// endpoint, service-account JWT bearer grant), Drive API v3 (files list/get/create/update/delete, media download
-/// with Range, resumable uploads) and YouTube Data API v3 (videos.insert as a resumable upload, videos.list). Kestrel
+/// with Range, export of Google documents, resumable uploads) and YouTube Data API v3 (videos.insert as a resumable upload, videos.list). Kestrel
 /// on 127.0.0.1, everything under <see cref="BaseUri"/>; file contents on disk under a temp folder.
 /// <code>
 /// await using var google = await GoogleProtocolServer.StartAsync();
@@ -215,6 +215,9 @@ public sealed class GoogleProtocolServer : IAsyncDisposable
             case RequestKind.DriveGet or RequestKind.DriveDownload when await AuthorizedAsync(context, read):
                 await _driveApi.GetAsync(context, id!);
                 break;
+            case RequestKind.DriveExport when await AuthorizedAsync(context, read):
+                await _driveApi.ExportAsync(context, id!);
+                break;
             case RequestKind.DriveCreate when await AuthorizedAsync(context, write):
                 await _driveApi.CreateAsync(context);
                 break;
@@ -269,6 +272,7 @@ public sealed class GoogleProtocolServer : IAsyncDisposable
             ["drive", "v3", "files"] when get => RequestKind.DriveList,
             ["drive", "v3", "files"] when post => RequestKind.DriveCreate,
             ["drive", "v3", "files", _] when get => request.Query["alt"] == "media" ? RequestKind.DriveDownload : RequestKind.DriveGet,
+            ["drive", "v3", "files", _, "export"] when get => RequestKind.DriveExport,
             ["drive", "v3", "files", _] when patch => RequestKind.DriveUpdate,
             ["drive", "v3", "files", _] when delete => RequestKind.DriveDelete,
             ["upload", "drive", "v3", "files"] when post => RequestKind.DriveUploadStart,

@@ -107,6 +107,41 @@ public sealed class DriveTests
     }
 
     [Fact]
+    public async Task Copy_GoogleDocumentKilledMidExport_ExportedAgainFromZeroThenSkipped()
+    {
+        using var sandbox = new Sandbox();
+        await using var google = await GoogleProtocolServer.StartAsync();
+        DriveRemote.Configure(sandbox, google);
+        var bytes = new byte[9 << 20];   // under Drive's 10 MB export limit
+        new Random(302).NextBytes(bytes);
+        var folder = google.Drive.CreateFolders("docs");
+        google.Drive.PutFile(folder, "Report", bytes, "application/vnd.google-apps.document");
+        var target = sandbox.PathOf("out/Report.docx");
+        string[] copy = ["copy", $"{DriveRemote.Name}:docs", sandbox.PathOf("out"), "--chunk-size", "1M", "--json"];
+
+        await using (var lp = sandbox.StartLp([.. copy, "--bwlimit", "2M"]))
+        {
+            await Poll.UntilAsync(() => Poll.LengthOf(Sandbox.PartialOf(target)) >= 3L * Chunk, TimeSpan.FromSeconds(60),
+                () => $"{Poll.LengthOf(Sandbox.PartialOf(target))} bytes exported (lp exited: {lp.HasExited})", giveUp: () => lp.HasExited);
+            await lp.KillAsync();
+        }
+        Assert.True(await ManifestProbe.ConfirmedBytesOfLastSessionAsync(sandbox) > 0, "nothing was confirmed before the kill");
+
+        var again = await sandbox.LpAsync(copy);
+        var third = await sandbox.LpAsync(copy);
+
+        // An export is made afresh on each request (a docx holds times), so the confirmed bytes are not trusted:
+        // the whole file is exported again, with a warning, and not spliced.
+        again.AssertExitCode(0);
+        Assert.Equal(("completed", 0L, (long)bytes.Length), (again.Summary.Status, again.Summary.BytesResumed, again.Summary.BytesSent));
+        Assert.Contains(again.StderrLines, l => l.Contains("cannot be resumed", StringComparison.Ordinal));
+        Assert.Equal(Digest.Sha256(bytes), Digest.Sha256OfFile(target));
+        Assert.Equal(2, google.Requests.OfKind(RequestKind.DriveExport).Count);
+        third.AssertExitCode(0);
+        Assert.Equal((1, 0L), (third.Summary.FilesSkipped, third.Summary.BytesSent));
+    }
+
+    [Fact]
     public async Task Sync_DriveFolderThroughStagesToDriveFolder_ReRunSendsNothingAndANewRevisionIsRedone()
     {
         using var sandbox = new Sandbox();

@@ -61,21 +61,101 @@ public sealed class GoogleDriveStorageTests(DriveServer server) : IClassFixture<
         Assert.True(listed.Single(e => e.Path == "sub").IsDirectory);
     }
 
+    private const string Document = "application/vnd.google-apps.document";
+    private const string Spreadsheet = "application/vnd.google-apps.spreadsheet";
+    private const string Docx = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
+
     [Fact]
-    public async Task ListAsync_GoogleDocument_IsSkippedWithAWarningAndReadingItIsAClearError()
+    public async Task ListAsync_GoogleDocuments_ListedAsExportsInTheFirstAllowedFormatAndTheRestSkippedWithAWarning()
     {
         var folder = Folder("docs");
         server.Google.PutFile(folder, "plain.txt", Random(10));
-        server.Google.Drive.PutFile(folder, "Notes", "{}"u8.ToArray(), "application/vnd.google-apps.document");
+        server.Google.Drive.PutFile(folder, "Notes", Random(100, seed: 3), Document);
+        server.Google.Drive.PutFile(folder, "Budget", Random(100, seed: 4), Spreadsheet);
+        server.Google.Drive.PutFile(folder, "Survey", Random(100, seed: 5), "application/vnd.google-apps.form");
 
         var listed = new List<ObjectInfo>();
         await foreach (var entry in server.Storage(log: _log.Factory).ListAsync($"{_top}/docs", recursive: true)) listed.Add(entry);
-        var e = await Assert.ThrowsAsync<LoadPipeException>(() => server.Storage().OpenReadAsync($"{_top}/docs/Notes", ReadOptions.FromStart));
+
+        Assert.Equal(["Budget.xlsx", "Notes.docx", "plain.txt"], listed.Select(f => f.Path).Order());
+        var notes = listed.Single(f => f.Path == "Notes.docx");
+        Assert.Equal((-1L, Docx), (notes.Size, notes.Properties["export"]));
+        Assert.NotNull(notes.Version);
+        Assert.Contains("Survey", Assert.Single(_log.Messages(501)), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task OpenReadAsync_ExportedName_ExportsInThatFormatAndOtherNamesAreNotFound()
+    {
+        var folder = Folder("export");
+        var content = Random(5000, seed: 6);
+        server.Google.Drive.PutFile(folder, "Notes", content, Document);
+        var storage = server.Storage();
+        server.Google.Requests.Clear();
+
+        var docx = await ReadAllAsync(storage, $"{_top}/export/Notes.docx");
+        var pdf = await ReadAllAsync(storage, $"{_top}/export/Notes.pdf");
+        var stat = await storage.StatAsync($"{_top}/export/Notes.pdf");
+        var unfit = await storage.StatAsync($"{_top}/export/Notes.xlsx");
+
+        Assert.Equal(content, docx);
+        Assert.Equal(content, pdf);
+        Assert.Equal(["mimeType=" + Uri.EscapeDataString(Docx), "mimeType=application%2Fpdf"],
+            server.Google.Requests.OfKind(RequestKind.DriveExport).Select(r => r.Query.TrimStart('?')));
+        Assert.Equal(-1, stat!.Size);
+        Assert.Null(unfit);
+    }
+
+    [Fact]
+    public async Task OpenReadAsync_ExportAtAnOffsetOrOfAnotherVersion_SourceChanged()
+    {
+        var folder = Folder("offset");
+        server.Google.Drive.PutFile(folder, "Notes", Random(100), Document);
+        var storage = server.Storage();
+        var info = (await storage.StatAsync($"{_top}/offset/Notes.docx"))!;
+
+        await Assert.ThrowsAsync<SourceChangedException>(() => storage.OpenReadAsync($"{_top}/offset/Notes.docx", new ReadOptions { Offset = 10, IfVersion = info.Version }));
+        await Assert.ThrowsAsync<SourceChangedException>(() => storage.OpenReadAsync($"{_top}/offset/Notes.docx", new ReadOptions { IfVersion = "export:docx:2001-01-01" }));
+        await using var fromStart = await storage.OpenReadAsync($"{_top}/offset/Notes.docx", new ReadOptions { IfVersion = info.Version });
+        Assert.NotNull(fromStart);
+    }
+
+    [Fact]
+    public async Task ListAsync_NoExportFormats_DocumentsSkippedAndReadingOneIsAClearError()
+    {
+        var folder = Folder("noexport");
+        server.Google.PutFile(folder, "plain.txt", Random(10));
+        server.Google.Drive.PutFile(folder, "Notes", "{}"u8.ToArray(), Document);
+        var storage = server.Storage(log: _log.Factory, exportFormats: []);
+
+        var listed = new List<ObjectInfo>();
+        await foreach (var entry in storage.ListAsync($"{_top}/noexport", recursive: true)) listed.Add(entry);
+        var e = await Assert.ThrowsAsync<LoadPipeException>(() => storage.OpenReadAsync($"{_top}/noexport/Notes", ReadOptions.FromStart));
 
         Assert.Equal(["plain.txt"], listed.Select(f => f.Path));
         Assert.Contains("Google document", Assert.Single(_log.Messages(501)), StringComparison.Ordinal);
         Assert.Equal(ErrorKind.Permanent, e.Kind);
-        Assert.Contains("only exports", e.Message, StringComparison.Ordinal);
+        Assert.Contains("export_formats", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task OpenReadAsync_ExportOverTenMegabytes_PermanentErrorWithGooglesReason()
+    {
+        var folder = Folder("big");
+        server.Google.Drive.PutFile(folder, "Huge", Random((10 << 20) + 1), Document);
+
+        var e = await Assert.ThrowsAnyAsync<LoadPipeException>(() => ReadAllAsync(server.Storage(), $"{_top}/big/Huge.docx"));
+
+        Assert.Equal(ErrorKind.Permanent, e.Kind);
+        Assert.Contains("exportSizeLimitExceeded", e.Message, StringComparison.Ordinal);
+    }
+
+    private static async Task<byte[]> ReadAllAsync(IStorage storage, string path)
+    {
+        await using var stream = await storage.OpenReadAsync(path, ReadOptions.FromStart);
+        using var buffer = new MemoryStream();
+        await stream.CopyToAsync(buffer);
+        return buffer.ToArray();
     }
 
     [Fact]

@@ -76,7 +76,7 @@ internal sealed class DriveApi(DriveStore store, UploadSessions uploads, Faults.
             await GoogleErrors.WriteJsonAsync(context, file.ToJson(store.RootFolderId), 200);
             return;
         }
-        if (file.BlobPath is null)
+        if (file.BlobPath is null || file.IsGoogleDocument)
         {
             await GoogleErrors.WriteApiErrorAsync(context, 403, "fileNotDownloadable",
                 "Only files with binary content can be downloaded. Use Export with Docs Editors files.");
@@ -84,6 +84,68 @@ internal sealed class DriveApi(DriveStore store, UploadSessions uploads, Faults.
         }
         await DownloadAsync(context, file);
     }
+
+    /// <summary>Export formats per kind of document, from Google's "Export MIME types for Google Workspace documents".</summary>
+    private static readonly Dictionary<string, string[]> ExportFormats = new(StringComparer.Ordinal)
+    {
+        ["application/vnd.google-apps.document"] =
+        [
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "application/vnd.oasis.opendocument.text",
+            "application/rtf", "application/pdf", "text/plain", "application/zip", "application/epub+zip", "text/markdown",
+        ],
+        ["application/vnd.google-apps.spreadsheet"] =
+        [
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "application/x-vnd.oasis.opendocument.spreadsheet",
+            "application/vnd.oasis.opendocument.spreadsheet", "application/pdf", "application/zip", "text/csv", "text/tab-separated-values",
+        ],
+        ["application/vnd.google-apps.presentation"] =
+        [
+            "application/vnd.openxmlformats-officedocument.presentationml.presentation", "application/vnd.oasis.opendocument.presentation",
+            "application/pdf", "text/plain", "image/jpeg", "image/png", "image/svg+xml",
+        ],
+        ["application/vnd.google-apps.drawing"] = ["application/pdf", "image/jpeg", "image/png", "image/svg+xml"],
+        ["application/vnd.google-apps.script"] = ["application/vnd.google-apps.script+json"],
+    };
+
+    /// <summary>files.export: a Google document in the format asked for (mimeType), at most 10 MB. The test server has no
+    /// editors: a document's stored bytes stand for its export in any format its kind allows.</summary>
+    public async Task ExportAsync(HttpContext context, string id)
+    {
+        if (!store.TryGet(id, out var file))
+        {
+            await NotFoundAsync(context, id);
+            return;
+        }
+        string mimeType = context.Request.Query["mimeType"].ToString();
+        if (mimeType.Length == 0)
+        {
+            await GoogleErrors.WriteApiErrorAsync(context, 400, "required", "Required parameter: mimeType");
+            return;
+        }
+        if (!file.IsGoogleDocument || file.BlobPath is null)
+        {
+            await GoogleErrors.WriteApiErrorAsync(context, 403, "fileNotExportable", "Export only supports Docs Editors files.");
+            return;
+        }
+        if (!ExportFormats.TryGetValue(file.MimeType, out var formats) || !formats.Contains(mimeType))
+        {
+            await GoogleErrors.WriteApiErrorAsync(context, 400, "badRequest", "The requested conversion is not supported.");
+            return;
+        }
+        long size = new FileInfo(file.BlobPath).Length;
+        if (size > ExportLimit)
+        {
+            await GoogleErrors.WriteApiErrorAsync(context, 403, "exportSizeLimitExceeded", "This file is too large to be exported.");
+            return;
+        }
+        context.Response.StatusCode = 200;
+        context.Response.ContentType = mimeType;
+        // No Content-Length: an export has no size in the metadata either, and a client must not need one.
+        await context.Response.SendFileAsync(file.BlobPath, 0, size, context.RequestAborted);
+        RequestLog.Of(context)?.AddBytesSent(size);
+    }
+
+    private const long ExportLimit = 10 << 20;
 
     private async Task DownloadAsync(HttpContext context, DriveFile file)
     {

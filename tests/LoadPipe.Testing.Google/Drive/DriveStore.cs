@@ -420,6 +420,10 @@ public sealed class DriveStore
 internal sealed class DriveFile(string id)
 {
     public string Id { get; } = id;
+
+    /// <summary>Docs, Sheets, Slides...: any Google type but a folder.</summary>
+    public bool IsGoogleDocument => MimeType.StartsWith("application/vnd.google-apps.", StringComparison.Ordinal) && MimeType != DriveStore.FolderMimeType;
+
     public string Name { get; set; } = "";
     public string MimeType { get; set; } = "";
     public List<string> Parents { get; private init; } = [];
@@ -467,7 +471,8 @@ internal sealed class DriveFile(string id)
         {
             json["description"] = Description;
         }
-        if (MimeType != DriveStore.FolderMimeType && BlobPath is not null)
+        // Google documents have no size, checksum or revision of bytes: only exports.
+        if (MimeType != DriveStore.FolderMimeType && BlobPath is not null && !IsGoogleDocument)
         {
             json["size"] = (Size ?? 0).ToString(System.Globalization.CultureInfo.InvariantCulture);
             json["md5Checksum"] = Md5;

@@ -12,6 +12,7 @@ public enum RequestKind
     DriveList,
     DriveGet,
     DriveDownload,
+    DriveExport,
     DriveCreate,
     DriveUpdate,
     DriveDelete,

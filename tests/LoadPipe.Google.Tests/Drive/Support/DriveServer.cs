@@ -33,14 +33,18 @@ public sealed class DriveServer : IAsyncLifetime
     public CountingTokenSource Tokens(params string[] scopes) =>
         new(Google, scopes.Length == 0 ? [GoogleScopes.Drive] : scopes);
 
-    public GoogleDriveStorage Storage(IAccessTokenSource? tokens = null, ILoggerFactory? log = null, int listPageSize = 1000) =>
+    public GoogleDriveStorage Storage(IAccessTokenSource? tokens = null, ILoggerFactory? log = null, int listPageSize = 1000,
+        IReadOnlyList<string>? exportFormats = null) =>
         new(new GoogleDriveOptions
         {
             Name = "drive",
             ApiUrl = Google.DriveApiUri,
             UploadUrl = Google.DriveUploadUri,
             ListPageSize = listPageSize,
+            ExportFormats = exportFormats ?? DefaultExportFormats,
         }, new GoogleApiClient(Http, tokens ?? Tokens()), log?.CreateLogger<GoogleDriveStorage>());
+
+    private static readonly IReadOnlyList<string> DefaultExportFormats = new GoogleDriveOptions { Name = "defaults" }.ExportFormats;
 
     public static Location At(Core.Storage.IStorage storage, string path) => new(storage, path, "drive:" + path, path.EndsWith('/'));
 

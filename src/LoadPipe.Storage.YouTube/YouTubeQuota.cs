@@ -30,6 +30,18 @@ internal sealed class YouTubeQuota(YouTubeOptions options, IUploadLedger ledger,
         _paid[upload] = day;
     }
 
+    /// <summary>A videos.list call (the duplicate check) costs one unit: spent before it, counted in units mode only (the
+    /// uploads mode counts uploads).</summary>
+    public async Task PayForListAsync(CancellationToken cancellationToken)
+    {
+        if (options.QuotaMode != YouTubeQuotaMode.Units) return;
+        var day = PacificCalendar.DayOf(time.GetUtcNow());
+        var spend = await ledger.TrySpendQuotaAsync(options.QuotaAccount, day, ListCost, Budget, cancellationToken).ConfigureAwait(false);
+        if (!spend.Spent) throw Reached(day, spend.Total, null);
+    }
+
+    private const long ListCost = 1;
+
     /// <summary>The upload started: its payment is used.</summary>
     public void Started(string upload) => _paid.TryRemove(upload, out _);
 

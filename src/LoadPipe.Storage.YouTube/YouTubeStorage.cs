@@ -126,6 +126,7 @@ public sealed class YouTubeStorage : IStorage, IWritableStorage, IResumableWrite
     /// <summary>videos.list with the id: Google answers 200 with no items for a video that was deleted.</summary>
     internal async Task<bool> VideoExistsAsync(string videoId, CancellationToken cancellationToken)
     {
+        await (await QuotaAsync(cancellationToken).ConfigureAwait(false)).PayForListAsync(cancellationToken).ConfigureAwait(false);
         var uri = new Uri(Options.ApiUrl, "videos?part=id&id=" + Uri.EscapeDataString(videoId));
         using var response = await Uploads.Api.SendAsync(() => new HttpRequestMessage(HttpMethod.Get, uri), $"{Description}: videos.list {videoId}",
             HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);

@@ -192,15 +192,16 @@ public sealed class YouTubeTransferTests(YouTubeServer server) : IClassFixture<Y
         var content = Random(5000, seed: 60);
         _dir.Write("a/clip.mp4", content);
         _dir.Write("b/same-clip.mp4", content);
-        var first = await CopyAsync(_dir.At("a/clip.mp4"), Sink());
+        var clock = new FakeTimeProvider(LateOnThe23rd);
+        var first = await CopyAsync(_dir.At("a/clip.mp4"), Sink(clock));
         var original = Assert.Single(server.Google.YouTube.Videos, v => v.Md5 == Md5(content));
         var uploadsBefore = server.Google.Requests.OfKind(RequestKind.YouTubeUploadStart).Count;
         var results = new Results();
 
-        var again = await CopyAsync(_dir.At("b/same-clip.mp4"), Sink(), observer: results);
+        var again = await CopyAsync(_dir.At("b/same-clip.mp4"), Sink(clock), observer: results);
         var uploadsAfterSkip = server.Google.Requests.OfKind(RequestKind.YouTubeUploadStart).Count;
         Assert.True(server.Google.YouTube.DeleteVideo(original.Id));
-        var afterDelete = await CopyAsync(_dir.At("b/same-clip.mp4"), Sink());
+        var afterDelete = await CopyAsync(_dir.At("b/same-clip.mp4"), Sink(clock));
 
         Assert.Equal("completed", first.Status);
         Assert.Equal((1, 0L), (again.FilesSkipped, again.BytesSent));
@@ -212,6 +213,8 @@ public sealed class YouTubeTransferTests(YouTubeServer server) : IClassFixture<Y
         var reuploaded = Assert.Single(server.Google.YouTube.Videos, v => v.Md5 == Md5(content));
         Assert.NotEqual(original.Id, reuploaded.Id);
         Assert.Equal(reuploaded.Id, (await Manifest.FindUploadAsync("youtube:" + _remote, Md5(content)))!.RemoteId);
+        // Two uploads of 1600 units, and the two duplicate checks (videos.list) of one unit each.
+        Assert.Equal(2 * 1600 + 2, await Manifest.GetQuotaSpentAsync("youtube-units:" + _remote, new DateOnly(2026, 11, 23)));
     }
 
     [Fact]

@@ -159,6 +159,38 @@ public sealed class GoogleDriveStorageTests(DriveServer server) : IClassFixture<
     }
 
     [Fact]
+    public async Task SharedDrive_ListStatAndRead_StartAtTheDriveAndEveryListingAsksForIt()
+    {
+        // The protocol server has no shared drives of its own: a folder's id stands for one (it ignores corpora and driveId,
+        // as Drive scopes the search by them); what is checked is that paths start there and each search names the drive.
+        var drive = Folder("shared");
+        var content = Random(3000, seed: 8);
+        server.Google.PutFile(server.Google.Drive.CreateFolder(drive, "team"), "plan.bin", content);
+        var storage = server.Storage(sharedDriveId: drive);
+        server.Google.Requests.Clear();
+
+        var listed = await storage.ListAsync("", recursive: true).ToListAsync();
+        var stat = await storage.StatAsync("team/plan.bin");
+        await using var read = await storage.OpenReadAsync("team/plan.bin", ReadOptions.FromStart);
+        using var copy = new MemoryStream();
+        await read.CopyToAsync(copy);
+
+        Assert.Equal(["team", "team/plan.bin"], listed.Select(e => e.Path).Order());
+        Assert.Equal(content.Length, stat!.Size);
+        Assert.Equal(content, copy.ToArray());
+        var searches = server.Google.Requests.OfKind(RequestKind.DriveList);
+        Assert.NotEmpty(searches);
+        Assert.All(searches, r =>
+        {
+            Assert.Contains("corpora=drive", r.Query, StringComparison.Ordinal);
+            Assert.Contains("driveId=" + drive, r.Query, StringComparison.Ordinal);
+            Assert.Contains("includeItemsFromAllDrives=true", r.Query, StringComparison.Ordinal);
+            Assert.Contains("supportsAllDrives=true", r.Query, StringComparison.Ordinal);
+        });
+        Assert.All(server.Google.Requests.OfKind(RequestKind.DriveDownload), r => Assert.Contains("supportsAllDrives=true", r.Query, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task ListAsync_MissingFolder_ThrowsNotFound()
     {
         var e = await Assert.ThrowsAsync<LoadPipeException>(async () =>

@@ -34,7 +34,7 @@ public sealed class DriveServer : IAsyncLifetime
         new(Google, scopes.Length == 0 ? [GoogleScopes.Drive] : scopes);
 
     public GoogleDriveStorage Storage(IAccessTokenSource? tokens = null, ILoggerFactory? log = null, int listPageSize = 1000,
-        IReadOnlyList<string>? exportFormats = null) =>
+        IReadOnlyList<string>? exportFormats = null, string? sharedDriveId = null) =>
         new(new GoogleDriveOptions
         {
             Name = "drive",
@@ -42,6 +42,8 @@ public sealed class DriveServer : IAsyncLifetime
             UploadUrl = Google.DriveUploadUri,
             ListPageSize = listPageSize,
             ExportFormats = exportFormats ?? DefaultExportFormats,
+            SharedDriveId = sharedDriveId,
+            RootFolderId = sharedDriveId ?? GoogleDriveDefaults.RootFolderId,
         }, new GoogleApiClient(Http, tokens ?? Tokens()), log?.CreateLogger<GoogleDriveStorage>());
 
     private static readonly IReadOnlyList<string> DefaultExportFormats = new GoogleDriveOptions { Name = "defaults" }.ExportFormats;

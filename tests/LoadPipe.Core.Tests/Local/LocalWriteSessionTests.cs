@@ -9,15 +9,17 @@ namespace LoadPipe.Core.Tests.Local;
 public sealed class LocalWriteSessionTests : IDisposable
 {
     private const int Write = 1 << 20;
-    private readonly TempFolder _dir = new();
+    // Beside the test binaries, not in /tmp: on a tmpfs (/tmp on many machines) the page cache is the storage, and
+    // nothing can be dropped from it.
+    private readonly string _dir = Directory.CreateDirectory(Path.Combine(AppContext.BaseDirectory, "lp-local-" + Guid.NewGuid().ToString("N"))).FullName;
 
-    public void Dispose() => _dir.Dispose();
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     [Fact]
     public async Task Commit_AfterManyWrites_FlushedRangesLeftThePageCacheAndFileHoldsEveryByte()
     {
         var content = TestData.Random(16 * Write + 123, seed: 7);
-        var target = _dir["out/dst.bin"];
+        var target = Path.Combine(_dir, "out", "dst.bin");
 
         var session = await new LocalStorage().BeginWriteAsync(target, new WriteRequest { ExpectedSize = content.Length });
         await using (session)

@@ -32,42 +32,28 @@ GIB=$(( ${LP_BENCH_MIB:-1024} << 20 ))   # the data size; LP_BENCH_MIB=64 for a 
 log() { printf '[gdrive %s] %s\n' "$(date +%T)" "$*" >&2; }
 die() { log "FAILED: $*"; exit 1; }
 
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+
 # ---------------------------------------------------------------- tools
 need=()
 [ -x /usr/bin/time ] || need+=(time)
 for t in zstd curl jq mawk; do command -v "$t" >/dev/null 2>&1 || need+=("$t"); done
-if [ ${#need[@]} -gt 0 ]; then
-  log "installing from Debian: ${need[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >&2
-  apt-get install -y -qq "${need[@]}" >&2
-fi
-command -v dotnet >/dev/null || die "dotnet is not on PATH"
+bench_install "${need[@]}"
 
 # ---------------------------------------------------------------- work area and cleanup
-SERVER_PID=""
-stop_server() {
-  if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""; fi
-}
 cleanup() {
-  stop_server
+  bench_stop_server
   if [ "${LP_BENCH_KEEP:-0}" != 1 ]; then rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 rm -rf "$WORK"
 mkdir -p "$WORK/data" "$WORK/dst" "$WORK/srv" "$WORK/tmp"
-avail_kb=$(df -Pk "$WORK" | awk 'NR==2{print $4}')
-[ "$avail_kb" -gt $((8 * 1024 * 1024)) ] || die "need ~8 GiB free under $WORK, have $((avail_kb / 1024)) MiB"
+bench_need_space 8
 
 # ---------------------------------------------------------------- builds
-log "building lp (Release) via ./lp --help"
-"$ROOT/lp" --help >/dev/null || die "lp does not build"
-LP_KIND=$(cat "$ROOT/.artifacts/lp/.built" 2>/dev/null || true)   # native (Native AOT) or jit (ReadyToRun on dotnet)
-[ -n "$LP_KIND" ] || die ".artifacts/lp/.built missing after the build"
-cp -a "$ROOT/.artifacts/lp" "$WORK/tmp/lp"   # a snapshot: ./lp rebuilds .artifacts/lp when others change src/
-if [ "$LP_KIND" = native ]; then LP="$WORK/tmp/lp/lp"; else LP="dotnet $WORK/tmp/lp/lp.dll"; fi
-log "lp ($LP_KIND build) from $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- src 2>/dev/null || echo ' + uncommitted changes in src/')"
+bench_lp
 log "building the Google protocol server (Release)"
 dotnet build "$ROOT/tests/LoadPipe.Testing.Google" -c Release -o "$WORK/tmp/fake" -v q -nologo >"$WORK/tmp/fake-build.log" 2>&1 \
   || { tail -20 "$WORK/tmp/fake-build.log" >&2; die "the Google protocol server does not build"; }
@@ -221,7 +207,7 @@ run_best zstd_cli "sh -c 'zstd -q -3 -c $JSN > $WORK/dst/ref.zst'" "rm -f $WORK/
 
 SERVER_HWM=$(awk '/VmHWM/{print int($2/1024)}' "/proc/$SERVER_PID/status")
 REQUESTS=$(curl -sfS "${BASE}__admin/requests" | jq length)
-stop_server
+bench_stop_server
 
 # ---------------------------------------------------------------- table
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)

@@ -33,29 +33,17 @@ GIB=$((1 << 30))
 
 log() { printf '[bench %s] %s\n' "$(date +%T)" "$*" >&2; }
 die() { log "FAILED: $*"; exit 1; }
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 
-# ---------------------------------------------------------------- tools
+# ---------------------------------------------------------------- tools, work area, cleanup, lp
 need=()
 [ -x /usr/bin/time ] || need+=(time)
 for t in zstd curl rclone openssl; do command -v "$t" >/dev/null 2>&1 || need+=("$t"); done
-if [ ${#need[@]} -gt 0 ]; then
-  log "installing from Debian: ${need[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >&2
-  apt-get install -y -qq "${need[@]}" >&2
-fi
-command -v dotnet >/dev/null || die "dotnet is not on PATH"
+bench_install "${need[@]}"
 
-log "building lp (Release) via ./lp --help"
-"$ROOT/lp" --help >/dev/null || die "lp does not build"
-LP_KIND=$(cat "$ROOT/.artifacts/lp/.built" 2>/dev/null || true)   # native (Native AOT) or jit (ReadyToRun on dotnet)
-[ -n "$LP_KIND" ] || die ".artifacts/lp/.built missing after the build"
-log "lp ($LP_KIND build) from $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- src 2>/dev/null || echo ' + uncommitted changes in src/')"
-
-# ---------------------------------------------------------------- work area and cleanup
-SERVER_PID=""
 cleanup() {
-  if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+  bench_stop_server
   if [ "${LP_BENCH_KEEP:-0}" != 1 ]; then
     rm -rf "$WORK/data" "$WORK/dst" "$WORK/srv" "$WORK/tmp"
   fi
@@ -65,12 +53,8 @@ trap 'exit 130' INT TERM
 
 rm -rf "$WORK/data" "$WORK/dst" "$WORK/srv" "$WORK/tmp"
 mkdir -p "$WORK/data" "$WORK/dst" "$WORK/srv" "$WORK/tmp"
-# Run a snapshot of the build: ./lp re-checks the sources and rebuilds .artifacts/lp in place when they change,
-# which others may trigger while this runs.
-cp -a "$ROOT/.artifacts/lp" "$WORK/tmp/lp"
-if [ "$LP_KIND" = native ]; then LP="$WORK/tmp/lp/lp"; else LP="dotnet $WORK/tmp/lp/lp.dll"; fi
-avail_kb=$(df -Pk "$WORK" | awk 'NR==2{print $4}')
-[ "$avail_kb" -gt $((14 * 1024 * 1024)) ] || die "need ~14 GiB free under $WORK, have $((avail_kb / 1024)) MiB"
+bench_lp
+bench_need_space 14
 
 # ---------------------------------------------------------------- measuring
 # run_one NAME PREP CMD ROUND [CHECK]: runs PREP then CMD (both through eval, so CMD may redirect) once under
@@ -181,11 +165,7 @@ rm -f "$Z"
 # ---------------------------------------------------------------- 3. HTTP download on loopback
 log "3. HTTP download of 1 GiB from rclone serve http on loopback"
 ln -f "$RND" "$WORK/srv/random-1g.bin"
-PORT=""
-for p in $(shuf -i 20000-40000 -n 20); do
-  if ! (exec 3<>/dev/tcp/127.0.0.1/"$p") 2>/dev/null; then PORT=$p; break; fi
-done
-[ -n "$PORT" ] || die "no free port"
+PORT=$(bench_free_port)
 env -u AWS_CA_BUNDLE $PRIO rclone serve http "$WORK/srv" --addr "127.0.0.1:$PORT" --read-only >"$WORK/tmp/rclone.log" 2>&1 &
 SERVER_PID=$!
 URL="http://127.0.0.1:$PORT/random-1g.bin"
@@ -204,7 +184,7 @@ run_rounds \
   "$(spec curl "rm -rf $DL; mkdir -p $DL" "curl -fsS -o $DL/random-1g.bin $URL" "$got_src")" \
   "$(spec curl_sync "rm -rf $DL; mkdir -p $DL" "sh -c 'curl -fsS -o $DL/random-1g.bin $URL && sync $DL/random-1g.bin'")"
 rm -rf "$DL"
-kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
+bench_stop_server
 
 # ---------------------------------------------------------------- 4. peak RSS, 1 GiB vs 4 GiB
 log "4. peak RSS of lp copy, 1 GiB and 4 GiB"

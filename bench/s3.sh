@@ -49,6 +49,9 @@ die() {
   exit 1
 }
 
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+
 # ---------------------------------------------------------------- tools
 need=()
 [ -x /usr/bin/time ] || need+=(time)
@@ -56,13 +59,7 @@ need=()
 command -v rclone >/dev/null 2>&1 || need+=(rclone)
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
-if [ ${#need[@]} -gt 0 ]; then
-  log "installing from Debian: ${need[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >&2
-  apt-get install -y -qq "${need[@]}" >&2
-fi
-command -v dotnet >/dev/null || die "dotnet is not on PATH"
+bench_install "${need[@]}"
 AWS=/usr/bin/aws      # not the first `aws` on PATH, which may be another one
 
 NPM_DIR="$ROOT/.artifacts/npm"
@@ -72,20 +69,9 @@ if [ ! -d "$NPM_DIR/node_modules/s3rver" ]; then
   npm install --silent --no-audit --no-fund --prefix "$NPM_DIR" s3rver@3.7.1 >&2 || die "npm install s3rver failed"
 fi
 
-log "building lp (Release) via ./lp --help"
-"$ROOT/lp" --help >/dev/null || die "lp does not build"
-LP_KIND=$(cat "$ROOT/.artifacts/lp/.built" 2>/dev/null || true)   # native (Native AOT) or jit (ReadyToRun on dotnet)
-[ -n "$LP_KIND" ] || die ".artifacts/lp/.built missing after the build"
-LP_REV="$(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- src 2>/dev/null || echo ' + uncommitted changes in src/')"
-log "lp built from $LP_REV"
-
-# ---------------------------------------------------------------- work area, server, cleanup
-SERVER_PID=""
-stop_server() {
-  if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""; fi
-}
+# ---------------------------------------------------------------- work area, lp, server, cleanup
 cleanup() {
-  stop_server
+  bench_stop_server
   if [ "${LP_BENCH_KEEP:-0}" != 1 ]; then rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
@@ -93,16 +79,10 @@ trap 'exit 130' INT TERM
 
 rm -rf "$WORK"
 mkdir -p "$WORK/data" "$WORK/s3" "$WORK/tmp"
-cp -a "$ROOT/.artifacts/lp" "$WORK/tmp/lp"       # a snapshot: ./lp rebuilds .artifacts/lp when others change src/
-if [ "$LP_KIND" = native ]; then LP="$WORK/tmp/lp/lp"; else LP="dotnet $WORK/tmp/lp/lp.dll"; fi
-avail_kb=$(df -Pk "$WORK" | awk 'NR==2{print $4}')
-[ "$avail_kb" -gt $((8 * 1024 * 1024)) ] || die "need ~8 GiB free under $WORK, have $((avail_kb / 1024)) MiB"
+bench_lp
+bench_need_space 8
 
-PORT=""
-for p in $(shuf -i 20000-40000 -n 50); do
-  if ! (exec 3<>/dev/tcp/127.0.0.1/"$p") 2>/dev/null; then PORT=$p; break; fi
-done
-[ -n "$PORT" ] || die "no free port"
+PORT=$(bench_free_port)
 SERVER_JS="$NPM_DIR/node_modules/s3rver/bin/s3rver.js"
 [ -f "$ROOT/tests/s3rver/server.js" ] && SERVER_JS="$ROOT/tests/s3rver/server.js"
 S3DATA="$WORK/s3"
@@ -287,7 +267,7 @@ RCLONE_CHECKS=$(grep -E '^Checks:' "$WORK/tmp/rclone_noop-1.out" | tail -1 | tr 
 RCLONE_CHECKS_CELL="$(cut -d, -f1 <<<"$RCLONE_CHECKS" | sed 's/Checks: /checks /')"
 LP_SKIPPED=$(grep -o '"files_skipped":[0-9]*' <<<"$LP_NOOP_SUMMARY" | cut -d: -f2)
 [ "$LP_SKIPPED" = "$MANY" ] || die "lp re-run skipped $LP_SKIPPED of $MANY files"
-stop_server
+bench_stop_server
 
 # ---------------------------------------------------------------- table
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)

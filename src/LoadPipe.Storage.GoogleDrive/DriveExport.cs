@@ -14,9 +14,6 @@ internal static class DriveExport
 {
     public const string DefaultFormats = "docx,xlsx,pptx,svg";
 
-    /// <summary>Drive's export limit: a larger document fails with 403 exportSizeLimitExceeded.</summary>
-    public const int MaxExportBytes = 10 << 20;
-
     private static readonly Dictionary<string, string> MimeTypes = new(StringComparer.Ordinal)
     {
         ["docx"] = "application/vnd.openxmlformats-officedocument.wordprocessingml.document",

@@ -25,8 +25,7 @@ internal sealed class YouTubeQuota(YouTubeOptions options, IUploadLedger ledger,
     {
         var day = PacificCalendar.DayOf(time.GetUtcNow());
         if (_paid.TryGetValue(upload, out var paidDay) && paidDay == day) return;
-        var spend = await ledger.TrySpendQuotaAsync(options.QuotaAccount, day, Cost, Budget, cancellationToken).ConfigureAwait(false);
-        if (!spend.Spent) throw Reached(day, spend.Total, null);
+        await SpendAsync(day, Cost, cancellationToken).ConfigureAwait(false);
         _paid[upload] = day;
     }
 
@@ -35,12 +34,17 @@ internal sealed class YouTubeQuota(YouTubeOptions options, IUploadLedger ledger,
     public async Task PayForListAsync(CancellationToken cancellationToken)
     {
         if (options.QuotaMode != YouTubeQuotaMode.Units) return;
-        var day = PacificCalendar.DayOf(time.GetUtcNow());
-        var spend = await ledger.TrySpendQuotaAsync(options.QuotaAccount, day, ListCost, Budget, cancellationToken).ConfigureAwait(false);
-        if (!spend.Spent) throw Reached(day, spend.Total, null);
+        await SpendAsync(PacificCalendar.DayOf(time.GetUtcNow()), ListCost, cancellationToken).ConfigureAwait(false);
     }
 
     private const long ListCost = 1;
+
+    /// <summary>Adds <paramref name="cost"/> to the day's spending in the ledger, or throws the quota error when it would pass the budget.</summary>
+    private async Task SpendAsync(DateOnly day, long cost, CancellationToken cancellationToken)
+    {
+        var spend = await ledger.TrySpendQuotaAsync(options.QuotaAccount, day, cost, Budget, cancellationToken).ConfigureAwait(false);
+        if (!spend.Spent) throw Reached(day, spend.Total, null);
+    }
 
     /// <summary>The upload started: its payment is used.</summary>
     public void Started(string upload) => _paid.TryRemove(upload, out _);

@@ -141,5 +141,4 @@ public static class ManifestQueries
         await probe.DisposeAsync().ConfigureAwait(false);
         return session with { Status = "interrupted" };
     }
-
 }

@@ -2,8 +2,8 @@ namespace LoadPipe.Core.Manifest;
 
 /// <summary>
 /// The durable record of sessions, transfers and confirmed chunks. Every method is atomic: after a crash the
-/// manifest holds either all of a call's effect or none of it. Implementations: SQLite (the default) and,
-/// later, PostgreSQL; both pass the same test suite.
+/// manifest holds either all of a call's effect or none of it. Implementations: SQLite (the default, one machine) and
+/// PostgreSQL (many processes and machines); both pass the same contract suite (ManifestContractTests).
 /// </summary>
 public interface IManifest : IAsyncDisposable
 {

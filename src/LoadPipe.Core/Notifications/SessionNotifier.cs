@@ -1,4 +1,4 @@
-using System.Net.Http.Json;
+using System.Text.Json;
 using System.Text.Json.Serialization;
 using LoadPipe.Core.Errors;
 using LoadPipe.Core.Locations;
@@ -25,6 +25,18 @@ public sealed record SessionReport(
     [property: JsonPropertyName("started")] DateTimeOffset Started,
     [property: JsonPropertyName("finished")] DateTimeOffset? Finished)
 {
+    /// <summary>Seed 004's name for <see cref="DestinationBucket"/>: its receivers read this one.</summary>
+    [JsonPropertyName("bucket_name")]
+    public string? BucketName => DestinationBucket;
+
+    /// <summary>Seed 004's name for <see cref="DestinationPrefix"/>.</summary>
+    [JsonPropertyName("s3_prefix")]
+    public string S3Prefix => DestinationPrefix;
+
+    /// <summary>Seed 004's name for <see cref="Uploaded"/>.</summary>
+    [JsonPropertyName("files_uploaded")]
+    public int FilesUploaded => Uploaded;
+
     /// <summary>Builds the report; for a remote destination "NAME:bucket/prefix" the bucket is the first segment.</summary>
     public static SessionReport From(SessionRecord s)
     {
@@ -60,7 +72,11 @@ public sealed class SessionNotifier(HttpClient client, ResiliencePipeline retry)
             HttpResponseMessage response;
             try
             {
-                response = await client.PostAsJsonAsync(url, report, NotificationJson.Default.SessionReport, ct).ConfigureAwait(false);
+                // A body of known length: sent with Content-Length, not chunked, which plain receivers (Python's
+                // http.server) read as empty.
+                using var body = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(report, NotificationJson.Default.SessionReport));
+                body.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
+                response = await client.PostAsync(url, body, ct).ConfigureAwait(false);
             }
             catch (HttpRequestException e)
             {

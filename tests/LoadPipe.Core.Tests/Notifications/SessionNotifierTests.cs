@@ -53,6 +53,40 @@ public sealed class SessionNotifierTests
     }
 
     [Fact]
+    public async Task SendAsync_Body_SentWithContentLengthNotChunked()
+    {
+        using var listener = Listen(out var url);
+        string? transferEncoding = "unread";
+        long declared = -2;
+        byte[] body = [];
+        var server = Task.Run(async () =>
+        {
+            var ctx = await listener.GetContextAsync();
+            transferEncoding = ctx.Request.Headers["Transfer-Encoding"];
+            declared = ctx.Request.ContentLength64;
+            using var copy = new MemoryStream();
+            await ctx.Request.InputStream.CopyToAsync(copy);
+            body = copy.ToArray();
+            ctx.Response.StatusCode = 204;
+            ctx.Response.Close();
+        });
+        using var client = new HttpClient();
+
+        await new SessionNotifier(client, 0, TimeSpan.FromMilliseconds(1)).SendAsync(url, SessionReport.From(Session));
+        await server;
+
+        Assert.Null(transferEncoding);
+        Assert.Equal(body.Length, declared);
+        using var json = JsonDocument.Parse(body);
+        // Seed 004's receivers read these names; today's names stay beside them.
+        Assert.Equal("bucket", json.RootElement.GetProperty("bucket_name").GetString());
+        Assert.Equal("2026/field-trip", json.RootElement.GetProperty("s3_prefix").GetString());
+        Assert.Equal(10, json.RootElement.GetProperty("total_files").GetInt32());
+        Assert.Equal(7, json.RootElement.GetProperty("files_uploaded").GetInt32());
+        Assert.Equal(7, json.RootElement.GetProperty("uploaded").GetInt32());
+    }
+
+    [Fact]
     public async Task SendAsync_ServerSays404_FailsWithoutRetry()
     {
         using var listener = Listen(out var url);

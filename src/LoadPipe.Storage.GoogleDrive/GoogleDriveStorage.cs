@@ -27,7 +27,7 @@ namespace LoadPipe.Storage.GoogleDrive;
 /// sessions (<see cref="GoogleDriveWriteSession"/>); a name that already holds a file gets a new revision of it rather
 /// than a second file of that name. Missing parent folders are created.</para>
 /// </summary>
-public sealed class GoogleDriveStorage : IStorage, IRangedReader, IWritableStorage, IResumableWriter
+public sealed class GoogleDriveStorage : IStorage, IRangedReader, ISnapshotReads, IWritableStorage, IResumableWriter
 {
     private readonly GoogleDriveOptions _options;
     private readonly ConcurrentDictionary<string, string> _folderIds = new(StringComparer.Ordinal);

@@ -155,12 +155,15 @@ public sealed class HttpStorage : IStorage, IRangedReader
     {
         var hashes = new Dictionary<string, string>();
         if (response.Content.Headers.ContentMD5 is { Length: 16 } md5) hashes["md5"] = Convert.ToHexStringLower(md5);
+        var version = VersionOf(response);
         return new ObjectInfo
         {
             Path = path,
             Size = size,
             Modified = response.Content.Headers.LastModified,
-            Version = VersionOf(response),
+            Version = version,
+            // A date to the second: a file rewritten within it, or given its old date back, keeps it.
+            WeakVersion = version is null || version.StartsWith(LastModifiedPrefix, StringComparison.Ordinal),
             Hashes = hashes,
         };
     }

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using LoadPipe.Core.Errors;
+using LoadPipe.Core.Manifest;
 using LoadPipe.Core.Storage;
 
 namespace LoadPipe.Storage.Local;
@@ -10,7 +11,7 @@ namespace LoadPipe.Storage.Local;
 /// (".NAME.lp-partial"), are fsynced chunk by chunk, and are renamed over the target only at commit: a half file
 /// never carries the final name.
 /// </summary>
-public sealed class LocalStorage : IStorage, IRangedReader, ICheapReads, ISortedListing, IWritableStorage, IResumableWriter
+public sealed class LocalStorage : IStorage, IRangedReader, ICheapReads, ISortedListing, IWritableStorage, IResumableWriter, ILocalFileIdentity
 {
     public const string PartialSuffix = ".lp-partial";
     private readonly string? _root;
@@ -34,7 +35,8 @@ public sealed class LocalStorage : IStorage, IRangedReader, ICheapReads, ISorted
 
     /// <summary>Depth first, each folder's entries sorted with folders compared as "name/": the files come out in
     /// <see cref="PathOrder"/> of their relative paths, as S3 lists keys. Memory: one folder's entries per level. Each
-    /// entry is read once (the enumeration's own stat), with no FileInfo made for it.</summary>
+    /// file is stat'ed once (<see cref="FileStatus"/>: a link is followed, and stat'ed again for its target); a named
+    /// pipe, a socket or a device is listed with <see cref="ObjectInfo.SpecialFileKind"/> set, never opened.</summary>
     public async IAsyncEnumerable<ObjectInfo> ListAsync(string path, bool recursive, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var full = Resolve(path);
@@ -50,8 +52,13 @@ public sealed class LocalStorage : IStorage, IRangedReader, ICheapReads, ISorted
             pending.Push((entries, next + 1, folder, prefix));
             var entry = entries[next];
             var relative = prefix + entry.Name;
-            yield return entry.IsDirectory ? DescribeFolder(relative, entry.ModifiedUtc) : DescribeFile(relative, entry.Length, entry.ModifiedUtc);
-            if (recursive && entry.IsDirectory && !entry.IsLink)
+            if (!entry.IsDirectory)
+            {
+                if (DescribeListed(Path.Join(folder, entry.Name), relative) is { } file) yield return file;
+                continue;
+            }
+            yield return DescribeFolder(relative, entry.ModifiedUtc);
+            if (recursive && !entry.IsLink)
             {
                 var child = Path.Combine(folder, entry.Name);
                 pending.Push((SortedChildren(child), 0, child, relative + "/"));
@@ -60,15 +67,17 @@ public sealed class LocalStorage : IStorage, IRangedReader, ICheapReads, ISorted
         await Task.CompletedTask.ConfigureAwait(false);
     }
 
-    /// <summary>One folder entry as the listing needs it. A link to a folder is listed, not entered.</summary>
-    private readonly record struct Child(string Name, bool IsDirectory, bool IsLink, long Length, DateTime ModifiedUtc);
+    /// <summary>One folder entry as the listing needs it. A link to a folder is listed, not entered. A file is stat'ed
+    /// by the listing itself (the enumeration's own stat would see a link, not what it leads to).</summary>
+    private readonly record struct Child(string Name, bool IsDirectory, bool IsLink, DateTime ModifiedUtc);
 
     private static List<Child> SortedChildren(string folder)
     {
         var options = new EnumerationOptions { RecurseSubdirectories = false, IgnoreInaccessible = false, AttributesToSkip = 0 };
         var children = new System.IO.Enumeration.FileSystemEnumerable<Child>(folder,
-            (ref System.IO.Enumeration.FileSystemEntry e) => new Child(e.FileName.ToString(), e.IsDirectory,
-                (e.Attributes & FileAttributes.ReparsePoint) != 0, e.IsDirectory ? 0 : e.Length, e.LastWriteTimeUtc.UtcDateTime), options)
+            (ref System.IO.Enumeration.FileSystemEntry e) => e.IsDirectory
+                ? new Child(e.FileName.ToString(), true, (e.Attributes & FileAttributes.ReparsePoint) != 0, e.LastWriteTimeUtc.UtcDateTime)
+                : new Child(e.FileName.ToString(), false, false, default), options)
         {
             ShouldIncludePredicate = (ref System.IO.Enumeration.FileSystemEntry e) => !e.FileName.EndsWith(PartialSuffix, StringComparison.Ordinal),
         }.ToList();
@@ -77,24 +86,50 @@ public sealed class LocalStorage : IStorage, IRangedReader, ICheapReads, ISorted
         return children;
     }
 
+    /// <summary>A listed entry that is not a folder: what a link leads to. A link to nothing, or (with a root) to
+    /// something outside the root, is listed as the link itself: copying it then fails with the reason, instead of the
+    /// file vanishing from the copy. Null when the entry is gone since the folder was read.</summary>
+    private ObjectInfo? DescribeListed(string full, string relative)
+    {
+        var status = FileStatus.Of(full, followLinks: false);
+        if (status.Kind == FileKind.Link)
+        {
+            var target = FileStatus.Of(full);
+            if (target.Kind == FileKind.Missing || !IsInsideRoot(full, out _)) return DescribeFile(relative, status with { Kind = FileKind.Regular });
+            status = target;
+        }
+        return status.Kind == FileKind.Missing ? null : Describe(status, relative);
+    }
+
+    /// <summary>Links are followed (a link to a file is copied as the file, as rclone's -L does); with a root, a path
+    /// whose links lead outside it is refused.</summary>
     public Task<ObjectInfo?> StatAsync(string path, CancellationToken cancellationToken = default)
     {
         var full = Resolve(path);
-        FileSystemInfo info = Directory.Exists(full) ? new DirectoryInfo(full) : new FileInfo(full);
-        return Task.FromResult(info.Exists ? Describe(info, path) : null);
+        var status = FileStatus.Of(full);
+        if (status.Kind == FileKind.Missing) return Task.FromResult<ObjectInfo?>(null);
+        EnsureInsideRoot(full, path);
+        return Task.FromResult<ObjectInfo?>(Describe(status, path));
     }
 
+    /// <summary>Checks what the path is before opening it: a named pipe would block the open until someone writes to
+    /// it, and a device may never end, so only regular files are opened. The version is checked on the open file.</summary>
     public Task<Stream> OpenReadAsync(string path, ReadOptions options, CancellationToken cancellationToken = default)
     {
         var full = Resolve(path);
         try
         {
+            var status = FileStatus.Of(full);
+            if (status.Kind == FileKind.Missing) throw new FileNotFoundException(null, full);
+            EnsureInsideRoot(full, path);
+            if (SpecialKind(status.Kind) is { } special)
+                throw new LoadPipeException(ErrorKind.Usage, $"{full} is {special}, not a regular file: it is not read");
             var stream = new FileStream(full, new FileStreamOptions
             {
                 Mode = FileMode.Open, Access = FileAccess.Read, Share = FileShare.ReadWrite | FileShare.Delete,
                 Options = FileOptions.Asynchronous | FileOptions.SequentialScan, BufferSize = 0,
             });
-            if (options.IfVersion is { } version && Version(File.GetLastWriteTimeUtc(full), stream.Length) != version)
+            if (options.IfVersion is { } version && Version(FileStatus.Of(stream.SafeFileHandle, full)) != version)
             {
                 stream.Dispose();
                 throw new SourceChangedException($"{full} changed since the transfer started");
@@ -111,6 +146,33 @@ public sealed class LocalStorage : IStorage, IRangedReader, ICheapReads, ISorted
             throw new LoadPipeException(ErrorKind.Auth, $"{full}: permission denied", e);
         }
     }
+
+    /// <summary>Device and inode, links followed; where the system gives no inode, the path with its links resolved.</summary>
+    public string? FileIdOf(string path)
+    {
+        var full = Resolve(path.Length == 0 ? "." : path);
+        var status = FileStatus.Of(full);
+        if (status.Kind == FileKind.Missing) return null;
+        return status.HasChangeTime ? $"{status.Device:x}:{status.Inode:x}" : RealPath.Of(full);
+    }
+
+    /// <summary>With a root, refuses a path whose links lead outside it (the root's own path may itself be a link).</summary>
+    private void EnsureInsideRoot(string full, string path)
+    {
+        if (!IsInsideRoot(full, out var real))
+            throw new LoadPipeException(ErrorKind.Usage, $"'{path}' leads outside {_root} (to {real})");
+    }
+
+    private bool IsInsideRoot(string full, out string real)
+    {
+        real = full;
+        if (_root is null) return true;
+        var root = _realRoot ??= RealPath.Of(_root);
+        real = RealPath.Of(full);
+        return real == root || real.StartsWith(root.EndsWith('/') ? root : root + "/", StringComparison.Ordinal);
+    }
+
+    private string? _realRoot;
 
     public Task CreateFolderAsync(string path, CancellationToken cancellationToken = default)
     {
@@ -140,23 +202,40 @@ public sealed class LocalStorage : IStorage, IRangedReader, ICheapReads, ISorted
     public static string PartialPath(string target) =>
         Path.Combine(Path.GetDirectoryName(target)!, "." + Path.GetFileName(target) + PartialSuffix);
 
-    /// <summary>Local files have no ETag: the version is the modified time and size.</summary>
-    internal static string Version(DateTime modifiedUtc, long size) => $"{modifiedUtc.Ticks:x}-{size:x}";
+    /// <summary>Local files have no ETag: the version is the modified time and the size, then (after
+    /// <see cref="SourceIdentity.VersionExtension"/>, so that versions recorded before it was added still compare on
+    /// the part they have) the change time and the inode. Neither can be put back by `touch -r` or a rewrite in place
+    /// (the change time), nor by replacing the file with another (the inode). The device is left out: its number may
+    /// change when a disk is mounted again.</summary>
+    internal static string Version(FileStatus status) => status.HasChangeTime
+        ? $"{status.ModifiedUtc.Ticks:x}-{status.Size:x}{SourceIdentity.VersionExtension}{status.ChangeTicks:x}-{status.Inode:x}"
+        : $"{status.ModifiedUtc.Ticks:x}-{status.Size:x}";
 
-    private static ObjectInfo Describe(FileSystemInfo info, string path) => info switch
+    private static ObjectInfo Describe(FileStatus status, string path) => status.Kind switch
     {
-        FileInfo f => DescribeFile(path, f.Length, f.LastWriteTimeUtc),
-        _ => DescribeFolder(path, info.LastWriteTimeUtc),
+        FileKind.Directory => DescribeFolder(path, status.ModifiedUtc),
+        _ => DescribeFile(path, status),
+    };
+
+    private static string? SpecialKind(FileKind kind) => kind switch
+    {
+        FileKind.Pipe => "a named pipe",
+        FileKind.Socket => "a socket",
+        FileKind.Device => "a device",
+        _ => null,
     };
 
     private static ObjectInfo DescribeFolder(string path, DateTime modifiedUtc) =>
         new() { Path = path, Size = 0, Modified = new DateTimeOffset(modifiedUtc, TimeSpan.Zero), IsDirectory = true };
 
-    private static ObjectInfo DescribeFile(string path, long size, DateTime modifiedUtc) => new()
+    private static ObjectInfo DescribeFile(string path, FileStatus status) => new()
     {
         Path = path,
-        Size = size,
-        Modified = new DateTimeOffset(modifiedUtc, TimeSpan.Zero),
-        Version = Version(modifiedUtc, size),
+        Size = status.Size,
+        Modified = new DateTimeOffset(status.ModifiedUtc, TimeSpan.Zero),
+        Version = Version(status),
+        // Without a change time, a rewrite that keeps the size and puts the modified time back is not seen.
+        WeakVersion = !status.HasChangeTime,
+        SpecialFileKind = SpecialKind(status.Kind),
     };
 }

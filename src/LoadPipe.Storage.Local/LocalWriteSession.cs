@@ -152,11 +152,11 @@ internal sealed partial class LocalWriteSession : IWriteSession
         _handle = null;
         if (_request.Modified is { } modified) File.SetLastWriteTimeUtc(_partial, modified.UtcDateTime);
         File.Move(_partial, _target, overwrite: true);
-        var info = new FileInfo(_target);
+        var status = FileStatus.Of(_target);
         return new ObjectInfo
         {
-            Path = _target, Size = info.Length, Modified = new DateTimeOffset(info.LastWriteTimeUtc, TimeSpan.Zero),
-            Version = LocalStorage.Version(info.LastWriteTimeUtc, info.Length),
+            Path = _target, Size = status.Size, Modified = new DateTimeOffset(status.ModifiedUtc, TimeSpan.Zero),
+            Version = LocalStorage.Version(status),
         };
     }
 

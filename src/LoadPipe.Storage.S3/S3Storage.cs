@@ -21,7 +21,7 @@ namespace LoadPipe.Storage.S3;
 /// (<see cref="S3WriteSession"/>). Copies inside one endpoint are done by the server (CopyObject, or
 /// UploadPartCopy above 5 GiB).
 /// </summary>
-public sealed class S3Storage : IStorage, IRangedReader, ISortedListing, IWritableStorage, IResumableWriter, IServerSideCopier
+public sealed class S3Storage : IStorage, IRangedReader, ISnapshotReads, ISortedListing, IWritableStorage, IResumableWriter, IServerSideCopier
 {
     private readonly S3StorageOptions _options;
 

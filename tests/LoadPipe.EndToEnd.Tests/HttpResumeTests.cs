@@ -135,6 +135,33 @@ public sealed class HttpResumeTests(FileServer server) : IClassFixture<FileServe
         Assert.Equal(confirmed, get.RangeStart);
     }
 
+    [Fact]
+    public async Task Copy_HttpSourceWithOnlyLastModifiedRewrittenAfterKill_RestartsInsteadOfSplicing()
+    {
+        using var sandbox = new Sandbox();
+        server.PublishRandom("undated-change.bin", Size, seed: 18, etag: false);
+        var destination = sandbox.PathOf("out/undated-change.bin");
+        var partial = Sandbox.PartialOf(destination);
+        await using (var lp = sandbox.StartLp("copy", server.UrlOf("undated-change.bin"), destination, "--chunk-size", "1M", "--bwlimit", "8M", "--json"))
+        {
+            await Poll.UntilAsync(() => Poll.LengthOf(partial) >= 4 << 20, TimeSpan.FromSeconds(60),
+                () => $"{partial} holds {Poll.LengthOf(partial)} bytes (lp exited: {lp.HasExited})", giveUp: () => lp.HasExited);
+            await lp.KillAsync();
+        }
+        Assert.InRange(await ManifestProbe.ConfirmedBytesOfLastSessionAsync(sandbox), 1, Size - 1);
+        // Same size, same Last-Modified, no ETag: nothing the server says tells the change.
+        var rewritten = new byte[Size];
+        new Random(19).NextBytes(rewritten);
+        server.ReplaceKeepingValidators("undated-change.bin", rewritten);
+
+        var run = await CopyAsync(sandbox, "undated-change.bin", destination);
+
+        run.AssertExitCode(0);
+        Assert.Equal(0, run.Summary.BytesResumed);
+        Assert.Equal(Digest.Sha256(rewritten), Digest.Sha256OfFile(destination));
+        Assert.Contains(run.StderrLines, l => l.StartsWith("warning: ", StringComparison.Ordinal) && l.Contains("differ", StringComparison.Ordinal));
+    }
+
     private Task<LpResult> CopyAsync(Sandbox sandbox, string name, string destination) =>
         sandbox.LpAsync("copy", server.UrlOf(name), destination, "--chunk-size", "1M", "--json");
 }

@@ -125,6 +125,33 @@ public sealed class ResumeTests(LargeJsonLinesFixture data) : IClassFixture<Larg
     }
 
     [Fact]
+    public async Task Copy_SourceRewrittenAtSameSizeWithItsTimePutBackAfterKill_RestartsInsteadOfSplicing()
+    {
+        using var sandbox = new Sandbox();
+        const int size = 48 << 20;
+        var source = sandbox.PathOf("in/data.bin");
+        Digest.WriteRandomFile(source, size, seed: 4);
+        var destination = sandbox.PathOf("out/data.bin");
+        var modified = File.GetLastWriteTimeUtc(source);
+
+        await KillWhenPartialReachesAsync(sandbox, destination, 8 << 20,
+            "copy", source, destination, "--chunk-size", "1M", "--bwlimit", "20M", "--json");
+        Assert.True(await ManifestProbe.ConfirmedBytesOfLastSessionAsync(sandbox) > 0);
+        // In place, as `dd conv=notrunc` writes, then the old time put back, as `touch -r` does: size and time as before.
+        var rewritten = new byte[size];
+        new Random(5).NextBytes(rewritten);
+        using (var file = new FileStream(source, FileMode.Open, FileAccess.Write)) file.Write(rewritten);
+        File.SetLastWriteTimeUtc(source, modified);
+
+        var run = await sandbox.LpAsync("copy", source, destination, "--chunk-size", "1M", "--json");
+
+        run.AssertExitCode(0);
+        Assert.Equal(0, run.Summary.BytesResumed);
+        Assert.Equal(size, run.Summary.BytesSent);
+        Assert.Equal(Digest.Sha256(rewritten), Digest.Sha256OfFile(destination));
+    }
+
+    [Fact]
     public async Task Copy_FinishedCopyRunAgain_SkipsFileAndSendsNothing()
     {
         using var sandbox = new Sandbox();

@@ -74,12 +74,30 @@ public sealed record TransferKey(string Source, string Destination, string Pipel
 /// <summary>What identifies the content of a source: if any part differs, it is another content.</summary>
 public sealed record SourceIdentity(long Size, string? Version, DateTimeOffset? Modified)
 {
+    /// <summary>Separates the fields a store added to its versions later (a local file's change time and inode) from
+    /// those it had before: a version recorded by an older lp is compared on the fields it has (see <see cref="SameAs"/>).</summary>
+    public const char VersionExtension = ';';
+
     /// <summary>True when nothing identifies the content (a pipe): it can never be trusted to be the same.</summary>
     public bool IsUnknown => Size < 0 && Version is null && Modified is null;
 
+    /// <summary>True when both identify the same content, as far as the one with fewer fields can tell: a version
+    /// recorded before its store added fields (<see cref="VersionExtension"/>) matches a newer one that starts with
+    /// it. So an upgrade does not make every completed transfer look changed; they keep the check they were made with.</summary>
     public bool SameAs(SourceIdentity other) =>
-        !IsUnknown && !other.IsUnknown && Size == other.Size && Version == other.Version
+        !IsUnknown && !other.IsUnknown && Size == other.Size && SameVersion(Version, other.Version)
         && Modified?.ToUnixTimeMilliseconds() == other.Modified?.ToUnixTimeMilliseconds();
+
+    /// <summary><see cref="SameAs"/> on every field of both. A resume, which appends to bytes read from the recorded
+    /// source, asks for this: a transfer interrupted before an upgrade starts again once rather than trust fewer fields.</summary>
+    public bool SameExactlyAs(SourceIdentity other) => SameAs(other) && Version == other.Version;
+
+    private static bool SameVersion(string? a, string? b) =>
+        a == b || (a is not null && b is not null && (Extends(a, b) || Extends(b, a)));
+
+    private static bool Extends(string longer, string shorter) =>
+        longer.Length > shorter.Length && longer[shorter.Length] == VersionExtension
+        && !shorter.Contains(VersionExtension, StringComparison.Ordinal) && longer.StartsWith(shorter, StringComparison.Ordinal);
 
     public override string ToString() =>
         $"size {Size}, version {Version ?? "-"}, modified {Modified?.ToString("O") ?? "-"}";

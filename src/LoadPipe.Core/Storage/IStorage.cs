@@ -43,8 +43,27 @@ public interface IRangedReader;
 /// </summary>
 public interface ISortedListing;
 
+/// <summary>
+/// Marker: a read returns one version of the object whole, even when the object is replaced while it is read (an S3
+/// object, a Drive revision): bytes of two contents cannot be mixed in one read, so the engine does not stat the
+/// source again after reading it. A local file or a file an HTTP server sends from its disk can be rewritten in place
+/// under the read: those stores are not marked.
+/// </summary>
+public interface ISnapshotReads;
+
 /// <summary>Marker: reading again costs no network (a local disk), so caching its bytes gains nothing.</summary>
 public interface ICheapReads;
+
+/// <summary>
+/// A store whose objects are files of this machine: two paths, on it or on another such store, may name one file
+/// (a hard link, a folder reached through a link). The engine uses it to refuse a copy onto its own source.
+/// </summary>
+public interface ILocalFileIdentity
+{
+    /// <summary>A key that is equal for two paths exactly when they name the same file or folder (device and inode,
+    /// links followed); null when nothing is there.</summary>
+    string? FileIdOf(string path);
+}
 
 /// <summary>A store that accepts new objects.</summary>
 public interface IWritableStorage

@@ -124,6 +124,10 @@ internal sealed class FileTransfer(TransferContext context)
             if (duplicate is not null) return await DuplicateAsync(source, sourceInfo, destination, key, identity, request, duplicate, cancellationToken).ConfigureAwait(false);
         }
 
+        // A local source that cannot be opened (a link to nothing, no permission) fails here, before a partial file exists.
+        if (source.Storage is ICheapReads && !source.IsStdio)
+            await (await source.Storage.OpenReadAsync(source.Path, new ReadOptions(IfVersion: sourceInfo.Version), cancellationToken).ConfigureAwait(false)).DisposeAsync().ConfigureAwait(false);
+
         var (record, session, confirmed) = forceRestart || existing is null
             ? await StartFreshAsync(existing, key, identity, writer, destination, request, cancellationToken).ConfigureAwait(false)
             : await ResumeOrStartAsync(existing, key, identity, writer, destination, request, cancellationToken).ConfigureAwait(false);
@@ -246,7 +250,7 @@ internal sealed class FileTransfer(TransferContext context)
     {
         if (existing.Status == TransferStatus.Completed || existing.SinkState is null || existing.BytesConfirmed == 0)
             return await StartFreshAsync(existing, key, identity, writer, destination, request, cancellationToken).ConfigureAwait(false);
-        if (!existing.Source.SameAs(identity))
+        if (!existing.Source.SameExactlyAs(identity))
         {
             context.Observer.Warning($"{Location.Redact(key.Source)} changed since the interrupted transfer ({existing.Source} -> {identity}): starting it again from zero");
             return await StartFreshAsync(existing, key, identity, writer, destination, request, cancellationToken).ConfigureAwait(false);
@@ -320,7 +324,10 @@ internal sealed class FileTransfer(TransferContext context)
             else
             {
                 await using (written.ConfigureAwait(false))
+                {
+                    await CheckSourceBehindConfirmedAsync(source, sourceInfo, confirmed, chunkSize, cancellationToken).ConfigureAwait(false);
                     await FeedAsync(written, sink, cancellationToken).ConfigureAwait(false);
+                }
                 inputStart = confirmed[^1].InputEnd!.Value;
             }
         }
@@ -345,6 +352,7 @@ internal sealed class FileTransfer(TransferContext context)
             throw new SourceChangedException($"read {reader.Position} bytes but the source said it has {sourceInfo.Size}");
         CheckSourceHash(source, sourceInfo, sourceHash is null ? (context.Stages.Count == 0 ? sink.Md5 : null) : Convert.ToHexStringLower(sourceHash.GetCurrentHash()), inputStart == 0 || context.Stages.Count == 0);
 
+        await CheckSourceUnchangedAsync(source, sourceInfo, cancellationToken).ConfigureAwait(false);
         var committed = await _retry.ExecuteAsync(async ct => await session.CommitAsync(ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
         if (_options.VerifyAfterCommit && !destination.IsStdio && sink.Sha256 is { } sha256)
             await VerifyDestinationAsync(destination, sha256, cancellationToken).ConfigureAwait(false);
@@ -418,6 +426,70 @@ internal sealed class FileTransfer(TransferContext context)
             Sha256 = sha256,
             Reports = new Dictionary<string, string>(duplicate.Properties) { ["duplicate_of"] = duplicate.Path },
         };
+    }
+
+    /// <summary>
+    /// After the last read and before the commit: a source rewritten in place while it was read gives bytes of two
+    /// contents, which no read can tell. A fresh stat that no longer matches the identity the transfer started with
+    /// (for a local file its change time too, which every write sets) throws <see cref="SourceChangedException"/>:
+    /// the file starts again from zero, once. A store whose reads return one version whole, however long they take
+    /// (<see cref="ISnapshotReads"/>), is not asked again.
+    /// </summary>
+    private async Task CheckSourceUnchangedAsync(Location source, ObjectInfo sourceInfo, CancellationToken cancellationToken)
+    {
+        if (source.IsStdio || source.Storage is ISnapshotReads) return;
+        var now = await StatAsync(source, cancellationToken).ConfigureAwait(false);
+        if (!Identity(source, now).SameExactlyAs(Identity(source, sourceInfo)))
+            throw new SourceChangedException($"changed while it was read ({Identity(source, sourceInfo)} -> {Identity(source, now)})");
+    }
+
+    /// <summary>
+    /// A direct resume appends to what an earlier run sent, reading the source from the last confirmed input offset.
+    /// When the source's version is weak (<see cref="ObjectInfo.WeakVersion"/>, or none) it cannot say that the bytes
+    /// before that offset are still the ones sent, so the input behind the last confirmed chunks (back to the input
+    /// boundary before them) is read again, framed as the pump frames it, and compared with their recorded XXH3. A
+    /// mismatch throws <see cref="SourceChangedException"/>: the file starts again from zero. A change further back,
+    /// with these bytes intact, is not seen (docs/architecture.md, "What a changed source can hide").
+    /// </summary>
+    private async Task CheckSourceBehindConfirmedAsync(Location source, ObjectInfo sourceInfo, IReadOnlyList<ChunkRecord> confirmed, int chunkSize,
+        CancellationToken cancellationToken)
+    {
+        if (source.IsStdio || (sourceInfo.Version is not null && !sourceInfo.WeakVersion)) return;
+        var first = confirmed.Count - 1;
+        while (first > 0 && confirmed[first - 1].InputEnd is null) first--;
+        var inputFrom = first == 0 ? 0 : confirmed[first - 1].InputEnd!.Value;
+        var inputTo = confirmed[^1].InputEnd!.Value;
+        var framed = context.Stages.Cast<IFramedStage>().ToArray();
+        using var chunk = new FramedChunk(chunkSize, framed.Length);
+        var hash = new System.IO.Hashing.XxHash3();
+        var index = first;
+        var position = confirmed[first].Offset;
+        await using var reader = new SourceReader(source.Storage, source.Path, sourceInfo.Version, inputFrom, _retry, context.Limiter);
+        while (reader.Position < inputTo)
+        {
+            var want = (int)Math.Min(chunkSize, inputTo - reader.Position);
+            var from = reader.Position;
+            chunk.Count = await reader.ReadBlockAsync(chunk.Input.AsMemory(0, want), cancellationToken).ConfigureAwait(false);
+            if (chunk.Count < want)
+                throw new SourceChangedException($"it ends at byte {reader.Position}, before the {inputTo} bytes an earlier run sent of it");
+            var output = framed.Length == 0 ? chunk.Input.AsMemory(0, chunk.Count) : chunk.Frame(framed);
+            while (!output.IsEmpty)
+            {
+                if (index == confirmed.Count) throw Changed(from);
+                var n = (int)Math.Min(output.Length, confirmed[index].End - position);
+                hash.Append(output.Span[..n]);
+                output = output[n..];
+                position += n;
+                if (position < confirmed[index].End) continue;
+                if (Convert.ToHexStringLower(hash.GetCurrentHash()) != confirmed[index].Checksum) throw Changed(from);
+                hash.Reset();
+                index++;
+            }
+        }
+        if (index != confirmed.Count) throw Changed(inputFrom);
+
+        SourceChangedException Changed(long at) => new(
+            $"its bytes from {at} differ from those an earlier run sent (its version, {sourceInfo.Version ?? "none"}, cannot tell a change)");
     }
 
     /// <summary>Reads the destination's confirmed bytes and compares each chunk with its recorded XXH3.</summary>

@@ -47,10 +47,14 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
             throw new LoadPipeException(ErrorKind.Usage, $"{destination}: {destination.Storage.Description} cannot be written to");
         if (sourceInfo.IsDirectory && destination.IsStdio)
             throw new LoadPipeException(ErrorKind.Usage, $"{source} is a folder: it cannot be written to stdout");
+        if (sourceInfo.SpecialFileKind is { } special)
+            throw new LoadPipeException(ErrorKind.Usage, $"{source} is {special}, not a regular file: give it as stdin instead (`lp copy - DEST < {source.Name}`)");
+        var inside = await DestinationInsideSourceAsync(source, sourceInfo, destination, retry, cancellationToken).ConfigureAwait(false);
+        if (inside is not null) observer.Warning($"{destination} is inside {source}: it is left out of the copy");
 
         var sessionId = await manifest.BeginSessionAsync(new SessionStart(options.Command, source.Uri, destination.Uri, options.Project, options.ConfigSnapshot), cancellationToken).ConfigureAwait(false);
         var pipelineSpec = string.Join(" | ", pipeline.Select(s => s.Spec));
-        var plan = Plan(source, sourceInfo, destination, filter, sessionId, pipelineSpec, options.TrustManifest, retry, observer, cancellationToken);
+        var plan = Plan(source, sourceInfo, destination, inside, filter, sessionId, pipelineSpec, options.TrustManifest, retry, observer, cancellationToken);
         return await RunAsync(plan, sessionId, null, options, pipeline, retry, limiter, observer, cancellationToken).ConfigureAwait(false);
     }
 
@@ -188,7 +192,7 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
     /// settled there (with <see cref="TransferOptions.TrustManifest"/>). For the others, when both sides list in
     /// <see cref="PathOrder"/>, the destination's listing is merged in as it streams, so what is already there is
     /// known without a request per file; a re-run where the manifest settles every file lists nothing.</summary>
-    private async IAsyncEnumerable<PlannedFile> Plan(Location source, ObjectInfo sourceInfo, Location destination,
+    private async IAsyncEnumerable<PlannedFile> Plan(Location source, ObjectInfo sourceInfo, Location destination, string? leftOut,
         GlobFilter filter, long sessionId, string pipelineSpec, bool trustManifest, Polly.ResiliencePipeline retry, ITransferObserver observer,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -204,6 +208,12 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
         await foreach (var entry in source.Storage.ListAsync(source.Path, recursive: true, cancellationToken).ConfigureAwait(false))
         {
             if (entry.IsDirectory || !filter.Matches(entry.Path)) continue;
+            if (leftOut is not null && (entry.Path == leftOut || entry.Path.StartsWith(leftOut + "/", StringComparison.Ordinal))) continue;
+            if (entry.SpecialFileKind is { } special)
+            {
+                observer.Warning($"{source.Child(entry.Path)}: skipped, {special} is not a regular file");
+                continue;
+            }
             observer.FilePlanned(entry.Size);
             batch.Add(new PlannedFile(source.Child(entry.Path), entry, destination.Child(entry.Path), DestinationHint.Unknown));
             if (batch.Count < PlanBatch) continue;
@@ -241,6 +251,51 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
         return settled;
 
         TransferKey Key(PlannedFile f) => new(f.From.Uri, f.To.Uri, pipelineSpec);
+    }
+
+    /// <summary>
+    /// Refuses a copy onto its own source, when both sides are files of this machine: the same file after links and
+    /// "..", or another name of it (a hard link); the same folder. Copied onto itself through a stage, a file would be
+    /// replaced by what the stage made of it. For a folder copied into a folder inside it, returns the destination's
+    /// path relative to the source: the listing leaves it out, else it would copy what it has just written. Null otherwise.
+    /// </summary>
+    private static async Task<string?> DestinationInsideSourceAsync(Location source, ObjectInfo sourceInfo, Location destination,
+        Polly.ResiliencePipeline retry, CancellationToken cancellationToken)
+    {
+        if (source.IsStdio || destination.IsStdio || source.Storage is not ILocalFileIdentity from || destination.Storage is not ILocalFileIdentity to
+            || from.FileIdOf(source.Path) is not { } sourceId)
+            return null;
+        if (!sourceInfo.IsDirectory)
+        {
+            var target = await FileDestinationAsync(source, destination, retry, cancellationToken).ConfigureAwait(false);
+            if (to.FileIdOf(target.Path) == sourceId)
+                throw new LoadPipeException(ErrorKind.Usage, $"{source} and {target} are the same file: it cannot be copied onto itself");
+            return null;
+        }
+        // The destination, or the first of its parents that exists, may be the source folder.
+        var below = new List<string>();
+        for (var path = destination.Path; path is not null; path = ParentOf(path))
+        {
+            if (to.FileIdOf(path) == sourceId)
+            {
+                if (below.Count == 0)
+                    throw new LoadPipeException(ErrorKind.Usage, $"{source} and {destination} are the same folder: it cannot be copied onto itself");
+                below.Reverse();
+                return string.Join('/', below);
+            }
+            var name = path.TrimEnd('/')[(path.TrimEnd('/').LastIndexOf('/') + 1)..];
+            if (name == "..") return null;
+            if (name is not ("." or "")) below.Add(name);
+        }
+        return null;
+
+        static string? ParentOf(string path)
+        {
+            var trimmed = path.TrimEnd('/');
+            if (trimmed.Length == 0) return null;
+            var slash = trimmed.LastIndexOf('/');
+            return slash < 0 ? "" : slash == 0 ? "/" : trimmed[..slash];
+        }
     }
 
     private static async Task<Location> FileDestinationAsync(Location source, Location destination, Polly.ResiliencePipeline retry, CancellationToken cancellationToken)

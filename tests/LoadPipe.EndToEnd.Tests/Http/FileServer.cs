@@ -40,6 +40,10 @@ public sealed class FileServer : IAsyncLifetime
         _files[name] = new ServedFile(content, etag ? $"\"r{revision}-{content.Length:x}\"" : null, Epoch.AddMinutes(revision), ranges);
     }
 
+    /// <summary>Serves <paramref name="content"/> as <paramref name="name"/> with the validators it had: what a server
+    /// without ETags shows of a file rewritten within the second of its Last-Modified, or given its old time back.</summary>
+    public void ReplaceKeepingValidators(string name, byte[] content) => _files[name] = _files[name] with { Content = content };
+
     /// <summary><see cref="Publish"/>es <paramref name="length"/> seeded random bytes and returns them.</summary>
     public byte[] PublishRandom(string name, int length, int seed, bool etag = true, bool ranges = true)
     {

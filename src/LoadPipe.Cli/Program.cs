@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using LoadPipe.Cli.Commands;
 using LoadPipe.Cli.Output;
 using LoadPipe.Core.Errors;
+using LoadPipe.Core.Transfers;
 
 namespace LoadPipe.Cli;
 
@@ -40,11 +41,23 @@ public static class Program
         {
             foreach (var error in parse.Errors) Console.Error.WriteLine("error: " + error.Message);
             Console.Error.WriteLine("Try 'lp --help'.");
+            if (SummaryOutput(parse) is { } summary && parse.GetValue(GlobalOptions.Json))
+                SummaryWriter.WriteEnded("failed", parse.Errors[0].Message, summary, null, 0);
             return SummaryWriter.Usage;
         }
         return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null, EnableDefaultExceptionHandler = false }, Interrupt.Token)
             .ConfigureAwait(false);
     }
+
+    /// <summary>Where the command's --json summary goes, for the commands that end with one: stderr when stdout carries
+    /// the data (`lp pull`, a copy to -); null for the other commands.</summary>
+    public static TextWriter? SummaryOutput(ParseResult parse) => parse.CommandResult.Command.Name switch
+    {
+        "pull" => Console.Error,
+        "copy" when parse.CommandResult.Children.OfType<System.CommandLine.Parsing.ArgumentResult>().LastOrDefault()?.Tokens is [{ Value: "-" }] => Console.Error,
+        "copy" or "push" or "sync" or "retry" => Console.Out,
+        _ => null,
+    };
 
     private static void Stop(PosixSignalContext context)
     {
@@ -52,30 +65,39 @@ public static class Program
         Interrupt.Cancel();
     }
 
-    /// <summary>Runs a command body with the session it needs, turning every failure into one line and an exit code.</summary>
+    /// <summary>Runs a command body with the session it needs, turning every failure into one line and an exit code.
+    /// With --json, a command that ends with a run's summary (<see cref="SummaryOutput"/>) still ends with one when the
+    /// run fails before it or is interrupted, with its status and error.</summary>
     public static async Task<int> RunAsync(ParseResult parse, Func<CliSession, Task<int>> body)
     {
         var debug = parse.GetValue(GlobalOptions.Debug);
+        var json = parse.GetValue(GlobalOptions.Json) ? SummaryOutput(parse) : null;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         try
         {
             await using var session = CliSession.Create(parse);
             return await body(session).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (Interrupt.IsCancellationRequested)
+        catch (OperationCanceledException e) when (Interrupt.IsCancellationRequested)
         {
-            Console.Error.WriteLine("interrupted: progress so far is saved; run the same command again to continue");
+            const string message = "interrupted: progress so far is saved; run the same command again to continue";
+            Console.Error.WriteLine(message);
+            if (json is not null) SummaryWriter.WriteEnded("interrupted", message, json, (e as TransferInterruptedException)?.Summary, clock.Elapsed.TotalSeconds);
             return SummaryWriter.Interrupted;
         }
         catch (LoadPipeException e)
         {
             Console.Error.WriteLine("error: " + e.Message);
             if (debug) Console.Error.WriteLine(e);
+            if (json is not null) SummaryWriter.WriteEnded("failed", e.Message, json, null, clock.Elapsed.TotalSeconds);
             return e.Kind == ErrorKind.Usage ? SummaryWriter.Usage : SummaryWriter.Failed;
         }
         catch (Exception e)
         {
-            Console.Error.WriteLine($"error: {e.GetType().Name}: {e.Message.Split('\n')[0]}{(debug ? "" : " (run with --debug for details)")}");
+            var message = $"{e.GetType().Name}: {e.Message.Split('\n')[0]}";
+            Console.Error.WriteLine($"error: {message}{(debug ? "" : " (run with --debug for details)")}");
             if (debug) Console.Error.WriteLine(e);
+            if (json is not null) SummaryWriter.WriteEnded("failed", message, json, null, clock.Elapsed.TotalSeconds);
             return SummaryWriter.Failed;
         }
     }

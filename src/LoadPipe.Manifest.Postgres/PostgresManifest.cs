@@ -123,6 +123,13 @@ public sealed partial class PostgresManifest : IManifest, IUploadLedger
             ("status", summary.Status), ("now", Now()), ("files", summary.Files), ("skipped", summary.FilesSkipped),
             ("failed", summary.FilesFailed), ("bytes", summary.Bytes), ("sent", summary.BytesSent), ("id", sessionId));
 
+    public Task RecordSessionCountsAsync(long sessionId, SessionCounts counts, CancellationToken cancellationToken = default) =>
+        ExecAsync("""
+            UPDATE sessions SET files = @files, files_skipped = @skipped, files_failed = @failed, bytes = @bytes, bytes_sent = @sent WHERE id = @id
+            """, cancellationToken,
+            ("files", counts.Files), ("skipped", counts.FilesSkipped), ("failed", counts.FilesFailed), ("bytes", counts.Bytes),
+            ("sent", counts.BytesSent), ("id", sessionId));
+
     /// <summary>
     /// <c>pg_try_advisory_lock(key.LockId)</c> on a connection of its own, held open until the handle is disposed
     /// (unlock, then close): a process that dies loses its connections, and PostgreSQL drops their locks. Two tasks of

@@ -93,6 +93,13 @@ public sealed partial class SqliteManifest : IManifest, IUploadLedger
             ("$status", summary.Status), ("$now", Now()), ("$files", summary.Files), ("$skipped", summary.FilesSkipped),
             ("$failed", summary.FilesFailed), ("$bytes", summary.Bytes), ("$sent", summary.BytesSent), ("$id", sessionId));
 
+    public Task RecordSessionCountsAsync(long sessionId, SessionCounts counts, CancellationToken cancellationToken = default) =>
+        ExecAsync("""
+            UPDATE sessions SET files = $files, files_skipped = $skipped, files_failed = $failed, bytes = $bytes, bytes_sent = $sent WHERE id = $id
+            """, cancellationToken,
+            ("$files", counts.Files), ("$skipped", counts.FilesSkipped), ("$failed", counts.FilesFailed), ("$bytes", counts.Bytes),
+            ("$sent", counts.BytesSent), ("$id", sessionId));
+
     /// <summary>
     /// A held key is a write lock (fcntl) on one byte of a lock file beside the database ("NAME-locks"), at an offset
     /// made from the key's <see cref="TransferKey.LockId"/>: the kernel drops it when its process ends, kill -9

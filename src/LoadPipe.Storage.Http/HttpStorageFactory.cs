@@ -43,12 +43,15 @@ public sealed class HttpStorageFactory : IStorageFactory
         return value == 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromSeconds(value * unit);
     }
 
+    /// <summary>Redirects followed for one request; a chain longer than this is a loop, as a rule.</summary>
+    internal const int MaxRedirects = 10;
+
     private static HttpClient CreateClient()
     {
         var handler = new SocketsHttpHandler
         {
             AllowAutoRedirect = true,
-            MaxAutomaticRedirections = 10,
+            MaxAutomaticRedirections = MaxRedirects,
             AutomaticDecompression = DecompressionMethods.None,
             ConnectTimeout = TimeSpan.FromSeconds(30),
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),

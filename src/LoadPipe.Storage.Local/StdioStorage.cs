@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using LoadPipe.Core.Errors;
+using Microsoft.Win32.SafeHandles;
 using LoadPipe.Core.Storage;
 
 namespace LoadPipe.Storage.Local;
@@ -8,7 +9,7 @@ namespace LoadPipe.Storage.Local;
 public sealed class StdioStorage(Func<Stream>? stdin = null, Func<Stream>? stdout = null) : IStorage, IWritableStorage
 {
     private readonly Func<Stream> _stdin = stdin ?? Console.OpenStandardInput;
-    private readonly Func<Stream> _stdout = stdout ?? Console.OpenStandardOutput;
+    private readonly Func<Stream> _stdout = stdout ?? OpenStandardOutput;
 
     public string Description => "standard input/output";
 
@@ -31,6 +32,14 @@ public sealed class StdioStorage(Func<Stream>? stdin = null, Func<Stream>? stdou
     public Task<IWriteSession> BeginWriteAsync(string path, WriteRequest request, CancellationToken cancellationToken = default) =>
         Task.FromResult<IWriteSession>(new StdoutSession(_stdout()));
 
+    /// <summary>
+    /// Standard output as a plain file descriptor. The console's stream ignores EPIPE, so a reader that goes away
+    /// (`lp pull big.bin | head -c 1M`) would look like a reader that took every byte; written through a FileStream, a
+    /// closed pipe fails the write (the runtime ignores SIGPIPE, so the process is not killed by it either).
+    /// </summary>
+    private static Stream OpenStandardOutput() =>
+        OperatingSystem.IsWindows() ? Console.OpenStandardOutput() : new FileStream(new SafeFileHandle(1, ownsHandle: false), FileAccess.Write, bufferSize: 0);
+
     private sealed class StdoutSession(Stream stdout) : IWriteSession
     {
         public string? ResumeState => null;
@@ -46,8 +55,7 @@ public sealed class StdioStorage(Func<Stream>? stdin = null, Func<Stream>? stdou
             }
             catch (IOException e)
             {
-                // A closed pipe (the reader exited) is final: retrying cannot reopen it.
-                throw new LoadPipeException(ErrorKind.Permanent, $"standard output closed: {e.Message}", e);
+                throw Closed(e);
             }
             Length += data.Length;
         }
@@ -56,9 +64,20 @@ public sealed class StdioStorage(Func<Stream>? stdin = null, Func<Stream>? stdou
 
         public async Task<ObjectInfo> CommitAsync(CancellationToken cancellationToken = default)
         {
-            await stdout.FlushAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await stdout.FlushAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (IOException e)
+            {
+                throw Closed(e);
+            }
             return new ObjectInfo { Path = "-", Size = Length };
         }
+
+        // A closed pipe (the reader exited) is final: retrying cannot reopen it.
+        private static LoadPipeException Closed(IOException e) =>
+            new(ErrorKind.Permanent, $"standard output was closed by its reader before the end ({e.Message})", e);
 
         public Task AbortAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
 

@@ -173,6 +173,92 @@ public sealed class BadInputTests
         }
     }
 
+    [Fact]
+    public async Task Copy_ExecStageThatStopsReading_FailsOnceSayingTheStageStoppedReading()
+    {
+        using var sandbox = new Sandbox();
+        var source = sandbox.PathOf("in/data.bin");
+        Digest.WriteRandomFile(source, 20_000_000, seed: 36);
+        var destination = sandbox.PathOf("out/data.bin");
+
+        var run = await sandbox.LpAsync("copy", source, destination, "--process", "exec:head -c 10");
+
+        run.AssertExitCode(1);
+        var error = run.AssertOneErrorLine();
+        Assert.Contains("stopped reading its input", error);
+        Assert.DoesNotContain("source said", run.Stderr);
+        Assert.DoesNotContain(run.StderrLines, l => l.Contains("again from zero", StringComparison.Ordinal));
+        Assert.False(File.Exists(destination));
+    }
+
+    [Fact]
+    public async Task Copy_TransfersNotANumber_ExitsWith2SayingAWholeNumber()
+    {
+        using var sandbox = new Sandbox();
+        var source = sandbox.PathOf("in/data.bin");
+        Digest.WriteRandomFile(source, 1 << 20, seed: 37);
+
+        var run = await sandbox.LpAsync("copy", source, sandbox.PathOf("out/data.bin"), "--transfers", "abc");
+
+        run.AssertExitCode(2);
+        var error = run.AssertOneErrorLine();
+        Assert.Contains("--transfers 'abc': expected a whole number", error);
+        Assert.DoesNotContain("System.", error);
+    }
+
+    [Fact]
+    public async Task Copy_ManifestDiskFillsMidRun_PrintsOneErrorLineAndEndsWithTheJsonLine()
+    {
+        var smallDisk = SmallDisk();
+        using var sandbox = new Sandbox();
+        var source = sandbox.PathOf("in/data.bin");
+        Digest.WriteRandomFile(source, 16 << 20, seed: 38);
+        var folder = Directory.CreateDirectory(Path.Combine(smallDisk, "lp-e2e-" + Guid.NewGuid().ToString("N")));
+        try
+        {
+            var manifest = Path.Combine(folder.FullName, "manifest.db");
+            (await LpProcess.RunAsync(sandbox, "status", "--manifest", manifest)).AssertExitCode(0);
+            // The disk filled up to 256 KiB: room for the session, not for a chunk record each 64 KiB of 16 MiB.
+            var filler = Path.Combine(folder.FullName, "filler");
+            await using (var fill = File.Create(filler))
+            {
+                var block = new byte[64 << 10];
+                try
+                {
+                    while (true) await fill.WriteAsync(block);
+                }
+                catch (IOException)
+                {
+                }
+            }
+            await using (var shrink = new FileStream(filler, FileMode.Open)) shrink.SetLength(Math.Max(0, shrink.Length - (256 << 10)));
+
+            var run = await LpProcess.RunAsync(sandbox, "copy", source, sandbox.PathOf("out/data.bin"), "--chunk-size", "64K", "--json", "--manifest", manifest);
+
+            run.AssertExitCode(1);
+            var error = run.AssertOneErrorLine();
+            Assert.Contains("manifest", error);
+            Assert.Contains("full", error);
+            Assert.DoesNotContain(run.StderrLines, l => l.Contains("SqliteException", StringComparison.Ordinal));
+            Assert.Equal("failed", run.Summary.Status);
+            Assert.Contains("full", run.Summary.Error);
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    private static string SmallDisk()
+    {
+        var smallDisk = Environment.GetEnvironmentVariable(SmallDiskVariable);
+        Assert.False(string.IsNullOrEmpty(smallDisk),
+            $"{SmallDiskVariable} is not set: run the tests with scripts/test.sh, which mounts a 4 MiB tmpfs for this test "
+            + $"(or: mkdir -p /tmp/small && mount -t tmpfs -o size=4m tmpfs /tmp/small && export {SmallDiskVariable}=/tmp/small)");
+        Assert.True(Directory.Exists(smallDisk), $"{SmallDiskVariable}={smallDisk} is not a folder");
+        return smallDisk;
+    }
+
     private static void AssertNothingAt(string destination)
     {
         Assert.False(File.Exists(destination), $"{destination} exists");

@@ -139,6 +139,34 @@ public sealed class HttpSourceTests(FileServer server) : IClassFixture<FileServe
         Assert.Equal(200, get.Status);
     }
 
+    [Fact]
+    public async Task Copy_HttpRedirectLoop_ExitsWith1SayingTooManyRedirects()
+    {
+        using var sandbox = new Sandbox();
+        server.Redirect("loop.bin", "loop.bin");
+
+        var run = await sandbox.LpAsync("copy", server.UrlOf("loop.bin"), sandbox.PathOf("out/loop.bin"));
+
+        run.AssertExitCode(1);
+        Assert.Contains("too many redirects", run.AssertOneErrorLine());
+    }
+
+    [Fact]
+    public async Task Copy_HttpSourceFailingAfterItsHead_NamesTheUrlOnce()
+    {
+        using var sandbox = new Sandbox();
+        server.PublishRandom("vanishing.bin", 1 << 20, seed: 43);
+        // HEAD finds it; the GET that reads it is refused.
+        server.Inject("vanishing.bin", Fault.None, Fault.Respond(404));
+
+        var run = await sandbox.LpAsync("copy", server.UrlOf("vanishing.bin"), sandbox.PathOf("out/vanishing.bin"), "--retries", "0");
+
+        run.AssertExitCode(1);
+        var error = run.AssertOneErrorLine();
+        Assert.Contains("HTTP 404", error);
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(error, System.Text.RegularExpressions.Regex.Escape(server.UrlOf("vanishing.bin"))));
+    }
+
     private Task<LpResult> CopyAsync(Sandbox sandbox, string name, string destination) =>
         sandbox.LpAsync("copy", server.UrlOf(name), destination, "--chunk-size", "1M", "--json");
 }

@@ -21,7 +21,7 @@ public static class SessionCommands
     public static Command Sessions()
     {
         var project = new Option<string?>("--project") { Description = "Only this project's sessions" };
-        var limit = new Option<int>("--limit") { Description = "How many sessions to show", DefaultValueFactory = _ => 50 };
+        var limit = new Option<int>("--limit") { Description = "How many sessions to show", DefaultValueFactory = _ => 50, CustomParser = NumberArguments.Whole<int> };
         var command = new Command("sessions", "Every run, with its counts and state") { project, limit };
         command.SetAction((parse, ct) => Program.RunAsync(parse, async session =>
         {
@@ -45,10 +45,10 @@ public static class SessionCommands
 
     public static Command Retry()
     {
-        var sessionId = new Argument<long>("session") { Description = "The session whose failed files to copy again" };
+        var sessionId = new Argument<long>("session") { Description = "The session whose failed files to copy again", CustomParser = NumberArguments.Whole<long> };
         var auto = new Option<bool>("--auto") { Description = "Keep retrying in rounds, with exponential backoff between them" };
-        var rounds = new Option<int>("--max-rounds") { Description = "Rounds with --auto (default 3)", DefaultValueFactory = _ => 3 };
-        var delay = new Option<double>("--round-delay") { Description = "Seconds before the second round; doubles each round (default 10)", DefaultValueFactory = _ => 10 };
+        var rounds = new Option<int>("--max-rounds") { Description = "Rounds with --auto (default 3)", DefaultValueFactory = _ => 3, CustomParser = NumberArguments.Whole<int> };
+        var delay = new Option<double>("--round-delay") { Description = "Seconds before the second round; doubles each round (default 10)", DefaultValueFactory = _ => 10, CustomParser = NumberArguments.Number };
         var flags = new TransferFlags();
         var command = new Command("retry", "Copy a session's failed (and interrupted) files again") { sessionId, auto, rounds, delay };
         flags.AddTo(command);
@@ -95,7 +95,7 @@ public static class SessionCommands
 
     public static Command Notify()
     {
-        var sessionId = new Argument<long>("session") { Description = "The session to report" };
+        var sessionId = new Argument<long>("session") { Description = "The session to report", CustomParser = NumberArguments.Whole<long> };
         var url = new Argument<string>("url") { Description = "Where to POST the session summary (JSON)" };
         var command = new Command("notify", "POST a session's summary as JSON to a URL") { sessionId, url };
         command.SetAction((parse, ct) => Program.RunAsync(parse, async session =>

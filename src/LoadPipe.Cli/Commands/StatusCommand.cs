@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using LoadPipe.Cli.Output;
+using LoadPipe.Core.Errors;
 using LoadPipe.Core.Locations;
 using LoadPipe.Core.Manifest;
 using LoadPipe.Core.Sizes;
@@ -12,8 +13,8 @@ public static class StatusCommand
 {
     public static Command Create()
     {
-        var sessionId = new Argument<long?>("session") { Description = "Show this session's transfers", Arity = ArgumentArity.ZeroOrOne };
-        var limit = new Option<int>("--limit") { Description = "How many sessions to show", DefaultValueFactory = _ => 20 };
+        var sessionId = new Argument<long?>("session") { Description = "Show this session's transfers", Arity = ArgumentArity.ZeroOrOne, CustomParser = NumberArguments.OptionalWhole<long> };
+        var limit = new Option<int>("--limit") { Description = "How many sessions to show", DefaultValueFactory = _ => 20, CustomParser = NumberArguments.Whole<int> };
         var command = new Command("status", "What the manifest knows: sessions, transfers, offsets") { sessionId, limit };
         command.SetAction((parse, ct) => Program.RunAsync(parse, async session =>
         {
@@ -37,6 +38,8 @@ public static class StatusCommand
                 }
                 return 0;
             }
+            if (await manifest.GetSessionAsync(id.Value, ct).ConfigureAwait(false) is null)
+                throw new LoadPipeException(ErrorKind.Usage, $"session {id} does not exist (lp status lists the sessions)");
             await foreach (var t in manifest.ListTransfersAsync(id, ct).ConfigureAwait(false))
             {
                 if (session.Json)

@@ -10,10 +10,10 @@ namespace LoadPipe.Cli.Commands;
 public sealed class TransferFlags
 {
     public readonly Option<string[]> Process = new("--process", "-p") { Description = "A stage, repeatable, applied in order: zstd, unzstd, gzip, gunzip, brotli, unbrotli, grep:REGEX, grep-v:REGEX, exec:'CMD', md5, sha256" };
-    public readonly Option<int?> Transfers = new("--transfers") { Description = "Files moved at once (default 4)" };
+    public readonly Option<int?> Transfers = new("--transfers") { Description = "Files moved at once (default 4)", CustomParser = NumberArguments.OptionalWhole<int> };
     public readonly Option<string?> ChunkSize = new("--chunk-size") { Description = "Chunk size, the unit of resume (default 8M)" };
     public readonly Option<string?> BandwidthLimit = new("--bwlimit") { Description = "Bytes per second over all transfers, e.g. 20M (default unlimited)" };
-    public readonly Option<int?> Retries = new("--retries") { Description = "Retries of each transient fault (default 5)" };
+    public readonly Option<int?> Retries = new("--retries") { Description = "Retries of each transient fault (default 5)", CustomParser = NumberArguments.OptionalWhole<int> };
     public readonly Option<string[]> Include = new("--include") { Description = "Copy only files matching this glob (repeatable)" };
     public readonly Option<string[]> Exclude = new("--exclude") { Description = "Leave out files matching this glob (repeatable)" };
     public readonly Option<string[]> Extensions = new("--ext") { Description = "Copy only files with these extensions, comma-separated or repeated: --ext jpg,wav,mp4" };

@@ -98,7 +98,7 @@ public sealed class ProgressReporter : ITransferObserver
         if (!_live && result.Outcome == FileOutcome.Skipped && result.Reports.Count == 0) return;
         var line = result.Outcome switch
         {
-            FileOutcome.Failed => $"error: {result.Source}: {result.Error}",
+            FileOutcome.Failed => "error: " + SummaryWriter.Describe(result),
             FileOutcome.Skipped when result.Reports.ContainsKey("duplicate_of") =>
                 $"skipped {result.Destination} (the same content is already there)" + string.Concat(result.Reports.Select(r => $" {r.Key}={r.Value}")),
             FileOutcome.Skipped => $"skipped {result.Destination} (complete and unchanged)",

@@ -16,24 +16,29 @@ public static class SummaryWriter
         _ => Failed,
     };
 
+    /// <summary>One line for a failed file that names each path once: the error's own text when it names the source
+    /// already (an adapter's message starts with its location), else the source and the error.</summary>
+    public static string Describe(FileResult failed) =>
+        failed.Error is { } error && error.Contains(failed.Source, StringComparison.Ordinal) ? error : $"{failed.Source}: {failed.Error}";
+
+    /// <summary>
+    /// The --json line of a run that ended without its summary: it could not start (source not found, unknown remote,
+    /// the manifest's disk full...) or was interrupted. <paramref name="soFar"/> is what the run had done, when it began.
+    /// </summary>
+    public static void WriteEnded(string status, string error, TextWriter output, TransferSummary? soFar, double durationSeconds)
+    {
+        var s = soFar ?? new TransferSummary { Status = status, DurationSeconds = durationSeconds };
+        output.WriteLine(CliJson.Line(JsonFields(s with { Status = status }, error, session: soFar?.Session)));
+        output.Flush();
+    }
+
     /// <param name="reports">Files that came back with reports (a video's id and URL): listed under "reports" in --json.</param>
     public static void Write(TransferSummary s, bool json, bool quiet, TextWriter stdout, IReadOnlyList<FileResult>? reports = null)
     {
         if (json)
         {
-            var obj = new Dictionary<string, object?>
-            {
-                ["status"] = s.Status,
-                ["files"] = s.Files,
-                ["files_skipped"] = s.FilesSkipped,
-                ["files_failed"] = s.FilesFailed,
-                ["bytes"] = s.Bytes,
-                ["bytes_sent"] = s.BytesSent,
-                ["bytes_resumed"] = s.BytesResumed,
-                ["duration_s"] = Math.Round(s.DurationSeconds, 3),
-                ["session"] = s.Session,
-                ["errors"] = s.Failures.Select(f => new Dictionary<string, string?> { ["source"] = f.Source, ["error"] = f.Error }).ToList(),
-            };
+            var error = s.Status == "completed" ? null : s.Failures.Count > 0 ? Describe(s.Failures[0]) : s.StopReason;
+            var obj = JsonFields(s, error, s.Session);
             if (s.StopReason is { } stopped) obj["stopped"] = stopped;
             if (reports is { Count: > 0 })
             {
@@ -54,4 +59,20 @@ public static class SummaryWriter
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{s.Status}: {s.Files} files ({s.FilesSkipped} skipped, {s.FilesFailed} failed), {ByteSize.Format(s.Bytes)}, {ByteSize.Format(s.BytesSent)} sent, {ByteSize.Format(s.BytesResumed)} resumed, {s.DurationSeconds:0.0}s {speed}, session {s.Session}"));
     }
+
+    /// <summary>The fields every --json summary has (docs/cli.md): the same names whether the run ended or not.</summary>
+    private static Dictionary<string, object?> JsonFields(TransferSummary s, string? error, long? session) => new()
+    {
+        ["status"] = s.Status,
+        ["error"] = error,
+        ["files"] = s.Files,
+        ["files_skipped"] = s.FilesSkipped,
+        ["files_failed"] = s.FilesFailed,
+        ["bytes"] = s.Bytes,
+        ["bytes_sent"] = s.BytesSent,
+        ["bytes_resumed"] = s.BytesResumed,
+        ["duration_s"] = Math.Round(s.DurationSeconds, 3),
+        ["session"] = session,
+        ["errors"] = s.Failures.Select(f => new Dictionary<string, string?> { ["source"] = f.Source, ["error"] = f.Error }).ToList(),
+    };
 }

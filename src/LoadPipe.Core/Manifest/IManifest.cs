@@ -14,6 +14,10 @@ public interface IManifest : IAsyncDisposable
 
     Task EndSessionAsync(long sessionId, SessionSummary summary, CancellationToken cancellationToken = default);
 
+    /// <summary>Records a session's counts so far while it runs (its status and end are left as they are): the engine
+    /// saves them every few seconds, so that a run killed without recording its end still shows about what it did.</summary>
+    Task RecordSessionCountsAsync(long sessionId, SessionCounts counts, CancellationToken cancellationToken = default);
+
     /// <summary>
     /// Takes the exclusive right to work on the transfer with this key, in this process and every other one that
     /// shares the manifest, until the returned handle is disposed. Returns null at once when someone else holds it.
@@ -137,6 +141,10 @@ public sealed record TransferCompletion(long OutputSize, string? Md5, string? Sh
 public sealed record SessionStart(string Command, string Source, string Destination, string? Project = null, string? ConfigSnapshot = null);
 
 public sealed record SessionSummary(string Status, int Files, int FilesSkipped, int FilesFailed, long Bytes, long BytesSent);
+
+/// <summary>A running session's counts (<see cref="IManifest.RecordSessionCountsAsync"/>): files finished, skipped and
+/// failed so far, the bytes of the finished files, and the bytes sent, failed files' included.</summary>
+public sealed record SessionCounts(int Files, int FilesSkipped, int FilesFailed, long Bytes, long BytesSent);
 
 public sealed record SessionRecord(long Id, string Command, string Source, string Destination, string? Project, string Status,
     DateTimeOffset StartedAt, DateTimeOffset? FinishedAt, int Files, int FilesSkipped, int FilesFailed, long Bytes, long BytesSent);

@@ -252,7 +252,10 @@ internal sealed class FileTransfer(TransferContext context)
             return await StartFreshAsync(existing, key, identity, writer, destination, request, cancellationToken).ConfigureAwait(false);
         if (!existing.Source.SameExactlyAs(identity))
         {
-            context.Observer.Warning($"{Location.Redact(key.Source)} changed since the interrupted transfer ({existing.Source} -> {identity}): starting it again from zero");
+            // Standard input, or a source that tells neither size, version nor date, cannot be known to be the same.
+            context.Observer.Warning(identity.IsUnknown
+                ? $"{(key.Source == "-" ? "standard input" : Location.Redact(key.Source))} cannot be resumed (nothing tells that it holds the same bytes as before): sending it again from the start"
+                : $"{Location.Redact(key.Source)} changed since the interrupted transfer ({existing.Source} -> {identity}): starting it again from zero");
             return await StartFreshAsync(existing, key, identity, writer, destination, request, cancellationToken).ConfigureAwait(false);
         }
         if (context.Resume == StageResume.Restart || writer is not IResumableWriter resumable)
@@ -304,6 +307,7 @@ internal sealed class FileTransfer(TransferContext context)
         // (chunk-size buffers, allocated and touched, were most of the work of copying a small file).
         var chunkSize = context.Stages.Count == 0 && sourceInfo.Size >= 0 ? (int)Math.Clamp(sourceInfo.Size, 1, _options.ChunkSize) : _options.ChunkSize;
         await using var sink = new ChunkedSink(session, _manifest, record.Id, chunkSize, confirmed, _retry, HashesFor(sourceInfo, destination));
+        await using var counted = context.Tally.Sending(sink);
         var stageContext = new StageContext();
 
         // Direct resume: the source restarts at the input boundary of the last confirmed chunk, and the destination's

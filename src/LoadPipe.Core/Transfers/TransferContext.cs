@@ -24,6 +24,9 @@ internal sealed record TransferContext(
     /// file starts a new write; transfers already under way, and resumes of paid-for sessions, go on.</summary>
     public RunStop Stop { get; } = new();
 
+    /// <summary>The run's counts as they happen (bytes sent counted chunk by chunk, failed files' included).</summary>
+    public SessionTally Tally { get; } = new();
+
     /// <summary>How the whole pipeline resumes: the weakest of its stages (no stages: direct).</summary>
     public StageResume Resume { get; } = Stages.Count == 0 ? StageResume.Framed : Stages.Max(s => s.Resume);
 }

@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Diagnostics;
 using LoadPipe.Core.Errors;
 using LoadPipe.Core.Filters;
@@ -52,7 +53,15 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
         var inside = await DestinationInsideSourceAsync(source, sourceInfo, destination, retry, cancellationToken).ConfigureAwait(false);
         if (inside is not null) observer.Warning($"{destination} is inside {source}: it is left out of the copy");
 
-        var sessionId = await manifest.BeginSessionAsync(new SessionStart(options.Command, source.Uri, destination.Uri, options.Project, options.ConfigSnapshot), cancellationToken).ConfigureAwait(false);
+        long sessionId;
+        try
+        {
+            sessionId = await manifest.BeginSessionAsync(new SessionStart(options.Command, source.Uri, destination.Uri, options.Project, options.ConfigSnapshot), cancellationToken).ConfigureAwait(false);
+        }
+        catch (DbException e)
+        {
+            throw ManifestFailed(e);
+        }
         var pipelineSpec = string.Join(" | ", pipeline.Select(s => s.Spec));
         var plan = Plan(source, sourceInfo, destination, inside, filter, sessionId, pipelineSpec, options.TrustManifest, retry, observer, cancellationToken);
         return await RunAsync(plan, sessionId, null, options, pipeline, retry, limiter, observer, cancellationToken).ConfigureAwait(false);
@@ -65,8 +74,16 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
     public async Task<TransferSummary> RetryAsync(long sessionId, IReadOnlyList<(Location From, Location To)> pairs, TransferOptions options,
         ITransferObserver? observer = null, CancellationToken cancellationToken = default)
     {
-        var baseline = await manifest.GetSessionAsync(sessionId, cancellationToken).ConfigureAwait(false)
-            ?? throw new LoadPipeException(ErrorKind.NotFound, $"session {sessionId} does not exist");
+        SessionRecord? baseline;
+        try
+        {
+            baseline = await manifest.GetSessionAsync(sessionId, cancellationToken).ConfigureAwait(false);
+        }
+        catch (DbException e)
+        {
+            throw ManifestFailed(e);
+        }
+        if (baseline is null) throw new LoadPipeException(ErrorKind.NotFound, $"session {sessionId} does not exist");
         var retry = RetryPolicy.Create(options.Retries, options.RetryDelay, options.MaxRetryDelay, _time,
             (e, attempt, delay) => _logger.Retrying(attempt, e.Message, delay));
         var limiter = options.BandwidthLimit > 0 ? new BandwidthLimiter(options.BandwidthLimit, _time) : null;
@@ -84,9 +101,7 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
         var cache = options.CacheDirectory is { } cacheDir ? new Caching.DiskCache(cacheDir, options.CacheLimit) : null;
         var context = new TransferContext(manifest, options, pipeline, retry, limiter, observer, cache, _logger, sessionId);
         var transfer = new FileTransfer(context);
-
-        int files = 0, skipped = 0, failedCount = 0;
-        long bytes = 0, sent = 0, resumed = 0;
+        var tally = context.Tally;
         var failures = new List<FileResult>();
 
         async ValueTask RunOne(PlannedFile item, CancellationToken ct)
@@ -102,7 +117,7 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
                 planned = true;
                 result = await transfer.RunAsync(item.From, info, item.To, item.Hint, ct).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+            catch (Exception e) when (e is not DbException && (e is not OperationCanceledException || !ct.IsCancellationRequested))
             {
                 if (!planned) observer.FilePlanned(-1);
                 var message = e is LoadPipeException ? e.Message : $"{e.GetType().Name}: {e.Message}";
@@ -130,60 +145,112 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
         void Count(FileResult result)
         {
             if (result.ErrorKind == ErrorKind.Quota && result.Error is { } reason) context.Stop.Set(reason);
-            Interlocked.Increment(ref files);
-            Interlocked.Add(ref bytes, Math.Max(0, result.Bytes));
-            Interlocked.Add(ref sent, result.BytesSent);
-            Interlocked.Add(ref resumed, result.BytesResumed);
-            if (result.Outcome == FileOutcome.Skipped) Interlocked.Increment(ref skipped);
+            tally.Finished(result);
             if (result.Outcome == FileOutcome.Failed)
-            {
-                Interlocked.Increment(ref failedCount);
                 lock (failures) if (failures.Count < FailuresKept) failures.Add(result);
-            }
             observer.FileFinished(result);
         }
 
         string status;
+        using (var recording = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        {
+            var counts = RecordCountsAsync(sessionId, baseline, tally, recording.Token);
+            try
+            {
+                await Parallel.ForEachAsync(Unsettled(cancellationToken), new ParallelOptions { MaxDegreeOfParallelism = options.Transfers, CancellationToken = cancellationToken }, RunOne).ConfigureAwait(false);
+                status = Status(tally.FilesFailed, tally.Files);
+            }
+            catch (OperationCanceledException)
+            {
+                status = "interrupted";
+            }
+            catch (DbException e)
+            {
+                // Recording the end may fail as the rest did: the session then shows as interrupted (its lock is gone).
+                await recording.CancelAsync().ConfigureAwait(false);
+                await counts.ConfigureAwait(false);
+                try { await EndAsync("failed").ConfigureAwait(false); } catch (DbException) { }
+                throw ManifestFailed(e);
+            }
+            // Stopped before the end is recorded, so that no count from a moment before can follow it.
+            await recording.CancelAsync().ConfigureAwait(false);
+            await counts.ConfigureAwait(false);
+        }
         try
         {
-            await Parallel.ForEachAsync(Unsettled(cancellationToken), new ParallelOptions { MaxDegreeOfParallelism = options.Transfers, CancellationToken = cancellationToken }, RunOne).ConfigureAwait(false);
-            status = Status(failedCount, files);
+            await EndAsync(status).ConfigureAwait(false);
         }
-        catch (OperationCanceledException)
+        catch (DbException e)
         {
-            status = "interrupted";
-            await EndAsync().ConfigureAwait(false);
-            throw;
+            throw ManifestFailed(e);
         }
-        await EndAsync().ConfigureAwait(false);
 
-        return new TransferSummary
+        var summary = new TransferSummary
         {
             Status = status,
-            Files = files,
-            FilesSkipped = skipped,
-            FilesFailed = failedCount,
-            Bytes = bytes,
-            BytesSent = sent,
-            BytesResumed = resumed,
+            Files = tally.Files,
+            FilesSkipped = tally.FilesSkipped,
+            FilesFailed = tally.FilesFailed,
+            Bytes = tally.Bytes,
+            BytesSent = tally.BytesSent,
+            BytesResumed = tally.BytesResumed,
             DurationSeconds = stopwatch.Elapsed.TotalSeconds,
             Session = sessionId,
             StopReason = context.Stop.Reason,
             Failures = failures,
         };
+        return status == "interrupted" ? throw new TransferInterruptedException(summary, cancellationToken) : summary;
 
-        Task EndAsync()
+        Task EndAsync(string outcome)
         {
-            if (baseline is null)
-                return manifest.EndSessionAsync(sessionId, new SessionSummary(status, files, skipped, failedCount, bytes, sent), CancellationToken.None);
-            // A retry: the session keeps its files; those retried now succeed or fail anew.
-            // Files a killed run had only planned (pending) were not in its counts: they join them now.
-            var stillFailed = Math.Max(0, baseline.FilesFailed - (files - failedCount));
-            var merged = status == "interrupted" ? status : Status(stillFailed, baseline.Files);
-            return manifest.EndSessionAsync(sessionId, new SessionSummary(merged, baseline.Files, baseline.FilesSkipped, stillFailed,
-                baseline.Bytes + bytes, baseline.BytesSent + sent), CancellationToken.None);
+            var counts = SessionCountsOf(baseline, tally);
+            // A retry that ran to its end: the session's status is judged from all its files, the earlier ones included.
+            var recorded = baseline is null || outcome == "interrupted" ? outcome : Status(counts.FilesFailed, counts.Files);
+            return manifest.EndSessionAsync(sessionId, new SessionSummary(recorded, counts.Files, counts.FilesSkipped, counts.FilesFailed,
+                counts.Bytes, counts.BytesSent), CancellationToken.None);
         }
     }
+
+    /// <summary>How often a running session's counts are saved in the manifest (one small update each time they changed).</summary>
+    private static readonly TimeSpan CountsInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>Saves the session's counts every <see cref="CountsInterval"/> while it runs, so that a run killed before
+    /// it could record its end (kill -9) still shows about what it did. Ends when <paramref name="cancellationToken"/> is
+    /// cancelled; a failure only ends the saving (the run's own calls meet the same failure).</summary>
+    private async Task RecordCountsAsync(long sessionId, SessionRecord? baseline, SessionTally tally, CancellationToken cancellationToken)
+    {
+        SessionCounts? recorded = null;
+        try
+        {
+            using var timer = new PeriodicTimer(CountsInterval, _time);
+            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var counts = SessionCountsOf(baseline, tally);
+                if (counts == recorded) continue;
+                await manifest.RecordSessionCountsAsync(sessionId, counts, cancellationToken).ConfigureAwait(false);
+                recorded = counts;
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception e) when (e is DbException or LoadPipeException)
+        {
+        }
+    }
+
+    /// <summary>The session's counts: this run's, or for a retry its earlier ones with the retried files' new outcomes
+    /// (they succeed or fail anew; files a killed run had only planned, pending, were not in its counts and join them).</summary>
+    private static SessionCounts SessionCountsOf(SessionRecord? baseline, SessionTally tally)
+    {
+        var now = tally.Counts();
+        if (baseline is null) return now;
+        var stillFailed = Math.Max(0, baseline.FilesFailed - (now.Files - now.FilesFailed));
+        return new SessionCounts(baseline.Files, baseline.FilesSkipped, stillFailed, baseline.Bytes + now.Bytes, baseline.BytesSent + now.BytesSent);
+    }
+
+    private ManifestFailedException ManifestFailed(DbException e) =>
+        new($"manifest {manifest.Description}: {e.Message.Split('\n')[0].TrimEnd()} (the run stopped: nothing more could be recorded)", e);
 
     private static string Status(int failed, int files) => failed == 0 ? "completed" : failed >= files ? "failed" : "partial";
 

@@ -23,6 +23,7 @@ public sealed class FileServer : IAsyncLifetime
     private readonly ConcurrentDictionary<string, ServedFile> _files = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ConcurrentQueue<Fault>> _faults = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<ServedRequest> _requests = new();
+    private readonly ConcurrentDictionary<string, string> _redirects = new(StringComparer.Ordinal);
     private WebApplication? _app;
     private int _revision;
 
@@ -52,6 +53,9 @@ public sealed class FileServer : IAsyncLifetime
         Publish(name, content, etag, ranges);
         return content;
     }
+
+    /// <summary>Answers every request for <paramref name="name"/> with 302 Found to <paramref name="to"/> (itself: a loop).</summary>
+    public void Redirect(string name, string to) => _redirects[name] = to;
 
     /// <summary>Queues faults for the next requests for <paramref name="name"/>, one per request (HEAD or GET).</summary>
     public void Inject(string name, params Fault[] faults)
@@ -105,6 +109,13 @@ public sealed class FileServer : IAsyncLifetime
         void Log(int status, bool cut = false) =>
             _requests.Enqueue(new ServedRequest(name, request.Method, range.Length > 0 ? range : null, ifRange.Length > 0 ? ifRange : null, status, cut));
 
+        if (_redirects.TryGetValue(name, out var target))
+        {
+            response.StatusCode = StatusCodes.Status302Found;
+            response.Headers.Location = UrlOf(target);
+            Log(302);
+            return;
+        }
         if (fault.Status is { } failure)
         {
             response.StatusCode = failure;

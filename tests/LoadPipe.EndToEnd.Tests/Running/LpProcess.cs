@@ -51,7 +51,9 @@ public sealed class LpProcess : IAsyncDisposable
     /// <param name="stdout">When given, lp's standard output bytes are copied into it, and it is closed at the end
     /// (to feed another process's stdin); otherwise they are collected as text.</param>
     /// <param name="redirectStdin">Keep lp's standard input open for the test to write.</param>
-    public static LpProcess Start(Sandbox sandbox, IEnumerable<string> args, Stream? stdout = null, bool redirectStdin = false)
+    /// <param name="closeStdoutAfter">When given, lp's standard output is read up to this many bytes and then closed,
+    /// as `lp pull ... | head -c N` does; the bytes are dropped.</param>
+    public static LpProcess Start(Sandbox sandbox, IEnumerable<string> args, Stream? stdout = null, bool redirectStdin = false, long? closeStdoutAfter = null)
     {
         var info = new ProcessStartInfo(Program ?? "dotnet")
         {
@@ -72,7 +74,9 @@ public sealed class LpProcess : IAsyncDisposable
 
         var process = Process.Start(info) ?? throw new InvalidOperationException("could not start " + info.FileName);
         var stderr = process.StandardError.ReadToEndAsync();
-        var output = stdout is null ? process.StandardOutput.ReadToEndAsync() : PumpAsync(process.StandardOutput.BaseStream, stdout);
+        var output = closeStdoutAfter is { } limit ? ReadThenCloseAsync(process.StandardOutput.BaseStream, limit)
+            : stdout is null ? process.StandardOutput.ReadToEndAsync()
+            : PumpAsync(process.StandardOutput.BaseStream, stdout);
         return new LpProcess(process, output, stderr, "lp " + string.Join(' ', args));
     }
 
@@ -102,6 +106,15 @@ public sealed class LpProcess : IAsyncDisposable
         Assert.True(kill.ExitCode == 0, $"kill -TERM {_process.Id} failed with exit code {kill.ExitCode}");
     }
 
+    /// <summary>Sends SIGINT, what Ctrl-C in a terminal sends.</summary>
+    public async Task InterruptAsync()
+    {
+        using var kill = Process.Start(new ProcessStartInfo("kill") { ArgumentList = { "-INT", _process.Id.ToString(CultureInfo.InvariantCulture) }, UseShellExecute = false })
+            ?? throw new InvalidOperationException("could not start kill");
+        await kill.WaitForExitAsync();
+        Assert.True(kill.ExitCode == 0, $"kill -INT {_process.Id} failed with exit code {kill.ExitCode}");
+    }
+
     /// <summary>kill -9, with everything it started; returns once the process is gone.</summary>
     public async Task<LpResult> KillAsync()
     {
@@ -124,6 +137,21 @@ public sealed class LpProcess : IAsyncDisposable
     {
         await using (to)
             await from.CopyToAsync(to, 1 << 16);
+        return "";
+    }
+
+    private static async Task<string> ReadThenCloseAsync(Stream from, long limit)
+    {
+        await using (from)
+        {
+            var buffer = new byte[64 << 10];
+            for (long read = 0; read < limit;)
+            {
+                var n = await from.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, limit - read)));
+                if (n == 0) break;
+                read += n;
+            }
+        }
         return "";
     }
 

@@ -59,9 +59,10 @@ public sealed partial record LpResult(string CommandLine, int ExitCode, string S
     private static partial Regex StackFrame();
 }
 
-/// <summary>The one JSON object `lp copy --json` ends with.</summary>
+/// <summary>The one JSON object `lp copy --json` ends with. <see cref="Session"/> is 0 when the run failed before it began
+/// one; <see cref="Error"/> is null when it completed.</summary>
 public sealed record RunSummary(string Status, int Files, int FilesSkipped, int FilesFailed, long Bytes, long BytesSent,
-    long BytesResumed, double DurationSeconds, long Session, IReadOnlyList<string> Errors)
+    long BytesResumed, double DurationSeconds, long Session, IReadOnlyList<string> Errors, string? Error = null)
 {
     public static RunSummary Parse(string line)
     {
@@ -76,9 +77,10 @@ public sealed record RunSummary(string Status, int Files, int FilesSkipped, int 
             o.GetProperty("bytes_sent").GetInt64(),
             o.GetProperty("bytes_resumed").GetInt64(),
             o.GetProperty("duration_s").GetDouble(),
-            o.GetProperty("session").GetInt64(),
+            o.GetProperty("session").ValueKind == JsonValueKind.Null ? 0 : o.GetProperty("session").GetInt64(),
             o.TryGetProperty("errors", out var errors)
                 ? errors.EnumerateArray().Select(e => e.GetProperty("error").GetString() ?? "").ToList()
-                : []);
+                : [],
+            o.TryGetProperty("error", out var error) ? error.GetString() : null);
     }
 }

@@ -87,12 +87,12 @@ public sealed class YouTubeStorage : IStorage, IWritableStorage, IResumableWrite
         }
         quota.Started(path);
         Logger.UploadStarted(path, title, request.ExpectedSize);
-        return new YouTubeWriteSession(this, path, request, new YouTubeResumeState(session.AbsoluteUri, path, request.ExpectedSize), 0, 0, null);
+        return YouTubeWriteSession.Begin(this, path, session, request.ExpectedSize);
     }
 
     public Task<IWriteSession?> ResumeWriteAsync(string path, string resumeState, long confirmedLength, WriteRequest request,
         CancellationToken cancellationToken = default) =>
-        YouTubeWriteSession.ResumeAsync(this, path, resumeState, confirmedLength, request, cancellationToken);
+        YouTubeWriteSession.ResumeAsync(this, path, resumeState, confirmedLength, cancellationToken);
 
     /// <summary>The video of the same content (by MD5) this remote uploaded, if it still exists; a deleted one is forgotten.</summary>
     public async Task<ObjectInfo?> FindDuplicateAsync(string path, WriteRequest request, CancellationToken cancellationToken = default)

@@ -12,4 +12,5 @@ internal sealed record VideoListResponse(IReadOnlyList<VideoResource>? Items);
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(VideoResource))]
 [JsonSerializable(typeof(VideoListResponse))]
+[JsonSerializable(typeof(UploadHistoryEntry))]
 internal sealed partial class YouTubeJson : JsonSerializerContext;

@@ -12,7 +12,7 @@ namespace LoadPipe.Manifest.Postgres;
 /// it in one statement (data-modifying WITH clauses), so it is one transaction and one round trip. Transfer locks are
 /// session-level advisory locks, which PostgreSQL drops with the connection of a process that dies.
 /// </summary>
-public sealed partial class PostgresManifest : IManifest, IUploadLedger
+public sealed partial class PostgresManifest : IManifest, IAdapterStateStore
 {
     // The two-int advisory key space (classid 'LP', objid 1) is apart from the bigint keys of transfer locks.
     private const int MigrationLockClass = 0x4C50;

@@ -84,5 +84,25 @@ internal static class Migrations
         CREATE INDEX upload_history_remote ON upload_history(account, remote_id);
         CREATE INDEX upload_history_time ON upload_history(account, uploaded_at);
         """,
+        // 4: adapters' own state (IAdapterStateStore) in one table, replacing YouTube's quota_spent and upload_history:
+        // a day's quota becomes the counter 'quota/DAY' of the quota account's scope, a published video the JSON of
+        // 'upload/MD5' in the history account's scope (the layout YouTubeLedger reads).
+        """
+        CREATE TABLE adapter_state (
+            scope      TEXT NOT NULL,
+            key        TEXT NOT NULL,
+            value      TEXT NOT NULL,
+            updated_at INTEGER NOT NULL,
+            PRIMARY KEY (scope, key)
+        ) WITHOUT ROWID;
+        INSERT INTO adapter_state(scope, key, value, updated_at)
+            SELECT account, 'quota/' || day, CAST(units AS TEXT), updated_at FROM quota_spent;
+        INSERT INTO adapter_state(scope, key, value, updated_at)
+            SELECT account, 'upload/' || md5,
+                json_object('videoId', remote_id, 'source', source, 'size', size, 'title', title, 'uploadedAt', uploaded_at), uploaded_at
+            FROM upload_history;
+        DROP TABLE quota_spent;
+        DROP TABLE upload_history;
+        """,
     ];
 }

@@ -12,7 +12,7 @@ namespace LoadPipe.Manifest.Sqlite;
 /// its own from a small pool (<see cref="Pooled"/>), so any number of transfers may call at once; a pooled connection
 /// keeps its pragmas and its prepared statements, so a call costs the statement, not its parsing.
 /// </summary>
-public sealed partial class SqliteManifest : IManifest, IUploadLedger
+public sealed partial class SqliteManifest : IManifest, IAdapterStateStore
 {
     private readonly string _connectionString;
     private readonly TimeProvider _time;

@@ -51,7 +51,6 @@ internal sealed record DriveFileList
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(DriveFile))]
 [JsonSerializable(typeof(DriveFileList))]
-[JsonSerializable(typeof(DriveResumeState))]
 [JsonSerializable(typeof(Dictionary<string, object>))]
 [JsonSerializable(typeof(string[]))]
 internal sealed partial class DriveJson : JsonSerializerContext;

@@ -194,7 +194,7 @@ public sealed class GoogleDriveStorage : IStorage, IRangedReader, ISnapshotReads
         var session = await Uploads.StartAsync(method, initiate, json, request.ExpectedSize, request.ContentType, $"{where}: start upload", cancellationToken)
             .ConfigureAwait(false);
         Logger.UploadStarted(where.ToString(), existing is null ? "new file" : "new revision of " + existing.Id);
-        var state = new DriveResumeState(session.AbsoluteUri, path, request.ExpectedSize);
+        var state = new ResumableUploadState(session.AbsoluteUri, path, request.ExpectedSize);
         return new GoogleDriveWriteSession(this, where, state, new ResumableUploadSession(Uploads, session, request.ExpectedSize, $"{where}: upload"));
     }
 

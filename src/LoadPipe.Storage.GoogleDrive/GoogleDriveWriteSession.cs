@@ -20,7 +20,7 @@ internal sealed class GoogleDriveWriteSession : IWriteSession
     // The MD5 of everything written, when this session saw every byte from the first; compared with Drive's at commit.
     private IncrementalHash? _md5;
 
-    public GoogleDriveWriteSession(GoogleDriveStorage store, DrivePath where, DriveResumeState state, ResumableUploadSession upload)
+    public GoogleDriveWriteSession(GoogleDriveStorage store, DrivePath where, ResumableUploadState state, ResumableUploadSession upload)
     {
         _store = store;
         _where = where;
@@ -86,7 +86,7 @@ internal sealed class GoogleDriveWriteSession : IWriteSession
     public static async Task<GoogleDriveWriteSession?> ResumeAsync(GoogleDriveStorage store, DrivePath where, string json, long confirmedLength,
         CancellationToken cancellationToken)
     {
-        if (DriveResumeState.TryParse(json) is not { } state || store.Parse(state.Path).ToString() != where.ToString())
+        if (ResumableUploadState.TryParse(json) is not { } state || store.Parse(state.Path).ToString() != where.ToString())
         {
             store.Logger.CannotResume(where.ToString(), "the saved state is not a Drive upload session of this file");
             return null;

@@ -20,8 +20,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 504, Level = LogLevel.Information, Message = "{Path}: cannot resume the upload: {Why}")]
     public static partial void CannotResume(this ILogger logger, string path, string why);
 
-    [LoggerMessage(EventId = 505, Level = LogLevel.Information, Message = "{Path}: resuming the upload after {Confirmed} confirmed bytes (the server holds {Stored})")]
-    public static partial void ResumingUpload(this ILogger logger, string path, long confirmed, long stored);
+    [LoggerMessage(EventId = 505, Level = LogLevel.Information, Message = "{Path}: resuming the upload: {State}")]
+    public static partial void ResumingUpload(this ILogger logger, string path, string state);
 
     [LoggerMessage(EventId = 506, Level = LogLevel.Debug, Message = "{Path}: no MD5 of the content is known: no duplicate check")]
     public static partial void NoHashNoCheck(this ILogger logger, string path);

@@ -1,16 +1,15 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using LoadPipe.Core.Errors;
-using LoadPipe.Core.Manifest;
 
 namespace LoadPipe.Storage.YouTube;
 
 /// <summary>
-/// The daily budget of one remote, kept in the manifest's ledger (<see cref="IUploadLedger"/>) per Pacific day. An
+/// The daily budget of one remote, kept in the manifest's adapter state (<see cref="YouTubeLedger"/>) per Pacific day. An
 /// upload is paid for before it starts, check and add in one step, so processes sharing a manifest never pass the
 /// budget together. Running out is an <see cref="ErrorKind.Quota"/> error: the engine then starts no new uploads.
 /// </summary>
-internal sealed class YouTubeQuota(YouTubeOptions options, IUploadLedger ledger, TimeProvider time)
+internal sealed class YouTubeQuota(YouTubeOptions options, YouTubeLedger ledger, TimeProvider time)
 {
     // Uploads paid for whose videos.insert did not answer yet: a retry of the same start spends nothing more.
     private readonly ConcurrentDictionary<string, DateOnly> _paid = new(StringComparer.Ordinal);
@@ -43,7 +42,7 @@ internal sealed class YouTubeQuota(YouTubeOptions options, IUploadLedger ledger,
     private async Task SpendAsync(DateOnly day, long cost, CancellationToken cancellationToken)
     {
         var spend = await ledger.TrySpendQuotaAsync(options.QuotaAccount, day, cost, Budget, cancellationToken).ConfigureAwait(false);
-        if (!spend.Spent) throw Reached(day, spend.Total, null);
+        if (!spend.Added) throw Reached(day, spend.Total, null);
     }
 
     /// <summary>The upload started: its payment is used.</summary>
@@ -54,8 +53,7 @@ internal sealed class YouTubeQuota(YouTubeOptions options, IUploadLedger ledger,
     public async Task<LoadPipeException> ServerRefusedAsync(string reason, CancellationToken cancellationToken)
     {
         var day = PacificCalendar.DayOf(time.GetUtcNow());
-        await ledger.MarkQuotaSpentAsync(options.QuotaAccount, day, Budget, CancellationToken.None).ConfigureAwait(false);
-        var spent = await ledger.GetQuotaSpentAsync(options.QuotaAccount, day, cancellationToken).ConfigureAwait(false);
+        var spent = await ledger.MarkQuotaSpentAsync(options.QuotaAccount, day, Budget, CancellationToken.None).ConfigureAwait(false);
         return Reached(day, spent, reason);
     }
 

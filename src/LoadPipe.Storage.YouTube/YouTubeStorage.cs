@@ -18,7 +18,7 @@ namespace LoadPipe.Storage.YouTube;
 /// <item>Reading: none. <see cref="StatAsync"/> says the root is a folder (so <c>yt:</c> takes the file's name) and
 /// nothing else exists; <see cref="ListAsync"/> of the root lists the videos this remote uploaded, from the manifest's
 /// upload history (name: the video id).</item>
-/// <item>Quota: each new upload spends its cost in the manifest's ledger before videos.insert (<see cref="YouTubeQuota"/>).</item>
+/// <item>Quota: each new upload spends its cost in the manifest's adapter state before videos.insert (<see cref="YouTubeQuota"/>).</item>
 /// <item>Duplicates: content whose MD5 this remote uploaded before is not uploaded again while that video exists
 /// (videos.list); a deleted video is forgotten and the content uploaded anew (<see cref="IDeduplicatingWriter"/>).</item>
 /// </list>
@@ -87,12 +87,12 @@ public sealed class YouTubeStorage : IStorage, IWritableStorage, IResumableWrite
         }
         quota.Started(path);
         Logger.UploadStarted(path, title, request.ExpectedSize);
-        return new YouTubeWriteSession(this, path, request, new YouTubeResumeState(session.AbsoluteUri, path, request.ExpectedSize), 0, 0, null);
+        return YouTubeWriteSession.Begin(this, path, session, request.ExpectedSize);
     }
 
     public Task<IWriteSession?> ResumeWriteAsync(string path, string resumeState, long confirmedLength, WriteRequest request,
         CancellationToken cancellationToken = default) =>
-        YouTubeWriteSession.ResumeAsync(this, path, resumeState, confirmedLength, request, cancellationToken);
+        YouTubeWriteSession.ResumeAsync(this, path, resumeState, confirmedLength, cancellationToken);
 
     /// <summary>The video of the same content (by MD5) this remote uploaded, if it still exists; a deleted one is forgotten.</summary>
     public async Task<ObjectInfo?> FindDuplicateAsync(string path, WriteRequest request, CancellationToken cancellationToken = default)
@@ -176,9 +176,9 @@ public sealed class YouTubeStorage : IStorage, IWritableStorage, IResumableWrite
         return VideoMetadata.CleanTitle(Path.GetFileNameWithoutExtension(name));
     }
 
-    private async Task<IUploadLedger> LedgerAsync(CancellationToken cancellationToken) =>
-        await _manifest(cancellationToken).ConfigureAwait(false) as IUploadLedger
-        ?? throw new LoadPipeException(ErrorKind.Usage, $"{Description}: the manifest keeps no quota ledger or upload history (it needs SQLite or PostgreSQL)");
+    private async Task<YouTubeLedger> LedgerAsync(CancellationToken cancellationToken) =>
+        new(await _manifest(cancellationToken).ConfigureAwait(false) as IAdapterStateStore
+            ?? throw new LoadPipeException(ErrorKind.Usage, $"{Description}: the manifest keeps no adapter state for the quota ledger and upload history (it needs SQLite or PostgreSQL)"));
 
     private async Task<YouTubeQuota> QuotaAsync(CancellationToken cancellationToken)
     {

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using LoadPipe.Core.Errors;
 using LoadPipe.Core.Manifest;
 using LoadPipe.Manifest.Postgres;
@@ -67,7 +68,7 @@ public sealed class PostgresManifestTests : ManifestContractTests
 
         // One row per step: a step applied twice would show as a repeated version.
         Assert.Equal(0L, await Database.ScalarAsync("SELECT count(*) - count(DISTINCT version) FROM schema_version"));
-        Assert.Equal(2, await Database.ScalarAsync("SELECT max(version) FROM schema_version"));
+        Assert.Equal(Migrations.Steps.Length, await Database.ScalarAsync("SELECT max(version) FROM schema_version"));
     }
 
     [Fact]
@@ -107,5 +108,34 @@ public sealed class PostgresManifestTests : ManifestContractTests
         Assert.Equal(ErrorKind.Usage, e.Kind);
         Assert.Contains(b.Database, e.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("s3cret", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Open_FormerQuotaAndHistoryTables_RowsMovedIntoAdapterStateAndTablesDropped()
+    {
+        // A manifest as lp left it before adapter state: the first two steps, with YouTube's rows.
+        await Database.ScalarAsync("CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version(version) VALUES (1), (2);"
+            + string.Join(";", Migrations.Steps[..2]) + ";" + """
+        INSERT INTO quota_spent(account, day, units, updated_at) VALUES ('youtube-units:ch', '2026-11-23', 3200, 1790000000000);
+        INSERT INTO upload_history(account, md5, remote_id, source, size, title, uploaded_at)
+            VALUES ('youtube:ch', 'abc', 'vid1', 'gdrive:a.mp4', 1234, 'talk', 1790000000123), ('youtube:ch', 'def', 'vid2', 'b.mp4', 5, NULL, 1790000000000);
+        """);
+
+        await using var m = await OpenAsync();
+        var state = (IAdapterStateStore)m;
+
+        Assert.Equal("3200", await state.GetStateAsync("youtube-units:ch", "quota/2026-11-23"));
+        var uploads = await state.ListStateAsync("youtube:ch", "upload/").ToListAsync();
+        Assert.Equal(["upload/abc", "upload/def"], uploads.Select(u => u.Key));
+        using (var talk = JsonDocument.Parse(uploads[0].Value))
+        {
+            var e = talk.RootElement;
+            Assert.Equal(("vid1", "gdrive:a.mp4", 1234L, "talk", 1_790_000_000_123L),
+                (e.GetProperty("videoId").GetString(), e.GetProperty("source").GetString(), e.GetProperty("size").GetInt64(),
+                    e.GetProperty("title").GetString(), e.GetProperty("uploadedAt").GetInt64()));
+        }
+        using (var untitled = JsonDocument.Parse(uploads[1].Value))
+            Assert.Equal(JsonValueKind.Null, untitled.RootElement.GetProperty("title").ValueKind);
+        Assert.Equal(0L, await Database.ScalarAsync("SELECT count(*) FROM information_schema.tables WHERE table_name IN ('quota_spent', 'upload_history')"));
     }
 }

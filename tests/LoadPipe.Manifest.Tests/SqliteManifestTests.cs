@@ -1,3 +1,4 @@
+using System.Text.Json;
 using LoadPipe.Core.Manifest;
 using LoadPipe.Manifest.Sqlite;
 
@@ -34,5 +35,44 @@ public sealed class SqliteManifestTests : ManifestContractTests
         await using var taken = await m.TryLockAsync(Key);
 
         Assert.NotNull(taken);
+    }
+
+    [Fact]
+    public async Task Open_FormerQuotaAndHistoryTables_RowsMovedIntoAdapterStateAndTablesDropped()
+    {
+        // A manifest as lp left it before adapter state: the first three steps, with YouTube's rows.
+        await using (var c = new Microsoft.Data.Sqlite.SqliteConnection("Data Source=" + DatabasePath + ";Pooling=False"))
+        {
+            await c.OpenAsync();
+            await using var cmd = c.CreateCommand();
+            cmd.CommandText = "CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version(version) VALUES (1), (2), (3);"
+                + string.Join(";", Migrations.Steps[..3]) + ";" + """
+        INSERT INTO quota_spent(account, day, units, updated_at) VALUES ('youtube-units:ch', '2026-11-23', 3200, 1790000000000);
+        INSERT INTO upload_history(account, md5, remote_id, source, size, title, uploaded_at)
+            VALUES ('youtube:ch', 'abc', 'vid1', 'gdrive:a.mp4', 1234, 'talk', 1790000000123), ('youtube:ch', 'def', 'vid2', 'b.mp4', 5, NULL, 1790000000000);
+        """;
+            await cmd.ExecuteNonQueryAsync();
+        }
+
+        await using var m = await OpenAsync();
+        var state = (IAdapterStateStore)m;
+
+        Assert.Equal("3200", await state.GetStateAsync("youtube-units:ch", "quota/2026-11-23"));
+        var uploads = await state.ListStateAsync("youtube:ch", "upload/").ToListAsync();
+        Assert.Equal(["upload/abc", "upload/def"], uploads.Select(u => u.Key));
+        using (var talk = JsonDocument.Parse(uploads[0].Value))
+        {
+            var e = talk.RootElement;
+            Assert.Equal(("vid1", "gdrive:a.mp4", 1234L, "talk", 1_790_000_000_123L),
+                (e.GetProperty("videoId").GetString(), e.GetProperty("source").GetString(), e.GetProperty("size").GetInt64(),
+                    e.GetProperty("title").GetString(), e.GetProperty("uploadedAt").GetInt64()));
+        }
+        using (var untitled = JsonDocument.Parse(uploads[1].Value))
+            Assert.Equal(JsonValueKind.Null, untitled.RootElement.GetProperty("title").ValueKind);
+        await using var probe = new Microsoft.Data.Sqlite.SqliteConnection("Data Source=" + DatabasePath + ";Pooling=False");
+        await probe.OpenAsync();
+        await using var tables = probe.CreateCommand();
+        tables.CommandText = "SELECT count(*) FROM sqlite_master WHERE name IN ('quota_spent', 'upload_history')";
+        Assert.Equal(0L, await tables.ExecuteScalarAsync());
     }
 }

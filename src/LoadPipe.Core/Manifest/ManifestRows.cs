@@ -49,13 +49,5 @@ public static class ManifestRows
         Time(r.GetInt64(6)), r.IsDBNull(7) ? null : Time(r.GetInt64(7)),
         r.GetInt32(8), r.GetInt32(9), r.GetInt32(10), r.GetInt64(11), r.GetInt64(12));
 
-    public const string UploadColumns = "account, md5, remote_id, source, size, title, uploaded_at";
-
-    public static UploadRecord ReadUpload(DbDataReader r) => new(
-        r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetInt64(4), r.IsDBNull(5) ? null : r.GetString(5), Time(r.GetInt64(6)));
-
-    /// <summary>Quota days are stored as ISO dates (text), the same in every backend.</summary>
-    public static string Day(DateOnly day) => day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
-
     public static DateTimeOffset Time(long milliseconds) => DateTimeOffset.FromUnixTimeMilliseconds(milliseconds);
 }

@@ -101,4 +101,19 @@ public sealed class ResumableUploadSessionTests(DriveServer server) : IClassFixt
         Assert.Equal(0, server.Google.FindByPath("s5.bin")!.Size);
         Assert.Equal(Granule, server.Google.FindByPath("s6.bin")!.Size);
     }
+
+    [Fact]
+    public async Task WriteAsync_MoreBytesThanAnnounced_SourceChangedBeforeTheyAreSent()
+    {
+        var content = Random(Granule + 10, seed: 7);
+        var client = Client();
+        var uri = await StartAsync(client, "s7.bin", Granule);
+        var upload = new ResumableUploadSession(client, uri, Granule, "s7");
+        await upload.WriteAsync(content.AsMemory(0, Granule), final: false);
+
+        var e = await Assert.ThrowsAsync<SourceChangedException>(() => upload.WriteAsync(content.AsMemory(Granule), final: true));
+
+        Assert.Equal($"s7: more bytes ({Granule + 10}) than the {Granule} the source had when the upload started", e.Message);
+        Assert.Equal(Granule, Received("s7.bin"));
+    }
 }

@@ -23,6 +23,8 @@ public sealed class YouTubeTransferTests(YouTubeServer server) : IClassFixture<Y
 
     private SqliteManifest Manifest => _manifest!;
 
+    private YouTubeLedger Ledger => new(Manifest);
+
     public async Task InitializeAsync() => _manifest = await SqliteManifest.OpenAsync(_dir["state/manifest.db"]);
 
     public async Task DisposeAsync()
@@ -70,7 +72,7 @@ public sealed class YouTubeTransferTests(YouTubeServer server) : IClassFixture<Y
         var reported = Assert.Single(results.All);
         Assert.Equal(video.Id, reported.Reports["video_id"]);
         Assert.Equal("https://www.youtube.com/watch?v=" + video.Id, reported.Reports["url"]);
-        Assert.Equal(video.Id, (await Manifest.FindUploadAsync("youtube:" + _remote, Md5(content)))!.RemoteId);
+        Assert.Equal(video.Id, (await Ledger.FindUploadAsync("youtube:" + _remote, Md5(content)))!.RemoteId);
     }
 
     [Fact]
@@ -107,7 +109,7 @@ public sealed class YouTubeTransferTests(YouTubeServer server) : IClassFixture<Y
         Assert.Single(server.Google.YouTube.Videos, v => v.Md5 == Md5(content));
         Assert.Single(server.Google.UploadSessions, s => s.Api == "youtube" && s.Name == "long");
         // One videos.insert, paid once: continuing the session costs nothing.
-        Assert.Equal(1600, await Manifest.GetQuotaSpentAsync("youtube-units:" + _remote, new DateOnly(2026, 11, 23)));
+        Assert.Equal(1600, await Ledger.GetQuotaSpentAsync("youtube-units:" + _remote, new DateOnly(2026, 11, 23)));
     }
 
     [Fact]
@@ -127,7 +129,7 @@ public sealed class YouTubeTransferTests(YouTubeServer server) : IClassFixture<Y
             + "next reset at 2026-11-24 00:00 Pacific (2026-11-24T08:00:00Z)", summary.StopReason);
         var failed = Assert.Single(summary.Failures);
         Assert.Equal(ErrorKind.Quota, failed.ErrorKind);
-        Assert.Equal(3200, await Manifest.GetQuotaSpentAsync("youtube-units:" + _remote, new DateOnly(2026, 11, 23)));
+        Assert.Equal(3200, await Ledger.GetQuotaSpentAsync("youtube-units:" + _remote, new DateOnly(2026, 11, 23)));
         var record = Assert.Single(await Manifest.ListTransfersAsync(summary.Session).ToListAsync(), t => t.Status == TransferStatus.Failed);
         Assert.Contains("daily YouTube quota reached", record.LastError);
     }
@@ -148,8 +150,8 @@ public sealed class YouTubeTransferTests(YouTubeServer server) : IClassFixture<Y
         Assert.Equal((2, 1), (first.Files - first.FilesFailed, first.FilesFailed));
         Assert.Equal((2, 1), (stillThe23rd.FilesSkipped, stillThe23rd.FilesFailed));
         Assert.Equal(("completed", 2, 0), (the24th.Status, the24th.FilesSkipped, the24th.FilesFailed));
-        Assert.Equal(3200, await Manifest.GetQuotaSpentAsync("youtube-units:" + _remote, new DateOnly(2026, 11, 23)));
-        Assert.Equal(1600, await Manifest.GetQuotaSpentAsync("youtube-units:" + _remote, new DateOnly(2026, 11, 24)));
+        Assert.Equal(3200, await Ledger.GetQuotaSpentAsync("youtube-units:" + _remote, new DateOnly(2026, 11, 23)));
+        Assert.Equal(1600, await Ledger.GetQuotaSpentAsync("youtube-units:" + _remote, new DateOnly(2026, 11, 24)));
         Assert.Equal(3, server.Google.YouTube.Videos.Count(v => v.Title.StartsWith('v') && v.Size is >= 2000 and < 2003));
     }
 
@@ -164,7 +166,7 @@ public sealed class YouTubeTransferTests(YouTubeServer server) : IClassFixture<Y
 
         Assert.Equal((2, 1), (summary.Files, summary.FilesFailed));
         Assert.StartsWith($"remote '{_remote}': daily YouTube upload limit reached: 1 of 1 uploads for 2026-11-23 (Pacific)", summary.StopReason);
-        Assert.Equal(1, await Manifest.GetQuotaSpentAsync("youtube-uploads:" + _remote, new DateOnly(2026, 11, 23)));
+        Assert.Equal(1, await Ledger.GetQuotaSpentAsync("youtube-uploads:" + _remote, new DateOnly(2026, 11, 23)));
     }
 
     [Fact]
@@ -182,7 +184,7 @@ public sealed class YouTubeTransferTests(YouTubeServer server) : IClassFixture<Y
         Assert.Equal(1, server.Google.Requests.OfKind(RequestKind.YouTubeUploadStart).Count - before);
         Assert.Contains("Google refused the upload (quotaExceeded)", summary.StopReason);
         Assert.All(summary.Failures, f => Assert.Equal(ErrorKind.Quota, f.ErrorKind));
-        Assert.Equal(10_000, await Manifest.GetQuotaSpentAsync("youtube-units:" + _remote, new DateOnly(2026, 11, 23)));
+        Assert.Equal(10_000, await Ledger.GetQuotaSpentAsync("youtube-units:" + _remote, new DateOnly(2026, 11, 23)));
         Assert.DoesNotContain(server.Google.YouTube.Videos, v => v.Title.StartsWith('w') && v.Size is >= 4000 and < 4003);
     }
 
@@ -212,9 +214,9 @@ public sealed class YouTubeTransferTests(YouTubeServer server) : IClassFixture<Y
         Assert.Equal((0, content.Length), (afterDelete.FilesSkipped, (int)afterDelete.BytesSent));
         var reuploaded = Assert.Single(server.Google.YouTube.Videos, v => v.Md5 == Md5(content));
         Assert.NotEqual(original.Id, reuploaded.Id);
-        Assert.Equal(reuploaded.Id, (await Manifest.FindUploadAsync("youtube:" + _remote, Md5(content)))!.RemoteId);
+        Assert.Equal(reuploaded.Id, (await Ledger.FindUploadAsync("youtube:" + _remote, Md5(content)))!.RemoteId);
         // Two uploads of 1600 units, and the two duplicate checks (videos.list) of one unit each.
-        Assert.Equal(2 * 1600 + 2, await Manifest.GetQuotaSpentAsync("youtube-units:" + _remote, new DateOnly(2026, 11, 23)));
+        Assert.Equal(2 * 1600 + 2, await Ledger.GetQuotaSpentAsync("youtube-units:" + _remote, new DateOnly(2026, 11, 23)));
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using Amazon.S3.Model;
 using LoadPipe.Core.Locations;
+using LoadPipe.Core.Manifest;
 using LoadPipe.Core.Stages;
 using LoadPipe.Core.Transfers;
 using LoadPipe.Manifest.Sqlite;
@@ -166,6 +167,39 @@ public sealed class S3TransferTests : IDisposable
         Assert.Equal(3L * Chunk, resumed.BytesResumed);
         Assert.Equal(expected.Length - 3L * Chunk, resumed.BytesSent);
         Assert.Equal(Sha256(expected), Sha256(await S3Server.GetAsync(key)));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("zstd")]
+    public async Task CopyAsync_CrashAfterTheUploadCompleted_RecordsTheObjectWithoutSendingItAgain(string pipeline)
+    {
+        string[] stages = pipeline.Length == 0 ? [] : [pipeline];
+        var content = Random(17 * MiB, seed: 12);
+        var file = _dir.Write("completed.bin", content);
+        var key = $"{_prefix}/completed.bin";
+        var first = S3Server.Resolver(_log.Factory);
+        var destination = first.Resolve(S3("completed.bin"));
+        // CompleteMultipartUpload went through; the process died before the manifest recorded it.
+        var crashed = await CopyAsync(first.Resolve(file), destination with { Storage = new CrashingWrites(destination.Storage) { CrashAfterCommit = true } }, stages);
+        var stored = await S3Server.GetAsync(key);
+
+        using var log = new LogCapture();
+        var second = S3Server.Resolver(log.Factory);
+        var from = second.Resolve(file);
+        var to = second.Resolve(S3("completed.bin"));
+        var again = await CopyAsync(from, to, stages);
+
+        Assert.Equal("failed", crashed.Status);
+        Assert.Equal("completed", again.Status);
+        Assert.Equal(0, again.BytesSent);
+        Assert.Equal(stored.Length, again.BytesResumed);
+        Assert.Empty(log.Messages(305)); // no new upload
+        await using var manifest = await SqliteManifest.OpenAsync(_dir["manifest.db"]);
+        var record = await manifest.FindTransferAsync(new TransferKey(from.Uri, to.Uri, string.Join(" | ", stages)));
+        Assert.Equal(TransferStatus.Completed, record!.Status);
+        Assert.Equal(Sha256(stored), record.Sha256);
+        Assert.Equal(Sha256(stages.Length == 0 ? content : ZstdFrames(content)), Sha256(stored));
     }
 
     [Fact]

@@ -134,7 +134,8 @@ internal sealed class FileTransfer(TransferContext context)
             {
                 return await MoveAsync(source, sourceInfo, destination, record, session, confirmed, cancellationToken).ConfigureAwait(false);
             }
-            catch (ResumeMismatchException e) when (e.GoodChunks > 0 && writer is IResumableWriter resumable && session.ResumeState is { } state)
+            catch (ResumeMismatchException e) when (e.GoodChunks > 0 && writer is IResumableWriter resumable && session.ResumeState is { } state
+                && session is not ComparingWriteSession)
             {
                 // Keep the chunks that still match (a power loss takes the newest ones) and send the rest again.
                 var good = confirmed.Take(e.GoodChunks).ToList();
@@ -258,7 +259,8 @@ internal sealed class FileTransfer(TransferContext context)
         }
         var chunks = await _manifest.GetChunksAsync(existing.Id, cancellationToken).ConfigureAwait(false);
         var confirmedEnd = chunks.Count == 0 ? 0 : chunks[^1].End;
-        var session = await resumable.ResumeWriteAsync(destination.Path, existing.SinkState, confirmedEnd, request, cancellationToken).ConfigureAwait(false);
+        var session = await resumable.ResumeWriteAsync(destination.Path, existing.SinkState, confirmedEnd, request, cancellationToken).ConfigureAwait(false)
+            ?? await FinishedAtDestinationAsync(destination, existing.SinkState, confirmedEnd, cancellationToken).ConfigureAwait(false);
         if (session is null)
         {
             context.Observer.Warning($"{destination}: the interrupted upload session no longer exists; starting the file again from zero");
@@ -267,6 +269,21 @@ internal sealed class FileTransfer(TransferContext context)
         await _manifest.AttachTransferAsync(existing.Id, context.SessionId, cancellationToken).ConfigureAwait(false);
         context.Logger.Resuming(Location.Redact(key.Source), confirmedEnd);
         return (existing, session, chunks);
+    }
+
+    /// <summary>The session is gone, but a process killed between the commit and its record in the manifest (right
+    /// after S3's CompleteMultipartUpload, or the local rename) left the finished object at the destination. When an
+    /// object is there, at least as long as what was confirmed, and the store reads from any offset: a session that
+    /// compares the output with it instead of writing (<see cref="ComparingWriteSession"/>), so it is adopted only
+    /// if it is exactly what this transfer produces. Else null.</summary>
+    private async Task<IWriteSession?> FinishedAtDestinationAsync(Location destination, string resumeState, long confirmedEnd,
+        CancellationToken cancellationToken)
+    {
+        if (destination.IsStdio || destination.Storage is not IRangedReader) return null;
+        var info = await _retry.ExecuteAsync(async ct => await destination.Storage.StatAsync(destination.Path, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+        return info is { IsDirectory: false } && info.Size >= confirmedEnd
+            ? new ComparingWriteSession(destination.Storage, destination.Path, info, confirmedEnd, resumeState)
+            : null;
     }
 
     private async Task<(TransferRecord Record, IWriteSession Session, IReadOnlyList<ChunkRecord> Confirmed)> StartFreshAsync(TransferRecord? stale,
@@ -359,12 +376,14 @@ internal sealed class FileTransfer(TransferContext context)
             };
             await dedup.RememberAsync(destination.Path, written, committed, CancellationToken.None).ConfigureAwait(false);
         }
-        context.Logger.Committed(destination.ToString(), sink.Position, sink.BytesSent);
+        // An object found finished at the destination was compared, not sent: all of it was there before this run.
+        var found = session is ComparingWriteSession;
+        context.Logger.Committed(destination.ToString(), sink.Position, found ? 0 : sink.BytesSent);
         return new FileResult(source.ToString(), destination.ToString(), FileOutcome.Copied)
         {
             Bytes = sink.Position,
-            BytesSent = sink.BytesSent,
-            BytesResumed = sink.BytesResumed,
+            BytesSent = found ? 0 : sink.BytesSent,
+            BytesResumed = found ? sink.Position : sink.BytesResumed,
             Md5 = sink.Md5,
             Sha256 = sink.Sha256,
             Reports = committed.Properties.Count == 0 ? stageContext.Reports

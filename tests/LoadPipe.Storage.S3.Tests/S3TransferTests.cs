@@ -1,5 +1,7 @@
 using Amazon.S3.Model;
 using LoadPipe.Core.Locations;
+using LoadPipe.Core.Manifest;
+using LoadPipe.Core.Stages;
 using LoadPipe.Core.Transfers;
 using LoadPipe.Manifest.Sqlite;
 using LoadPipe.Storage.S3.Tests.Support;
@@ -21,18 +23,29 @@ public sealed class S3TransferTests : IDisposable
         _log.Dispose();
     }
 
-    private static TransferOptions Options() => new()
+    private static TransferOptions Options(params string[] stages) => new()
     {
         ChunkSize = Chunk,
         Transfers = 1,
+        Stages = stages.ToList(),
         RetryDelay = TimeSpan.FromMilliseconds(1),
         MaxRetryDelay = TimeSpan.FromMilliseconds(5),
     };
 
-    private async Task<TransferSummary> CopyAsync(Location from, Location to)
+    private async Task<TransferSummary> CopyAsync(Location from, Location to, params string[] stages)
     {
         await using var manifest = await SqliteManifest.OpenAsync(_dir["manifest.db"]);
-        return await new TransferEngine(manifest).CopyAsync(from, to, Options());
+        return await new TransferEngine(manifest).CopyAsync(from, to, Options(stages));
+    }
+
+    /// <summary>What `--process zstd` writes for <paramref name="content"/>: one frame per chunk.</summary>
+    private static byte[] ZstdFrames(byte[] content)
+    {
+        var output = new FrameBuffer();
+        var zstd = new ZstdStage();
+        for (var offset = 0; offset < content.Length; offset += Chunk)
+            FrameEncoding.Encode(zstd, content.AsSpan(offset, Math.Min(Chunk, content.Length - offset)), output);
+        return output.WrittenSpan.ToArray();
     }
 
     private string S3(string name, string bucket = S3Server.Bucket) => $"{S3Server.Remote}:{bucket}/{_prefix}/{name}";
@@ -131,6 +144,62 @@ public sealed class S3TransferTests : IDisposable
         Assert.Equal(content.Length, again.BytesSent);
         Assert.Contains("no longer has it", Assert.Single(log.Messages(302)));
         Assert.Equal(Sha256(content), Sha256(await S3Server.GetAsync(key)));
+    }
+
+    [Fact]
+    public async Task CopyAsync_IncompressibleThroughZstdCrashAfterThreeParts_ResumesWithoutSendingThemAgain()
+    {
+        // Each frame is a little longer than its 5 MiB chunk: no part ends on an input boundary.
+        var content = Random(23 * MiB, seed: 11);
+        var expected = ZstdFrames(content);
+        var file = _dir.Write("random.bin", content);
+        var key = $"{_prefix}/random.bin.zst";
+        var first = S3Server.Resolver(_log.Factory);
+        var destination = first.Resolve(S3("random.bin.zst"));
+        var crashed = await CopyAsync(first.Resolve(file), destination with { Storage = new CrashingWrites(destination.Storage) { CrashAfterWrites = 3 } }, "zstd");
+
+        using var log = new LogCapture();
+        var second = S3Server.Resolver(log.Factory);
+        var resumed = await CopyAsync(second.Resolve(file), second.Resolve(S3("random.bin.zst")), "zstd");
+
+        Assert.Equal("failed", crashed.Status);
+        Assert.Equal("completed", resumed.Status);
+        Assert.Equal(3L * Chunk, resumed.BytesResumed);
+        Assert.Equal(expected.Length - 3L * Chunk, resumed.BytesSent);
+        Assert.Equal(Sha256(expected), Sha256(await S3Server.GetAsync(key)));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("zstd")]
+    public async Task CopyAsync_CrashAfterTheUploadCompleted_RecordsTheObjectWithoutSendingItAgain(string pipeline)
+    {
+        string[] stages = pipeline.Length == 0 ? [] : [pipeline];
+        var content = Random(17 * MiB, seed: 12);
+        var file = _dir.Write("completed.bin", content);
+        var key = $"{_prefix}/completed.bin";
+        var first = S3Server.Resolver(_log.Factory);
+        var destination = first.Resolve(S3("completed.bin"));
+        // CompleteMultipartUpload went through; the process died before the manifest recorded it.
+        var crashed = await CopyAsync(first.Resolve(file), destination with { Storage = new CrashingWrites(destination.Storage) { CrashAfterCommit = true } }, stages);
+        var stored = await S3Server.GetAsync(key);
+
+        using var log = new LogCapture();
+        var second = S3Server.Resolver(log.Factory);
+        var from = second.Resolve(file);
+        var to = second.Resolve(S3("completed.bin"));
+        var again = await CopyAsync(from, to, stages);
+
+        Assert.Equal("failed", crashed.Status);
+        Assert.Equal("completed", again.Status);
+        Assert.Equal(0, again.BytesSent);
+        Assert.Equal(stored.Length, again.BytesResumed);
+        Assert.Empty(log.Messages(305)); // no new upload
+        await using var manifest = await SqliteManifest.OpenAsync(_dir["manifest.db"]);
+        var record = await manifest.FindTransferAsync(new TransferKey(from.Uri, to.Uri, string.Join(" | ", stages)));
+        Assert.Equal(TransferStatus.Completed, record!.Status);
+        Assert.Equal(Sha256(stored), record.Sha256);
+        Assert.Equal(Sha256(stages.Length == 0 ? content : ZstdFrames(content)), Sha256(stored));
     }
 
     [Fact]

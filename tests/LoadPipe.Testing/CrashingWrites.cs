@@ -7,7 +7,9 @@ namespace LoadPipe.Testing;
 /// A writable store with a process death switched in: after <see cref="CrashAfterWrites"/> chunk writes every write
 /// fails for good. With <see cref="SendBeforeCrash"/> the failing write first reaches the store (a chunk the server
 /// holds but the manifest never confirmed, such as an S3 part: the harder case for a resume). <see cref="BeforeWrite"/> runs before each write with the count so far
-/// (to expire the upload session mid-run). Reads, sizes and sessions are otherwise the inner store's.
+/// (to expire the upload session mid-run). With <see cref="CrashAfterCommit"/> the commit reaches the store (the object
+/// is complete) and then fails, as a process killed before the manifest recorded it. Reads, sizes and sessions are
+/// otherwise the inner store's.
 /// </summary>
 public sealed class CrashingWrites(IStorage inner) : IStorage, IRangedReader, IWritableStorage, IResumableWriter
 {
@@ -18,6 +20,8 @@ public sealed class CrashingWrites(IStorage inner) : IStorage, IRangedReader, IW
     public bool SendBeforeCrash { get; set; }
 
     public Action<int>? BeforeWrite { get; set; }
+
+    public bool CrashAfterCommit { get; set; }
 
     public string Description => "crashing " + inner.Description;
 
@@ -63,7 +67,11 @@ public sealed class CrashingWrites(IStorage inner) : IStorage, IRangedReader, IW
             owner.CrashAfterWrites is { } limit && owner._writes >= limit ? WriteAsync(data, cancellationToken) : inner.WriteFinalAsync(data, cancellationToken);
 
         public Task<Stream?> OpenWrittenAsync(CancellationToken cancellationToken = default) => inner.OpenWrittenAsync(cancellationToken);
-        public Task<ObjectInfo> CommitAsync(CancellationToken cancellationToken = default) => inner.CommitAsync(cancellationToken);
+        public async Task<ObjectInfo> CommitAsync(CancellationToken cancellationToken = default)
+        {
+            var committed = await inner.CommitAsync(cancellationToken);
+            return owner.CrashAfterCommit ? throw new LoadPipeException(ErrorKind.Permanent, "injected crash after the commit") : committed;
+        }
         public Task AbortAsync(CancellationToken cancellationToken = default) => inner.AbortAsync(cancellationToken);
         public ValueTask DisposeAsync() => inner.DisposeAsync();
     }

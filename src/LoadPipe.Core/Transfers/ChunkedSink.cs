@@ -81,8 +81,6 @@ internal sealed class ChunkedSink : IAsyncDisposable
     /// <summary>Bytes the destination already held and this run did not send.</summary>
     public long BytesResumed => _confirmedEnd;
 
-    public bool InConfirmedPrefix => Position < _confirmedEnd;
-
     /// <summary>Confirmed chunks fed back in and found to match.</summary>
     public int VerifiedChunks => _verifyIndex;
 

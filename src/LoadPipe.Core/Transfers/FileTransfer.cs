@@ -138,7 +138,8 @@ internal sealed class FileTransfer(TransferContext context)
             {
                 return await MoveAsync(source, sourceInfo, destination, record, session, confirmed, cancellationToken).ConfigureAwait(false);
             }
-            catch (ResumeMismatchException e) when (e.GoodChunks > 0 && writer is IResumableWriter resumable && session.ResumeState is { } state)
+            catch (ResumeMismatchException e) when (e.GoodChunks > 0 && writer is IResumableWriter resumable && session.ResumeState is { } state
+                && session is not ComparingWriteSession)
             {
                 // Keep the chunks that still match (a power loss takes the newest ones) and send the rest again.
                 var good = confirmed.Take(e.GoodChunks).ToList();
@@ -265,7 +266,8 @@ internal sealed class FileTransfer(TransferContext context)
         }
         var chunks = await _manifest.GetChunksAsync(existing.Id, cancellationToken).ConfigureAwait(false);
         var confirmedEnd = chunks.Count == 0 ? 0 : chunks[^1].End;
-        var session = await resumable.ResumeWriteAsync(destination.Path, existing.SinkState, confirmedEnd, request, cancellationToken).ConfigureAwait(false);
+        var session = await resumable.ResumeWriteAsync(destination.Path, existing.SinkState, confirmedEnd, request, cancellationToken).ConfigureAwait(false)
+            ?? await FinishedAtDestinationAsync(destination, existing.SinkState, confirmedEnd, cancellationToken).ConfigureAwait(false);
         if (session is null)
         {
             context.Observer.Warning($"{destination}: the interrupted upload session no longer exists; starting the file again from zero");
@@ -274,6 +276,21 @@ internal sealed class FileTransfer(TransferContext context)
         await _manifest.AttachTransferAsync(existing.Id, context.SessionId, cancellationToken).ConfigureAwait(false);
         context.Logger.Resuming(Location.Redact(key.Source), confirmedEnd);
         return (existing, session, chunks);
+    }
+
+    /// <summary>The session is gone, but a process killed between the commit and its record in the manifest (right
+    /// after S3's CompleteMultipartUpload, or the local rename) left the finished object at the destination. When an
+    /// object is there, at least as long as what was confirmed, and the store reads from any offset: a session that
+    /// compares the output with it instead of writing (<see cref="ComparingWriteSession"/>), so it is adopted only
+    /// if it is exactly what this transfer produces. Else null.</summary>
+    private async Task<IWriteSession?> FinishedAtDestinationAsync(Location destination, string resumeState, long confirmedEnd,
+        CancellationToken cancellationToken)
+    {
+        if (destination.IsStdio || destination.Storage is not IRangedReader) return null;
+        var info = await _retry.ExecuteAsync(async ct => await destination.Storage.StatAsync(destination.Path, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+        return info is { IsDirectory: false } && info.Size >= confirmedEnd
+            ? new ComparingWriteSession(destination.Storage, destination.Path, info, confirmedEnd, resumeState)
+            : null;
     }
 
     private async Task<(TransferRecord Record, IWriteSession Session, IReadOnlyList<ChunkRecord> Confirmed)> StartFreshAsync(TransferRecord? stale,
@@ -310,30 +327,34 @@ internal sealed class FileTransfer(TransferContext context)
         await using var counted = context.Tally.Sending(sink);
         var stageContext = new StageContext();
 
-        // Direct resume: the source restarts at the input boundary of the last confirmed chunk, and the destination's
-        // confirmed bytes are read back to rebuild the hashes. Anything else replays from the start.
+        // Framed (no stages, or only framed ones): the output is a function of the input chunks, so the framed pump
+        // regenerates exactly what an earlier run wrote, whatever chunk a kill interrupted. It restarts the source at
+        // the input boundary of the newest confirmed chunk that has one, when the destination's bytes before it can be
+        // read back (they rebuild the hashes); the confirmed chunks after it (a frame larger than a chunk is written
+        // as a chunk without an input boundary, then its tail) are regenerated and checked, not sent. Without a
+        // read-back (S3) or a ranged source it starts at zero the same way. Other pipelines replay from the start.
         long inputStart = 0;
-        var direct = context.Resume == StageResume.Framed;
+        var framed = context.Resume == StageResume.Framed;
         if (confirmed.Count > 0)
         {
             // What the destination holds is read back and checked chunk by chunk before anything is added to it:
             // writes are made durable at commit, so after a power loss the newest chunks may be missing.
             var written = await session.OpenWrittenAsync(cancellationToken).ConfigureAwait(false);
-            if (written is not null && (!direct || confirmed[^1].InputEnd is null || source.Storage is not IRangedReader))
-            {
-                await using (written.ConfigureAwait(false)) await CheckWrittenAsync(written, confirmed, cancellationToken).ConfigureAwait(false);
-                written = null;
-            }
-            if (written is null) direct = false;
-            else
+            var boundary = framed && written is not null && source.Storage is IRangedReader ? LastInputBoundary(confirmed) : -1;
+            if (written is not null)
             {
                 await using (written.ConfigureAwait(false))
                 {
-                    await CheckSourceBehindConfirmedAsync(source, sourceInfo, confirmed, chunkSize, cancellationToken).ConfigureAwait(false);
-                    await FeedAsync(written, sink, cancellationToken).ConfigureAwait(false);
+                    if (boundary >= 0)
+                    {
+                        // A weak source version cannot vouch for the input behind the boundary: it is read again first.
+                        await CheckSourceBehindConfirmedAsync(source, sourceInfo, confirmed.Take(boundary + 1).ToList(), chunkSize, cancellationToken).ConfigureAwait(false);
+                        await FeedAsync(written, sink, confirmed[boundary].End, cancellationToken).ConfigureAwait(false);
+                    }
+                    await CheckWrittenAsync(written, confirmed, boundary + 1, cancellationToken).ConfigureAwait(false);
                 }
-                inputStart = confirmed[^1].InputEnd!.Value;
             }
+            if (boundary >= 0) inputStart = confirmed[boundary].InputEnd!.Value;
         }
 
         // Hashing the source separately is only needed to check a hash the source offers, through stages.
@@ -341,16 +362,15 @@ internal sealed class FileTransfer(TransferContext context)
             ? IncrementalHash.CreateHash(HashAlgorithmName.MD5) : null;
         await using var reader = new SourceReader(source.Storage, source.Path, sourceInfo.Version, inputStart, _retry, context.Limiter);
 
-        if (direct)
-            await PumpFramedAsync(reader, sink, sourceHash, name, chunkSize, cancellationToken).ConfigureAwait(false);
+        // A replay reads the source again from the start: blocks of a remote source are kept in the cache so that a
+        // resume need not download them twice.
+        var replay = !framed || (confirmed.Count > 0 && inputStart == 0);
+        var cacheKey = replay && context.Cache is not null && source.Storage is IRangedReader && source.Storage is not ICheapReads
+            && sourceInfo.Version is not null ? $"{source.Uri}\n{sourceInfo.Version}\n{sourceInfo.Size}" : null;
+        if (framed)
+            await PumpFramedAsync(reader, sink, sourceHash, name, chunkSize, cacheKey, cancellationToken).ConfigureAwait(false);
         else
-        {
-            // A replay reads the source again from the start: blocks of a remote source are kept in the cache so
-            // that a resume need not download them twice.
-            var cacheKey = context.Cache is not null && source.Storage is IRangedReader && source.Storage is not ICheapReads
-                && sourceInfo.Version is not null ? $"{source.Uri}\n{sourceInfo.Version}\n{sourceInfo.Size}" : null;
             await PumpStreamingAsync(reader, sink, sourceHash, stageContext, name, cacheKey, cancellationToken).ConfigureAwait(false);
-        }
 
         if (sourceInfo.Size >= 0 && reader.Position != sourceInfo.Size)
             throw new SourceChangedException($"read {reader.Position} bytes but the source said it has {sourceInfo.Size}");
@@ -370,12 +390,14 @@ internal sealed class FileTransfer(TransferContext context)
             };
             await dedup.RememberAsync(destination.Path, written, committed, CancellationToken.None).ConfigureAwait(false);
         }
-        context.Logger.Committed(destination.ToString(), sink.Position, sink.BytesSent);
+        // An object found finished at the destination was compared, not sent: all of it was there before this run.
+        var found = session is ComparingWriteSession;
+        context.Logger.Committed(destination.ToString(), sink.Position, found ? 0 : sink.BytesSent);
         return new FileResult(source.ToString(), destination.ToString(), FileOutcome.Copied)
         {
             Bytes = sink.Position,
-            BytesSent = sink.BytesSent,
-            BytesResumed = sink.BytesResumed,
+            BytesSent = found ? 0 : sink.BytesSent,
+            BytesResumed = found ? sink.Position : sink.BytesResumed,
             Md5 = sink.Md5,
             Sha256 = sink.Sha256,
             Reports = committed.Properties.Count == 0 ? stageContext.Reports
@@ -496,14 +518,23 @@ internal sealed class FileTransfer(TransferContext context)
             $"its bytes from {at} differ from those an earlier run sent (its version, {sourceInfo.Version ?? "none"}, cannot tell a change)");
     }
 
-    /// <summary>Reads the destination's confirmed bytes and compares each chunk with its recorded XXH3.</summary>
-    private static async Task CheckWrittenAsync(Stream written, IReadOnlyList<ChunkRecord> confirmed, CancellationToken cancellationToken)
+    /// <summary>The index of the newest confirmed chunk that ends on an input boundary, or -1.</summary>
+    private static int LastInputBoundary(IReadOnlyList<ChunkRecord> confirmed)
+    {
+        for (var i = confirmed.Count - 1; i >= 0; i--)
+            if (confirmed[i].InputEnd is not null) return i;
+        return -1;
+    }
+
+    /// <summary>Reads the destination's confirmed bytes of chunks <paramref name="first"/> on and compares each chunk
+    /// with its recorded XXH3.</summary>
+    private static async Task CheckWrittenAsync(Stream written, IReadOnlyList<ChunkRecord> confirmed, int first, CancellationToken cancellationToken)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
         var hash = new System.IO.Hashing.XxHash3();
         try
         {
-            for (var i = 0; i < confirmed.Count; i++)
+            for (var i = first; i < confirmed.Count; i++)
             {
                 hash.Reset();
                 var left = confirmed[i].Length;
@@ -525,16 +556,19 @@ internal sealed class FileTransfer(TransferContext context)
         }
     }
 
-    private static async Task FeedAsync(Stream written, ChunkedSink sink, CancellationToken cancellationToken)
+    /// <summary>Feeds the sink the destination's confirmed bytes up to <paramref name="end"/> (a chunk's end), which it
+    /// checks and hashes.</summary>
+    private static async Task FeedAsync(Stream written, ChunkedSink sink, long end, CancellationToken cancellationToken)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
         try
         {
-            int n;
-            while (sink.InConfirmedPrefix && (n = await written.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+            while (sink.Position < end)
+            {
+                var n = await written.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, end - sink.Position)), cancellationToken).ConfigureAwait(false);
+                if (n == 0) throw new ResumeMismatchException("the destination holds fewer bytes than the manifest confirmed", sink.VerifiedChunks);
                 await sink.WriteAsync(buffer.AsMemory(0, n), cancellationToken).ConfigureAwait(false);
-            if (sink.InConfirmedPrefix)
-                throw new ResumeMismatchException("the destination holds fewer bytes than the manifest confirmed", sink.VerifiedChunks);
+            }
         }
         finally
         {
@@ -547,9 +581,10 @@ internal sealed class FileTransfer(TransferContext context)
     /// the thread pool as soon as it is read, so while the oldest chunk is written the next ones are framed in
     /// parallel (one frame per chunk, so they do not depend on each other). Chunks are written and checkpointed in
     /// input order; memory is bounded by the number of buffers. <paramref name="chunkSize"/> is the sink's (see
-    /// <see cref="MoveAsync"/>: smaller than the option for a small source without stages).</summary>
+    /// <see cref="MoveAsync"/>: smaller than the option for a small source without stages). With
+    /// <paramref name="cacheKey"/> (a replay of a remote source) each chunk is read through the cache.</summary>
     private async Task PumpFramedAsync(SourceReader reader, ChunkedSink sink, IncrementalHash? sourceHash, string name, int chunkSize,
-        CancellationToken cancellationToken)
+        string? cacheKey, CancellationToken cancellationToken)
     {
         var framed = context.Stages.Cast<IFramedStage>().ToArray();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -602,7 +637,9 @@ internal sealed class FileTransfer(TransferContext context)
         async Task ReadChunkAsync(Task previous, FramedChunk chunk)
         {
             await previous.ConfigureAwait(false);
-            chunk.Count = ended ? 0 : await reader.ReadBlockAsync(chunk.Input.AsMemory(0, chunkSize), ct).ConfigureAwait(false);
+            chunk.Count = ended ? 0
+                : cacheKey is null ? await reader.ReadBlockAsync(chunk.Input.AsMemory(0, chunkSize), ct).ConfigureAwait(false)
+                : await ReadThroughCacheAsync(reader, chunk.Input.AsMemory(0, chunkSize), cacheKey, ct).ConfigureAwait(false);
             chunk.InputEnd = reader.Position;
             ended = chunk.Count < chunkSize;
             sourceHash?.AppendData(chunk.Input, 0, chunk.Count);

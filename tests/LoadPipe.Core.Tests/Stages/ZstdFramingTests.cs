@@ -147,6 +147,52 @@ public sealed class ZstdFramingTests : IDisposable
         Assert.Equal(TestData.Sha256(content), TestData.Sha256(DecodeNative(File.ReadAllBytes(_dir["out/log.zst"]))));
     }
 
+    [Theory]
+    [InlineData("zstd")]
+    [InlineData("gzip:1")]
+    public async Task CopyAsync_IncompressibleCrashBetweenAFrameAndItsTail_ResumesAtTheLastInputBoundaryWithIdenticalBytes(string spec)
+    {
+        // Random bytes do not compress: each frame is a little longer than its chunk, so it is written as one whole
+        // chunk without an input boundary, then its tail with one. The crash comes after the third frame's first part.
+        var content = TestData.Random(12 * Chunk + 4321, seed: 13);
+        var stage = (IFramedStage)new StageCatalog().Parse(spec);
+        var expected = EncodeChunks(stage, content, Chunk);
+        var frames = Enumerable.Range(0, 2).Select(i => EncodeChunks(stage, content.AsSpan(i * Chunk, Chunk).ToArray(), Chunk).Length).ToArray();
+        Assert.All(frames, f => Assert.InRange(f, Chunk + 1, 2 * Chunk - 1));
+        var local = new LocalStorage();
+        var path = _dir.Write("random.bin", content);
+        var source = new CountingStorage(local);
+        var faulty = new FaultyStorage(local) { CrashAfterWrites = 5 };
+        var from = new Location(source, path, path);
+        var to = new Location(faulty, _dir["out/random.z"], _dir["out/random.z"]);
+
+        var first = await CopyAsync(from, to, spec);
+        faulty.CrashAfterWrites = null;
+        var readBefore = source.BytesRead;
+        var second = await CopyAsync(from, to, spec);
+
+        Assert.Equal("failed", first.Status);
+        Assert.Equal("completed", second.Status);
+        Assert.Equal(frames[0] + frames[1] + Chunk, second.BytesResumed);
+        Assert.Equal(expected.Length - second.BytesResumed, second.BytesSent);
+        // The source is read again from the second chunk's end (the last input boundary confirmed), not from zero.
+        Assert.Equal(content.Length - 2L * Chunk, source.BytesRead - readBefore);
+        Assert.Equal(TestData.Sha256(expected), TestData.Sha256(File.ReadAllBytes(_dir["out/random.z"])));
+    }
+
+    private async Task<TransferSummary> CopyAsync(Location from, Location to, params string[] stages)
+    {
+        await using var manifest = await SqliteManifest.OpenAsync(_dir["manifest.db"]);
+        var options = new TransferOptions
+        {
+            ChunkSize = Chunk,
+            Stages = stages.ToList(),
+            RetryDelay = TimeSpan.FromMilliseconds(1),
+            MaxRetryDelay = TimeSpan.FromMilliseconds(5),
+        };
+        return await new TransferEngine(manifest).CopyAsync(from, to, options);
+    }
+
     private async Task<TransferSummary> CopyAsync(StageCatalog catalog, string from, string to, params string[] stages)
     {
         var local = new LocalStorage();

@@ -8,7 +8,8 @@ namespace LoadPipe.Core.Tests.Support;
 /// <summary>
 /// Real local storage with faults switched in: after <see cref="CrashAfterWrites"/> chunk writes every write
 /// fails for good (as if the process died there), and the first <see cref="TransientWriteFaults"/> writes fail
-/// with a transient error.
+/// with a transient error. With <see cref="CrashAfterCommit"/> the commit happens (the file gets its final name) and
+/// then fails, as a process killed before the manifest recorded it.
 /// </summary>
 public sealed class FaultyStorage(LocalStorage inner) : IStorage, IRangedReader, IWritableStorage, IResumableWriter
 {
@@ -18,6 +19,8 @@ public sealed class FaultyStorage(LocalStorage inner) : IStorage, IRangedReader,
     public int? CrashAfterWrites { get; set; }
 
     public int TransientWriteFaults { set => _transientLeft = value; }
+
+    public bool CrashAfterCommit { get; set; }
 
     public int Writes => _writes;
 
@@ -56,7 +59,11 @@ public sealed class FaultyStorage(LocalStorage inner) : IStorage, IRangedReader,
         }
 
         public Task<Stream?> OpenWrittenAsync(CancellationToken cancellationToken = default) => inner.OpenWrittenAsync(cancellationToken);
-        public Task<ObjectInfo> CommitAsync(CancellationToken cancellationToken = default) => inner.CommitAsync(cancellationToken);
+        public async Task<ObjectInfo> CommitAsync(CancellationToken cancellationToken = default)
+        {
+            var committed = await inner.CommitAsync(cancellationToken);
+            return owner.CrashAfterCommit ? throw new LoadPipeException(ErrorKind.Permanent, "injected crash after the commit") : committed;
+        }
         public Task AbortAsync(CancellationToken cancellationToken = default) => inner.AbortAsync(cancellationToken);
         public ValueTask DisposeAsync() => inner.DisposeAsync();
     }

@@ -97,6 +97,52 @@ public sealed class TransferEngineTests : IDisposable
         Assert.Equal(content, File.ReadAllBytes(_dir["out/dst.bin"]));
     }
 
+    [Theory]
+    [InlineData("")]
+    [InlineData("zstd")]
+    public async Task CopyAsync_KilledAfterTheRenameBeforeTheRecord_RecordsTheFinishedFileWithoutSendingIt(string pipeline)
+    {
+        string[] stages = pipeline.Length == 0 ? [] : [pipeline];
+        var content = TestData.Random(10 * Chunk + 1234, seed: 7);
+        var (from, to, faults) = Locations(_dir.Write("src.bin", content), _dir["out/dst.bin"]);
+        faults.CrashAfterCommit = true;
+        var first = await CopyAsync(from, to, Options(stages));
+        var finished = File.ReadAllBytes(_dir["out/dst.bin"]);
+        var modified = File.GetLastWriteTimeUtc(_dir["out/dst.bin"]);
+
+        faults.CrashAfterCommit = false;
+        var second = await CopyAsync(from, to, Options(stages));
+
+        Assert.Equal("failed", first.Status);
+        Assert.Equal("completed", second.Status);
+        Assert.Equal(0, second.BytesSent);
+        Assert.Equal(finished.Length, second.BytesResumed);
+        Assert.Equal(finished.Length, second.Bytes);
+        Assert.Equal(modified, File.GetLastWriteTimeUtc(_dir["out/dst.bin"]));
+        await using var manifest = await SqliteManifest.OpenAsync(_dir["manifest.db"]);
+        var record = await manifest.FindTransferAsync(new Core.Manifest.TransferKey(from.Uri, to.Uri, string.Join(" | ", stages)));
+        Assert.Equal(Core.Manifest.TransferStatus.Completed, record!.Status);
+        Assert.Equal(TestData.Sha256(finished), record.Sha256);
+    }
+
+    [Fact]
+    public async Task CopyAsync_KilledAfterTheRenameThenFileReplacedWithOtherTail_SendsItAgain()
+    {
+        var content = TestData.Random(10 * Chunk + 1234, seed: 8);
+        var (from, to, faults) = Locations(_dir.Write("src.bin", content), _dir["out/dst.bin"]);
+        faults.CrashAfterCommit = true;
+        await CopyAsync(from, to, Options());
+        // Same size, same confirmed chunks: only the last bytes, which no chunk record covers, differ.
+        using (var f = File.OpenWrite(_dir["out/dst.bin"])) { f.Position = content.Length - 10; f.Write(new byte[10]); }
+
+        faults.CrashAfterCommit = false;
+        var second = await CopyAsync(from, to, Options());
+
+        Assert.Equal("completed", second.Status);
+        Assert.Equal(content.Length, second.BytesSent);
+        Assert.Equal(content, File.ReadAllBytes(_dir["out/dst.bin"]));
+    }
+
     [Fact]
     public async Task CopyAsync_DestinationDeletedAfterFinish_CopiesAgain()
     {

@@ -220,9 +220,15 @@ internal sealed partial class LocalWriteSession : IWriteSession
     public Task AbortAsync(CancellationToken cancellationToken = default)
     {
         WaitForFlush();
-        if (_handle is not null) File.Delete(_partial);
-        _handle?.Dispose();
-        _handle = null;
+        try
+        {
+            if (_handle is not null) File.Delete(_partial);
+        }
+        finally
+        {
+            _handle?.Dispose();
+            _handle = null;
+        }
         return Task.CompletedTask;
     }
 

@@ -176,6 +176,8 @@ internal sealed class FileTransfer(TransferContext context)
                 var good = confirmed.Take(e.GoodChunks).ToList();
                 context.Observer.Warning($"{destination}: {e.Message}; keeping the first {good[^1].End} bytes and sending the rest again");
                 await _manifest.DropChunksAsync(record.Id, good.Count == confirmed.Count ? int.MaxValue : confirmed[good.Count].Sequence, cancellationToken).ConfigureAwait(false);
+                // Let the destination go first: a local partial file stays locked while a session holds it open.
+                await session.DisposeAsync().ConfigureAwait(false);
                 var shorter = await resumable.ResumeWriteAsync(destination.Path, state, good[^1].End, request, cancellationToken).ConfigureAwait(false)
                     ?? throw new ResumeMismatchException($"{destination}: the partial upload can no longer be continued");
                 await using (shorter.ConfigureAwait(false))

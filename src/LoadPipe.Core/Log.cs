@@ -20,7 +20,7 @@ internal static partial class Log
     [LoggerMessage(EventId = 104, Level = LogLevel.Debug, Message = "Failed {Source} -> {Destination}: {Error}")]
     public static partial void FileFailed(this ILogger logger, string source, string destination, string error);
 
-    [LoggerMessage(EventId = 105, Level = LogLevel.Warning, Message = "Skipped {Source} -> {Destination}: another process is transferring it")]
+    [LoggerMessage(EventId = 105, Level = LogLevel.Information, Message = "Waiting for {Source} -> {Destination}: another process is transferring it")]
     public static partial void Busy(this ILogger logger, string source, string destination);
 
     [LoggerMessage(EventId = 106, Level = LogLevel.Warning, Message = "Listing the destination failed ({Error}); checking each file instead")]

@@ -39,28 +39,79 @@ internal sealed partial class LocalWriteSession : IWriteSession
         Length = length;
     }
 
+    /// <summary>Opens the partial file and takes its lock: one writer per partial file, whatever manifest each writer
+    /// uses (see <see cref="TakeLock"/>). The file is truncated to <paramref name="keep"/> only once the lock is held: a
+    /// file another process is writing is never cut. Throws <see cref="ErrorKind.Busy"/> when another writer holds it.</summary>
     public static LocalWriteSession Create(string target, string partial, WriteRequest request, long keep)
     {
+        SafeFileHandle? handle = null;
         try
         {
             var folder = Path.GetDirectoryName(target)!;
             if (Directory.Exists(target))
                 throw new LoadPipeException(ErrorKind.Permanent, $"{target} is a folder");
             Directory.CreateDirectory(folder);
-            var handle = File.OpenHandle(partial, keep == 0 ? FileMode.Create : FileMode.Open, FileAccess.ReadWrite, FileShare.Read, FileOptions.Asynchronous);
+            // Never FileMode.Create: it would truncate before the lock is taken.
+            handle = File.OpenHandle(partial, keep == 0 ? FileMode.OpenOrCreate : FileMode.Open, FileAccess.ReadWrite, ExclusiveShare, FileOptions.Asynchronous);
+            TakeLock(handle, target);
             // Bytes after the last confirmed chunk may be half-written: they are not trusted.
             RandomAccess.SetLength(handle, keep);
             return new LocalWriteSession(target, partial, request, handle, keep);
         }
         catch (UnauthorizedAccessException e)
         {
+            handle?.Dispose();
             throw new LoadPipeException(ErrorKind.Auth, $"{target}: permission denied", e);
         }
         catch (IOException e)
         {
-            throw Translate(e, target);
+            handle?.Dispose();
+            throw IsLockedByAnother(e) ? Busy(target, e) : Translate(e, target);
+        }
+        catch
+        {
+            handle?.Dispose();
+            throw;
         }
     }
+
+    /// <summary>On Unix, FileShare.None makes .NET take flock(LOCK_EX | LOCK_NB) at open (any other share takes
+    /// LOCK_SH, which two writers can both hold). On Windows the share mode is the lock; Delete lets the commit rename
+    /// the file while it is still open.</summary>
+    private static FileShare ExclusiveShare => OperatingSystem.IsWindows() ? FileShare.Read | FileShare.Delete : FileShare.None;
+
+    /// <summary>An exclusive flock on the partial file, for as long as the handle is open: taken again explicitly because
+    /// .NET's own can be switched off (DOTNET_SYSTEM_IO_DISABLEFILELOCKING). flock belongs to the open file, not the
+    /// process, so two sessions of one process exclude each other too; the kernel drops it when the process dies,
+    /// kill -9 included. On NFS, Linux turns it into a lock the server holds, so it also works across machines. A file
+    /// system that cannot lock at all leaves only the manifest's destination lock.</summary>
+    private static void TakeLock(SafeFileHandle handle, string target)
+    {
+        if (OperatingSystem.IsWindows()) return;
+        try
+        {
+            if (Flock((int)handle.DangerousGetHandle(), LockExclusive | LockNonBlocking) == 0) return;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return;
+        }
+        if (Marshal.GetLastPInvokeError() == EWouldBlock) throw Busy(target, null);
+    }
+
+    private const int LockExclusive = 2, LockNonBlocking = 4;
+    private static readonly int EWouldBlock = OperatingSystem.IsLinux() ? EAGAIN : 35;
+    private const int ErrorSharingViolation = 32;
+
+    [LibraryImport("libc", EntryPoint = "flock", SetLastError = true)]
+    private static partial int Flock(int fd, int operation);
+
+    /// <summary>.NET's own lock at open found the file locked (EWOULDBLOCK), or Windows refused to share it.</summary>
+    private static bool IsLockedByAnother(IOException e) =>
+        (e.HResult & 0xFFFF) == (OperatingSystem.IsWindows() ? ErrorSharingViolation : EWouldBlock);
+
+    private static LoadPipeException Busy(string target, Exception? inner) =>
+        new(ErrorKind.Busy, $"destination busy: another lp process is writing {target} (it holds the lock on its partial file)", inner);
 
     public string? ResumeState => _partial;
 
@@ -95,10 +146,12 @@ internal sealed partial class LocalWriteSession : IWriteSession
         Length += data.Length;
     }
 
+    /// <summary>Reads through the session's own handle: opening the partial file again would ask for a lock of its own,
+    /// which the session's exclusive one refuses.</summary>
     public Task<Stream?> OpenWrittenAsync(CancellationToken cancellationToken = default)
     {
-        Stream stream = new FileStream(_partial, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 16, FileOptions.SequentialScan);
-        return Task.FromResult<Stream?>(new BoundedReadStream(stream, Length));
+        var handle = _handle ?? throw new ObjectDisposedException(nameof(LocalWriteSession));
+        return Task.FromResult<Stream?>(new WrittenReadStream(handle, Length));
     }
 
     /// <summary>An fsync on the pool, then the drop of what it made durable, up to <paramref name="end"/>. A failure of
@@ -148,10 +201,12 @@ internal sealed partial class LocalWriteSession : IWriteSession
         {
             throw Translate(e, _target);
         }
+        // Renamed while the lock is still held: a writer that opened the partial file before the rename finds it
+        // locked and leaves it alone; one that opens the name after it creates a new partial file.
+        if (_request.Modified is { } modified) File.SetLastWriteTimeUtc(handle, modified.UtcDateTime);
+        File.Move(_partial, _target, overwrite: true);
         handle.Dispose();
         _handle = null;
-        if (_request.Modified is { } modified) File.SetLastWriteTimeUtc(_partial, modified.UtcDateTime);
-        File.Move(_partial, _target, overwrite: true);
         var status = FileStatus.Of(_target);
         return new ObjectInfo
         {
@@ -160,12 +215,20 @@ internal sealed partial class LocalWriteSession : IWriteSession
         };
     }
 
+    /// <summary>Deletes the partial file while still holding its lock, as the commit renames it: never a file another
+    /// writer may have locked in between.</summary>
     public Task AbortAsync(CancellationToken cancellationToken = default)
     {
         WaitForFlush();
-        _handle?.Dispose();
-        _handle = null;
-        File.Delete(_partial);
+        try
+        {
+            if (_handle is not null) File.Delete(_partial);
+        }
+        finally
+        {
+            _handle?.Dispose();
+            _handle = null;
+        }
         return Task.CompletedTask;
     }
 
@@ -192,30 +255,25 @@ internal sealed partial class LocalWriteSession : IWriteSession
     }
 }
 
-/// <summary>Reads at most a given number of bytes of an inner stream.</summary>
-internal sealed class BoundedReadStream(Stream inner, long limit) : LoadPipe.Core.Streams.ReadOnlyStream
+/// <summary>Reads the first <paramref name="length"/> bytes of the partial file through the session's handle, which it
+/// does not own.</summary>
+internal sealed class WrittenReadStream(SafeFileHandle handle, long length) : LoadPipe.Core.Streams.ReadOnlyStream
 {
-    private long _left = limit;
+    private long _position;
 
     public override int Read(Span<byte> buffer)
     {
-        if (_left <= 0) return 0;
-        var n = inner.Read(buffer[..(int)Math.Min(buffer.Length, _left)]);
-        _left -= n;
+        if (_position >= length) return 0;
+        var n = RandomAccess.Read(handle, buffer[..(int)Math.Min(buffer.Length, length - _position)], _position);
+        _position += n;
         return n;
     }
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        if (_left <= 0) return 0;
-        var n = await inner.ReadAsync(buffer[..(int)Math.Min(buffer.Length, _left)], cancellationToken).ConfigureAwait(false);
-        _left -= n;
+        if (_position >= length) return 0;
+        var n = await RandomAccess.ReadAsync(handle, buffer[..(int)Math.Min(buffer.Length, length - _position)], _position, cancellationToken).ConfigureAwait(false);
+        _position += n;
         return n;
-    }
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing) inner.Dispose();
-        base.Dispose(disposing);
     }
 }

@@ -8,8 +8,8 @@ namespace LoadPipe.EndToEnd.Tests;
 
 /// <summary>
 /// `lp` processes sharing one PostgreSQL manifest (a database of the test's own on LP_TEST_POSTGRES): each file is
-/// sent by one of them only, the others skip it while it is in progress or once it is done; a process killed (-9)
-/// holds nothing back from the next one.
+/// sent by one of them only; another that reaches it while it is in progress puts it aside, waits for it at the end of
+/// its run and then skips it as done; a process killed (-9) holds nothing back from the next one.
 /// </summary>
 public sealed class SharedManifestTests
 {
@@ -67,8 +67,8 @@ public sealed class SharedManifestTests
 
         // The killed process's connections, and with them its advisory locks, go once the server has seen their sockets
         // close (a few milliseconds after the kill, not at once: a run started in between found the transfer still
-        // locked and skipped it: probably how this test failed once under load). Then the next process works on the file
-        // instead of skipping it as "in progress in another process".
+        // locked: probably how this test failed once under load). Then the next process works on the file at once,
+        // instead of waiting for a lock nobody holds any more.
         await Eventually.ValueAsync(database.AdvisoryLocksAsync, held => held == 0, TimeSpan.FromSeconds(30),
             held => $"{held} advisory locks still held after the kill");
         var run = await LpProcess.RunAsync(sandbox, copy);

@@ -283,6 +283,25 @@ public abstract partial class ManifestContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TryLock_DestinationLockHeldByAnotherProcess_RefusedForThatDestinationOnly()
+    {
+        await using var m = await OpenAsync();
+        await using var holder = await LockHolder.StartAsync(OtherProcessTarget.Backend, OtherProcessTarget.Target, ManifestQueries.DestinationLock(Key.Destination));
+
+        var sameDestination = await m.TryLockAsync(ManifestQueries.DestinationLock(Key.Destination));
+        await using var otherDestination = await m.TryLockAsync(ManifestQueries.DestinationLock(Key.Destination + ".2"));
+        await using var transfer = await m.TryLockAsync(Key);
+        await holder.KillAsync();
+        await using var afterDeath = await Eventually.NotNullAsync(() => m.TryLockAsync(ManifestQueries.DestinationLock(Key.Destination)));
+
+        Assert.Null(sameDestination);
+        Assert.NotNull(otherDestination);
+        // The transfer's own lock is another key: held together with the destination's by one writer.
+        Assert.NotNull(transfer);
+        Assert.NotNull(afterDeath);
+    }
+
+    [Fact]
     public async Task WithLiveness_RunningSession_RunningWhileItsProcessHoldsItsLockThenInterrupted()
     {
         await using var m = await OpenAsync();

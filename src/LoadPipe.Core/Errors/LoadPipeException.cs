@@ -23,6 +23,9 @@ public enum ErrorKind
     Integrity,
     /// <summary>The destination's quota for the day is spent (YouTube): the run starts no new writes after it.</summary>
     Quota,
+    /// <summary>Another lp process is writing the same destination (another source or pipeline, or the same transfer
+    /// through another manifest): nothing was written, and the file counts as failed, for `lp retry` once it is done.</summary>
+    Busy,
 }
 
 /// <summary>
@@ -51,6 +54,10 @@ public sealed class ResumeMismatchException(string message, int goodChunks = 0) 
 {
     public int GoodChunks { get; } = goodChunks;
 }
+
+/// <summary>Thrown when another lp process sharing the manifest is working on the same transfer (same source,
+/// destination and pipeline). The engine puts the file aside and comes back to it at the end of the run, waiting then.</summary>
+public sealed class TransferInProgressException(string message) : LoadPipeException(ErrorKind.Busy, message);
 
 /// <summary>Thrown by <see cref="Storage.IServerSideCopier"/> when it cannot copy this pair: the named fallback to streaming.</summary>
 public sealed class CantCopyException(string message) : LoadPipeException(ErrorKind.Permanent, message);

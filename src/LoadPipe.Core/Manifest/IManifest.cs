@@ -157,6 +157,11 @@ public static class ManifestQueries
     public static TransferKey SessionLock(long sessionId) =>
         new("lp-session", sessionId.ToString(System.Globalization.CultureInfo.InvariantCulture), "");
 
+    /// <summary>The lock a process holds while it writes to <paramref name="destinationUri"/>, whatever the source and
+    /// the pipeline: one writer per destination object among the processes that share the manifest. Taken after the
+    /// transfer's own lock (<see cref="TransferKey"/>), always in that order.</summary>
+    public static TransferKey DestinationLock(string destinationUri) => new("lp-destination", destinationUri, "");
+
     /// <summary>The session as it stands now: one recorded as running whose process no longer holds its lock was
     /// killed before it could record its end, and is shown as "interrupted" (what a stopped run records).</summary>
     public static async Task<SessionRecord> WithLivenessAsync(this IManifest manifest, SessionRecord session, CancellationToken cancellationToken = default)

@@ -22,23 +22,27 @@ internal sealed class FileTransfer(TransferContext context)
     private readonly TransferOptions _options = context.Options;
     private readonly ResiliencePipeline _retry = context.Retry;
 
-    public async Task<FileResult> RunAsync(Location source, ObjectInfo sourceInfo, Location destination, DestinationHint hint, CancellationToken cancellationToken)
+    /// <param name="waitIfInProgress">When another process sharing the manifest works on this very transfer: false
+    /// throws <see cref="TransferInProgressException"/> at once (the engine comes back to the file later), true waits
+    /// for that process to end and then settles the file as it left it (done: skipped; not done: resumed here).</param>
+    public async Task<FileResult> RunAsync(Location source, ObjectInfo sourceInfo, Location destination, DestinationHint hint,
+        bool waitIfInProgress, CancellationToken cancellationToken)
     {
         try
         {
-            return await RunOnceAsync(source, sourceInfo, destination, hint, cancellationToken).ConfigureAwait(false);
+            return await RunOnceAsync(source, sourceInfo, destination, hint, waitIfInProgress, cancellationToken).ConfigureAwait(false);
         }
         catch (SourceChangedException e) when (!source.IsStdio)
         {
             // Changed while we read it: what we sent is another content's prefix. Start again, once, from zero.
             context.Observer.Warning($"{source}: {e.Message}; starting it again from zero");
             var fresh = await StatAsync(source, cancellationToken).ConfigureAwait(false);
-            return await RunOnceAsync(source, fresh, destination, DestinationHint.Unknown, cancellationToken, forceRestart: true).ConfigureAwait(false);
+            return await RunOnceAsync(source, fresh, destination, DestinationHint.Unknown, waitIfInProgress, cancellationToken, forceRestart: true).ConfigureAwait(false);
         }
     }
 
     private async Task<FileResult> RunOnceAsync(Location source, ObjectInfo sourceInfo, Location destination, DestinationHint hint,
-        CancellationToken cancellationToken, bool forceRestart = false)
+        bool waitIfInProgress, CancellationToken cancellationToken, bool forceRestart = false)
     {
         // The common case of a re-run, decided without taking a lock: settled by the manifest when the planner
         // found it there, else complete, unchanged and still at the destination.
@@ -48,16 +52,25 @@ internal sealed class FileTransfer(TransferContext context)
         // The planner looked it up moments ago and found it not done: the look under the lock is the one that counts.
         if (!forceRestart && !hint.NotDone && await FindCompleteAsync(key, identity, destination, hint, cancellationToken).ConfigureAwait(false) is { } done)
             return Skipped(source, destination, done);
+        // Two locks, always in this order: the transfer's, then the destination's (only ever tried, never waited for
+        // while the first is held, so no two processes can wait on each other). The transfer's record is touched only
+        // by its lock's holder.
         var held = await _manifest.TryLockAsync(key, cancellationToken).ConfigureAwait(false);
         if (held is null)
         {
-            context.Logger.Busy(source.ToString(), destination.ToString());
-            return new FileResult(source.ToString(), destination.ToString(), FileOutcome.Skipped) { Error = "in progress in another process" };
+            if (!waitIfInProgress)
+                throw new TransferInProgressException($"in progress in another lp process: {destination}");
+            held = await WaitForLockAsync(key, destination, cancellationToken).ConfigureAwait(false);
         }
         await using (held.ConfigureAwait(false))
         {
+            var writing = destination.IsStdio ? null
+                : await _manifest.TryLockAsync(ManifestQueries.DestinationLock(destination.Uri), cancellationToken).ConfigureAwait(false);
             try
             {
+                if (writing is null && !destination.IsStdio)
+                    throw new LoadPipeException(ErrorKind.Busy,
+                        $"destination busy: another lp process is writing {destination} (from another source or through other stages)");
                 return await RunLockedAsync(source, sourceInfo, destination, key, identity, hint, cancellationToken, forceRestart).ConfigureAwait(false);
             }
             catch (Exception e) when (e is not OperationCanceledException && e is not SourceChangedException)
@@ -70,8 +83,31 @@ internal sealed class FileTransfer(TransferContext context)
                     await _manifest.FailTransferAsync(record.Id, e.Message, CancellationToken.None).ConfigureAwait(false);
                 throw;
             }
+            finally
+            {
+                if (writing is not null) await writing.DisposeAsync().ConfigureAwait(false);
+            }
         }
     }
+
+    /// <summary>Waits for the process working on this transfer to let it go (it ends, fails or dies), asking again at
+    /// growing intervals; the caller then finds the transfer as that process left it.</summary>
+    private async Task<IAsyncDisposable> WaitForLockAsync(TransferKey key, Location destination, CancellationToken cancellationToken)
+    {
+        context.Logger.Busy(Location.Redact(key.Source), destination.ToString());
+        context.Observer.Warning($"{destination}: in progress in another lp process; waiting for it to end");
+        var delay = TimeSpan.FromMilliseconds(100);
+        while (true)
+        {
+            await Task.Delay(delay, context.Time, cancellationToken).ConfigureAwait(false);
+            if (await _manifest.TryLockAsync(key, cancellationToken).ConfigureAwait(false) is { } held) return held;
+            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxLockPoll.Ticks));
+        }
+    }
+
+    /// <summary>The longest wait between two tries of a busy transfer's lock: how late, at most, a waiting run notices
+    /// that the other process is done.</summary>
+    private static readonly TimeSpan MaxLockPoll = TimeSpan.FromSeconds(2);
 
     /// <summary>Skipped, when the planner found the transfer completed in the manifest from a source with this
     /// identity (<see cref="DestinationHint.Completed"/>); else null. Costs no call: the engine settles a re-run's
@@ -145,6 +181,8 @@ internal sealed class FileTransfer(TransferContext context)
                 var good = confirmed.Take(e.GoodChunks).ToList();
                 context.Observer.Warning($"{destination}: {e.Message}; keeping the first {good[^1].End} bytes and sending the rest again");
                 await _manifest.DropChunksAsync(record.Id, good.Count == confirmed.Count ? int.MaxValue : confirmed[good.Count].Sequence, cancellationToken).ConfigureAwait(false);
+                // Let the destination go first: a local partial file stays locked while a session holds it open.
+                await session.DisposeAsync().ConfigureAwait(false);
                 var shorter = await resumable.ResumeWriteAsync(destination.Path, state, good[^1].End, request, cancellationToken).ConfigureAwait(false)
                     ?? throw new ResumeMismatchException($"{destination}: the partial upload can no longer be continued");
                 await using (shorter.ConfigureAwait(false))

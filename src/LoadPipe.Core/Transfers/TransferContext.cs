@@ -17,6 +17,9 @@ internal sealed record TransferContext(
     ILogger Logger,
     long SessionId)
 {
+    /// <summary>The clock a run waits on (for a transfer another process holds).</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+
     /// <summary>The stage specs joined: part of each transfer's key.</summary>
     public string PipelineSpec { get; } = string.Join(" | ", Stages.Select(s => s.Spec));
 

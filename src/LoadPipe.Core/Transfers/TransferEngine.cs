@@ -99,12 +99,15 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
         // Held until the session's end is recorded, so `lp status` can tell a running session from a killed one.
         await using var alive = await manifest.TryLockAsync(ManifestQueries.SessionLock(sessionId), cancellationToken).ConfigureAwait(false);
         var cache = options.CacheDirectory is { } cacheDir ? new Caching.DiskCache(cacheDir, options.CacheLimit) : null;
-        var context = new TransferContext(manifest, options, pipeline, retry, limiter, observer, cache, _logger, sessionId);
+        var context = new TransferContext(manifest, options, pipeline, retry, limiter, observer, cache, _logger, sessionId) { Time = _time };
         var transfer = new FileTransfer(context);
         var tally = context.Tally;
         var failures = new List<FileResult>();
+        // Files another process sharing the manifest was working on when their turn came: put aside, and waited for
+        // once everything else is done, so that processes sharing a folder share the work instead of waiting on each other.
+        var inProgressElsewhere = new System.Collections.Concurrent.ConcurrentQueue<PlannedFile>();
 
-        async ValueTask RunOne(PlannedFile item, CancellationToken ct)
+        async ValueTask RunOne(PlannedFile item, bool waitIfInProgress, CancellationToken ct)
         {
             FileResult result;
             // The plan reported what it listed; files planned without a stat (lp retry's) are reported here, once stat'ed.
@@ -115,7 +118,15 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
                     ?? throw new LoadPipeException(ErrorKind.NotFound, $"{item.From}: no such file");
                 if (!planned) observer.FilePlanned(info.Size);
                 planned = true;
-                result = await transfer.RunAsync(item.From, info, item.To, item.Hint, ct).ConfigureAwait(false);
+                try
+                {
+                    result = await transfer.RunAsync(item.From, info, item.To, item.Hint, waitIfInProgress, ct).ConfigureAwait(false);
+                }
+                catch (TransferInProgressException) when (!waitIfInProgress)
+                {
+                    inProgressElsewhere.Enqueue(item with { Info = info, Hint = DestinationHint.Unknown });
+                    return;
+                }
             }
             catch (Exception e) when (e is not DbException && (e is not OperationCanceledException || !ct.IsCancellationRequested))
             {
@@ -157,7 +168,9 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
             var counts = RecordCountsAsync(sessionId, baseline, tally, recording.Token);
             try
             {
-                await Parallel.ForEachAsync(Unsettled(cancellationToken), new ParallelOptions { MaxDegreeOfParallelism = options.Transfers, CancellationToken = cancellationToken }, RunOne).ConfigureAwait(false);
+                var parallel = new ParallelOptions { MaxDegreeOfParallelism = options.Transfers, CancellationToken = cancellationToken };
+                await Parallel.ForEachAsync(Unsettled(cancellationToken), parallel, (item, ct) => RunOne(item, false, ct)).ConfigureAwait(false);
+                await Parallel.ForEachAsync(inProgressElsewhere, parallel, (item, ct) => RunOne(item, true, ct)).ConfigureAwait(false);
                 status = Status(tally.FilesFailed, tally.Files);
             }
             catch (OperationCanceledException)

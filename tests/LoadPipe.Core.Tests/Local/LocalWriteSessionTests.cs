@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using LoadPipe.Core.Errors;
 using LoadPipe.Core.Storage;
 using LoadPipe.Core.Tests.Support;
 using LoadPipe.Storage.Local;
@@ -33,6 +34,69 @@ public sealed class LocalWriteSessionTests : IDisposable
         // The first write starts an fsync in the background and the commit waits for it: at least that write's range
         // is durable and dropped by now. Without the drop every byte just written would still be cached.
         Assert.True(cached <= content.Length - Write, $"{cached} of {content.Length} bytes still in the page cache");
+        Assert.Equal(TestData.Sha256(content), TestData.Sha256(await File.ReadAllBytesAsync(target)));
+    }
+
+    [Fact]
+    public async Task BeginAndResumeWrite_PartialFileHeldByAnotherSession_BusyAndItsBytesUntouched()
+    {
+        var content = TestData.Random(3 * Write, seed: 8);
+        var target = Path.Combine(_dir, "out", "dst.bin");
+        var storage = new LocalStorage();
+        var request = new WriteRequest { ExpectedSize = content.Length };
+
+        var first = await storage.BeginWriteAsync(target, request);
+        await using (first)
+        {
+            await first.WriteAsync(content.AsMemory(0, 2 * Write));
+
+            var fresh = await Assert.ThrowsAsync<LoadPipeException>(() => storage.BeginWriteAsync(target, request));
+            var resumed = await Assert.ThrowsAsync<LoadPipeException>(() => storage.ResumeWriteAsync(target, first.ResumeState!, Write, request));
+
+            Assert.Equal(ErrorKind.Busy, fresh.Kind);
+            Assert.Equal(ErrorKind.Busy, resumed.Kind);
+            Assert.StartsWith("destination busy: ", fresh.Message, StringComparison.Ordinal);
+            Assert.Equal(2L * Write, new FileInfo(LocalStorage.PartialPath(target)).Length);
+            await first.WriteAsync(content.AsMemory(2 * Write));
+            await first.CommitAsync();
+        }
+
+        Assert.Equal(TestData.Sha256(content), TestData.Sha256(await File.ReadAllBytesAsync(target)));
+        // Once the first has let the partial file go (renamed), the next writer starts its own.
+        var next = await storage.BeginWriteAsync(target, request);
+        await using (next) await next.AbortAsync();
+        Assert.False(File.Exists(LocalStorage.PartialPath(target)));
+        Assert.Equal(TestData.Sha256(content), TestData.Sha256(await File.ReadAllBytesAsync(target)));
+    }
+
+    [Fact]
+    public async Task ResumeWrite_AfterResume_ReadsTheWrittenBytesThroughItsOwnLock()
+    {
+        var content = TestData.Random(2 * Write, seed: 9);
+        var target = Path.Combine(_dir, "out", "dst.bin");
+        var storage = new LocalStorage();
+        var request = new WriteRequest { ExpectedSize = content.Length };
+        string state;
+        await using (var first = await storage.BeginWriteAsync(target, request))
+        {
+            await first.WriteAsync(content.AsMemory(0, Write));
+            state = first.ResumeState!;
+        }
+
+        var resumed = (await storage.ResumeWriteAsync(target, state, Write, request))!;
+        await using (resumed)
+        {
+            var written = (await resumed.OpenWrittenAsync())!;
+            await using (written)
+            {
+                var back = new MemoryStream();
+                await written.CopyToAsync(back);
+                Assert.Equal(TestData.Sha256(content.AsSpan(0, Write).ToArray()), TestData.Sha256(back.ToArray()));
+            }
+            await resumed.WriteAsync(content.AsMemory(Write));
+            await resumed.CommitAsync();
+        }
+
         Assert.Equal(TestData.Sha256(content), TestData.Sha256(await File.ReadAllBytesAsync(target)));
     }
 

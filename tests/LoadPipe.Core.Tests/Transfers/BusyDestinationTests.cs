@@ -1,0 +1,82 @@
+using System.Collections.Concurrent;
+using LoadPipe.Core.Errors;
+using LoadPipe.Core.Locations;
+using LoadPipe.Core.Manifest;
+using LoadPipe.Core.Tests.Support;
+using LoadPipe.Core.Transfers;
+using LoadPipe.Manifest.Sqlite;
+using LoadPipe.Storage.Local;
+
+namespace LoadPipe.Core.Tests.Transfers;
+
+/// <summary>Another holder of a transfer's or a destination's lock in the manifest (another lp process: here a second
+/// manifest instance over the same file, which the SQLite manifest keeps apart as it does processes).</summary>
+public sealed class BusyDestinationTests : IDisposable
+{
+    private readonly TempFolder _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public async Task CopyAsync_FileInProgressElsewhere_CopiesTheOthersFirstThenWaitsForItAndCopiesIt()
+    {
+        var files = new[] { "a.bin", "b.bin", "c.bin" }.ToDictionary(n => n, n => TestData.Random(100_000, seed: n[0]));
+        foreach (var (name, content) in files) _dir.Write("in/" + name, content);
+        var (from, to) = (new Location(new LocalStorage(), _dir["in"], _dir["in"]), new Location(new LocalStorage(), _dir["out"], _dir["out"], IsFolderHint: true));
+        await using var manifest = await SqliteManifest.OpenAsync(_dir["manifest.db"]);
+        await using var other = await SqliteManifest.OpenAsync(_dir["manifest.db"]);
+        var held = (await other.TryLockAsync(new TransferKey(from.Child("b.bin").Uri, to.Child("b.bin").Uri, "")))!;
+        var observer = new Waits();
+
+        var copy = new TransferEngine(manifest).CopyAsync(from, to, new TransferOptions { Transfers = 2 }, observer);
+        if (await Task.WhenAny(observer.Waiting.Task, copy) == copy)
+            Assert.Fail($"the run ended without waiting for b.bin: {await copy}");
+        var doneBeforeWaiting = observer.Finished.ToArray();
+        await held.DisposeAsync();
+        var summary = await copy;
+
+        Assert.Equal(["a.bin", "c.bin"], doneBeforeWaiting.Select(Path.GetFileName).Order());
+        Assert.Equal("completed", summary.Status);
+        Assert.Equal(3, summary.Files);
+        Assert.Equal(0, summary.FilesSkipped);
+        foreach (var (name, content) in files)
+            Assert.Equal(TestData.Sha256(content), TestData.Sha256(File.ReadAllBytes(_dir["out/" + name])));
+    }
+
+    [Fact]
+    public async Task CopyAsync_DestinationWrittenFromAnotherSource_FailsBusyWithoutTouchingIt()
+    {
+        var content = TestData.Random(100_000);
+        var source = _dir.Write("in/mine.bin", content);
+        var target = _dir["out/x.bin"];
+        await using var manifest = await SqliteManifest.OpenAsync(_dir["manifest.db"]);
+        await using var other = await SqliteManifest.OpenAsync(_dir["manifest.db"]);
+        await using var held = (await other.TryLockAsync(ManifestQueries.DestinationLock(target)))!;
+
+        var summary = await new TransferEngine(manifest).CopyAsync(new Location(new LocalStorage(), source, source), new Location(new LocalStorage(), target, target), new TransferOptions());
+
+        Assert.Equal("failed", summary.Status);
+        var failure = Assert.Single(summary.Failures);
+        Assert.Equal(ErrorKind.Busy, failure.ErrorKind);
+        Assert.StartsWith("destination busy: ", failure.Error, StringComparison.Ordinal);
+        Assert.False(File.Exists(target));
+        Assert.False(File.Exists(LocalStorage.PartialPath(target)));
+        // Recorded as failed, for `lp retry` once the other writer is done.
+        var record = Assert.Single(await manifest.ListTransfersAsync(summary.Session).ToListAsync());
+        Assert.Equal(TransferStatus.Failed, record.Status);
+    }
+
+    private sealed class Waits : ITransferObserver
+    {
+        public TaskCompletionSource Waiting { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public ConcurrentQueue<string> Finished { get; } = new();
+
+        public void FileFinished(FileResult result) => Finished.Enqueue(result.Destination);
+
+        public void Warning(string message)
+        {
+            if (message.Contains("waiting", StringComparison.Ordinal)) Waiting.TrySetResult();
+        }
+    }
+}

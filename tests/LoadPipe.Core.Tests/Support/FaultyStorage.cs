@@ -8,9 +8,9 @@ namespace LoadPipe.Core.Tests.Support;
 /// <summary>
 /// Real local storage with faults switched in: after <see cref="CrashAfterWrites"/> chunk writes every write
 /// fails for good (as if the process died there), and the first <see cref="TransientWriteFaults"/> writes fail
-/// with a transient error.
+/// with a transient error. Its capabilities are the local disk's, so the engine takes the paths it takes there.
 /// </summary>
-public sealed class FaultyStorage(LocalStorage inner) : IStorage, IRangedReader, IWritableStorage, IResumableWriter
+public sealed class FaultyStorage(LocalStorage inner) : IStorage, IHasFeatures, IRangedReader, ICheapReads, ISortedListing, IWritableStorage, IResumableWriter
 {
     private int _writes;
     private int _transientLeft;
@@ -20,6 +20,8 @@ public sealed class FaultyStorage(LocalStorage inner) : IStorage, IRangedReader,
     public int TransientWriteFaults { set => _transientLeft = value; }
 
     public int Writes => _writes;
+
+    public StorageFeatures Features => StorageFeatures.Of(inner);
 
     public string Description => "faulty " + inner.Description;
 
@@ -43,6 +45,8 @@ public sealed class FaultyStorage(LocalStorage inner) : IStorage, IRangedReader,
     {
         public string? ResumeState => inner.ResumeState;
         public int ChunkAlignment => inner.ChunkAlignment;
+        public long MinimumWriteSize => inner.MinimumWriteSize;
+        public int? PreferredWriteSize => inner.PreferredWriteSize;
         public long Length => inner.Length;
 
         public Task WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)

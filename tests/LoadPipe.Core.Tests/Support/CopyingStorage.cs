@@ -12,7 +12,10 @@ public sealed class CopyingStorage(LocalStorage inner)
 {
     public int ServerSideCopies { get; private set; }
 
-    public StorageFeatures Features => StorageFeatures.Of(inner) with { ServerSideCopy = true };
+    /// <summary>False: the store masks its server-side copy, as a wrapper may. Default true.</summary>
+    public bool OffersServerSideCopy { get; init; } = true;
+
+    public StorageFeatures Features => StorageFeatures.Of(inner) with { ServerSideCopy = OffersServerSideCopy };
 
     public string Description => inner.Description;
 

@@ -82,6 +82,9 @@ public sealed class S3TransferTests : IDisposable
         var crashed = await CopyAsync(first.Resolve(file), destination with { Storage = faulty });
 
         Assert.Equal("failed", crashed.Status);
+        // The parallel path users run (up to upload_concurrency parts in flight): the three parts before the crash
+        // point and the one at it went out through WriteChunkAsync, not one after another through WriteAsync.
+        Assert.True(faulty.ParallelWrites >= 4, $"{faulty.ParallelWrites} parallel writes");
         Assert.Null(await destination.Storage.StatAsync(destination.Path)); // nothing visible before completion
 
         using var log = new LogCapture(); // a new process

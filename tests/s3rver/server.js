@@ -10,8 +10,10 @@
 // an upload's parts on disk (BUCKET/._S3rver_uploads/UPLOAD_ID/{key,metadata,N,N.md5}, see its
 // lib/stores/filesystem.js); these routes read and delete that folder, nothing else.
 //
-// It also mends one s3rver bug: it reads x-amz-copy-source with decodeURI, so a copy source whose '/' is sent
-// as %2F (as the AWS SDK for .NET v4 sends it, and S3 accepts) names a bucket that does not exist.
+// It also mends two s3rver bugs: it reads x-amz-copy-source with decodeURI, so a copy source whose '/' is sent
+// as %2F (as the AWS SDK for .NET v4 sends it, and S3 accepts) names a bucket that does not exist; and it lists
+// keys in the order of its folder walk, not in the byte order of their UTF-8 (S3 API reference: ListObjectsV2), so
+// "a/b" came before "a-b" and a page that ended at "a/b" made the next one skip "a-b".
 //
 // Buckets whose name starts with "plain-" are left to s3rver's own answers (405 MethodNotAllowed for ListParts
 // and Abort, 501 NotImplemented for ListMultipartUploads), so a test can see how a client copes with a server
@@ -276,6 +278,24 @@ addBefore('GET', '/:bucket/:key+', listParts);
 addBefore('DELETE', '/:bucket/:key+', abortMultipartUpload);
 addBefore('GET', '/:bucket', listMultipartUploads);
 addBefore('PUT', '/:bucket/:key+', decodeCopySource);
+
+/**
+ * ListObjects(V2) in the byte order of UTF-8 keys, as S3 lists them: s3rver's own listing (all of the prefix, in
+ * the order of its folder walk) sorted, then cut after start-after and at max-keys.
+ */
+const FilesystemStore = require('s3rver/lib/stores/filesystem');
+const walkOrderListObjects = FilesystemStore.prototype.listObjects;
+const byteOrder = (a, b) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+FilesystemStore.prototype.listObjects = async function listObjects(bucket, options) {
+  const { startAfter = '', maxKeys = Infinity } = options;
+  const all = await walkOrderListObjects.call(this, bucket, { ...options, startAfter: '', maxKeys: Infinity });
+  const after = all.objects.filter(o => byteOrder(o.key, startAfter) > 0).sort((a, b) => byteOrder(a.key, b.key));
+  return {
+    objects: after.slice(0, maxKeys),
+    commonPrefixes: all.commonPrefixes.filter(p => byteOrder(p, startAfter) > 0).sort(byteOrder),
+    isTruncated: after.length > maxKeys,
+  };
+};
 
 const options = parseArgs(process.argv.slice(2));
 new S3rver(options)

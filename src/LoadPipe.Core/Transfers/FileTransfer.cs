@@ -141,19 +141,19 @@ internal sealed class FileTransfer(TransferContext context)
             return new FileResult(source.ToString(), destination.ToString(), FileOutcome.Skipped) { Bytes = sourceInfo.Size };
         }
 
-        if (context.Stages.Count == 0 && destination.Storage is IServerSideCopier copier && !source.IsStdio)
+        if (context.Stages.Count == 0 && StorageFeatures.Of(destination.Storage).ServerSideCopy && destination.Storage is IServerSideCopier copier && !source.IsStdio)
         {
             var copied = await TryServerSideCopyAsync(copier, source, sourceInfo, destination, key, identity, cancellationToken).ConfigureAwait(false);
             if (copied is not null) return copied;
         }
 
-        var writer = destination.Storage as IWritableStorage
-            ?? throw new LoadPipeException(ErrorKind.Usage, $"{destination}: {destination.Storage.Description} cannot be written to");
+        if (!StorageFeatures.Of(destination.Storage).Write || destination.Storage is not IWritableStorage writer)
+            throw new LoadPipeException(ErrorKind.Usage, $"{destination}: {destination.Storage.Description} cannot be written to");
         var request = Request(source, sourceInfo);
 
         // A store that keeps one copy of each content (YouTube) is asked before a new write; a session already
         // under way (its state saved) was paid for and goes on.
-        if (destination.Storage is IDeduplicatingWriter dedup && existing?.SinkState is null && !source.IsStdio && context.Stages.Count == 0)
+        if (StorageFeatures.Of(destination.Storage).DeduplicatingWriter && destination.Storage is IDeduplicatingWriter dedup && existing?.SinkState is null && !source.IsStdio && context.Stages.Count == 0)
         {
             request = await WithContentHashAsync(source, sourceInfo, request, cancellationToken).ConfigureAwait(false);
             var duplicate = await _retry.ExecuteAsync(async ct => await dedup.FindDuplicateAsync(destination.Path, request, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
@@ -161,7 +161,7 @@ internal sealed class FileTransfer(TransferContext context)
         }
 
         // A local source that cannot be opened (a link to nothing, no permission) fails here, before a partial file exists.
-        if (source.Storage is ICheapReads && !source.IsStdio)
+        if (StorageFeatures.Of(source.Storage).CheapReads && !source.IsStdio)
             await (await source.Storage.OpenReadAsync(source.Path, new ReadOptions(IfVersion: sourceInfo.Version), cancellationToken).ConfigureAwait(false)).DisposeAsync().ConfigureAwait(false);
 
         var (record, session, confirmed) = forceRestart || existing is null
@@ -174,8 +174,8 @@ internal sealed class FileTransfer(TransferContext context)
             {
                 return await MoveAsync(source, sourceInfo, destination, record, session, confirmed, cancellationToken).ConfigureAwait(false);
             }
-            catch (ResumeMismatchException e) when (e.GoodChunks > 0 && writer is IResumableWriter resumable && session.ResumeState is { } state
-                && session is not ComparingWriteSession)
+            catch (ResumeMismatchException e) when (e.GoodChunks > 0 && StorageFeatures.Of(destination.Storage).ResumableWrite && writer is IResumableWriter resumable
+                && session.ResumeState is { } state && session is not ComparingWriteSession)
             {
                 // Keep the chunks that still match (a power loss takes the newest ones) and send the rest again.
                 var good = confirmed.Take(e.GoodChunks).ToList();
@@ -297,7 +297,7 @@ internal sealed class FileTransfer(TransferContext context)
                 : $"{Location.Redact(key.Source)} changed since the interrupted transfer ({existing.Source} -> {identity}): starting it again from zero");
             return await StartFreshAsync(existing, key, identity, writer, destination, request, cancellationToken).ConfigureAwait(false);
         }
-        if (context.Resume == StageResume.Restart || writer is not IResumableWriter resumable)
+        if (context.Resume == StageResume.Restart || !StorageFeatures.Of(destination.Storage).ResumableWrite || writer is not IResumableWriter resumable)
         {
             context.Logger.RestartNotResumable(Location.Redact(key.Source), context.PipelineSpec);
             return await StartFreshAsync(existing, key, identity, writer, destination, request, cancellationToken).ConfigureAwait(false);
@@ -324,7 +324,7 @@ internal sealed class FileTransfer(TransferContext context)
     private async Task<IWriteSession?> FinishedAtDestinationAsync(Location destination, string resumeState, long confirmedEnd,
         CancellationToken cancellationToken)
     {
-        if (destination.IsStdio || destination.Storage is not IRangedReader) return null;
+        if (destination.IsStdio || !StorageFeatures.Of(destination.Storage).RangedRead) return null;
         var info = await _retry.ExecuteAsync(async ct => await destination.Storage.StatAsync(destination.Path, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
         return info is { IsDirectory: false } && info.Size >= confirmedEnd
             ? new ComparingWriteSession(destination.Storage, destination.Path, info, confirmedEnd, resumeState)
@@ -336,7 +336,7 @@ internal sealed class FileTransfer(TransferContext context)
     {
         if (context.Stop.Reason is { } stopped)
             throw new LoadPipeException(ErrorKind.Quota, "not started: " + stopped);
-        if (stale?.SinkState is { } state && stale.Status != TransferStatus.Completed && writer is IResumableWriter resumable)
+        if (stale?.SinkState is { } state && stale.Status != TransferStatus.Completed && StorageFeatures.Of(destination.Storage).ResumableWrite && writer is IResumableWriter resumable)
         {
             var old = await resumable.ResumeWriteAsync(destination.Path, state, 0, request, cancellationToken).ConfigureAwait(false);
             if (old is not null)
@@ -378,7 +378,7 @@ internal sealed class FileTransfer(TransferContext context)
             // What the destination holds is read back and checked chunk by chunk before anything is added to it:
             // writes are made durable at commit, so after a power loss the newest chunks may be missing.
             var written = await session.OpenWrittenAsync(cancellationToken).ConfigureAwait(false);
-            var boundary = framed && written is not null && source.Storage is IRangedReader ? LastInputBoundary(confirmed) : -1;
+            var boundary = framed && written is not null && StorageFeatures.Of(source.Storage).RangedRead ? LastInputBoundary(confirmed) : -1;
             if (written is not null)
             {
                 await using (written.ConfigureAwait(false))
@@ -403,7 +403,7 @@ internal sealed class FileTransfer(TransferContext context)
         // A replay reads the source again from the start: blocks of a remote source are kept in the cache so that a
         // resume need not download them twice.
         var replay = !framed || (confirmed.Count > 0 && inputStart == 0);
-        var cacheKey = replay && context.Cache is not null && source.Storage is IRangedReader && source.Storage is not ICheapReads
+        var cacheKey = replay && context.Cache is not null && StorageFeatures.Of(source.Storage) is { RangedRead: true, CheapReads: false }
             && sourceInfo.Version is not null ? $"{source.Uri}\n{sourceInfo.Version}\n{sourceInfo.Size}" : null;
         if (framed)
             await PumpFramedAsync(reader, sink, sourceHash, name, chunkSize, cacheKey, cancellationToken).ConfigureAwait(false);
@@ -419,7 +419,7 @@ internal sealed class FileTransfer(TransferContext context)
         if (_options.VerifyAfterCommit && !destination.IsStdio && sink.Sha256 is { } sha256)
             await VerifyDestinationAsync(destination, sha256, cancellationToken).ConfigureAwait(false);
         await _manifest.CompleteTransferAsync(record.Id, new TransferCompletion(sink.Position, sink.Md5, sink.Sha256), CancellationToken.None).ConfigureAwait(false);
-        if (destination.Storage is IDeduplicatingWriter dedup)
+        if (StorageFeatures.Of(destination.Storage).DeduplicatingWriter && destination.Storage is IDeduplicatingWriter dedup)
         {
             var written = Request(source, sourceInfo) with
             {
@@ -449,7 +449,7 @@ internal sealed class FileTransfer(TransferContext context)
     {
         var hashes = _options.Hashes;
         if (context.Stages.Count == 0 && sourceInfo.Hashes.ContainsKey("md5")) hashes |= ContentHashes.Md5;
-        if (destination.Storage is IDeduplicatingWriter) hashes |= ContentHashes.Md5;
+        if (StorageFeatures.Of(destination.Storage).DeduplicatingWriter) hashes |= ContentHashes.Md5;
         if (_options.VerifyAfterCommit) hashes |= ContentHashes.Sha256;
         return hashes;
     }
@@ -467,7 +467,7 @@ internal sealed class FileTransfer(TransferContext context)
     /// read (a local file) once more. Otherwise as it was: the store cannot look for a duplicate.</summary>
     private static async Task<WriteRequest> WithContentHashAsync(Location source, ObjectInfo sourceInfo, WriteRequest request, CancellationToken cancellationToken)
     {
-        if (request.Hashes.ContainsKey("md5") || source.Storage is not ICheapReads) return request;
+        if (request.Hashes.ContainsKey("md5") || !StorageFeatures.Of(source.Storage).CheapReads) return request;
         await using var stream = await source.Storage.OpenReadAsync(source.Path, new ReadOptions(IfVersion: sourceInfo.Version), cancellationToken).ConfigureAwait(false);
         var md5 = Convert.ToHexStringLower(await MD5.HashDataAsync(stream, cancellationToken).ConfigureAwait(false));
         return request with { Hashes = new Dictionary<string, string>(request.Hashes) { ["md5"] = md5 } };

@@ -38,7 +38,7 @@ internal sealed class DestinationListing : IAsyncDisposable
     public DestinationListing(Location destination, bool sourceSorted, ILogger logger, CancellationToken cancellationToken)
     {
         _logger = logger;
-        if (sourceSorted && destination.Storage is ISortedListing && !destination.IsStdio)
+        if (sourceSorted && StorageFeatures.Of(destination.Storage).SortedListing && !destination.IsStdio)
             _entries = destination.Storage.ListAsync(destination.Path, recursive: true, cancellationToken).GetAsyncEnumerator(cancellationToken);
     }
 

@@ -29,7 +29,7 @@ internal sealed class SourceReader : IAsyncDisposable
         _storage = storage;
         _path = path;
         _version = version;
-        _ranged = storage is IRangedReader;
+        _ranged = StorageFeatures.Of(storage).RangedRead;
         _retry = retry;
         _limiter = limiter;
         _maxRead = limiter is null ? MaxReadSize : MaxLimitedReadSize;

@@ -44,7 +44,7 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
             sourceInfo = await retry.ExecuteAsync(async ct => await source.Storage.StatAsync(source.Path, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false)
                 ?? throw new LoadPipeException(ErrorKind.NotFound, $"{source}: no such file or folder");
         }
-        if (destination.Storage is not IWritableStorage)
+        if (!StorageFeatures.Of(destination.Storage).Write)
             throw new LoadPipeException(ErrorKind.Usage, $"{destination}: {destination.Storage.Description} cannot be written to");
         if (sourceInfo.IsDirectory && destination.IsStdio)
             throw new LoadPipeException(ErrorKind.Usage, $"{source} is a folder: it cannot be written to stdout");
@@ -283,7 +283,7 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
             yield return new PlannedFile(source, sourceInfo, await FileDestinationAsync(source, destination, retry, cancellationToken).ConfigureAwait(false), DestinationHint.Unknown);
             yield break;
         }
-        await using var existing = new DestinationListing(destination, source.Storage is ISortedListing, _logger, cancellationToken);
+        await using var existing = new DestinationListing(destination, StorageFeatures.Of(source.Storage).SortedListing, _logger, cancellationToken);
         var batch = new List<PlannedFile>(PlanBatch);
         await foreach (var entry in source.Storage.ListAsync(source.Path, recursive: true, cancellationToken).ConfigureAwait(false))
         {

@@ -52,7 +52,7 @@ public sealed class LocationResolverTests
         public string Type => "store";
         public IReadOnlySet<string> Settings { get; } = new HashSet<string>();
         public bool AllowsImplicitRemote => true;
-        public Storage.IStorage Create(RemoteDefinition remote) => new LocalStorage();
+        public Core.Storage.IStorage Create(RemoteDefinition remote) => new LocalStorage();
     }
 
     [Fact]

@@ -5,10 +5,17 @@ using LoadPipe.Storage.Local;
 
 namespace LoadPipe.Core.Tests.Support;
 
-/// <summary>Local disk that copies server-side (File.Copy) when the source is itself, and says it can't otherwise.</summary>
-public sealed class CopyingStorage(LocalStorage inner) : IStorage, IWritableStorage, IServerSideCopier
+/// <summary>Local disk that copies server-side (File.Copy) when the source is itself, and says it can't otherwise.
+/// Its other capabilities are the local disk's.</summary>
+public sealed class CopyingStorage(LocalStorage inner)
+    : IStorage, IHasFeatures, IRangedReader, ICheapReads, ISortedListing, IWritableStorage, IResumableWriter, IServerSideCopier
 {
     public int ServerSideCopies { get; private set; }
+
+    /// <summary>False: the store masks its server-side copy, as a wrapper may. Default true.</summary>
+    public bool OffersServerSideCopy { get; init; } = true;
+
+    public StorageFeatures Features => StorageFeatures.Of(inner) with { ServerSideCopy = OffersServerSideCopy };
 
     public string Description => inner.Description;
 
@@ -21,6 +28,9 @@ public sealed class CopyingStorage(LocalStorage inner) : IStorage, IWritableStor
     public Task CreateFolderAsync(string path, CancellationToken cancellationToken = default) => inner.CreateFolderAsync(path, cancellationToken);
 
     public Task<IWriteSession> BeginWriteAsync(string path, WriteRequest request, CancellationToken cancellationToken = default) => inner.BeginWriteAsync(path, request, cancellationToken);
+
+    public Task<IWriteSession?> ResumeWriteAsync(string path, string resumeState, long confirmedLength, WriteRequest request, CancellationToken cancellationToken = default) =>
+        inner.ResumeWriteAsync(path, resumeState, confirmedLength, request, cancellationToken);
 
     public async Task<ObjectInfo> CopyFromAsync(IStorage source, string sourcePath, string destinationPath, CancellationToken cancellationToken = default)
     {

@@ -2,10 +2,13 @@ using LoadPipe.Core.Storage;
 
 namespace LoadPipe.Core.Tests.Support;
 
-/// <summary>A real local file presented as a remote source (ranged, not cheap to read), counting the bytes read from it.</summary>
-public sealed class CountingStorage(IStorage inner) : IStorage, IRangedReader
+/// <summary>A real local file presented as a remote source (ranged, not cheap to read), counting the bytes read from it.
+/// It reads and lists as the inner store does, but is never written to.</summary>
+public sealed class CountingStorage(IStorage inner) : IStorage, IHasFeatures, IRangedReader, ISortedListing
 {
     private long _bytesRead;
+
+    public StorageFeatures Features => StorageFeatures.Of(inner) with { CheapReads = false };
 
     public long BytesRead => Interlocked.Read(ref _bytesRead);
 

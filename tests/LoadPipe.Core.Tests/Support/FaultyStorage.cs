@@ -10,8 +10,9 @@ namespace LoadPipe.Core.Tests.Support;
 /// fails for good (as if the process died there), and the first <see cref="TransientWriteFaults"/> writes fail
 /// with a transient error. With <see cref="CrashAfterCommit"/> the commit happens (the file gets its final name) and
 /// then fails, as a process killed before the manifest recorded it.
+/// Its capabilities are the local disk's, so the engine takes the paths it takes there.
 /// </summary>
-public sealed class FaultyStorage(LocalStorage inner) : IStorage, IRangedReader, IWritableStorage, IResumableWriter
+public sealed class FaultyStorage(LocalStorage inner) : IStorage, IHasFeatures, IRangedReader, ICheapReads, ISortedListing, IWritableStorage, IResumableWriter
 {
     private int _writes;
     private int _transientLeft;
@@ -23,6 +24,8 @@ public sealed class FaultyStorage(LocalStorage inner) : IStorage, IRangedReader,
     public bool CrashAfterCommit { get; set; }
 
     public int Writes => _writes;
+
+    public StorageFeatures Features => StorageFeatures.Of(inner);
 
     public string Description => "faulty " + inner.Description;
 
@@ -46,6 +49,8 @@ public sealed class FaultyStorage(LocalStorage inner) : IStorage, IRangedReader,
     {
         public string? ResumeState => inner.ResumeState;
         public int ChunkAlignment => inner.ChunkAlignment;
+        public long MinimumWriteSize => inner.MinimumWriteSize;
+        public int? PreferredWriteSize => inner.PreferredWriteSize;
         public long Length => inner.Length;
 
         public Task WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)

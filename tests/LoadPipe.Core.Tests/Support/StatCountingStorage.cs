@@ -4,8 +4,10 @@ using LoadPipe.Storage.Local;
 namespace LoadPipe.Core.Tests.Support;
 
 /// <summary>Local disk that counts the per-file questions (stat) asked of it, and the listing entries it yields.</summary>
-public sealed class StatCountingStorage(LocalStorage inner) : IStorage, IRangedReader, ISortedListing, IWritableStorage, IResumableWriter
+public sealed class StatCountingStorage(LocalStorage inner) : IStorage, IHasFeatures, IRangedReader, ICheapReads, ISortedListing, IWritableStorage, IResumableWriter
 {
+    public StorageFeatures Features => StorageFeatures.Of(inner);
+
     private int _stats;
 
     private int _listed;

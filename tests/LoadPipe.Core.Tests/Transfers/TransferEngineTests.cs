@@ -383,6 +383,22 @@ public sealed class TransferEngineTests : IDisposable
     }
 
     [Fact]
+    public async Task CopyAsync_ServerSideCopyMaskedByTheStore_StreamsTheBytes()
+    {
+        var content = TestData.Random(3 * Chunk);
+        // It implements IServerSideCopier, but its features leave it out: the engine asks the features.
+        var store = new CopyingStorage(new LocalStorage()) { OffersServerSideCopy = false };
+        var from = new Location(store, _dir.Write("src.bin", content), _dir["src.bin"]);
+        var to = new Location(store, _dir["out/dst.bin"], _dir["out/dst.bin"]);
+
+        var summary = await CopyAsync(from, to, Options());
+
+        Assert.Equal(0, store.ServerSideCopies);
+        Assert.Equal(content.Length, summary.BytesSent);
+        Assert.Equal(content, File.ReadAllBytes(_dir["out/dst.bin"]));
+    }
+
+    [Fact]
     public async Task CopyAsync_ServerSideCopyCannot_FallsBackToStreaming()
     {
         var content = TestData.Random(3 * Chunk);

@@ -2,10 +2,13 @@ using LoadPipe.Core.Storage;
 
 namespace LoadPipe.Storage.S3.Tests.Support;
 
-/// <summary>A ranged source that counts the bytes read from it, and the offsets reads started at.</summary>
-public sealed class CountingReads(IStorage inner) : IStorage, IRangedReader
+/// <summary>A ranged source that counts the bytes read from it, and the offsets reads started at. It reads and lists
+/// as the inner store does, but is never written to.</summary>
+public sealed class CountingReads(IStorage inner) : IStorage, IHasFeatures, IRangedReader, ICheapReads, ISortedListing
 {
     private long _bytesRead;
+
+    public StorageFeatures Features => StorageFeatures.Of(inner);
 
     public long BytesRead => Interlocked.Read(ref _bytesRead);
 

@@ -1,0 +1,49 @@
+using LoadPipe.Core.Storage;
+using LoadPipe.Core.Tests.Support;
+using LoadPipe.Storage.Local;
+
+namespace LoadPipe.Core.Tests.Storage;
+
+/// <summary>Capabilities as data: what <see cref="StorageFeatures.Of"/> reads, and how a wrapper passes them through or masks them.</summary>
+public sealed class StorageFeaturesTests
+{
+    [Fact]
+    public void Of_StoreWithoutADeclaration_IsWhatItsTypeImplements() =>
+        Assert.Equal(new StorageFeatures { RangedRead = true, CheapReads = true, SortedListing = true, Write = true, ResumableWrite = true },
+            StorageFeatures.Of(new LocalStorage()));
+
+    [Fact]
+    public void Of_WrapperDeclaringItsInnerStores_PassesThemThrough() =>
+        Assert.Equal(StorageFeatures.Of(new LocalStorage()), StorageFeatures.Of(new FaultyStorage(new LocalStorage())));
+
+    [Fact]
+    public void Of_WrapperMaskingACapability_LeavesItOut()
+    {
+        var features = StorageFeatures.Of(new CountingStorage(new LocalStorage()));
+
+        Assert.False(features.CheapReads);
+        Assert.True(features.RangedRead);
+        Assert.True(features.SortedListing);
+    }
+
+    [Fact]
+    public void Of_DeclarationClaimingMoreThanTheTypeImplements_IsMaskedByTheInterfaces() =>
+        Assert.Equal(new StorageFeatures { RangedRead = true }, StorageFeatures.Of(new Boastful()));
+
+    /// <summary>Declares every capability but implements only ranged reads.</summary>
+    private sealed class Boastful : IStorage, IHasFeatures, IRangedReader
+    {
+        public StorageFeatures Features => new()
+        {
+            RangedRead = true, CheapReads = true, SortedListing = true, Write = true, ResumableWrite = true, ServerSideCopy = true, DeduplicatingWriter = true,
+        };
+
+        public string Description => "boastful";
+
+        public IAsyncEnumerable<ObjectInfo> ListAsync(string path, bool recursive, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
+        public Task<ObjectInfo?> StatAsync(string path, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
+        public Task<Stream> OpenReadAsync(string path, ReadOptions options, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+    }
+}

@@ -14,22 +14,26 @@ public sealed class CliSession : IAsyncDisposable
 {
     private CliSession(ParseResult parse, LoadPipeHost host)
     {
-        Parse = parse;
         Host = host;
         Json = parse.GetValue(GlobalOptions.Json);
         Quiet = parse.GetValue(GlobalOptions.Quiet);
         Debug = parse.GetValue(GlobalOptions.Debug);
     }
 
-    public ParseResult Parse { get; }
     public LoadPipeHost Host { get; }
-    public LoadPipeConfig Config => Host.Config;
-    public ILoggerFactory Loggers => Host.Loggers;
-    public LocationResolver Resolver => Host.Resolver;
-    public GoogleServices Google => Host.Google;
     public bool Json { get; }
     public bool Quiet { get; }
     public bool Debug { get; }
+
+    // Shorthands for the host's parts the commands use.
+    public LoadPipeConfig Config => Host.Config;
+    public LocationResolver Resolver => Host.Resolver;
+    public GoogleServices Google => Host.Google;
+
+    public Task<IManifest> ManifestAsync(CancellationToken cancellationToken) => Host.ManifestAsync(cancellationToken);
+
+    /// <summary>Flags over LP_* variables over the job over the config's defaults over built-in defaults, range-checked.</summary>
+    public TransferOptions Options(JobSettings flags, JobSettings? job = null, string command = "copy") => Host.Options(flags, job, command);
 
     public static CliSession Create(ParseResult parse)
     {
@@ -45,11 +49,6 @@ public sealed class CliSession : IAsyncDisposable
             AllowExec = true,
         }));
     }
-
-    public Task<IManifest> ManifestAsync(CancellationToken cancellationToken) => Host.ManifestAsync(cancellationToken);
-
-    /// <summary>Flags over LP_* variables over the job over the config's defaults over built-in defaults, range-checked.</summary>
-    public TransferOptions Options(JobSettings flags, JobSettings? job = null, string command = "copy") => Host.Options(flags, job, command);
 
     public ValueTask DisposeAsync() => Host.DisposeAsync();
 }

@@ -2,9 +2,8 @@ using System.CommandLine;
 using LoadPipe.Cli.Output;
 using LoadPipe.Core.Errors;
 using LoadPipe.Core.Manifest;
-using LoadPipe.Core.Transfers;
+using LoadPipe.Hosting.Configuration;
 using LoadPipe.Storage.YouTube;
-using Microsoft.Extensions.Logging;
 
 namespace LoadPipe.Cli.Commands;
 
@@ -47,7 +46,7 @@ public static class CopyCommands
     }
 
     internal static async Task<int> RunAsync(CliSession session, string sourceText, string destinationText,
-        Configuration.JobSettings flags, string command, CancellationToken cancellationToken, Configuration.JobSettings? job = null,
+        JobSettings flags, string command, CancellationToken cancellationToken, JobSettings? job = null,
         (TransferFlags Flags, ParseResult Parse)? notify = null, IReadOnlyDictionary<string, string>? metadata = null)
     {
         var options = session.Options(flags, job, command);
@@ -60,7 +59,7 @@ public static class CopyCommands
             options.Metadata = new Dictionary<string, string>(metadata);
         }
         var manifest = await session.ManifestAsync(cancellationToken).ConfigureAwait(false);
-        var engine = new TransferEngine(manifest, logger: session.Loggers.CreateLogger("LoadPipe"));
+        var engine = session.Host.CreateEngine(manifest);
         var reporter = new ProgressReporter(session.Quiet || session.Json);
         var reports = new FileReports(reporter);
         var summary = await reporter.RunAsync(() => engine.CopyAsync(source, destination, options, reports, cancellationToken)).ConfigureAwait(false);

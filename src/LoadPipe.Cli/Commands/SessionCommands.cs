@@ -7,9 +7,8 @@ using LoadPipe.Core.Locations;
 using LoadPipe.Core.Manifest;
 using LoadPipe.Core.Notifications;
 using LoadPipe.Core.Sizes;
-using LoadPipe.Core.Stages;
 using LoadPipe.Core.Transfers;
-using Microsoft.Extensions.Logging;
+using LoadPipe.Hosting.Retries;
 
 namespace LoadPipe.Cli.Commands;
 
@@ -55,42 +54,34 @@ public static class SessionCommands
         command.SetAction((parse, ct) => Program.RunAsync(parse, async session =>
         {
             var id = parse.GetValue(sessionId);
-            var maxRounds = parse.GetValue(auto) ? Math.Max(1, parse.GetValue(rounds)) : 1;
-            var manifest = await session.ManifestAsync(ct).ConfigureAwait(false);
-            var record = await manifest.GetSessionAsync(id, ct).ConfigureAwait(false)
-                ?? throw new LoadPipeException(ErrorKind.Usage, $"session {id} does not exist (see lp sessions)");
-            var engine = new TransferEngine(manifest, logger: session.Loggers.CreateLogger("LoadPipe"));
-            var reporter = new ProgressReporter(session.Quiet || session.Json);
-            TransferSummary? last = null;
-            for (var round = 1; round <= maxRounds; round++)
+            var request = new RetryRequest(id, flags.Read(parse), flags.ReadMetadata(parse))
             {
-                var failed = new List<TransferRecord>();
-                await foreach (var t in manifest.ListTransfersAsync(id, ct).ConfigureAwait(false))
-                    if (t.Status is TransferStatus.Failed or TransferStatus.InProgress or TransferStatus.Pending) failed.Add(t);
-                if (failed.Count == 0) break;
-                if (round > 1)
-                {
-                    var wait = TimeSpan.FromSeconds(parse.GetValue(delay) * Math.Pow(2, round - 2));
-                    if (!session.Quiet) Console.Error.WriteLine($"round {round} of {maxRounds} in {wait.TotalSeconds:0}s: {failed.Count} files still failed");
-                    await Task.Delay(wait, ct).ConfigureAwait(false);
-                }
-                foreach (var group in failed.GroupBy(t => t.Key.Pipeline))
-                {
-                    var stages = StageCatalog.SplitPipeline(group.Key);
-                    var options = session.Options(flags.Read(parse) with { Process = stages }, null, "retry");
-                    if (flags.ReadMetadata(parse) is { Count: > 0 } metadata) options.Metadata = metadata;
-                    var pairs = group.Where(t => t.Key.Source != "-" && t.Key.Destination != "-")
-                        .Select(t => (session.Resolver.Resolve(t.Key.Source), session.Resolver.Resolve(t.Key.Destination))).ToList();
-                    last = await reporter.RunAsync(() => engine.RetryAsync(id, pairs, options, reporter, ct)).ConfigureAwait(false);
-                    SummaryWriter.Write(last, session.Json, session.Quiet, Console.Out);
-                }
-            }
-            var after = await manifest.GetSessionAsync(id, ct).ConfigureAwait(false) ?? record;
-            if (last is null && !session.Quiet) Console.Error.WriteLine($"session {id}: no failed files to retry");
+                MaxRounds = parse.GetValue(auto) ? Math.Max(1, parse.GetValue(rounds)) : 1,
+                FirstDelay = TimeSpan.FromSeconds(parse.GetValue(delay)),
+            };
+            var (after, retried) = await session.Host.Retries.RunAsync(request, new RetryOutput(session), ct).ConfigureAwait(false);
+            if (!retried && !session.Quiet) Console.Error.WriteLine($"session {id}: no failed files to retry");
             await NotifyIfAskedAsync(session, flags, parse, after, ct).ConfigureAwait(false);
             return after.Status switch { "completed" => SummaryWriter.Done, "partial" => SummaryWriter.Partial, _ => SummaryWriter.Failed };
         }));
         return command;
+    }
+
+    /// <summary>The rounds on stderr, each copy's progress and summary as `lp copy` shows them.</summary>
+    private sealed class RetryOutput(CliSession session) : IRetryRoundsObserver
+    {
+        private readonly ProgressReporter _reporter = new(session.Quiet || session.Json);
+
+        public ITransferObserver Files => _reporter;
+
+        public void RoundWaiting(int round, int maxRounds, int failedFiles, TimeSpan wait)
+        {
+            if (!session.Quiet) Console.Error.WriteLine($"round {round} of {maxRounds} in {wait.TotalSeconds:0}s: {failedFiles} files still failed");
+        }
+
+        public Task<TransferSummary> RunCopyAsync(Func<Task<TransferSummary>> copy) => _reporter.RunAsync(copy);
+
+        public void CopyFinished(TransferSummary summary) => SummaryWriter.Write(summary, session.Json, session.Quiet, Console.Out);
     }
 
     public static Command Notify()

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
-using LoadPipe.Cli.Configuration;
+using LoadPipe.Hosting.Configuration;
 using LoadPipe.Cli.Output;
 
 namespace LoadPipe.Cli.Commands;

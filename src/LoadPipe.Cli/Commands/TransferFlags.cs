@@ -1,5 +1,5 @@
 using System.CommandLine;
-using LoadPipe.Cli.Configuration;
+using LoadPipe.Hosting.Configuration;
 using LoadPipe.Core.Sizes;
 using LoadPipe.Core.Transfers;
 using LoadPipe.Storage.YouTube;

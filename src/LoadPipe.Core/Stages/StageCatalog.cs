@@ -10,9 +10,19 @@ namespace LoadPipe.Core.Stages;
 public sealed class StageCatalog
 {
     private readonly Dictionary<string, Func<string?, IStage>> _makers = new(StringComparer.Ordinal);
+    private readonly bool _allowExec;
 
+    /// <summary>Every built-in stage, exec included: for a front whose user runs it on their own machine (lp).</summary>
     public StageCatalog()
+        : this(allowExec: true)
     {
+    }
+
+    /// <param name="allowExec">False for a front that serves others (a server, a worker): `exec:CMD` is then refused
+    /// with a usage error, so that no client can ever run a command on the machine.</param>
+    public StageCatalog(bool allowExec)
+    {
+        _allowExec = allowExec;
         Register("zstd", a => new ZstdStage(Level(a, "zstd", 3, 1, 22)));
         Register("unzstd", a => NoArgument(a, "unzstd", new UnzstdStage()));
         Register("gzip", a => new GzipStage(Level(a, "gzip", 6, 1, 9)));
@@ -21,7 +31,7 @@ public sealed class StageCatalog
         Register("unbrotli", a => NoArgument(a, "unbrotli", new UnbrotliStage()));
         Register("grep", a => new GrepStage(Required(a, "grep", "grep:REGEX")));
         Register("grep-v", a => new GrepStage(Required(a, "grep-v", "grep-v:REGEX"), invert: true));
-        Register("exec", a => new ExecStage(Required(a, "exec", "exec:'COMMAND'")));
+        if (allowExec) Register("exec", a => new ExecStage(Required(a, "exec", "exec:'COMMAND'")));
         foreach (var h in new[] { "md5", "sha1", "sha256", "sha512" })
             Register(h, a => NoArgument(a, h, new HashTapStage(h)));
     }
@@ -46,7 +56,9 @@ public sealed class StageCatalog
         var name = colon < 0 ? spec : spec[..colon];
         var argument = colon < 0 ? null : spec[(colon + 1)..];
         if (!_makers.TryGetValue(name.Trim(), out var make))
-            throw new LoadPipeException(ErrorKind.Usage, $"unknown stage '{name}' (known: {string.Join(", ", Names)})");
+            throw new LoadPipeException(ErrorKind.Usage, !_allowExec && name.Trim() == "exec"
+                ? "stage exec is not allowed here: this front never runs a command it is sent"
+                : $"unknown stage '{name}' (known: {string.Join(", ", Names)})");
         return make(argument);
     }
 

@@ -2,7 +2,7 @@ using System.Globalization;
 using LoadPipe.Core.Errors;
 using LoadPipe.Core.Sizes;
 
-namespace LoadPipe.Cli.Configuration;
+namespace LoadPipe.Hosting.Configuration;
 
 /// <summary>LP_* variables: they override the config file and are overridden by flags.</summary>
 public static class EnvironmentSettings

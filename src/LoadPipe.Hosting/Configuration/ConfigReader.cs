@@ -6,7 +6,7 @@ using LoadPipe.Core.Transfers;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
-namespace LoadPipe.Cli.Configuration;
+namespace LoadPipe.Hosting.Configuration;
 
 /// <summary>
 /// Reads the YAML configuration by walking its nodes, so every mistake names its file, line and key

@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 
-namespace LoadPipe.Cli.Output;
+namespace LoadPipe.Hosting.Logging;
 
 /// <summary>
 /// lp's log lines, on standard error, each written whole as it happens: text (<c>HH:mm:ss warn: Category[id] message</c>)

@@ -1,7 +1,7 @@
-using LoadPipe.Cli.Configuration;
+using LoadPipe.Hosting.Configuration;
 using LoadPipe.Core.Errors;
 
-namespace LoadPipe.Core.Tests.Configuration;
+namespace LoadPipe.Hosting.Tests.Configuration;
 
 public sealed class ConfigReaderTests
 {

@@ -1,6 +1,6 @@
 using LoadPipe.Core.Locations;
 
-namespace LoadPipe.Cli.Configuration;
+namespace LoadPipe.Hosting.Configuration;
 
 /// <summary>What one YAML file holds: remotes, defaults for every command, and the jobs `lp sync` runs.</summary>
 public sealed record LoadPipeConfig(

@@ -1,0 +1,80 @@
+using LoadPipe.Core.Errors;
+using LoadPipe.Core.Manifest;
+using LoadPipe.Core.Stages;
+using LoadPipe.Core.Transfers;
+using LoadPipe.Hosting.Configuration;
+
+namespace LoadPipe.Hosting.Retries;
+
+/// <summary>What to retry and how often: one round, or rounds with a doubling wait between them (`lp retry --auto`).</summary>
+/// <param name="Settings">The front's own settings for each round's options (the CLI's flags); the stages are the recorded ones.</param>
+/// <param name="Metadata">Properties every destination object gets; empty for none.</param>
+public sealed record RetryRequest(long SessionId, JobSettings Settings, IReadOnlyDictionary<string, string> Metadata)
+{
+    /// <summary>Rounds at most; a round with nothing left to retry ends them. Default 1.</summary>
+    public int MaxRounds { get; init; } = 1;
+
+    /// <summary>The wait before the second round; it doubles each round. Default 10 s.</summary>
+    public TimeSpan FirstDelay { get; init; } = TimeSpan.FromSeconds(10);
+}
+
+/// <summary>What a front shows of the rounds: it is handed each step, and runs each copy inside its own display.</summary>
+public interface IRetryRoundsObserver
+{
+    /// <summary>Receives each file's progress during the copies.</summary>
+    ITransferObserver Files { get; }
+
+    /// <summary>Before round <paramref name="round"/> (the second or later) waits <paramref name="wait"/>.</summary>
+    void RoundWaiting(int round, int maxRounds, int failedFiles, TimeSpan wait);
+
+    /// <summary>Runs one copy (the failed files of one pipeline), e.g. inside a progress display, and returns its summary.</summary>
+    Task<TransferSummary> RunCopyAsync(Func<Task<TransferSummary>> copy);
+
+    /// <summary>One copy ended.</summary>
+    void CopyFinished(TransferSummary summary);
+}
+
+/// <summary>
+/// Copies a session's failed, interrupted and pending files again, grouped by their recorded pipeline, in rounds. The
+/// transfers keep their keys, so what each confirmed is resumed, not sent again.
+/// </summary>
+public sealed class RetryRounds(LoadPipeHost host)
+{
+    /// <summary>The session after the last round, and whether any round had files to copy.</summary>
+    public async Task<(SessionRecord Session, bool Retried)> RunAsync(RetryRequest request, IRetryRoundsObserver observer,
+        CancellationToken cancellationToken = default)
+    {
+        var id = request.SessionId;
+        var manifest = await host.ManifestAsync(cancellationToken).ConfigureAwait(false);
+        var record = await manifest.GetSessionAsync(id, cancellationToken).ConfigureAwait(false)
+            ?? throw new LoadPipeException(ErrorKind.Usage, $"session {id} does not exist (see lp sessions)");
+        var engine = host.CreateEngine(manifest);
+        var maxRounds = Math.Max(1, request.MaxRounds);
+        var retried = false;
+        for (var round = 1; round <= maxRounds; round++)
+        {
+            var failed = new List<TransferRecord>();
+            await foreach (var t in manifest.ListTransfersAsync(id, cancellationToken).ConfigureAwait(false))
+                if (t.Status is TransferStatus.Failed or TransferStatus.InProgress or TransferStatus.Pending) failed.Add(t);
+            if (failed.Count == 0) break;
+            if (round > 1)
+            {
+                var wait = request.FirstDelay * Math.Pow(2, round - 2);
+                observer.RoundWaiting(round, maxRounds, failed.Count, wait);
+                await Task.Delay(wait, host.Time, cancellationToken).ConfigureAwait(false);
+            }
+            foreach (var group in failed.GroupBy(t => t.Key.Pipeline))
+            {
+                var options = host.Options(request.Settings with { Process = StageCatalog.SplitPipeline(group.Key) }, null, "retry");
+                if (request.Metadata.Count > 0) options.Metadata = new Dictionary<string, string>(request.Metadata);
+                var pairs = group.Where(t => t.Key.Source != "-" && t.Key.Destination != "-")
+                    .Select(t => (host.Resolver.Resolve(t.Key.Source), host.Resolver.Resolve(t.Key.Destination))).ToList();
+                var summary = await observer.RunCopyAsync(() => engine.RetryAsync(id, pairs, options, observer.Files, cancellationToken)).ConfigureAwait(false);
+                retried = true;
+                observer.CopyFinished(summary);
+            }
+        }
+        var after = await manifest.GetSessionAsync(id, cancellationToken).ConfigureAwait(false) ?? record;
+        return (after, retried);
+    }
+}

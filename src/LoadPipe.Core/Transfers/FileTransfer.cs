@@ -362,7 +362,8 @@ internal sealed class FileTransfer(TransferContext context)
         // (chunk-size buffers, allocated and touched, were most of the work of copying a small file).
         var chunkSize = context.Stages.Count == 0 && sourceInfo.Size >= 0 ? (int)Math.Clamp(sourceInfo.Size, 1, _options.ChunkSize) : _options.ChunkSize;
         await using var sink = new ChunkedSink(session, _manifest, record.Id, chunkSize, confirmed, _retry, HashesFor(sourceInfo, destination));
-        await using var counted = context.Tally.Sending(sink);
+        // An object found finished at the destination is compared, not sent: none of its bytes count as sent.
+        await using var counted = session is ComparingWriteSession ? null : context.Tally.Sending(sink);
         var stageContext = new StageContext();
 
         // Framed (no stages, or only framed ones): the output is a function of the input chunks, so the framed pump

@@ -239,12 +239,13 @@ public sealed partial class PostgresManifest : IManifest, IAdapterStateStore
     {
         await using var cmd = Command($"""
             WITH started AS (
-                INSERT INTO transfers(session_id, source, destination, pipeline, source_size, source_version, source_modified, status, updated_at)
-                VALUES (@session, @s, @d, @p, @size, @version, @modified, 'InProgress', @now)
+                INSERT INTO transfers(session_id, source, destination, pipeline, source_size, source_version, source_modified, status, updated_at, epoch)
+                VALUES (@session, @s, @d, @p, @size, @version, @modified, 'InProgress', @now, 1)
                 ON CONFLICT (source, destination, pipeline) DO UPDATE SET
                     session_id = excluded.session_id, source_size = excluded.source_size, source_version = excluded.source_version,
                     source_modified = excluded.source_modified, status = 'InProgress', sink_state = NULL, bytes_confirmed = 0,
-                    attempts = 1, last_error = NULL, md5 = NULL, sha256 = NULL, output_size = -1, updated_at = excluded.updated_at
+                    attempts = 1, last_error = NULL, md5 = NULL, sha256 = NULL, output_size = -1, updated_at = excluded.updated_at,
+                    epoch = transfers.epoch + 1
                 RETURNING {ManifestRows.TransferColumns}
             ), dropped AS (
                 DELETE FROM chunks WHERE transfer_id IN (SELECT id FROM started)
@@ -258,13 +259,20 @@ public sealed partial class PostgresManifest : IManifest, IAdapterStateStore
         return ManifestRows.ReadTransfer(reader);
     }
 
-    public Task AttachTransferAsync(long transferId, long sessionId, CancellationToken cancellationToken = default) =>
-        ExecAsync("UPDATE transfers SET session_id = @session, attempts = attempts + 1, status = 'InProgress', updated_at = @now WHERE id = @id",
-            cancellationToken, ("session", sessionId), ("now", Now()), ("id", transferId));
+    public async Task<TransferLease> AttachTransferAsync(long transferId, long sessionId, CancellationToken cancellationToken = default)
+    {
+        await using var cmd = Command("""
+            UPDATE transfers SET session_id = @session, attempts = attempts + 1, status = 'InProgress', updated_at = @now, epoch = epoch + 1
+            WHERE id = @id RETURNING epoch
+            """, ("session", sessionId), ("now", Now()), ("id", transferId));
+        var epoch = await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false)
+            ?? throw new InvalidOperationException($"transfer {transferId} does not exist");
+        return new TransferLease(transferId, (long)epoch);
+    }
 
-    public Task SetSinkStateAsync(long transferId, string? sinkState, CancellationToken cancellationToken = default) =>
-        ExecAsync("UPDATE transfers SET sink_state = @state, updated_at = @now WHERE id = @id",
-            cancellationToken, ("state", sinkState), ("now", Now()), ("id", transferId));
+    public Task SetSinkStateAsync(TransferLease lease, string? sinkState, CancellationToken cancellationToken = default) =>
+        FencedAsync(lease, "UPDATE transfers SET sink_state = @state, updated_at = @now WHERE id = @id AND epoch = @epoch RETURNING id",
+            cancellationToken, ("state", sinkState), ("now", Now()));
 
     public async Task<IReadOnlyList<ChunkRecord>> GetChunksAsync(long transferId, CancellationToken cancellationToken = default)
     {
@@ -276,37 +284,49 @@ public sealed partial class PostgresManifest : IManifest, IAdapterStateStore
         return chunks;
     }
 
-    public Task ConfirmChunkAsync(long transferId, ChunkRecord chunk, string? sinkState, CancellationToken cancellationToken = default) =>
-        ExecAsync("""
-            WITH chunk AS (
-                INSERT INTO chunks(transfer_id, seq, "offset", length, input_end, checksum) VALUES (@id, @seq, @offset, @length, @input, @sum)
+    /// <summary>The chunk is inserted only from the row the fenced UPDATE returns: a stale lease adds nothing.</summary>
+    public Task ConfirmChunkAsync(TransferLease lease, ChunkRecord chunk, string? sinkState, CancellationToken cancellationToken = default) =>
+        FencedAsync(lease, """
+            WITH held AS (
+                UPDATE transfers SET bytes_confirmed = @end, sink_state = @state, updated_at = @now WHERE id = @id AND epoch = @epoch RETURNING id
+            ), chunk AS (
+                INSERT INTO chunks(transfer_id, seq, "offset", length, input_end, checksum)
+                SELECT id, @seq, @offset, @length, @input::bigint, @sum FROM held
                 ON CONFLICT (transfer_id, seq) DO UPDATE SET
                     "offset" = excluded."offset", length = excluded.length, input_end = excluded.input_end, checksum = excluded.checksum
             )
-            UPDATE transfers SET bytes_confirmed = @end, sink_state = @state, updated_at = @now WHERE id = @id
+            SELECT id FROM held
             """, cancellationToken,
-            ("id", transferId), ("seq", chunk.Sequence), ("offset", chunk.Offset), ("length", chunk.Length), ("input", chunk.InputEnd),
+            ("seq", chunk.Sequence), ("offset", chunk.Offset), ("length", chunk.Length), ("input", chunk.InputEnd),
             ("sum", chunk.Checksum), ("end", chunk.End), ("state", sinkState), ("now", Now()));
 
     /// <summary>One statement sees the chunks as they were before its DELETE, hence <c>seq &lt; @seq</c> in the sum.</summary>
-    public Task DropChunksAsync(long transferId, int fromSequence, CancellationToken cancellationToken = default) =>
-        ExecAsync("""
-            WITH dropped AS (DELETE FROM chunks WHERE transfer_id = @id AND seq >= @seq)
-            UPDATE transfers SET bytes_confirmed = COALESCE((SELECT MAX("offset" + length) FROM chunks WHERE transfer_id = @id AND seq < @seq), 0)
-            WHERE id = @id
-            """, cancellationToken, ("id", transferId), ("seq", fromSequence));
+    public Task DropChunksAsync(TransferLease lease, int fromSequence, CancellationToken cancellationToken = default) =>
+        FencedAsync(lease, """
+            WITH held AS (
+                UPDATE transfers SET bytes_confirmed = COALESCE((SELECT MAX("offset" + length) FROM chunks WHERE transfer_id = @id AND seq < @seq), 0)
+                WHERE id = @id AND epoch = @epoch RETURNING id
+            ), dropped AS (
+                DELETE FROM chunks WHERE transfer_id IN (SELECT id FROM held) AND seq >= @seq
+            )
+            SELECT id FROM held
+            """, cancellationToken, ("seq", fromSequence));
 
-    public Task CompleteTransferAsync(long transferId, TransferCompletion completion, CancellationToken cancellationToken = default) =>
-        ExecAsync("""
-            WITH dropped AS (DELETE FROM chunks WHERE transfer_id = @id)
-            UPDATE transfers SET status = 'Completed', sink_state = NULL, md5 = @md5, sha256 = @sha, output_size = @size,
-                bytes_confirmed = @size, last_error = NULL, updated_at = @now WHERE id = @id
+    public Task CompleteTransferAsync(TransferLease lease, TransferCompletion completion, CancellationToken cancellationToken = default) =>
+        FencedAsync(lease, """
+            WITH held AS (
+                UPDATE transfers SET status = 'Completed', sink_state = NULL, md5 = @md5, sha256 = @sha, output_size = @size,
+                    bytes_confirmed = @size, last_error = NULL, updated_at = @now WHERE id = @id AND epoch = @epoch RETURNING id
+            ), dropped AS (
+                DELETE FROM chunks WHERE transfer_id IN (SELECT id FROM held)
+            )
+            SELECT id FROM held
             """, cancellationToken,
-            ("md5", completion.Md5), ("sha", completion.Sha256), ("size", completion.OutputSize), ("now", Now()), ("id", transferId));
+            ("md5", completion.Md5), ("sha", completion.Sha256), ("size", completion.OutputSize), ("now", Now()));
 
-    public Task FailTransferAsync(long transferId, string error, CancellationToken cancellationToken = default) =>
-        ExecAsync("UPDATE transfers SET status = 'Failed', last_error = @error, updated_at = @now WHERE id = @id",
-            cancellationToken, ("error", error), ("now", Now()), ("id", transferId));
+    public Task FailTransferAsync(TransferLease lease, string error, CancellationToken cancellationToken = default) =>
+        FencedAsync(lease, "UPDATE transfers SET status = 'Failed', last_error = @error, updated_at = @now WHERE id = @id AND epoch = @epoch RETURNING id",
+            cancellationToken, ("error", error), ("now", Now()));
 
     public async IAsyncEnumerable<SessionRecord> ListSessionsAsync(int limit, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
@@ -344,6 +364,14 @@ public sealed partial class PostgresManifest : IManifest, IAdapterStateStore
 
     private long Now() => _time.GetUtcNow().ToUnixTimeMilliseconds();
 
+
+    /// <summary>Runs a write on behalf of <paramref name="lease"/>, with @id and @epoch bound: a statement that returns
+    /// the transfer's id when the epoch still matched, and no row when another process took the transfer over.</summary>
+    private async Task FencedAsync(TransferLease lease, string sql, CancellationToken cancellationToken, params (string, object?)[] parameters)
+    {
+        await using var cmd = Command(sql, [.. parameters, ("id", lease.Id), ("epoch", lease.Epoch)]);
+        if (await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is null) throw new TransferFencedException(lease);
+    }
 
     private async Task ExecAsync(string sql, CancellationToken cancellationToken, params (string, object?)[] parameters)
     {

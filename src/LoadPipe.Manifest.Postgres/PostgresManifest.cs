@@ -10,7 +10,8 @@ namespace LoadPipe.Manifest.Postgres;
 /// The manifest that many processes on many machines share: one PostgreSQL database, the same tables and behaviour
 /// as the SQLite manifest. Each call runs one command on a pooled connection; a call that changes several rows does
 /// it in one statement (data-modifying WITH clauses), so it is one transaction and one round trip. Transfer locks are
-/// session-level advisory locks, which PostgreSQL drops with the connection of a process that dies.
+/// session-level advisory locks, all held on one connection of this instance (<see cref="TryLockAsync"/>), which
+/// PostgreSQL drops with the connection of a process that dies.
 /// </summary>
 public sealed partial class PostgresManifest : IManifest, IAdapterStateStore
 {
@@ -23,6 +24,11 @@ public sealed partial class PostgresManifest : IManifest, IAdapterStateStore
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<long, byte> _held = new();
 
+    // Every lock this instance holds lives on one connection (_locks), used by one call at a time.
+    private readonly SemaphoreSlim _lockGate = new(1, 1);
+    private LockSession? _locks;
+    private bool _disposed;
+
     private PostgresManifest(NpgsqlConnectionStringBuilder target, TimeProvider time)
     {
         _time = time;
@@ -30,7 +36,7 @@ public sealed partial class PostgresManifest : IManifest, IAdapterStateStore
         if (string.IsNullOrEmpty(target.ApplicationName)) target.ApplicationName = "lp";
         _dataSource = NpgsqlDataSource.Create(target);
 
-        // Locks: a connection of their own each, never pooled, so closing it ends the session and its locks. The
+        // Locks: one connection of their own, never pooled, so closing it ends the session and its locks. The
         // server-side keepalives make PostgreSQL notice within about two minutes a holder whose machine went away
         // without closing its socket (power loss), where the operating system's default would wait two hours.
         var locks = new NpgsqlConnectionStringBuilder(target.ConnectionString) { Pooling = false };
@@ -131,54 +137,112 @@ public sealed partial class PostgresManifest : IManifest, IAdapterStateStore
             ("sent", counts.BytesSent), ("id", sessionId));
 
     /// <summary>
-    /// <c>pg_try_advisory_lock(key.LockId)</c> on a connection of its own, held open until the handle is disposed
-    /// (unlock, then close): a process that dies loses its connections, and PostgreSQL drops their locks. Two tasks of
+    /// <c>pg_try_advisory_lock(key.LockId)</c> on this instance's lock connection, the one connection that holds every
+    /// lock it takes (so 2,000 transfers in flight hold 2,000 locks on one connection, not 2,000 connections), until the
+    /// handle is disposed (<c>pg_advisory_unlock</c>). A process that dies loses that connection, and PostgreSQL drops
+    /// its locks at once. When the connection breaks while the process lives, every lock on it is lost together: the
+    /// next call opens a new one, and a transfer another process takes meanwhile is fenced off from the one that held
+    /// it by its epoch (<see cref="TransferLease"/>). Advisory locks are re-entrant within a session, so two tasks of
     /// this process are kept apart by a set of held keys before the server is asked, as in the SQLite manifest.
     /// </summary>
     public async Task<IAsyncDisposable?> TryLockAsync(TransferKey key, CancellationToken cancellationToken = default)
     {
         var id = key.LockId;
         if (!_held.TryAdd(id, 0)) return null;
-        NpgsqlConnection? connection = null;
+        var taken = false;
         try
         {
-            connection = await _lockSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-            bool taken;
-            await using (var cmd = new NpgsqlCommand("SELECT pg_try_advisory_lock(@id)", connection))
+            await _lockGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
             {
-                cmd.Parameters.AddWithValue("id", id);
-                taken = (bool)(await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                for (var attempt = 0; ; attempt++)
+                {
+                    var locks = _locks is { Lost: false } open ? open : _locks = await LockSession.OpenAsync(_lockSource, cancellationToken).ConfigureAwait(false);
+                    try
+                    {
+                        // Not cancelled once sent: a lock the server took while its answer was abandoned would stay held.
+                        taken = await locks.RunAsync("SELECT pg_try_advisory_lock(@id)", id).ConfigureAwait(false);
+                        return taken ? new Held(this, id, locks) : null;
+                    }
+                    catch (Exception e) when (e is NpgsqlException or IOException && locks.Lost && attempt == 0)
+                    {
+                        // The connection had broken since the last call (the server restarted, a proxy cut it): its
+                        // locks are gone, whatever this one did. Once more on a new connection.
+                    }
+                }
             }
-            if (taken) return new Held(this, id, connection);
-            await connection.DisposeAsync().ConfigureAwait(false);
-            _held.TryRemove(id, out _);
-            return null;
+            finally
+            {
+                _lockGate.Release();
+            }
         }
-        catch
+        finally
         {
-            if (connection is not null) await connection.DisposeAsync().ConfigureAwait(false);
-            _held.TryRemove(id, out _);
-            throw;
+            if (!taken) _held.TryRemove(id, out _);
         }
     }
 
-    private sealed class Held(PostgresManifest owner, long id, NpgsqlConnection connection) : IAsyncDisposable
+    /// <summary>One server session holding locks. Lost once its connection broke: the server ended the session, and
+    /// its locks with it; the handles taken on it then have nothing left to release.</summary>
+    private sealed class LockSession(NpgsqlConnection connection)
     {
-        public async ValueTask DisposeAsync()
+        public bool Lost { get; private set; }
+
+        public static async Task<LockSession> OpenAsync(NpgsqlDataSource source, CancellationToken cancellationToken) =>
+            new(await source.OpenConnectionAsync(cancellationToken).ConfigureAwait(false));
+
+        /// <summary>Runs a boolean advisory-lock function on <paramref name="id"/>; called under the lock gate.</summary>
+        public async Task<bool> RunAsync(string sql, long id)
         {
             try
             {
-                await using var cmd = new NpgsqlCommand("SELECT pg_advisory_unlock(@id)", connection);
+                await using var cmd = new NpgsqlCommand(sql, connection);
                 cmd.Parameters.AddWithValue("id", id);
-                await cmd.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
+                return (bool)(await cmd.ExecuteScalarAsync(CancellationToken.None).ConfigureAwait(false))!;
             }
-            catch (NpgsqlException)
+            catch (Exception e) when (e is NpgsqlException or IOException or TimeoutException)
+            {
+                // A broken connection took every lock with it. An answer that timed out leaves unknown whether the
+                // lock was taken: closing the session is the one way to be sure it is not held. A server error (the
+                // lock table full) leaves the session and its other locks as they were.
+                if (e is TimeoutException || connection.FullState != System.Data.ConnectionState.Open) await CloseAsync().ConfigureAwait(false);
+                throw;
+            }
+        }
+
+        public async ValueTask CloseAsync()
+        {
+            Lost = true;
+            await connection.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private sealed class Held(PostgresManifest owner, long id, LockSession locks) : IAsyncDisposable
+    {
+        private int _disposed;
+
+        public async ValueTask DisposeAsync()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+            try
+            {
+                await owner._lockGate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+                try
+                {
+                    if (!locks.Lost) await locks.RunAsync("SELECT pg_advisory_unlock(@id)", id).ConfigureAwait(false);
+                }
+                finally
+                {
+                    owner._lockGate.Release();
+                }
+            }
+            catch (Exception e) when (e is NpgsqlException or IOException or TimeoutException)
             {
                 // The connection is broken: the server has ended the session, and the lock with it.
             }
             finally
             {
-                await connection.DisposeAsync().ConfigureAwait(false);
                 owner._held.TryRemove(id, out _);
             }
         }
@@ -353,9 +417,20 @@ public sealed partial class PostgresManifest : IManifest, IAdapterStateStore
             yield return ManifestRows.ReadTransfer(reader);
     }
 
-    /// <summary>Closes the pool. Locks still held keep their own connections until their handles are disposed.</summary>
+    /// <summary>Closes the pool and the lock connection: locks still held are released with it (their handles then
+    /// have nothing left to do).</summary>
     public async ValueTask DisposeAsync()
     {
+        await _lockGate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            _disposed = true;
+            if (_locks is { } locks) await locks.CloseAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _lockGate.Release();
+        }
         await _dataSource.DisposeAsync().ConfigureAwait(false);
         await _lockSource.DisposeAsync().ConfigureAwait(false);
     }

@@ -138,7 +138,7 @@ public sealed partial class PostgresManifest : IManifest, IAdapterStateStore
 
     /// <summary>
     /// <c>pg_try_advisory_lock(key.LockId)</c> on this instance's lock connection, the one connection that holds every
-    /// lock it takes (so 2,000 transfers in flight hold 2,000 locks on one connection, not 2,000 connections), until the
+    /// lock it takes (2,000 transfers in flight hold their 4,000 locks on one connection, not 4,000 connections), until the
     /// handle is disposed (<c>pg_advisory_unlock</c>). A process that dies loses that connection, and PostgreSQL drops
     /// its locks at once. When the connection breaks while the process lives, every lock on it is lost together: the
     /// next call opens a new one, and a transfer another process takes meanwhile is fenced off from the one that held
@@ -165,7 +165,7 @@ public sealed partial class PostgresManifest : IManifest, IAdapterStateStore
                         taken = await locks.RunAsync("SELECT pg_try_advisory_lock(@id)", id).ConfigureAwait(false);
                         return taken ? new Held(this, id, locks) : null;
                     }
-                    catch (Exception e) when (e is NpgsqlException or IOException && locks.Lost && attempt == 0)
+                    catch (Exception e) when ((e is NpgsqlException or IOException) && locks.Lost && attempt == 0)
                     {
                         // The connection had broken since the last call (the server restarted, a proxy cut it): its
                         // locks are gone, whatever this one did. Once more on a new connection.

@@ -102,5 +102,10 @@ internal static class Migrations
         DROP TABLE quota_spent;
         DROP TABLE upload_history;
         """,
+        // The epoch of the transfer's current holder (TransferLease): taking a transfer increments it, and every write
+        // on behalf of that work checks it, so a process that lost its lock can no longer change the record.
+        """
+        ALTER TABLE transfers ADD COLUMN epoch BIGINT NOT NULL DEFAULT 0;
+        """,
     ];
 }

@@ -10,7 +10,8 @@ namespace LoadPipe.Manifest.Postgres;
 /// The manifest that many processes on many machines share: one PostgreSQL database, the same tables and behaviour
 /// as the SQLite manifest. Each call runs one command on a pooled connection; a call that changes several rows does
 /// it in one statement (data-modifying WITH clauses), so it is one transaction and one round trip. Transfer locks are
-/// session-level advisory locks, which PostgreSQL drops with the connection of a process that dies.
+/// session-level advisory locks, all held on one connection of this instance (<see cref="TryLockAsync"/>), which
+/// PostgreSQL drops with the connection of a process that dies.
 /// </summary>
 public sealed partial class PostgresManifest : IManifest, IAdapterStateStore
 {
@@ -23,6 +24,11 @@ public sealed partial class PostgresManifest : IManifest, IAdapterStateStore
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<long, byte> _held = new();
 
+    // Every lock this instance holds lives on one connection (_locks), used by one call at a time.
+    private readonly SemaphoreSlim _lockGate = new(1, 1);
+    private LockSession? _locks;
+    private bool _disposed;
+
     private PostgresManifest(NpgsqlConnectionStringBuilder target, TimeProvider time)
     {
         _time = time;
@@ -30,7 +36,7 @@ public sealed partial class PostgresManifest : IManifest, IAdapterStateStore
         if (string.IsNullOrEmpty(target.ApplicationName)) target.ApplicationName = "lp";
         _dataSource = NpgsqlDataSource.Create(target);
 
-        // Locks: a connection of their own each, never pooled, so closing it ends the session and its locks. The
+        // Locks: one connection of their own, never pooled, so closing it ends the session and its locks. The
         // server-side keepalives make PostgreSQL notice within about two minutes a holder whose machine went away
         // without closing its socket (power loss), where the operating system's default would wait two hours.
         var locks = new NpgsqlConnectionStringBuilder(target.ConnectionString) { Pooling = false };
@@ -131,54 +137,112 @@ public sealed partial class PostgresManifest : IManifest, IAdapterStateStore
             ("sent", counts.BytesSent), ("id", sessionId));
 
     /// <summary>
-    /// <c>pg_try_advisory_lock(key.LockId)</c> on a connection of its own, held open until the handle is disposed
-    /// (unlock, then close): a process that dies loses its connections, and PostgreSQL drops their locks. Two tasks of
+    /// <c>pg_try_advisory_lock(key.LockId)</c> on this instance's lock connection, the one connection that holds every
+    /// lock it takes (2,000 transfers in flight hold their 4,000 locks on one connection, not 4,000 connections), until the
+    /// handle is disposed (<c>pg_advisory_unlock</c>). A process that dies loses that connection, and PostgreSQL drops
+    /// its locks at once. When the connection breaks while the process lives, every lock on it is lost together: the
+    /// next call opens a new one, and a transfer another process takes meanwhile is fenced off from the one that held
+    /// it by its epoch (<see cref="TransferLease"/>). Advisory locks are re-entrant within a session, so two tasks of
     /// this process are kept apart by a set of held keys before the server is asked, as in the SQLite manifest.
     /// </summary>
     public async Task<IAsyncDisposable?> TryLockAsync(TransferKey key, CancellationToken cancellationToken = default)
     {
         var id = key.LockId;
         if (!_held.TryAdd(id, 0)) return null;
-        NpgsqlConnection? connection = null;
+        var taken = false;
         try
         {
-            connection = await _lockSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-            bool taken;
-            await using (var cmd = new NpgsqlCommand("SELECT pg_try_advisory_lock(@id)", connection))
+            await _lockGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
             {
-                cmd.Parameters.AddWithValue("id", id);
-                taken = (bool)(await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                for (var attempt = 0; ; attempt++)
+                {
+                    var locks = _locks is { Lost: false } open ? open : _locks = await LockSession.OpenAsync(_lockSource, cancellationToken).ConfigureAwait(false);
+                    try
+                    {
+                        // Not cancelled once sent: a lock the server took while its answer was abandoned would stay held.
+                        taken = await locks.RunAsync("SELECT pg_try_advisory_lock(@id)", id).ConfigureAwait(false);
+                        return taken ? new Held(this, id, locks) : null;
+                    }
+                    catch (Exception e) when ((e is NpgsqlException or IOException) && locks.Lost && attempt == 0)
+                    {
+                        // The connection had broken since the last call (the server restarted, a proxy cut it): its
+                        // locks are gone, whatever this one did. Once more on a new connection.
+                    }
+                }
             }
-            if (taken) return new Held(this, id, connection);
-            await connection.DisposeAsync().ConfigureAwait(false);
-            _held.TryRemove(id, out _);
-            return null;
+            finally
+            {
+                _lockGate.Release();
+            }
         }
-        catch
+        finally
         {
-            if (connection is not null) await connection.DisposeAsync().ConfigureAwait(false);
-            _held.TryRemove(id, out _);
-            throw;
+            if (!taken) _held.TryRemove(id, out _);
         }
     }
 
-    private sealed class Held(PostgresManifest owner, long id, NpgsqlConnection connection) : IAsyncDisposable
+    /// <summary>One server session holding locks. Lost once its connection broke: the server ended the session, and
+    /// its locks with it; the handles taken on it then have nothing left to release.</summary>
+    private sealed class LockSession(NpgsqlConnection connection)
     {
-        public async ValueTask DisposeAsync()
+        public bool Lost { get; private set; }
+
+        public static async Task<LockSession> OpenAsync(NpgsqlDataSource source, CancellationToken cancellationToken) =>
+            new(await source.OpenConnectionAsync(cancellationToken).ConfigureAwait(false));
+
+        /// <summary>Runs a boolean advisory-lock function on <paramref name="id"/>; called under the lock gate.</summary>
+        public async Task<bool> RunAsync(string sql, long id)
         {
             try
             {
-                await using var cmd = new NpgsqlCommand("SELECT pg_advisory_unlock(@id)", connection);
+                await using var cmd = new NpgsqlCommand(sql, connection);
                 cmd.Parameters.AddWithValue("id", id);
-                await cmd.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
+                return (bool)(await cmd.ExecuteScalarAsync(CancellationToken.None).ConfigureAwait(false))!;
             }
-            catch (NpgsqlException)
+            catch (Exception e) when (e is NpgsqlException or IOException or TimeoutException)
+            {
+                // A broken connection took every lock with it. An answer that timed out leaves unknown whether the
+                // lock was taken: closing the session is the one way to be sure it is not held. A server error (the
+                // lock table full) leaves the session and its other locks as they were.
+                if (e is TimeoutException || connection.FullState != System.Data.ConnectionState.Open) await CloseAsync().ConfigureAwait(false);
+                throw;
+            }
+        }
+
+        public async ValueTask CloseAsync()
+        {
+            Lost = true;
+            await connection.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private sealed class Held(PostgresManifest owner, long id, LockSession locks) : IAsyncDisposable
+    {
+        private int _disposed;
+
+        public async ValueTask DisposeAsync()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+            try
+            {
+                await owner._lockGate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+                try
+                {
+                    if (!locks.Lost) await locks.RunAsync("SELECT pg_advisory_unlock(@id)", id).ConfigureAwait(false);
+                }
+                finally
+                {
+                    owner._lockGate.Release();
+                }
+            }
+            catch (Exception e) when (e is NpgsqlException or IOException or TimeoutException)
             {
                 // The connection is broken: the server has ended the session, and the lock with it.
             }
             finally
             {
-                await connection.DisposeAsync().ConfigureAwait(false);
                 owner._held.TryRemove(id, out _);
             }
         }
@@ -239,12 +303,13 @@ public sealed partial class PostgresManifest : IManifest, IAdapterStateStore
     {
         await using var cmd = Command($"""
             WITH started AS (
-                INSERT INTO transfers(session_id, source, destination, pipeline, source_size, source_version, source_modified, status, updated_at)
-                VALUES (@session, @s, @d, @p, @size, @version, @modified, 'InProgress', @now)
+                INSERT INTO transfers(session_id, source, destination, pipeline, source_size, source_version, source_modified, status, updated_at, epoch)
+                VALUES (@session, @s, @d, @p, @size, @version, @modified, 'InProgress', @now, 1)
                 ON CONFLICT (source, destination, pipeline) DO UPDATE SET
                     session_id = excluded.session_id, source_size = excluded.source_size, source_version = excluded.source_version,
                     source_modified = excluded.source_modified, status = 'InProgress', sink_state = NULL, bytes_confirmed = 0,
-                    attempts = 1, last_error = NULL, md5 = NULL, sha256 = NULL, output_size = -1, updated_at = excluded.updated_at
+                    attempts = 1, last_error = NULL, md5 = NULL, sha256 = NULL, output_size = -1, updated_at = excluded.updated_at,
+                    epoch = transfers.epoch + 1
                 RETURNING {ManifestRows.TransferColumns}
             ), dropped AS (
                 DELETE FROM chunks WHERE transfer_id IN (SELECT id FROM started)
@@ -258,13 +323,20 @@ public sealed partial class PostgresManifest : IManifest, IAdapterStateStore
         return ManifestRows.ReadTransfer(reader);
     }
 
-    public Task AttachTransferAsync(long transferId, long sessionId, CancellationToken cancellationToken = default) =>
-        ExecAsync("UPDATE transfers SET session_id = @session, attempts = attempts + 1, status = 'InProgress', updated_at = @now WHERE id = @id",
-            cancellationToken, ("session", sessionId), ("now", Now()), ("id", transferId));
+    public async Task<TransferLease> AttachTransferAsync(long transferId, long sessionId, CancellationToken cancellationToken = default)
+    {
+        await using var cmd = Command("""
+            UPDATE transfers SET session_id = @session, attempts = attempts + 1, status = 'InProgress', updated_at = @now, epoch = epoch + 1
+            WHERE id = @id RETURNING epoch
+            """, ("session", sessionId), ("now", Now()), ("id", transferId));
+        var epoch = await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false)
+            ?? throw new InvalidOperationException($"transfer {transferId} does not exist");
+        return new TransferLease(transferId, (long)epoch);
+    }
 
-    public Task SetSinkStateAsync(long transferId, string? sinkState, CancellationToken cancellationToken = default) =>
-        ExecAsync("UPDATE transfers SET sink_state = @state, updated_at = @now WHERE id = @id",
-            cancellationToken, ("state", sinkState), ("now", Now()), ("id", transferId));
+    public Task SetSinkStateAsync(TransferLease lease, string? sinkState, CancellationToken cancellationToken = default) =>
+        FencedAsync(lease, "UPDATE transfers SET sink_state = @state, updated_at = @now WHERE id = @id AND epoch = @epoch RETURNING id",
+            cancellationToken, ("state", sinkState), ("now", Now()));
 
     public async Task<IReadOnlyList<ChunkRecord>> GetChunksAsync(long transferId, CancellationToken cancellationToken = default)
     {
@@ -276,37 +348,49 @@ public sealed partial class PostgresManifest : IManifest, IAdapterStateStore
         return chunks;
     }
 
-    public Task ConfirmChunkAsync(long transferId, ChunkRecord chunk, string? sinkState, CancellationToken cancellationToken = default) =>
-        ExecAsync("""
-            WITH chunk AS (
-                INSERT INTO chunks(transfer_id, seq, "offset", length, input_end, checksum) VALUES (@id, @seq, @offset, @length, @input, @sum)
+    /// <summary>The chunk is inserted only from the row the fenced UPDATE returns: a stale lease adds nothing.</summary>
+    public Task ConfirmChunkAsync(TransferLease lease, ChunkRecord chunk, string? sinkState, CancellationToken cancellationToken = default) =>
+        FencedAsync(lease, """
+            WITH held AS (
+                UPDATE transfers SET bytes_confirmed = @end, sink_state = @state, updated_at = @now WHERE id = @id AND epoch = @epoch RETURNING id
+            ), chunk AS (
+                INSERT INTO chunks(transfer_id, seq, "offset", length, input_end, checksum)
+                SELECT id, @seq, @offset, @length, @input::bigint, @sum FROM held
                 ON CONFLICT (transfer_id, seq) DO UPDATE SET
                     "offset" = excluded."offset", length = excluded.length, input_end = excluded.input_end, checksum = excluded.checksum
             )
-            UPDATE transfers SET bytes_confirmed = @end, sink_state = @state, updated_at = @now WHERE id = @id
+            SELECT id FROM held
             """, cancellationToken,
-            ("id", transferId), ("seq", chunk.Sequence), ("offset", chunk.Offset), ("length", chunk.Length), ("input", chunk.InputEnd),
+            ("seq", chunk.Sequence), ("offset", chunk.Offset), ("length", chunk.Length), ("input", chunk.InputEnd),
             ("sum", chunk.Checksum), ("end", chunk.End), ("state", sinkState), ("now", Now()));
 
     /// <summary>One statement sees the chunks as they were before its DELETE, hence <c>seq &lt; @seq</c> in the sum.</summary>
-    public Task DropChunksAsync(long transferId, int fromSequence, CancellationToken cancellationToken = default) =>
-        ExecAsync("""
-            WITH dropped AS (DELETE FROM chunks WHERE transfer_id = @id AND seq >= @seq)
-            UPDATE transfers SET bytes_confirmed = COALESCE((SELECT MAX("offset" + length) FROM chunks WHERE transfer_id = @id AND seq < @seq), 0)
-            WHERE id = @id
-            """, cancellationToken, ("id", transferId), ("seq", fromSequence));
+    public Task DropChunksAsync(TransferLease lease, int fromSequence, CancellationToken cancellationToken = default) =>
+        FencedAsync(lease, """
+            WITH held AS (
+                UPDATE transfers SET bytes_confirmed = COALESCE((SELECT MAX("offset" + length) FROM chunks WHERE transfer_id = @id AND seq < @seq), 0)
+                WHERE id = @id AND epoch = @epoch RETURNING id
+            ), dropped AS (
+                DELETE FROM chunks WHERE transfer_id IN (SELECT id FROM held) AND seq >= @seq
+            )
+            SELECT id FROM held
+            """, cancellationToken, ("seq", fromSequence));
 
-    public Task CompleteTransferAsync(long transferId, TransferCompletion completion, CancellationToken cancellationToken = default) =>
-        ExecAsync("""
-            WITH dropped AS (DELETE FROM chunks WHERE transfer_id = @id)
-            UPDATE transfers SET status = 'Completed', sink_state = NULL, md5 = @md5, sha256 = @sha, output_size = @size,
-                bytes_confirmed = @size, last_error = NULL, updated_at = @now WHERE id = @id
+    public Task CompleteTransferAsync(TransferLease lease, TransferCompletion completion, CancellationToken cancellationToken = default) =>
+        FencedAsync(lease, """
+            WITH held AS (
+                UPDATE transfers SET status = 'Completed', sink_state = NULL, md5 = @md5, sha256 = @sha, output_size = @size,
+                    bytes_confirmed = @size, last_error = NULL, updated_at = @now WHERE id = @id AND epoch = @epoch RETURNING id
+            ), dropped AS (
+                DELETE FROM chunks WHERE transfer_id IN (SELECT id FROM held)
+            )
+            SELECT id FROM held
             """, cancellationToken,
-            ("md5", completion.Md5), ("sha", completion.Sha256), ("size", completion.OutputSize), ("now", Now()), ("id", transferId));
+            ("md5", completion.Md5), ("sha", completion.Sha256), ("size", completion.OutputSize), ("now", Now()));
 
-    public Task FailTransferAsync(long transferId, string error, CancellationToken cancellationToken = default) =>
-        ExecAsync("UPDATE transfers SET status = 'Failed', last_error = @error, updated_at = @now WHERE id = @id",
-            cancellationToken, ("error", error), ("now", Now()), ("id", transferId));
+    public Task FailTransferAsync(TransferLease lease, string error, CancellationToken cancellationToken = default) =>
+        FencedAsync(lease, "UPDATE transfers SET status = 'Failed', last_error = @error, updated_at = @now WHERE id = @id AND epoch = @epoch RETURNING id",
+            cancellationToken, ("error", error), ("now", Now()));
 
     public async IAsyncEnumerable<SessionRecord> ListSessionsAsync(int limit, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
@@ -333,9 +417,20 @@ public sealed partial class PostgresManifest : IManifest, IAdapterStateStore
             yield return ManifestRows.ReadTransfer(reader);
     }
 
-    /// <summary>Closes the pool. Locks still held keep their own connections until their handles are disposed.</summary>
+    /// <summary>Closes the pool and the lock connection: locks still held are released with it (their handles then
+    /// have nothing left to do).</summary>
     public async ValueTask DisposeAsync()
     {
+        await _lockGate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            _disposed = true;
+            if (_locks is { } locks) await locks.CloseAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _lockGate.Release();
+        }
         await _dataSource.DisposeAsync().ConfigureAwait(false);
         await _lockSource.DisposeAsync().ConfigureAwait(false);
     }
@@ -344,6 +439,14 @@ public sealed partial class PostgresManifest : IManifest, IAdapterStateStore
 
     private long Now() => _time.GetUtcNow().ToUnixTimeMilliseconds();
 
+
+    /// <summary>Runs a write on behalf of <paramref name="lease"/>, with @id and @epoch bound: a statement that returns
+    /// the transfer's id when the epoch still matched, and no row when another process took the transfer over.</summary>
+    private async Task FencedAsync(TransferLease lease, string sql, CancellationToken cancellationToken, params (string, object?)[] parameters)
+    {
+        await using var cmd = Command(sql, [.. parameters, ("id", lease.Id), ("epoch", lease.Epoch)]);
+        if (await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is null) throw new TransferFencedException(lease);
+    }
 
     private async Task ExecAsync(string sql, CancellationToken cancellationToken, params (string, object?)[] parameters)
     {

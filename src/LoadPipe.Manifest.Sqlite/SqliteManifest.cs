@@ -323,12 +323,13 @@ public sealed partial class SqliteManifest : IManifest, IAdapterStateStore
         await using var tx = c.Begin();
         TransferRecord record;
         await using (var reader = await c.Command($"""
-            INSERT INTO transfers(session_id, source, destination, pipeline, source_size, source_version, source_modified, status, updated_at)
-            VALUES ($session, $s, $d, $p, $size, $version, $modified, 'InProgress', $now)
+            INSERT INTO transfers(session_id, source, destination, pipeline, source_size, source_version, source_modified, status, updated_at, epoch)
+            VALUES ($session, $s, $d, $p, $size, $version, $modified, 'InProgress', $now, 1)
             ON CONFLICT(source, destination, pipeline) DO UPDATE SET
                 session_id = excluded.session_id, source_size = excluded.source_size, source_version = excluded.source_version,
                 source_modified = excluded.source_modified, status = 'InProgress', sink_state = NULL, bytes_confirmed = 0,
-                attempts = 1, last_error = NULL, md5 = NULL, sha256 = NULL, output_size = -1, updated_at = excluded.updated_at
+                attempts = 1, last_error = NULL, md5 = NULL, sha256 = NULL, output_size = -1, updated_at = excluded.updated_at,
+                epoch = transfers.epoch + 1
             RETURNING {ManifestRows.TransferColumns}
             """, tx,
             ("$session", sessionId), ("$s", key.Source), ("$d", key.Destination), ("$p", key.Pipeline), ("$size", source.Size),
@@ -343,13 +344,23 @@ public sealed partial class SqliteManifest : IManifest, IAdapterStateStore
         return record;
     }
 
-    public Task AttachTransferAsync(long transferId, long sessionId, CancellationToken cancellationToken = default) =>
-        ExecAsync("UPDATE transfers SET session_id = $session, attempts = attempts + 1, status = 'InProgress', updated_at = $now WHERE id = $id",
-            cancellationToken, ("$session", sessionId), ("$now", Now()), ("$id", transferId));
+    public async Task<TransferLease> AttachTransferAsync(long transferId, long sessionId, CancellationToken cancellationToken = default)
+    {
+        await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var epoch = await c.Command("""
+            UPDATE transfers SET session_id = $session, attempts = attempts + 1, status = 'InProgress', updated_at = $now, epoch = epoch + 1
+            WHERE id = $id RETURNING epoch
+            """, null, ("$session", sessionId), ("$now", Now()), ("$id", transferId)).ExecuteScalarAsync(cancellationToken).ConfigureAwait(false)
+            ?? throw new InvalidOperationException($"transfer {transferId} does not exist");
+        return new TransferLease(transferId, (long)epoch);
+    }
 
-    public Task SetSinkStateAsync(long transferId, string? sinkState, CancellationToken cancellationToken = default) =>
-        ExecAsync("UPDATE transfers SET sink_state = $state, updated_at = $now WHERE id = $id",
-            cancellationToken, ("$state", sinkState), ("$now", Now()), ("$id", transferId));
+    public async Task SetSinkStateAsync(TransferLease lease, string? sinkState, CancellationToken cancellationToken = default)
+    {
+        await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await FencedUpdateAsync(c, null, lease, "UPDATE transfers SET sink_state = $state, updated_at = $now WHERE id = $id AND epoch = $epoch",
+            cancellationToken, ("$state", sinkState), ("$now", Now())).ConfigureAwait(false);
+    }
 
     public async Task<IReadOnlyList<ChunkRecord>> GetChunksAsync(long transferId, CancellationToken cancellationToken = default)
     {
@@ -362,35 +373,61 @@ public sealed partial class SqliteManifest : IManifest, IAdapterStateStore
         return chunks;
     }
 
-    public async Task ConfirmChunkAsync(long transferId, ChunkRecord chunk, string? sinkState, CancellationToken cancellationToken = default)
+    // Each fenced write updates the transfer's row first, on its epoch, and changes its chunks only when that matched.
+
+    public async Task ConfirmChunkAsync(TransferLease lease, ChunkRecord chunk, string? sinkState, CancellationToken cancellationToken = default)
     {
         await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var tx = c.Begin();
+        await FencedUpdateAsync(c, tx, lease, "UPDATE transfers SET bytes_confirmed = $end, sink_state = $state, updated_at = $now WHERE id = $id AND epoch = $epoch",
+            cancellationToken, ("$end", chunk.End), ("$state", sinkState), ("$now", Now())).ConfigureAwait(false);
         await c.Command("""
             INSERT OR REPLACE INTO chunks(transfer_id, seq, offset, length, input_end, checksum) VALUES ($id, $seq, $offset, $length, $input, $sum)
-            """, tx, ("$id", transferId), ("$seq", chunk.Sequence), ("$offset", chunk.Offset), ("$length", chunk.Length), ("$input", chunk.InputEnd), ("$sum", chunk.Checksum))
+            """, tx, ("$id", lease.Id), ("$seq", chunk.Sequence), ("$offset", chunk.Offset), ("$length", chunk.Length), ("$input", chunk.InputEnd), ("$sum", chunk.Checksum))
             .ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        await c.Command("UPDATE transfers SET bytes_confirmed = $end, sink_state = $state, updated_at = $now WHERE id = $id", tx,
-            ("$end", chunk.End), ("$state", sinkState), ("$now", Now()), ("$id", transferId)).ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    public Task DropChunksAsync(long transferId, int fromSequence, CancellationToken cancellationToken = default) =>
-        ExecAsync("""
-            DELETE FROM chunks WHERE transfer_id = $id AND seq >= $seq;
-            UPDATE transfers SET bytes_confirmed = COALESCE((SELECT MAX(offset + length) FROM chunks WHERE transfer_id = $id), 0) WHERE id = $id;
-            """, cancellationToken, ("$id", transferId), ("$seq", fromSequence));
+    public async Task DropChunksAsync(TransferLease lease, int fromSequence, CancellationToken cancellationToken = default)
+    {
+        await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var tx = c.Begin();
+        await FencedUpdateAsync(c, tx, lease, """
+            UPDATE transfers SET bytes_confirmed = COALESCE((SELECT MAX(offset + length) FROM chunks WHERE transfer_id = $id AND seq < $seq), 0)
+            WHERE id = $id AND epoch = $epoch
+            """, cancellationToken, ("$seq", fromSequence)).ConfigureAwait(false);
+        await c.Command("DELETE FROM chunks WHERE transfer_id = $id AND seq >= $seq", tx, ("$id", lease.Id), ("$seq", fromSequence))
+            .ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
 
-    public Task CompleteTransferAsync(long transferId, TransferCompletion completion, CancellationToken cancellationToken = default) =>
-        ExecAsync("""
+    public async Task CompleteTransferAsync(TransferLease lease, TransferCompletion completion, CancellationToken cancellationToken = default)
+    {
+        await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var tx = c.Begin();
+        await FencedUpdateAsync(c, tx, lease, """
             UPDATE transfers SET status = 'Completed', sink_state = NULL, md5 = $md5, sha256 = $sha, output_size = $size,
-                bytes_confirmed = $size, last_error = NULL, updated_at = $now WHERE id = $id;
-            DELETE FROM chunks WHERE transfer_id = $id;
-            """, cancellationToken, ("$md5", completion.Md5), ("$sha", completion.Sha256), ("$size", completion.OutputSize), ("$now", Now()), ("$id", transferId));
+                bytes_confirmed = $size, last_error = NULL, updated_at = $now WHERE id = $id AND epoch = $epoch
+            """, cancellationToken, ("$md5", completion.Md5), ("$sha", completion.Sha256), ("$size", completion.OutputSize), ("$now", Now())).ConfigureAwait(false);
+        await c.Command("DELETE FROM chunks WHERE transfer_id = $id", tx, ("$id", lease.Id)).ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
 
-    public Task FailTransferAsync(long transferId, string error, CancellationToken cancellationToken = default) =>
-        ExecAsync("UPDATE transfers SET status = 'Failed', last_error = $error, updated_at = $now WHERE id = $id",
-            cancellationToken, ("$error", error), ("$now", Now()), ("$id", transferId));
+    public async Task FailTransferAsync(TransferLease lease, string error, CancellationToken cancellationToken = default)
+    {
+        await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await FencedUpdateAsync(c, null, lease, "UPDATE transfers SET status = 'Failed', last_error = $error, updated_at = $now WHERE id = $id AND epoch = $epoch",
+            cancellationToken, ("$error", error), ("$now", Now())).ConfigureAwait(false);
+    }
+
+    /// <summary>Runs an UPDATE of the transfer's row on behalf of <paramref name="lease"/> ($id and $epoch bound); no row
+    /// matched: another process took the transfer over, and the transaction, if any, is left to be rolled back.</summary>
+    private static async Task FencedUpdateAsync(Pooled c, SqliteTransaction? tx, TransferLease lease, string sql, CancellationToken cancellationToken,
+        params (string, object?)[] parameters)
+    {
+        var updated = await c.Command(sql, tx, [.. parameters, ("$id", lease.Id), ("$epoch", lease.Epoch)]).ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        if (updated == 0) throw new TransferFencedException(lease);
+    }
 
     public async IAsyncEnumerable<SessionRecord> ListSessionsAsync(int limit, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {

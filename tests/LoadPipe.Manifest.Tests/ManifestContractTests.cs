@@ -30,9 +30,10 @@ public abstract partial class ManifestContractTests : IAsyncLifetime
         await using (var m = await OpenAsync())
         {
             var session = await m.BeginSessionAsync(new SessionStart("copy", "/src", "/dst"));
-            id = (await m.StartTransferAsync(Key, session, Identity)).Id;
-            await m.ConfirmChunkAsync(id, new ChunkRecord(0, 0, 40, 40, "aa"), "state-1");
-            await m.ConfirmChunkAsync(id, new ChunkRecord(1, 40, 20, null, "bb"), "state-2");
+            var lease = (await m.StartTransferAsync(Key, session, Identity)).Lease;
+            id = lease.Id;
+            await m.ConfirmChunkAsync(lease, new ChunkRecord(0, 0, 40, 40, "aa"), "state-1");
+            await m.ConfirmChunkAsync(lease, new ChunkRecord(1, 40, 20, null, "bb"), "state-2");
         }
 
         await using var reopened = await OpenAsync();
@@ -56,7 +57,7 @@ public abstract partial class ManifestContractTests : IAsyncLifetime
         foreach (var key in keys.Where((_, i) => i % 3 == 0))
         {
             var t = await m.StartTransferAsync(key, session, Identity);
-            if (key.Source.EndsWith('0')) await m.CompleteTransferAsync(t.Id, new TransferCompletion(100, "m", "s"));
+            if (key.Source.EndsWith('0')) await m.CompleteTransferAsync(t.Lease, new TransferCompletion(100, "m", "s"));
         }
         // Same source and destination through other stages is another transfer.
         var asked = keys.Append(keys[0] with { Pipeline = "zstd" }).ToList();
@@ -77,7 +78,7 @@ public abstract partial class ManifestContractTests : IAsyncLifetime
         await using var m = await OpenAsync();
         var first = await m.BeginSessionAsync(new SessionStart("copy", "/src", "/dst"));
         var started = await m.StartTransferAsync(Key, first, Identity);
-        await m.ConfirmChunkAsync(started.Id, new ChunkRecord(0, 0, 40, 40, "aa"), "state");
+        await m.ConfirmChunkAsync(started.Lease, new ChunkRecord(0, 0, 40, 40, "aa"), "state");
         var second = await m.BeginSessionAsync(new SessionStart("copy", "/src", "/dst"));
         var planned = Enumerable.Range(0, 700).Select(i => (new TransferKey($"/src/p{i}", $"/dst/p{i}", ""), i % 2 == 0 ? Identity : new SourceIdentity(-1, null, null)))
             .Append((Key, Identity)).ToList();
@@ -103,7 +104,7 @@ public abstract partial class ManifestContractTests : IAsyncLifetime
         await using var m = await OpenAsync();
         var session = await m.BeginSessionAsync(new SessionStart("copy", "/src", "/dst"));
         var first = await m.StartTransferAsync(Key, session, Identity);
-        await m.ConfirmChunkAsync(first.Id, new ChunkRecord(0, 0, 40, 40, "aa"), "s");
+        await m.ConfirmChunkAsync(first.Lease, new ChunkRecord(0, 0, 40, 40, "aa"), "s");
         var changed = Identity with { Size = 200 };
 
         var second = await m.StartTransferAsync(Key, session, changed);
@@ -138,7 +139,7 @@ public abstract partial class ManifestContractTests : IAsyncLifetime
         clock.Advance(TimeSpan.FromSeconds(90));
 
         await m.EndSessionAsync(session, new SessionSummary("completed", 1, 0, 0, 100, 100));
-        await m.FailTransferAsync((await m.FindTransferAsync(Key))!.Id, "x");
+        await m.FailTransferAsync((await m.FindTransferAsync(Key))!.Lease, "x");
 
         var s = Assert.Single(await m.ListSessionsAsync(10).ToListAsync());
         Assert.Equal((started, started.AddSeconds(90), "p1"), (s.StartedAt, s.FinishedAt, s.Project));
@@ -151,9 +152,9 @@ public abstract partial class ManifestContractTests : IAsyncLifetime
         await using var m = await OpenAsync();
         var session = await m.BeginSessionAsync(new SessionStart("copy", "/src", "/dst"));
         var t = await m.StartTransferAsync(Key, session, Identity);
-        await m.ConfirmChunkAsync(t.Id, new ChunkRecord(0, 0, 100, 100, "aa"), "s");
+        await m.ConfirmChunkAsync(t.Lease, new ChunkRecord(0, 0, 100, 100, "aa"), "s");
 
-        await m.CompleteTransferAsync(t.Id, new TransferCompletion(100, "md5hex", "shahex"));
+        await m.CompleteTransferAsync(t.Lease, new TransferCompletion(100, "md5hex", "shahex"));
         await m.EndSessionAsync(session, new SessionSummary("completed", 1, 0, 0, 100, 100));
 
         var done = (await m.FindTransferAsync(Key))!;
@@ -171,7 +172,7 @@ public abstract partial class ManifestContractTests : IAsyncLifetime
         await using var m = await OpenAsync();
         var s1 = await m.BeginSessionAsync(new SessionStart("copy", "/src", "/dst"));
         var t = await m.StartTransferAsync(Key, s1, Identity);
-        await m.FailTransferAsync(t.Id, "boom");
+        await m.FailTransferAsync(t.Lease, "boom");
         var s2 = await m.BeginSessionAsync(new SessionStart("copy", "/src", "/dst"));
 
         await m.AttachTransferAsync(t.Id, s2);
@@ -181,6 +182,52 @@ public abstract partial class ManifestContractTests : IAsyncLifetime
         Assert.Equal(s2, record.SessionId);
         Assert.Equal("boom", record.LastError);
         Assert.Single(await m.ListTransfersAsync(s2).ToListAsync());
+    }
+
+    [Fact]
+    public async Task ConfirmAndComplete_AfterAnotherProcessTookTheTransferOver_FencedAndTheRecordIsTheNewHolders()
+    {
+        // Two instances, as two processes: A resumes the transfer, loses its lock (cut off from the database), and B
+        // takes the transfer over while A still runs.
+        await using var a = await OpenAsync();
+        await using var b = await OpenAsync();
+        var session = await a.BeginSessionAsync(new SessionStart("copy", "/src", "/dst"));
+        var earlier = await a.StartTransferAsync(Key, session, Identity);
+        await a.ConfirmChunkAsync(earlier.Lease, new ChunkRecord(0, 0, 40, 40, "aa"), "state-0");
+        var leaseA = await a.AttachTransferAsync(earlier.Id, session);
+        var leaseB = await b.AttachTransferAsync(earlier.Id, session);
+
+        var confirmA = await Assert.ThrowsAsync<TransferFencedException>(() => a.ConfirmChunkAsync(leaseA, new ChunkRecord(1, 40, 20, null, "from-a"), "state-a"));
+        await b.ConfirmChunkAsync(leaseB, new ChunkRecord(1, 40, 30, null, "from-b"), "state-b");
+        await Assert.ThrowsAsync<TransferFencedException>(() => a.ConfirmChunkAsync(leaseA, new ChunkRecord(2, 60, 20, null, "from-a"), "state-a"));
+        await Assert.ThrowsAsync<TransferFencedException>(() => a.SetSinkStateAsync(leaseA, null));
+        await Assert.ThrowsAsync<TransferFencedException>(() => a.DropChunksAsync(leaseA, 0));
+        await Assert.ThrowsAsync<TransferFencedException>(() => a.FailTransferAsync(leaseA, "failed in A"));
+        var whileB = (await a.FindTransferAsync(Key))!;
+        var chunksWhileB = await a.GetChunksAsync(earlier.Id);
+        await Assert.ThrowsAsync<TransferFencedException>(() => a.CompleteTransferAsync(leaseA, new TransferCompletion(60, "md5-a", "sha-a")));
+        await b.CompleteTransferAsync(leaseB, new TransferCompletion(70, "md5-b", "sha-b"));
+
+        Assert.Equal(leaseA with { Epoch = leaseA.Epoch + 1 }, leaseB);
+        Assert.Contains("taken over by another process", confirmA.Message, StringComparison.Ordinal);
+        Assert.Equal([new ChunkRecord(0, 0, 40, 40, "aa"), new ChunkRecord(1, 40, 30, null, "from-b")], chunksWhileB);
+        Assert.Equal((TransferStatus.InProgress, 70L, "state-b", (string?)null), (whileB.Status, whileB.BytesConfirmed, whileB.SinkState, whileB.LastError));
+        var done = (await a.FindTransferAsync(Key))!;
+        Assert.Equal((TransferStatus.Completed, 70L, "md5-b", "sha-b", leaseB.Epoch), (done.Status, done.OutputSize, done.Md5, done.Sha256, done.Epoch));
+    }
+
+    [Fact]
+    public async Task StartTransfer_Again_FencesTheEarlierLease()
+    {
+        await using var m = await OpenAsync();
+        var session = await m.BeginSessionAsync(new SessionStart("copy", "/src", "/dst"));
+        var first = await m.StartTransferAsync(Key, session, Identity);
+
+        var second = await m.StartTransferAsync(Key, session, Identity);
+
+        await Assert.ThrowsAsync<TransferFencedException>(() => m.ConfirmChunkAsync(first.Lease, new ChunkRecord(0, 0, 40, 40, "aa"), "s"));
+        await m.ConfirmChunkAsync(second.Lease, new ChunkRecord(0, 0, 40, 40, "bb"), "s");
+        Assert.Equal("bb", Assert.Single(await m.GetChunksAsync(first.Id)).Checksum);
     }
 
     [Fact]
@@ -219,9 +266,9 @@ public abstract partial class ManifestContractTests : IAsyncLifetime
     {
         await using var m = await OpenAsync();
         var session = await m.BeginSessionAsync(new SessionStart("copy", "/src", "/dst"));
-        var ids = new List<long>();
+        var ids = new List<TransferLease>();
         for (var i = 0; i < 8; i++)
-            ids.Add((await m.StartTransferAsync(Key with { Source = "/src/" + i }, session, Identity)).Id);
+            ids.Add((await m.StartTransferAsync(Key with { Source = "/src/" + i }, session, Identity)).Lease);
 
         await Parallel.ForEachAsync(ids, async (id, ct) =>
         {
@@ -229,7 +276,7 @@ public abstract partial class ManifestContractTests : IAsyncLifetime
                 await m.ConfirmChunkAsync(id, new ChunkRecord(c, c * 10L, 10, null, "x"), null, ct);
         });
 
-        foreach (var id in ids) Assert.Equal(20, (await m.GetChunksAsync(id)).Count);
+        foreach (var id in ids) Assert.Equal(20, (await m.GetChunksAsync(id.Id)).Count);
     }
 
     [Fact]
@@ -238,13 +285,13 @@ public abstract partial class ManifestContractTests : IAsyncLifetime
         await using var m = await OpenAsync();
         var session = await m.BeginSessionAsync(new SessionStart("copy", "/src", "/dst"));
         var t = await m.StartTransferAsync(Key, session, Identity);
-        for (var c = 0; c < 4; c++) await m.ConfirmChunkAsync(t.Id, new ChunkRecord(c, c * 10L, 10, null, "x"), null);
+        for (var c = 0; c < 4; c++) await m.ConfirmChunkAsync(t.Lease, new ChunkRecord(c, c * 10L, 10, null, "x"), null);
 
-        await m.DropChunksAsync(t.Id, 2);
+        await m.DropChunksAsync(t.Lease, 2);
 
         Assert.Equal(2, (await m.GetChunksAsync(t.Id)).Count);
         Assert.Equal(20, (await m.FindTransferAsync(Key))!.BytesConfirmed);
-        await m.DropChunksAsync(t.Id, 0);
+        await m.DropChunksAsync(t.Lease, 0);
         Assert.Equal(0, (await m.FindTransferAsync(Key))!.BytesConfirmed);
     }
 

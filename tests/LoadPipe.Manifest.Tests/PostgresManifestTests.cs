@@ -60,6 +60,59 @@ public sealed class PostgresManifestTests : ManifestContractTests
         Assert.True(afterRelease);
     }
 
+    private const string AdvisoryLocksHere =
+        "FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())";
+
+    [Fact]
+    public async Task TryLock_TwoThousandTransfersHeldAtOnce_OneConnectionHoldsAllTheirLocks()
+    {
+        await using var m = await OpenAsync();
+        var keys = Enumerable.Range(0, 2000).Select(i => new TransferKey($"/src/f{i:D4}", $"/dst/f{i:D4}", "")).ToList();
+
+        // As the engine takes them, all at once: each transfer's lock, then its destination's.
+        var held = await Task.WhenAll(keys.Select(async k =>
+            (Transfer: await m.TryLockAsync(k), Destination: await m.TryLockAsync(ManifestQueries.DestinationLock(k.Destination)))));
+        var connections = (long)(await Database.ScalarAsync(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"))!;
+        var locksHeld = (long)(await Database.ScalarAsync("SELECT count(*) " + AdvisoryLocksHere + " AND granted"))!;
+        var holders = (long)(await Database.ScalarAsync("SELECT count(DISTINCT pid) " + AdvisoryLocksHere))!;
+        var takenElsewhere = (bool)(await Database.ScalarAsync($"SELECT pg_try_advisory_lock({keys[1234].LockId})"))!;
+        foreach (var (transfer, destination) in held)
+        {
+            await destination!.DisposeAsync();
+            await transfer!.DisposeAsync();
+        }
+        var locksAfter = (long)(await Database.ScalarAsync("SELECT count(*) " + AdvisoryLocksHere))!;
+
+        Assert.All(held, h => Assert.True(h.Transfer is not null && h.Destination is not null));
+        Assert.Equal(4000, locksHeld);
+        Assert.Equal(1, holders);
+        // The lock connection and the pool's one connection: far below PostgreSQL's default max_connections (100).
+        Assert.InRange(connections, 1, 3);
+        Assert.False(takenElsewhere);
+        Assert.Equal(0, locksAfter);
+    }
+
+    [Fact]
+    public async Task TryLock_LockConnectionKilled_ItsLocksAreLostAndTheNextLockReconnects()
+    {
+        await using var m = await OpenAsync();
+        var before = await m.TryLockAsync(Key);
+        Assert.NotNull(before);
+
+        await Database.ScalarAsync("SELECT pg_terminate_backend(pid) " + AdvisoryLocksHere);
+        await using var other = await Database.OpenUnpooledAsync();
+        await using var probe = new NpgsqlCommand($"SELECT pg_try_advisory_lock({Key.LockId})", other);
+        var takenElsewhere = await Eventually.NotNullAsync(async () => (bool)(await probe.ExecuteScalarAsync())! ? "taken" : null);
+        await using var after = await m.TryLockAsync(Key with { Source = "/src/b" });
+        await before.DisposeAsync();
+        var stillElsewhere = (long)(await Database.ScalarAsync($"SELECT count(*) {AdvisoryLocksHere} AND objid = {(uint)Key.LockId} AND granted"))!;
+
+        Assert.NotNull(takenElsewhere);
+        Assert.NotNull(after);
+        Assert.Equal(1, stillElsewhere);
+    }
+
     [Fact]
     public async Task Open_ManyAtOnceOnEmptyDatabase_MigratesOnce()
     {

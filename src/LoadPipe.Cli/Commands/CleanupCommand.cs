@@ -43,8 +43,9 @@ public static class CleanupCommand
                     {
                         await using (open.ConfigureAwait(false)) await open.AbortAsync(ct).ConfigureAwait(false);
                     }
-                    await manifest.SetSinkStateAsync(t.Id, null, ct).ConfigureAwait(false);
-                    await manifest.FailTransferAsync(t.Id, "aborted by lp cleanup", ct).ConfigureAwait(false);
+                    // As listed: a process that took the transfer since then fences this off (TransferFencedException).
+                    await manifest.SetSinkStateAsync(t.Lease, null, ct).ConfigureAwait(false);
+                    await manifest.FailTransferAsync(t.Lease, "aborted by lp cleanup", ct).ConfigureAwait(false);
                     Console.Out.WriteLine($"aborted {where}");
                     aborted++;
                 }

@@ -37,27 +37,36 @@ public interface IManifest : IAsyncDisposable
     /// transfer that already exists is left as it is: it joins the session when it starts.</summary>
     Task AddPendingAsync(long sessionId, IReadOnlyCollection<(TransferKey Key, SourceIdentity Source)> files, CancellationToken cancellationToken = default);
 
-    /// <summary>Creates the transfer, or resets an existing one to nothing confirmed (its chunks are dropped).</summary>
+    /// <summary>Creates the transfer, or resets an existing one to nothing confirmed (its chunks are dropped), and takes
+    /// it: the returned record's <see cref="TransferRecord.Lease"/> carries a new epoch, which fences off whoever held
+    /// the transfer before (<see cref="TransferFencedException"/>).</summary>
     Task<TransferRecord> StartTransferAsync(TransferKey key, long sessionId, SourceIdentity source, CancellationToken cancellationToken = default);
 
-    /// <summary>Attaches an existing transfer to this run's session and counts the attempt.</summary>
-    Task AttachTransferAsync(long transferId, long sessionId, CancellationToken cancellationToken = default);
+    /// <summary>Attaches an existing transfer to this run's session, counts the attempt and takes the transfer: the
+    /// lease returned carries a new epoch, as <see cref="StartTransferAsync"/>'s does. Read the chunks after it, not
+    /// before: until then the previous holder may still confirm some.</summary>
+    Task<TransferLease> AttachTransferAsync(long transferId, long sessionId, CancellationToken cancellationToken = default);
 
     /// <summary>Records the sink's resume state before any chunk is written to it.</summary>
-    Task SetSinkStateAsync(long transferId, string? sinkState, CancellationToken cancellationToken = default);
+    /// <exception cref="TransferFencedException">Another process took the transfer since <paramref name="lease"/>: nothing changed.</exception>
+    Task SetSinkStateAsync(TransferLease lease, string? sinkState, CancellationToken cancellationToken = default);
 
     /// <summary>Confirmed chunks in order.</summary>
     Task<IReadOnlyList<ChunkRecord>> GetChunksAsync(long transferId, CancellationToken cancellationToken = default);
 
     /// <summary>Records that the destination holds <paramref name="chunk"/>, with the sink state after it: one transaction.</summary>
-    Task ConfirmChunkAsync(long transferId, ChunkRecord chunk, string? sinkState, CancellationToken cancellationToken = default);
+    /// <exception cref="TransferFencedException">Another process took the transfer since <paramref name="lease"/>: nothing changed.</exception>
+    Task ConfirmChunkAsync(TransferLease lease, ChunkRecord chunk, string? sinkState, CancellationToken cancellationToken = default);
 
     /// <summary>Drops the chunks from <paramref name="fromSequence"/> on (they are no longer trusted).</summary>
-    Task DropChunksAsync(long transferId, int fromSequence, CancellationToken cancellationToken = default);
+    /// <exception cref="TransferFencedException">Another process took the transfer since <paramref name="lease"/>: nothing changed.</exception>
+    Task DropChunksAsync(TransferLease lease, int fromSequence, CancellationToken cancellationToken = default);
 
-    Task CompleteTransferAsync(long transferId, TransferCompletion completion, CancellationToken cancellationToken = default);
+    /// <exception cref="TransferFencedException">Another process took the transfer since <paramref name="lease"/>: nothing changed.</exception>
+    Task CompleteTransferAsync(TransferLease lease, TransferCompletion completion, CancellationToken cancellationToken = default);
 
-    Task FailTransferAsync(long transferId, string error, CancellationToken cancellationToken = default);
+    /// <exception cref="TransferFencedException">Another process took the transfer since <paramref name="lease"/>: nothing changed.</exception>
+    Task FailTransferAsync(TransferLease lease, string error, CancellationToken cancellationToken = default);
 
     IAsyncEnumerable<SessionRecord> ListSessionsAsync(int limit, CancellationToken cancellationToken = default);
 
@@ -109,6 +118,23 @@ public sealed record SourceIdentity(long Size, string? Version, DateTimeOffset? 
 
 public enum TransferStatus { Pending, InProgress, Completed, Failed }
 
+/// <summary>
+/// The right to write one transfer's record: its id and the epoch that <see cref="IManifest.StartTransferAsync"/> or
+/// <see cref="IManifest.AttachTransferAsync"/> gave when it was taken. Every write on behalf of that work carries it
+/// and changes the record only while the epoch is still the transfer's: a process that lost its lock (cut off from
+/// the database while another took the transfer over) can no longer confirm, complete or fail it.
+/// </summary>
+public sealed record TransferLease(long Id, long Epoch);
+
+/// <summary>Thrown by a manifest write whose <see cref="TransferLease"/> is no longer the transfer's: another process
+/// took the transfer over. The record was not touched; the file fails in this process and is the other one's now.</summary>
+public sealed class TransferFencedException(TransferLease lease)
+    : LoadPipe.Core.Errors.LoadPipeException(LoadPipe.Core.Errors.ErrorKind.Busy,
+        $"the transfer was taken over by another process (transfer {lease.Id}, epoch {lease.Epoch} is no longer current)")
+{
+    public TransferLease Lease { get; } = lease;
+}
+
 public sealed record TransferRecord
 {
     public required long Id { get; init; }
@@ -125,6 +151,11 @@ public sealed record TransferRecord
     public string? Sha256 { get; init; }
     public long OutputSize { get; init; } = -1;
     public DateTimeOffset UpdatedAt { get; init; }
+    /// <summary>Incremented each time a process takes the transfer (start or attach): see <see cref="TransferLease"/>.</summary>
+    public long Epoch { get; init; }
+
+    /// <summary>The lease of whoever took the transfer last, as of this read.</summary>
+    public TransferLease Lease => new(Id, Epoch);
 }
 
 /// <summary>One write the destination confirmed.</summary>

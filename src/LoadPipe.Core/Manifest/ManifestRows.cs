@@ -10,7 +10,7 @@ public static class ManifestRows
 {
     public const string TransferColumns = """
         id, source, destination, pipeline, session_id, source_size, source_version, source_modified, status, sink_state,
-        bytes_confirmed, attempts, last_error, md5, sha256, output_size, updated_at
+        bytes_confirmed, attempts, last_error, md5, sha256, output_size, updated_at, epoch
         """;
 
     public const string SessionColumns =
@@ -33,6 +33,7 @@ public static class ManifestRows
         Sha256 = r.IsDBNull(14) ? null : r.GetString(14),
         OutputSize = r.GetInt64(15),
         UpdatedAt = Time(r.GetInt64(16)),
+        Epoch = r.GetInt64(17),
     };
 
     private static TransferStatus Status(string text) => text switch

@@ -18,7 +18,7 @@ internal sealed class ChunkedSink : IAsyncDisposable
 {
     private readonly IWriteSession _session;
     private readonly IManifest _manifest;
-    private readonly long _transferId;
+    private readonly TransferLease _lease;
     private readonly ResiliencePipeline _retry;
     private readonly IReadOnlyList<ChunkRecord> _confirmed;
     private readonly long _confirmedEnd;
@@ -47,14 +47,14 @@ internal sealed class ChunkedSink : IAsyncDisposable
 
     private sealed record PendingWrite(byte[] Buffer, Task Confirmed, Task Hashed);
 
-    public ChunkedSink(IWriteSession session, IManifest manifest, long transferId, int chunkSize,
+    public ChunkedSink(IWriteSession session, IManifest manifest, TransferLease lease, int chunkSize,
         IReadOnlyList<ChunkRecord> confirmed, ResiliencePipeline retry, ContentHashes hashes)
     {
         if (hashes.HasFlag(ContentHashes.Md5)) _md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
         if (hashes.HasFlag(ContentHashes.Sha256)) _sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         _session = session;
         _manifest = manifest;
-        _transferId = transferId;
+        _lease = lease;
         _retry = retry;
         _confirmed = confirmed;
         _confirmedEnd = confirmed.Count == 0 ? 0 : confirmed[^1].End;
@@ -207,7 +207,7 @@ internal sealed class ChunkedSink : IAsyncDisposable
         if (!final)
         {
             var record = new ChunkRecord(_nextSequence++, Position, _buffered, inputEnd, checksum);
-            await _retry.ExecuteAsync(async ct => await _manifest.ConfirmChunkAsync(_transferId, record, _session.ResumeState, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+            await _retry.ExecuteAsync(async ct => await _manifest.ConfirmChunkAsync(_lease, record, _session.ResumeState, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
         }
         Position += _buffered;
         BytesSent += _buffered;
@@ -242,7 +242,7 @@ internal sealed class ChunkedSink : IAsyncDisposable
         await written.ConfigureAwait(false);
         BytesSent += length;
         if (record is not null)
-            await _retry.ExecuteAsync(async ct => await _manifest.ConfirmChunkAsync(_transferId, record, _session.ResumeState, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+            await _retry.ExecuteAsync(async ct => await _manifest.ConfirmChunkAsync(_lease, record, _session.ResumeState, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Waits for the oldest chunk in flight to be confirmed and hashed, and takes its buffer back. On failure

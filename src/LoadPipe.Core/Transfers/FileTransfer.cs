@@ -73,14 +73,14 @@ internal sealed class FileTransfer(TransferContext context)
                         $"destination busy: another lp process is writing {destination} (from another source or through other stages)");
                 return await RunLockedAsync(source, sourceInfo, destination, key, identity, hint, cancellationToken, forceRestart).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is not OperationCanceledException && e is not SourceChangedException)
+            catch (Exception e) when (e is not OperationCanceledException && e is not SourceChangedException && e is not TransferFencedException)
             {
                 // Whatever failed (asking the destination, opening it, the first write...), the manifest says so, for
                 // `lp retry`: a file that failed before it had a record gets one.
                 var record = await _manifest.FindTransferAsync(key, CancellationToken.None).ConfigureAwait(false)
                     ?? await _manifest.StartTransferAsync(key, context.SessionId, identity, CancellationToken.None).ConfigureAwait(false);
                 if (record.Status is not (TransferStatus.Completed or TransferStatus.Failed))
-                    await _manifest.FailTransferAsync(record.Id, e.Message, CancellationToken.None).ConfigureAwait(false);
+                    await TryFailAsync(record.Lease, e.Message).ConfigureAwait(false);
                 throw;
             }
             finally
@@ -136,7 +136,7 @@ internal sealed class FileTransfer(TransferContext context)
             // Copied before this manifest knew of it (another manifest, another tool): rclone's rule, same size and
             // modified time, says it is there. Remember it so the next run need not look.
             var adopted = await _manifest.StartTransferAsync(key, context.SessionId, identity, cancellationToken).ConfigureAwait(false);
-            await _manifest.CompleteTransferAsync(adopted.Id, new TransferCompletion(sourceInfo.Size, null, null), cancellationToken).ConfigureAwait(false);
+            await _manifest.CompleteTransferAsync(adopted.Lease, new TransferCompletion(sourceInfo.Size, null, null), cancellationToken).ConfigureAwait(false);
             context.Logger.Skipped(source.ToString(), destination.ToString());
             return new FileResult(source.ToString(), destination.ToString(), FileOutcome.Skipped) { Bytes = sourceInfo.Size };
         }
@@ -164,7 +164,7 @@ internal sealed class FileTransfer(TransferContext context)
         if (StorageFeatures.Of(source.Storage).CheapReads && !source.IsStdio)
             await (await source.Storage.OpenReadAsync(source.Path, new ReadOptions(IfVersion: sourceInfo.Version), cancellationToken).ConfigureAwait(false)).DisposeAsync().ConfigureAwait(false);
 
-        var (record, session, confirmed) = forceRestart || existing is null
+        var (lease, session, confirmed) = forceRestart || existing is null
             ? await StartFreshAsync(existing, key, identity, writer, destination, request, cancellationToken).ConfigureAwait(false)
             : await ResumeOrStartAsync(existing, key, identity, writer, destination, request, cancellationToken).ConfigureAwait(false);
 
@@ -172,7 +172,7 @@ internal sealed class FileTransfer(TransferContext context)
         {
             try
             {
-                return await MoveAsync(source, sourceInfo, destination, record, session, confirmed, cancellationToken).ConfigureAwait(false);
+                return await MoveAsync(source, sourceInfo, destination, lease, session, confirmed, cancellationToken).ConfigureAwait(false);
             }
             catch (ResumeMismatchException e) when (e.GoodChunks > 0 && StorageFeatures.Of(destination.Storage).ResumableWrite && writer is IResumableWriter resumable
                 && session.ResumeState is { } state && session is not ComparingWriteSession)
@@ -180,13 +180,13 @@ internal sealed class FileTransfer(TransferContext context)
                 // Keep the chunks that still match (a power loss takes the newest ones) and send the rest again.
                 var good = confirmed.Take(e.GoodChunks).ToList();
                 context.Observer.Warning($"{destination}: {e.Message}; keeping the first {good[^1].End} bytes and sending the rest again");
-                await _manifest.DropChunksAsync(record.Id, good.Count == confirmed.Count ? int.MaxValue : confirmed[good.Count].Sequence, cancellationToken).ConfigureAwait(false);
+                await _manifest.DropChunksAsync(lease, good.Count == confirmed.Count ? int.MaxValue : confirmed[good.Count].Sequence, cancellationToken).ConfigureAwait(false);
                 // Let the destination go first: a local partial file stays locked while a session holds it open.
                 await session.DisposeAsync().ConfigureAwait(false);
                 var shorter = await resumable.ResumeWriteAsync(destination.Path, state, good[^1].End, request, cancellationToken).ConfigureAwait(false)
                     ?? throw new ResumeMismatchException($"{destination}: the partial upload can no longer be continued");
                 await using (shorter.ConfigureAwait(false))
-                    return await MoveAsync(source, sourceInfo, destination, record, shorter, good, cancellationToken).ConfigureAwait(false);
+                    return await MoveAsync(source, sourceInfo, destination, lease, shorter, good, cancellationToken).ConfigureAwait(false);
             }
             catch (ResumeMismatchException e)
             {
@@ -194,22 +194,35 @@ internal sealed class FileTransfer(TransferContext context)
                 await TryAbortAsync(session).ConfigureAwait(false);
                 var fresh = await StartFreshAsync(null, key, identity, writer, destination, request, cancellationToken).ConfigureAwait(false);
                 await using (fresh.Session.ConfigureAwait(false))
-                    return await MoveAsync(source, sourceInfo, destination, fresh.Record, fresh.Session, [], cancellationToken).ConfigureAwait(false);
+                    return await MoveAsync(source, sourceInfo, destination, fresh.Lease, fresh.Session, [], cancellationToken).ConfigureAwait(false);
             }
             catch (LoadPipeException e) when (e.Kind is ErrorKind.Integrity)
             {
                 // The bytes are wrong: keep nothing of them, not even for a resume.
                 await TryAbortAsync(session).ConfigureAwait(false);
-                await _manifest.SetSinkStateAsync(record.Id, null, CancellationToken.None).ConfigureAwait(false);
-                await _manifest.FailTransferAsync(record.Id, e.Message, CancellationToken.None).ConfigureAwait(false);
+                await TryFailAsync(lease, e.Message, forgetSinkState: true).ConfigureAwait(false);
                 throw;
             }
-            catch (Exception e) when (e is not OperationCanceledException)
+            catch (Exception e) when (e is not OperationCanceledException && e is not TransferFencedException)
             {
-                await _manifest.FailTransferAsync(record.Id, e.Message, CancellationToken.None).ConfigureAwait(false);
+                await TryFailAsync(lease, e.Message).ConfigureAwait(false);
                 if (session.ResumeState is null) await TryAbortAsync(session).ConfigureAwait(false);
                 throw;
             }
+        }
+    }
+
+    /// <summary>Records the failure on behalf of <paramref name="lease"/>, unless another process took the transfer over
+    /// meanwhile: the record is then that process's, and the failure stays this run's alone.</summary>
+    private async Task TryFailAsync(TransferLease lease, string error, bool forgetSinkState = false)
+    {
+        try
+        {
+            if (forgetSinkState) await _manifest.SetSinkStateAsync(lease, null, CancellationToken.None).ConfigureAwait(false);
+            await _manifest.FailTransferAsync(lease, error, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (TransferFencedException)
+        {
         }
     }
 
@@ -263,7 +276,7 @@ internal sealed class FileTransfer(TransferContext context)
         result.Hashes.TryGetValue("md5", out var md5);
         result.Hashes.TryGetValue("sha256", out var sha256);
         var size = result.Size >= 0 ? result.Size : sourceInfo.Size;
-        await _manifest.CompleteTransferAsync(record.Id, new TransferCompletion(size, md5, sha256), cancellationToken).ConfigureAwait(false);
+        await _manifest.CompleteTransferAsync(record.Lease, new TransferCompletion(size, md5, sha256), cancellationToken).ConfigureAwait(false);
         context.Logger.Committed(destination.ToString(), size, 0);
         return new FileResult(source.ToString(), destination.ToString(), FileOutcome.Copied) { Bytes = size, Md5 = md5, Sha256 = sha256 };
     }
@@ -284,7 +297,7 @@ internal sealed class FileTransfer(TransferContext context)
 
     private static bool SameTime(DateTimeOffset? a, DateTimeOffset b) => a is { } t && Math.Abs((t - b).TotalSeconds) < 1;
 
-    private async Task<(TransferRecord, IWriteSession, IReadOnlyList<ChunkRecord>)> ResumeOrStartAsync(TransferRecord existing,
+    private async Task<(TransferLease, IWriteSession, IReadOnlyList<ChunkRecord>)> ResumeOrStartAsync(TransferRecord existing,
         TransferKey key, SourceIdentity identity, IWritableStorage writer, Location destination, WriteRequest request, CancellationToken cancellationToken)
     {
         if (existing.Status == TransferStatus.Completed || existing.SinkState is null || existing.BytesConfirmed == 0)
@@ -302,6 +315,8 @@ internal sealed class FileTransfer(TransferContext context)
             context.Logger.RestartNotResumable(Location.Redact(key.Source), context.PipelineSpec);
             return await StartFreshAsync(existing, key, identity, writer, destination, request, cancellationToken).ConfigureAwait(false);
         }
+        // Taken before the chunks are read: a process that lost its lock may confirm chunks until this moment, not after.
+        var lease = await _manifest.AttachTransferAsync(existing.Id, context.SessionId, cancellationToken).ConfigureAwait(false);
         var chunks = await _manifest.GetChunksAsync(existing.Id, cancellationToken).ConfigureAwait(false);
         var confirmedEnd = chunks.Count == 0 ? 0 : chunks[^1].End;
         var session = await resumable.ResumeWriteAsync(destination.Path, existing.SinkState, confirmedEnd, request, cancellationToken).ConfigureAwait(false)
@@ -311,9 +326,8 @@ internal sealed class FileTransfer(TransferContext context)
             context.Observer.Warning($"{destination}: the interrupted upload session no longer exists; starting the file again from zero");
             return await StartFreshAsync(existing, key, identity, writer, destination, request, cancellationToken).ConfigureAwait(false);
         }
-        await _manifest.AttachTransferAsync(existing.Id, context.SessionId, cancellationToken).ConfigureAwait(false);
         context.Logger.Resuming(Location.Redact(key.Source), confirmedEnd);
-        return (existing, session, chunks);
+        return (lease, session, chunks);
     }
 
     /// <summary>The session is gone, but a process killed between the commit and its record in the manifest (right
@@ -331,7 +345,7 @@ internal sealed class FileTransfer(TransferContext context)
             : null;
     }
 
-    private async Task<(TransferRecord Record, IWriteSession Session, IReadOnlyList<ChunkRecord> Confirmed)> StartFreshAsync(TransferRecord? stale,
+    private async Task<(TransferLease Lease, IWriteSession Session, IReadOnlyList<ChunkRecord> Confirmed)> StartFreshAsync(TransferRecord? stale,
         TransferKey key, SourceIdentity identity, IWritableStorage writer, Location destination, WriteRequest request, CancellationToken cancellationToken)
     {
         if (context.Stop.Reason is { } stopped)
@@ -349,11 +363,11 @@ internal sealed class FileTransfer(TransferContext context)
         var session = await _retry.ExecuteAsync(async ct => await writer.BeginWriteAsync(destination.Path, request, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
         // The record starts with no sink state: only a session that has one already (an upload URL) is saved now.
         if (session.ResumeState is { } resumeState)
-            await _manifest.SetSinkStateAsync(record.Id, resumeState, cancellationToken).ConfigureAwait(false);
-        return (record, session, []);
+            await _manifest.SetSinkStateAsync(record.Lease, resumeState, cancellationToken).ConfigureAwait(false);
+        return (record.Lease, session, []);
     }
 
-    private async Task<FileResult> MoveAsync(Location source, ObjectInfo sourceInfo, Location destination, TransferRecord record,
+    private async Task<FileResult> MoveAsync(Location source, ObjectInfo sourceInfo, Location destination, TransferLease lease,
         IWriteSession session, IReadOnlyList<ChunkRecord> confirmed, CancellationToken cancellationToken)
     {
         var name = destination.ToString();
@@ -361,7 +375,7 @@ internal sealed class FileTransfer(TransferContext context)
         // Without stages the output is the source: a file smaller than a chunk is read and written in one block of its size
         // (chunk-size buffers, allocated and touched, were most of the work of copying a small file).
         var chunkSize = context.Stages.Count == 0 && sourceInfo.Size >= 0 ? (int)Math.Clamp(sourceInfo.Size, 1, _options.ChunkSize) : _options.ChunkSize;
-        await using var sink = new ChunkedSink(session, _manifest, record.Id, chunkSize, confirmed, _retry, HashesFor(sourceInfo, destination));
+        await using var sink = new ChunkedSink(session, _manifest, lease, chunkSize, confirmed, _retry, HashesFor(sourceInfo, destination));
         // An object found finished at the destination is compared, not sent: none of its bytes count as sent.
         await using var counted = session is ComparingWriteSession ? null : context.Tally.Sending(sink);
         var stageContext = new StageContext();
@@ -419,7 +433,7 @@ internal sealed class FileTransfer(TransferContext context)
         var committed = await _retry.ExecuteAsync(async ct => await session.CommitAsync(ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
         if (_options.VerifyAfterCommit && !destination.IsStdio && sink.Sha256 is { } sha256)
             await VerifyDestinationAsync(destination, sha256, cancellationToken).ConfigureAwait(false);
-        await _manifest.CompleteTransferAsync(record.Id, new TransferCompletion(sink.Position, sink.Md5, sink.Sha256), CancellationToken.None).ConfigureAwait(false);
+        await _manifest.CompleteTransferAsync(lease, new TransferCompletion(sink.Position, sink.Md5, sink.Sha256), CancellationToken.None).ConfigureAwait(false);
         if (StorageFeatures.Of(destination.Storage).DeduplicatingWriter && destination.Storage is IDeduplicatingWriter dedup)
         {
             var written = Request(source, sourceInfo) with
@@ -482,7 +496,7 @@ internal sealed class FileTransfer(TransferContext context)
         request.Hashes.TryGetValue("md5", out var md5);
         request.Hashes.TryGetValue("sha256", out var sha256);
         var record = await _manifest.StartTransferAsync(key, context.SessionId, identity, cancellationToken).ConfigureAwait(false);
-        await _manifest.CompleteTransferAsync(record.Id, new TransferCompletion(sourceInfo.Size, md5, sha256), cancellationToken).ConfigureAwait(false);
+        await _manifest.CompleteTransferAsync(record.Lease, new TransferCompletion(sourceInfo.Size, md5, sha256), cancellationToken).ConfigureAwait(false);
         context.Logger.Duplicate(source.ToString(), destination.ToString(), duplicate.Path);
         return new FileResult(source.ToString(), destination.ToString(), FileOutcome.Skipped)
         {

@@ -23,6 +23,10 @@ public sealed class FaultyStorage(LocalStorage inner) : IStorage, IHasFeatures, 
 
     public bool CrashAfterCommit { get; set; }
 
+    /// <summary>Called before each chunk write with its index from 0: lets a test act at that point (another process
+    /// taking the transfer over).</summary>
+    public Func<int, Task>? BeforeWrite { get; set; }
+
     public int Writes => _writes;
 
     public StorageFeatures Features => StorageFeatures.Of(inner);
@@ -53,14 +57,15 @@ public sealed class FaultyStorage(LocalStorage inner) : IStorage, IHasFeatures, 
         public int? PreferredWriteSize => inner.PreferredWriteSize;
         public long Length => inner.Length;
 
-        public Task WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+        public async Task WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
         {
+            if (owner.BeforeWrite is { } before) await before(owner._writes);
             if (Interlocked.Decrement(ref owner._transientLeft) >= 0)
                 throw new LoadPipeException(ErrorKind.Transient, "injected transient fault");
             if (owner.CrashAfterWrites is { } limit && owner._writes >= limit)
                 throw new LoadPipeException(ErrorKind.Permanent, "injected crash");
             Interlocked.Increment(ref owner._writes);
-            return inner.WriteAsync(data, cancellationToken);
+            await inner.WriteAsync(data, cancellationToken);
         }
 
         public Task<Stream?> OpenWrittenAsync(CancellationToken cancellationToken = default) => inner.OpenWrittenAsync(cancellationToken);

@@ -44,6 +44,35 @@ public sealed class BusyDestinationTests : IDisposable
     }
 
     [Fact]
+    public async Task CopyAsync_TransferTakenOverWhileWriting_FileFailsAndLeavesRecordAndPartialFileToTheNewHolder()
+    {
+        const int chunk = 64 << 10;
+        var content = TestData.Random(4 * chunk);
+        var source = _dir.Write("in/a.bin", content);
+        await using var manifest = await SqliteManifest.OpenAsync(_dir["manifest.db"]);
+        await using var other = await SqliteManifest.OpenAsync(_dir["manifest.db"]);
+        var storage = new FaultyStorage(new LocalStorage());
+        TransferLease? taken = null;
+        // Before the third chunk is written, another process takes the transfer (as after this one lost its lock).
+        storage.BeforeWrite = async index =>
+        {
+            if (index != 2) return;
+            var record = Assert.Single(await other.ListTransfersAsync(null).ToListAsync());
+            taken = await other.AttachTransferAsync(record.Id, record.SessionId);
+        };
+
+        var summary = await new TransferEngine(manifest).CopyAsync(new Location(new LocalStorage(), source, source),
+            new Location(storage, _dir["out/a.bin"], _dir["out/a.bin"]), new TransferOptions { ChunkSize = chunk, Retries = 0 });
+
+        Assert.Equal("failed", summary.Status);
+        Assert.Contains("taken over by another process", Assert.Single(summary.Failures).Error, StringComparison.Ordinal);
+        var left = Assert.Single(await manifest.ListTransfersAsync(null).ToListAsync());
+        Assert.Equal((TransferStatus.InProgress, (string?)null, taken!.Epoch, 2L * chunk), (left.Status, left.LastError, left.Epoch, left.BytesConfirmed));
+        Assert.Equal([0, 1], (await manifest.GetChunksAsync(left.Id)).Select(c => c.Sequence));
+        Assert.True(File.Exists(_dir["out/.a.bin.lp-partial"]), "the new holder's partial file was aborted");
+    }
+
+    [Fact]
     public async Task CopyAsync_DestinationWrittenFromAnotherSource_FailsBusyWithoutTouchingIt()
     {
         var content = TestData.Random(100_000);

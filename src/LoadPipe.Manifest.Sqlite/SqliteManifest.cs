@@ -303,7 +303,10 @@ public sealed partial class SqliteManifest : IManifest, IAdapterStateStore
             INSERT INTO transfers(session_id, source, destination, pipeline, source_size, source_version, source_modified, status, updated_at)
             VALUES ($session, $s, $d, $p, $size, $version, $modified, 'Pending', $now)
             ON CONFLICT(source, destination, pipeline) DO NOTHING
+            RETURNING id
             """, tx, ("$session", sessionId), ("$s", ""), ("$d", ""), ("$p", ""), ("$size", 0L), ("$version", null), ("$modified", null), ("$now", Now()));
+        // Only the transfers this batch created join the session now; the others join it when they start.
+        var record = c.Command(RecordSessionFile, tx, ("$id", 0L));
         foreach (var (key, source) in files)
         {
             cmd.Parameters["$s"].Value = key.Source;
@@ -312,7 +315,9 @@ public sealed partial class SqliteManifest : IManifest, IAdapterStateStore
             cmd.Parameters["$size"].Value = source.Size;
             cmd.Parameters["$version"].Value = (object?)source.Version ?? DBNull.Value;
             cmd.Parameters["$modified"].Value = (object?)source.Modified?.ToUnixTimeMilliseconds() ?? DBNull.Value;
-            await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            if (await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not long id) continue;
+            record.Parameters["$id"].Value = id;
+            await record.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
@@ -339,13 +344,14 @@ public sealed partial class SqliteManifest : IManifest, IAdapterStateStore
             record = ManifestRows.ReadTransfer(reader);
         }
         await c.Command("DELETE FROM chunks WHERE transfer_id = $id", tx, ("$id", record.Id)).ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        await c.Command(RecordSessionFile, tx, ("$id", record.Id)).ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
         return record;
     }
 
     public Task AttachTransferAsync(long transferId, long sessionId, CancellationToken cancellationToken = default) =>
-        ExecAsync("UPDATE transfers SET session_id = $session, attempts = attempts + 1, status = 'InProgress', updated_at = $now WHERE id = $id",
-            cancellationToken, ("$session", sessionId), ("$now", Now()), ("$id", transferId));
+        ExecRecordedAsync("UPDATE transfers SET session_id = $session, attempts = attempts + 1, status = 'InProgress', updated_at = $now WHERE id = $id",
+            transferId, cancellationToken, ("$session", sessionId), ("$now", Now()));
 
     public Task SetSinkStateAsync(long transferId, string? sinkState, CancellationToken cancellationToken = default) =>
         ExecAsync("UPDATE transfers SET sink_state = $state, updated_at = $now WHERE id = $id",
@@ -382,15 +388,28 @@ public sealed partial class SqliteManifest : IManifest, IAdapterStateStore
             """, cancellationToken, ("$id", transferId), ("$seq", fromSequence));
 
     public Task CompleteTransferAsync(long transferId, TransferCompletion completion, CancellationToken cancellationToken = default) =>
-        ExecAsync("""
+        ExecRecordedAsync("""
             UPDATE transfers SET status = 'Completed', sink_state = NULL, md5 = $md5, sha256 = $sha, output_size = $size,
                 bytes_confirmed = $size, last_error = NULL, updated_at = $now WHERE id = $id;
             DELETE FROM chunks WHERE transfer_id = $id;
-            """, cancellationToken, ("$md5", completion.Md5), ("$sha", completion.Sha256), ("$size", completion.OutputSize), ("$now", Now()), ("$id", transferId));
+            """, transferId, cancellationToken, ("$md5", completion.Md5), ("$sha", completion.Sha256), ("$size", completion.OutputSize), ("$now", Now()));
 
     public Task FailTransferAsync(long transferId, string error, CancellationToken cancellationToken = default) =>
-        ExecAsync("UPDATE transfers SET status = 'Failed', last_error = $error, updated_at = $now WHERE id = $id",
-            cancellationToken, ("$error", error), ("$now", Now()), ("$id", transferId));
+        ExecRecordedAsync("UPDATE transfers SET status = 'Failed', last_error = $error, updated_at = $now WHERE id = $id",
+            transferId, cancellationToken, ("$error", error), ("$now", Now()));
+
+    /// <summary>Runs <paramref name="sql"/> on the transfer <c>$id</c>, then records its new state in its session's
+    /// record (<see cref="ManifestRows.RecordSessionFile"/>), in one transaction.</summary>
+    private async Task ExecRecordedAsync(string sql, long transferId, CancellationToken cancellationToken, params (string, object?)[] parameters)
+    {
+        await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var tx = c.Begin();
+        await c.Command(sql, tx, [.. parameters, ("$id", transferId)]).ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        await c.Command(RecordSessionFile, tx, ("$id", transferId)).ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static readonly string RecordSessionFile = ManifestRows.RecordSessionFile("transfers WHERE id = $id");
 
     public async IAsyncEnumerable<SessionRecord> ListSessionsAsync(int limit, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
@@ -414,10 +433,30 @@ public sealed partial class SqliteManifest : IManifest, IAdapterStateStore
         await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         var cmd = sessionId is null
             ? c.Command(TransferSelect + " ORDER BY id")
-            : c.Command(TransferSelect + " WHERE session_id = $session ORDER BY id", null, ("$session", sessionId));
+            : c.Command(SessionFilesSelect, null, ("$session", sessionId));
         await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             yield return ManifestRows.ReadTransfer(reader);
+    }
+
+    private static readonly string SessionFilesSelect = ManifestRows.SessionFilesSelect("$session");
+
+    public async IAsyncEnumerable<ProjectRecord> ListProjectsAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var r = await c.Command("""
+            SELECT project, COUNT(*), SUM(files), SUM(bytes), MAX(started_at) FROM sessions
+            WHERE project IS NOT NULL GROUP BY project ORDER BY project
+            """).ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
+            yield return new ProjectRecord(r.GetString(0), r.GetInt64(1), r.GetInt64(2), r.GetInt64(3), ManifestRows.Time(r.GetInt64(4)));
+    }
+
+    public async Task<string?> GetConfigSnapshotAsync(long sessionId, CancellationToken cancellationToken = default)
+    {
+        await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        return await c.Command("SELECT config FROM sessions WHERE id = $id", null, ("$id", sessionId))
+            .ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string;
     }
 
     public ValueTask DisposeAsync()

@@ -27,6 +27,7 @@ public static class Program
         root.Subcommands.Add(SyncCommand.Create());
         root.Subcommands.Add(StatusCommand.Create());
         root.Subcommands.Add(SessionCommands.Sessions());
+        root.Subcommands.Add(ProjectsCommand.Create());
         root.Subcommands.Add(SessionCommands.Retry());
         root.Subcommands.Add(SessionCommands.Notify());
         root.Subcommands.Add(CleanupCommand.Create());

@@ -280,12 +280,17 @@ public sealed partial class PostgresManifest : IManifest, IAdapterStateStore
         CancellationToken cancellationToken = default)
     {
         if (files.Count == 0) return;
-        // One statement for the batch: the columns go as arrays and are unnested into rows.
-        await using var cmd = Command("""
-            INSERT INTO transfers(session_id, source, destination, pipeline, source_size, source_version, source_modified, status, updated_at)
-            SELECT @session, k.s, k.d, k.p, k.size, k.version, k.modified, 'Pending', @now
-            FROM unnest(@s::text[], @d::text[], @p::text[], @size::bigint[], @version::text[], @modified::bigint[]) AS k(s, d, p, size, version, modified)
-            ON CONFLICT (source, destination, pipeline) DO NOTHING
+        // One statement for the batch: the columns go as arrays and are unnested into rows. Only the transfers it
+        // creates join the session now; the others join it when they start.
+        await using var cmd = Command($"""
+            WITH added AS (
+                INSERT INTO transfers(session_id, source, destination, pipeline, source_size, source_version, source_modified, status, updated_at)
+                SELECT @session, k.s, k.d, k.p, k.size, k.version, k.modified, 'Pending', @now
+                FROM unnest(@s::text[], @d::text[], @p::text[], @size::bigint[], @version::text[], @modified::bigint[]) AS k(s, d, p, size, version, modified)
+                ON CONFLICT (source, destination, pipeline) DO NOTHING
+                RETURNING {ManifestRows.TransferColumns}
+            )
+            {ManifestRows.RecordSessionFile("added")}
             """,
             ("session", sessionId), ("now", Now()),
             ("s", files.Select(f => f.Key.Source).ToArray()), ("d", files.Select(f => f.Key.Destination).ToArray()),
@@ -313,6 +318,8 @@ public sealed partial class PostgresManifest : IManifest, IAdapterStateStore
                 RETURNING {ManifestRows.TransferColumns}
             ), dropped AS (
                 DELETE FROM chunks WHERE transfer_id IN (SELECT id FROM started)
+            ), recorded AS (
+                {ManifestRows.RecordSessionFile("started")}
             )
             SELECT {ManifestRows.TransferColumns} FROM started
             """,
@@ -325,14 +332,22 @@ public sealed partial class PostgresManifest : IManifest, IAdapterStateStore
 
     public async Task<TransferLease> AttachTransferAsync(long transferId, long sessionId, CancellationToken cancellationToken = default)
     {
-        await using var cmd = Command("""
-            UPDATE transfers SET session_id = @session, attempts = attempts + 1, status = 'InProgress', updated_at = @now, epoch = epoch + 1
-            WHERE id = @id RETURNING epoch
-            """, ("session", sessionId), ("now", Now()), ("id", transferId));
+        await using var cmd = Command(Recorded(
+            "UPDATE transfers SET session_id = @session, attempts = attempts + 1, status = 'InProgress', updated_at = @now, epoch = epoch + 1 WHERE id = @id",
+            select: "epoch"), ("session", sessionId), ("now", Now()), ("id", transferId));
         var epoch = await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false)
             ?? throw new InvalidOperationException($"transfer {transferId} does not exist");
         return new TransferLease(transferId, (long)epoch);
     }
+
+    /// <summary>An UPDATE of one transfer, followed in the same statement by the record of its new state in its
+    /// session's record (<see cref="ManifestRows.RecordSessionFile"/>); the statement returns <paramref name="select"/> of
+    /// the changed row, nothing when no row matched. <paramref name="prefix"/>: CTEs to run first.</summary>
+    private static string Recorded(string update, string prefix = "", string select = "id") => $"""
+        WITH {prefix}changed AS ({update} RETURNING {ManifestRows.TransferColumns}),
+        recorded AS ({ManifestRows.RecordSessionFile("changed")})
+        SELECT {select} FROM changed
+        """;
 
     public Task SetSinkStateAsync(TransferLease lease, string? sinkState, CancellationToken cancellationToken = default) =>
         FencedAsync(lease, "UPDATE transfers SET sink_state = @state, updated_at = @now WHERE id = @id AND epoch = @epoch RETURNING id",
@@ -377,19 +392,14 @@ public sealed partial class PostgresManifest : IManifest, IAdapterStateStore
             """, cancellationToken, ("seq", fromSequence));
 
     public Task CompleteTransferAsync(TransferLease lease, TransferCompletion completion, CancellationToken cancellationToken = default) =>
-        FencedAsync(lease, """
-            WITH held AS (
-                UPDATE transfers SET status = 'Completed', sink_state = NULL, md5 = @md5, sha256 = @sha, output_size = @size,
-                    bytes_confirmed = @size, last_error = NULL, updated_at = @now WHERE id = @id AND epoch = @epoch RETURNING id
-            ), dropped AS (
-                DELETE FROM chunks WHERE transfer_id IN (SELECT id FROM held)
-            )
-            SELECT id FROM held
-            """, cancellationToken,
-            ("md5", completion.Md5), ("sha", completion.Sha256), ("size", completion.OutputSize), ("now", Now()));
+        FencedAsync(lease, Recorded("""
+            UPDATE transfers SET status = 'Completed', sink_state = NULL, md5 = @md5, sha256 = @sha, output_size = @size,
+                bytes_confirmed = @size, last_error = NULL, updated_at = @now WHERE id = @id AND epoch = @epoch
+            """, "held AS (SELECT id FROM transfers WHERE id = @id AND epoch = @epoch), dropped AS (DELETE FROM chunks WHERE transfer_id IN (SELECT id FROM held)), "),
+            cancellationToken, ("md5", completion.Md5), ("sha", completion.Sha256), ("size", completion.OutputSize), ("now", Now()));
 
     public Task FailTransferAsync(TransferLease lease, string error, CancellationToken cancellationToken = default) =>
-        FencedAsync(lease, "UPDATE transfers SET status = 'Failed', last_error = @error, updated_at = @now WHERE id = @id AND epoch = @epoch RETURNING id",
+        FencedAsync(lease, Recorded("UPDATE transfers SET status = 'Failed', last_error = @error, updated_at = @now WHERE id = @id AND epoch = @epoch"),
             cancellationToken, ("error", error), ("now", Now()));
 
     public async IAsyncEnumerable<SessionRecord> ListSessionsAsync(int limit, [EnumeratorCancellation] CancellationToken cancellationToken = default)
@@ -411,10 +421,27 @@ public sealed partial class PostgresManifest : IManifest, IAdapterStateStore
     {
         await using var cmd = sessionId is null
             ? Command(TransferSelect + " ORDER BY id")
-            : Command(TransferSelect + " WHERE session_id = @session ORDER BY id", ("session", sessionId));
+            : Command(ManifestRows.SessionFilesSelect("@session"), ("session", sessionId));
         await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             yield return ManifestRows.ReadTransfer(reader);
+    }
+
+    public async IAsyncEnumerable<ProjectRecord> ListProjectsAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await using var cmd = Command("""
+            SELECT project, COUNT(*), SUM(files)::bigint, SUM(bytes)::bigint, MAX(started_at) FROM sessions
+            WHERE project IS NOT NULL GROUP BY project ORDER BY project
+            """);
+        await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
+            yield return new ProjectRecord(r.GetString(0), r.GetInt64(1), r.GetInt64(2), r.GetInt64(3), ManifestRows.Time(r.GetInt64(4)));
+    }
+
+    public async Task<string?> GetConfigSnapshotAsync(long sessionId, CancellationToken cancellationToken = default)
+    {
+        await using var cmd = Command("SELECT config FROM sessions WHERE id = @id", ("id", sessionId));
+        return await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string;
     }
 
     /// <summary>Closes the pool and the lock connection: locks still held are released with it (their handles then

@@ -104,10 +104,28 @@ internal static class Migrations
         DROP TABLE quota_spent;
         DROP TABLE upload_history;
         """,
-        // The epoch of the transfer's current holder (TransferLease): taking a transfer increments it, and every write
+        // 5: the epoch of the transfer's current holder (TransferLease): taking a transfer increments it, and every write
         // on behalf of that work checks it, so a process that lost its lock can no longer change the record.
         """
         ALTER TABLE transfers ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
+        """,
+        // 6: each session's own record of what it did to each file (ManifestRows.RecordSessionFile), so that a re-run
+        // no longer takes files away from the session before it. Filled from what the transfers show today.
+        """
+        CREATE TABLE session_files (
+            session_id  INTEGER NOT NULL REFERENCES sessions(id),
+            transfer_id INTEGER NOT NULL REFERENCES transfers(id) ON DELETE CASCADE,
+            status      TEXT NOT NULL,
+            bytes       INTEGER NOT NULL,
+            error       TEXT,
+            md5         TEXT,
+            sha256      TEXT,
+            updated_at  INTEGER NOT NULL,
+            PRIMARY KEY (session_id, transfer_id)
+        ) WITHOUT ROWID;
+        INSERT INTO session_files(session_id, transfer_id, status, bytes, error, md5, sha256, updated_at)
+            SELECT session_id, id, status, CASE status WHEN 'Completed' THEN output_size ELSE bytes_confirmed END,
+                CASE status WHEN 'Failed' THEN last_error END, md5, sha256, updated_at FROM transfers;
         """,
     ];
 }

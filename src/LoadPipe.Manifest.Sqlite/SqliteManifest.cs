@@ -303,7 +303,10 @@ public sealed partial class SqliteManifest : IManifest, IAdapterStateStore
             INSERT INTO transfers(session_id, source, destination, pipeline, source_size, source_version, source_modified, status, updated_at)
             VALUES ($session, $s, $d, $p, $size, $version, $modified, 'Pending', $now)
             ON CONFLICT(source, destination, pipeline) DO NOTHING
+            RETURNING id
             """, tx, ("$session", sessionId), ("$s", ""), ("$d", ""), ("$p", ""), ("$size", 0L), ("$version", null), ("$modified", null), ("$now", Now()));
+        // Only the transfers this batch created join the session now; the others join it when they start.
+        var record = c.Command(RecordSessionFile, tx, ("$id", 0L));
         foreach (var (key, source) in files)
         {
             cmd.Parameters["$s"].Value = key.Source;
@@ -312,7 +315,9 @@ public sealed partial class SqliteManifest : IManifest, IAdapterStateStore
             cmd.Parameters["$size"].Value = source.Size;
             cmd.Parameters["$version"].Value = (object?)source.Version ?? DBNull.Value;
             cmd.Parameters["$modified"].Value = (object?)source.Modified?.ToUnixTimeMilliseconds() ?? DBNull.Value;
-            await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            if (await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not long id) continue;
+            record.Parameters["$id"].Value = id;
+            await record.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
@@ -340,6 +345,7 @@ public sealed partial class SqliteManifest : IManifest, IAdapterStateStore
             record = ManifestRows.ReadTransfer(reader);
         }
         await c.Command("DELETE FROM chunks WHERE transfer_id = $id", tx, ("$id", record.Id)).ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        await c.Command(RecordSessionFile, tx, ("$id", record.Id)).ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
         return record;
     }
@@ -347,11 +353,14 @@ public sealed partial class SqliteManifest : IManifest, IAdapterStateStore
     public async Task<TransferLease> AttachTransferAsync(long transferId, long sessionId, CancellationToken cancellationToken = default)
     {
         await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var tx = c.Begin();
         var epoch = await c.Command("""
             UPDATE transfers SET session_id = $session, attempts = attempts + 1, status = 'InProgress', updated_at = $now, epoch = epoch + 1
             WHERE id = $id RETURNING epoch
-            """, null, ("$session", sessionId), ("$now", Now()), ("$id", transferId)).ExecuteScalarAsync(cancellationToken).ConfigureAwait(false)
+            """, tx, ("$session", sessionId), ("$now", Now()), ("$id", transferId)).ExecuteScalarAsync(cancellationToken).ConfigureAwait(false)
             ?? throw new InvalidOperationException($"transfer {transferId} does not exist");
+        await c.Command(RecordSessionFile, tx, ("$id", transferId)).ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
         return new TransferLease(transferId, (long)epoch);
     }
 
@@ -410,14 +419,18 @@ public sealed partial class SqliteManifest : IManifest, IAdapterStateStore
                 bytes_confirmed = $size, last_error = NULL, updated_at = $now WHERE id = $id AND epoch = $epoch
             """, cancellationToken, ("$md5", completion.Md5), ("$sha", completion.Sha256), ("$size", completion.OutputSize), ("$now", Now())).ConfigureAwait(false);
         await c.Command("DELETE FROM chunks WHERE transfer_id = $id", tx, ("$id", lease.Id)).ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        await c.Command(RecordSessionFile, tx, ("$id", lease.Id)).ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public async Task FailTransferAsync(TransferLease lease, string error, CancellationToken cancellationToken = default)
     {
         await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await FencedUpdateAsync(c, null, lease, "UPDATE transfers SET status = 'Failed', last_error = $error, updated_at = $now WHERE id = $id AND epoch = $epoch",
+        await using var tx = c.Begin();
+        await FencedUpdateAsync(c, tx, lease, "UPDATE transfers SET status = 'Failed', last_error = $error, updated_at = $now WHERE id = $id AND epoch = $epoch",
             cancellationToken, ("$error", error), ("$now", Now())).ConfigureAwait(false);
+        await c.Command(RecordSessionFile, tx, ("$id", lease.Id)).ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Runs an UPDATE of the transfer's row on behalf of <paramref name="lease"/> ($id and $epoch bound); no row
@@ -428,6 +441,10 @@ public sealed partial class SqliteManifest : IManifest, IAdapterStateStore
         var updated = await c.Command(sql, tx, [.. parameters, ("$id", lease.Id), ("$epoch", lease.Epoch)]).ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         if (updated == 0) throw new TransferFencedException(lease);
     }
+
+    /// <summary>Records the transfer <c>$id</c>'s new state in its session's record (<see cref="ManifestRows.RecordSessionFile"/>),
+    /// in the transaction that changed it.</summary>
+    private static readonly string RecordSessionFile = ManifestRows.RecordSessionFile("transfers WHERE id = $id");
 
     public async IAsyncEnumerable<SessionRecord> ListSessionsAsync(int limit, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
@@ -451,10 +468,30 @@ public sealed partial class SqliteManifest : IManifest, IAdapterStateStore
         await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         var cmd = sessionId is null
             ? c.Command(TransferSelect + " ORDER BY id")
-            : c.Command(TransferSelect + " WHERE session_id = $session ORDER BY id", null, ("$session", sessionId));
+            : c.Command(SessionFilesSelect, null, ("$session", sessionId));
         await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             yield return ManifestRows.ReadTransfer(reader);
+    }
+
+    private static readonly string SessionFilesSelect = ManifestRows.SessionFilesSelect("$session");
+
+    public async IAsyncEnumerable<ProjectRecord> ListProjectsAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var r = await c.Command("""
+            SELECT project, COUNT(*), SUM(files), SUM(bytes), MAX(started_at) FROM sessions
+            WHERE project IS NOT NULL GROUP BY project ORDER BY project
+            """).ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
+            yield return new ProjectRecord(r.GetString(0), r.GetInt64(1), r.GetInt64(2), r.GetInt64(3), ManifestRows.Time(r.GetInt64(4)));
+    }
+
+    public async Task<string?> GetConfigSnapshotAsync(long sessionId, CancellationToken cancellationToken = default)
+    {
+        await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        return await c.Command("SELECT config FROM sessions WHERE id = $id", null, ("$id", sessionId))
+            .ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string;
     }
 
     public ValueTask DisposeAsync()

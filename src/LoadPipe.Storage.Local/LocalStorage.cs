@@ -8,8 +8,9 @@ namespace LoadPipe.Storage.Local;
 /// <summary>
 /// The local file system. Without a root, paths are absolute; with one (a `type: local` remote's `root`), paths
 /// are relative to it and may not climb out of it. Writes go to a hidden partial file beside the target
-/// (".NAME.lp-partial"), are fsynced chunk by chunk, and are renamed over the target only at commit: a half file
-/// never carries the final name.
+/// (".NAME.lp-partial"), are made durable by one fsync at commit (background fsyncs run meanwhile, see
+/// <see cref="LocalWriteSession"/>), and are renamed over the target only at commit: a half file never carries the
+/// final name.
 /// </summary>
 public sealed class LocalStorage : IStorage, IRangedReader, ICheapReads, ISortedListing, IWritableStorage, IResumableWriter, ILocalFileIdentity
 {

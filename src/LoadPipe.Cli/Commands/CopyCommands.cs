@@ -7,7 +7,8 @@ using LoadPipe.Storage.YouTube;
 
 namespace LoadPipe.Cli.Commands;
 
-/// <summary>`lp copy SRC DST`, `lp pull SRC` (to stdout) and `lp push DST` (from stdin).</summary>
+/// <summary>`lp copy SRC DST`, `lp pull SRC` (to stdout) and `lp push DST` (from stdin); `lp pull --file SRC` and
+/// `lp push --folder DIR --name FILE` as seed 000 writes them (<see cref="FlagAliases"/>).</summary>
 public static class CopyCommands
 {
     public static Command Copy()
@@ -25,23 +26,26 @@ public static class CopyCommands
 
     public static Command Pull()
     {
-        var source = new Argument<string>("source") { Description = "File, URL or NAME:path to write to stdout" };
+        var source = new Argument<string?>("source") { Description = "File, URL or NAME:path to write to stdout", Arity = ArgumentArity.ZeroOrOne };
+        var file = new Option<string?>("--file") { Description = "The source, as seed 000's scripts give it (instead of the argument)" };
         var flags = new TransferFlags();
-        var command = new Command("pull", "Stream a file to stdout (through stages)") { source };
+        var command = new Command("pull", "Stream a file to stdout (through stages)") { source, file };
         flags.AddTo(command);
         command.SetAction((parse, ct) => Program.RunAsync(parse, session =>
-            RunAsync(session, parse.GetValue(source)!, "-", flags.Read(parse), "pull", ct)));
+            RunAsync(session, FlagAliases.Read(parse, source, file), "-", flags.Read(parse), "pull", ct)));
         return command;
     }
 
     public static Command Push()
     {
-        var destination = new Argument<string>("destination") { Description = "File or NAME:path to write stdin to" };
+        var destination = new Argument<string?>("destination") { Description = "File or NAME:path to write stdin to", Arity = ArgumentArity.ZeroOrOne };
+        var folder = new Option<string?>("--folder") { Description = "With --name, the destination as seed 000's scripts give it: --folder DIR --name FILE" };
+        var name = new Option<string?>("--name") { Description = "The file name in --folder" };
         var flags = new TransferFlags();
-        var command = new Command("push", "Store stdin as a file (through stages)") { destination };
+        var command = new Command("push", "Store stdin as a file (through stages)") { destination, folder, name };
         flags.AddTo(command);
         command.SetAction((parse, ct) => Program.RunAsync(parse, session =>
-            RunAsync(session, "-", parse.GetValue(destination)!, flags.Read(parse), "push", ct, metadata: flags.ReadMetadata(parse))));
+            RunAsync(session, "-", FlagAliases.ReadDestination(parse, destination, folder, name), flags.Read(parse), "push", ct, metadata: flags.ReadMetadata(parse))));
         return command;
     }
 

@@ -4,17 +4,18 @@ using LoadPipe.Core.Sizes;
 
 namespace LoadPipe.Cli.Commands;
 
-/// <summary>`lp list LOCATION [--recursive] [--json]`: one line per object, streamed as the store pages.</summary>
+/// <summary>`lp list LOCATION [--recursive] [--json]` (or `--folder LOCATION`): one line per object, streamed as the store pages.</summary>
 public static class ListCommand
 {
     public static Command Create()
     {
-        var location = new Argument<string>("location") { Description = "Folder, URL or NAME:path" };
+        var location = new Argument<string?>("location") { Description = "Folder, URL or NAME:path", Arity = ArgumentArity.ZeroOrOne };
+        var folder = new Option<string?>("--folder") { Description = "The location, as seed 000's scripts give it (instead of the argument)" };
         var recursive = new Option<bool>("--recursive", "-R") { Description = "Descend into sub-folders" };
-        var command = new Command("list", "List objects: size, modified time, path") { location, recursive };
+        var command = new Command("list", "List objects: size, modified time, path") { location, folder, recursive };
         command.SetAction((parse, ct) => Program.RunAsync(parse, async session =>
         {
-            var target = session.Resolver.Resolve(parse.GetValue(location)!);
+            var target = session.Resolver.Resolve(FlagAliases.Read(parse, location, folder));
             var info = await target.Storage.StatAsync(target.Path, ct).ConfigureAwait(false)
                 ?? throw new Core.Errors.LoadPipeException(Core.Errors.ErrorKind.NotFound, $"{target}: no such file or folder");
             var entries = info.IsDirectory

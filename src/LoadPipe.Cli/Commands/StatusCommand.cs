@@ -8,18 +8,22 @@ using LoadPipe.Core.Sizes;
 
 namespace LoadPipe.Cli.Commands;
 
-/// <summary>`lp status [SESSION]`: recent sessions, or one session's transfers with their confirmed offsets.</summary>
+/// <summary>`lp status [SESSION]`: recent sessions, or one session's transfers with their confirmed offsets;
+/// `lp status SESSION --config`: the config it ran with.</summary>
 public static class StatusCommand
 {
     public static Command Create()
     {
         var sessionId = new Argument<long?>("session") { Description = "Show this session's transfers", Arity = ArgumentArity.ZeroOrOne, CustomParser = NumberArguments.OptionalWhole<long> };
         var limit = new Option<int>("--limit") { Description = "How many sessions to show", DefaultValueFactory = _ => 20, CustomParser = NumberArguments.Whole<int> };
-        var command = new Command("status", "What the manifest knows: sessions, transfers, offsets") { sessionId, limit };
+        var config = new Option<bool>("--config") { Description = "Print the config the session ran with (secrets masked when it was recorded)" };
+        var command = new Command("status", "What the manifest knows: sessions, transfers, offsets") { sessionId, limit, config };
         command.SetAction((parse, ct) => Program.RunAsync(parse, async session =>
         {
             var manifest = await session.ManifestAsync(ct).ConfigureAwait(false);
             var id = parse.GetValue(sessionId);
+            if (parse.GetValue(config) && id is null)
+                throw new LoadPipeException(ErrorKind.Usage, "--config shows one session's config: lp status SESSION --config");
             if (id is null)
             {
                 await foreach (var listed in manifest.ListSessionsAsync(parse.GetValue(limit), ct).ConfigureAwait(false))
@@ -40,6 +44,8 @@ public static class StatusCommand
             }
             if (await manifest.GetSessionAsync(id.Value, ct).ConfigureAwait(false) is null)
                 throw new LoadPipeException(ErrorKind.Usage, $"session {id} does not exist (lp status lists the sessions)");
+            if (parse.GetValue(config))
+                return await PrintConfigAsync(manifest, id.Value, session.Json, ct).ConfigureAwait(false);
             await foreach (var t in manifest.ListTransfersAsync(id, ct).ConfigureAwait(false))
             {
                 if (session.Json)
@@ -56,5 +62,19 @@ public static class StatusCommand
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>The snapshot as recorded: <c>ConfigReader.Redact</c> masked its secrets before it reached the manifest.
+    /// A session run without a config file prints nothing on stdout and says so on stderr.</summary>
+    private static async Task<int> PrintConfigAsync(IManifest manifest, long id, bool json, CancellationToken cancellationToken)
+    {
+        var snapshot = await manifest.GetConfigSnapshotAsync(id, cancellationToken).ConfigureAwait(false);
+        if (json)
+            Console.Out.WriteLine(CliJson.Line(new Dictionary<string, object?> { ["session"] = id, ["config"] = snapshot }));
+        else if (snapshot is null)
+            Console.Error.WriteLine($"session {id} ran without a config file");
+        else
+            Console.Out.Write(snapshot.EndsWith('\n') ? snapshot : snapshot + "\n");
+        return 0;
     }
 }

@@ -73,8 +73,20 @@ public interface IManifest : IAsyncDisposable
     /// <summary>One session, or null when there is none with that id.</summary>
     Task<SessionRecord?> GetSessionAsync(long sessionId, CancellationToken cancellationToken = default);
 
+    /// <summary>With a session: what that session did to each file it planned, started, completed or failed, as it left
+    /// it (<see cref="TransferRecord.Status"/>, bytes, error and hashes are the session's own; a later run of the same
+    /// file does not change them), in transfer order. Without: every transfer as it stands now.</summary>
     IAsyncEnumerable<TransferRecord> ListTransfersAsync(long? sessionId, CancellationToken cancellationToken = default);
+
+    /// <summary>The projects sessions were labelled with (<see cref="SessionStart.Project"/>), by name, with their totals.</summary>
+    IAsyncEnumerable<ProjectRecord> ListProjectsAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>The config a session ran with (<see cref="SessionStart.ConfigSnapshot"/>), as recorded; null when it ran without one.</summary>
+    Task<string?> GetConfigSnapshotAsync(long sessionId, CancellationToken cancellationToken = default);
 }
+
+/// <summary>A project's sessions: how many, the files and bytes they finished, and when the last one started.</summary>
+public sealed record ProjectRecord(string Name, long Sessions, long Files, long Bytes, DateTimeOffset LastRun);
 
 /// <summary>A transfer is identified by where from, where to, and through which stages.</summary>
 public sealed record TransferKey(string Source, string Destination, string Pipeline)

@@ -13,6 +13,34 @@ public static class ManifestRows
         bytes_confirmed, attempts, last_error, md5, sha256, output_size, updated_at, epoch
         """;
 
+    /// <summary>
+    /// Copies a transfer's state, as the statement before it in the same transaction left it, into the record of the
+    /// session working on it (<c>session_files</c>): every start, attach, completion and failure runs it, so each
+    /// session keeps what it did to each file while <c>transfers</c> holds the current state that skipping reads.
+    /// <paramref name="from"/> names the rows: a table with a WHERE (SQLite needs one before ON CONFLICT), or a CTE
+    /// that returns the transfer's columns.
+    /// </summary>
+    public static string RecordSessionFile(string from) => $"""
+        INSERT INTO session_files(session_id, transfer_id, status, bytes, error, md5, sha256, updated_at)
+        SELECT session_id, id, status, CASE status WHEN 'Completed' THEN output_size ELSE bytes_confirmed END,
+            CASE status WHEN 'Failed' THEN last_error END, md5, sha256, updated_at FROM {from}
+        ON CONFLICT (session_id, transfer_id) DO UPDATE SET status = excluded.status, bytes = excluded.bytes,
+            error = excluded.error, md5 = excluded.md5, sha256 = excluded.sha256, updated_at = excluded.updated_at
+        """;
+
+    /// <summary>One session's files (<see cref="IManifest.ListTransfersAsync"/>) in <see cref="TransferColumns"/>' order,
+    /// for <see cref="ReadTransfer"/>: the key and the source from the transfer, the rest from the session's record. A
+    /// file the session is still working on (it holds the transfer, in progress) shows its confirmed bytes as they grow.
+    /// <paramref name="session"/>: the parameter's name with its prefix.</summary>
+    public static string SessionFilesSelect(string session) => $"""
+        SELECT t.id, t.source, t.destination, t.pipeline, f.session_id, t.source_size, t.source_version, t.source_modified, f.status,
+            CASE WHEN t.session_id = f.session_id THEN t.sink_state END,
+            CASE WHEN f.status = 'InProgress' AND t.session_id = f.session_id THEN t.bytes_confirmed ELSE f.bytes END,
+            t.attempts, f.error, f.md5, f.sha256, CASE f.status WHEN 'Completed' THEN f.bytes ELSE -1 END, f.updated_at, t.epoch
+        FROM session_files f JOIN transfers t ON t.id = f.transfer_id
+        WHERE f.session_id = {session} ORDER BY t.id
+        """;
+
     public const string SessionColumns =
         "id, command, source, destination, project, status, started_at, finished_at, files, files_skipped, files_failed, bytes, bytes_sent";
 

@@ -14,7 +14,7 @@ namespace LoadPipe.Core.Transfers;
 
 /// <summary>
 /// Moves one file from source through the stages into the destination, resuming from the manifest. See
-/// docs/architecture.md for the three ways it resumes (direct, replay, restart) and how hashes stay whole.
+/// docs/architecture.md for the three ways it resumes (framed, replay, restart) and how hashes stay whole.
 /// </summary>
 internal sealed class FileTransfer(TransferContext context)
 {
@@ -523,7 +523,7 @@ internal sealed class FileTransfer(TransferContext context)
     }
 
     /// <summary>
-    /// A direct resume appends to what an earlier run sent, reading the source from the last confirmed input offset.
+    /// A framed resume appends to what an earlier run sent, reading the source from the last confirmed input offset.
     /// When the source's version is weak (<see cref="ObjectInfo.WeakVersion"/>, or none) it cannot say that the bytes
     /// before that offset are still the ones sent, so the input behind the last confirmed chunks (back to the input
     /// boundary before them) is read again, framed as the pump frames it, and compared with their recorded XXH3. A

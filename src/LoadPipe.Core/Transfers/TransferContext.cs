@@ -30,7 +30,7 @@ internal sealed record TransferContext(
     /// <summary>The run's counts as they happen (bytes sent counted chunk by chunk, failed files' included).</summary>
     public SessionTally Tally { get; } = new();
 
-    /// <summary>How the whole pipeline resumes: the weakest of its stages (no stages: direct).</summary>
+    /// <summary>How the whole pipeline resumes: the weakest of its stages (no stages: framed).</summary>
     public StageResume Resume { get; } = Stages.Count == 0 ? StageResume.Framed : Stages.Max(s => s.Resume);
 }
 

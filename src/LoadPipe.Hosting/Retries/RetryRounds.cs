@@ -56,6 +56,10 @@ public sealed class RetryRounds(LoadPipeHost host)
             var failed = new List<TransferRecord>();
             await foreach (var t in manifest.ListTransfersAsync(id, cancellationToken).ConfigureAwait(false))
                 if (t.Status is TransferStatus.Failed or TransferStatus.InProgress or TransferStatus.Pending) failed.Add(t);
+            // The session keeps its own record of the files it failed; a later run may have copied them since, and
+            // would only be skipped here, round after round.
+            var now = await manifest.FindTransfersAsync(failed.Select(t => t.Key).ToList(), cancellationToken).ConfigureAwait(false);
+            failed.RemoveAll(t => now.TryGetValue(t.Key, out var current) && current is { Status: TransferStatus.Completed } && current.SessionId != id);
             if (failed.Count == 0) break;
             if (round > 1)
             {

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using LoadPipe.Core.Errors;
+using LoadPipe.Core.Locations;
 using LoadPipe.Core.Manifest;
 using Npgsql;
 
@@ -306,7 +307,7 @@ public sealed partial class PostgresManifest : IManifest, IAdapterStateStore
 
     public Task FailTransferAsync(long transferId, string error, CancellationToken cancellationToken = default) =>
         ExecAsync("UPDATE transfers SET status = 'Failed', last_error = @error, updated_at = @now WHERE id = @id",
-            cancellationToken, ("error", error), ("now", Now()), ("id", transferId));
+            cancellationToken, ("error", Location.RedactUrls(error)), ("now", Now()), ("id", transferId));
 
     public async IAsyncEnumerable<SessionRecord> ListSessionsAsync(int limit, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {

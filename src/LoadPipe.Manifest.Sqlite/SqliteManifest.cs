@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using LoadPipe.Core.Errors;
+using LoadPipe.Core.Locations;
 using LoadPipe.Core.Manifest;
 using Microsoft.Data.Sqlite;
 
@@ -390,7 +391,7 @@ public sealed partial class SqliteManifest : IManifest, IAdapterStateStore
 
     public Task FailTransferAsync(long transferId, string error, CancellationToken cancellationToken = default) =>
         ExecAsync("UPDATE transfers SET status = 'Failed', last_error = $error, updated_at = $now WHERE id = $id",
-            cancellationToken, ("$error", error), ("$now", Now()), ("$id", transferId));
+            cancellationToken, ("$error", Location.RedactUrls(error)), ("$now", Now()), ("$id", transferId));
 
     public async IAsyncEnumerable<SessionRecord> ListSessionsAsync(int limit, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {

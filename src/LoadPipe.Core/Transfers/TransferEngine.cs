@@ -56,7 +56,7 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
         long sessionId;
         try
         {
-            sessionId = await manifest.BeginSessionAsync(new SessionStart(options.Command, source.Uri, destination.Uri, options.Project, options.ConfigSnapshot), cancellationToken).ConfigureAwait(false);
+            sessionId = await manifest.BeginSessionAsync(new SessionStart(options.Command, source.Key, destination.Key, options.Project, options.ConfigSnapshot), cancellationToken).ConfigureAwait(false);
         }
         catch (DbException e)
         {
@@ -330,7 +330,7 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
         await manifest.AddPendingAsync(sessionId, pending, cancellationToken).ConfigureAwait(false);
         return settled;
 
-        TransferKey Key(PlannedFile f) => new(f.From.Uri, f.To.Uri, pipelineSpec);
+        TransferKey Key(PlannedFile f) => new(f.From.Key, f.To.Key, pipelineSpec);
     }
 
     /// <summary>

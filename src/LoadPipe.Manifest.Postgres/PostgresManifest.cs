@@ -121,7 +121,7 @@ public sealed partial class PostgresManifest : IManifest, IAdapterStateStore
             UPDATE sessions SET status = @status, finished_at = @now, files = @files, files_skipped = @skipped,
                 files_failed = @failed, bytes = @bytes, bytes_sent = @sent WHERE id = @id
             """, cancellationToken,
-            ("status", summary.Status), ("now", Now()), ("files", summary.Files), ("skipped", summary.FilesSkipped),
+            ("status", summary.Status.Name()), ("now", Now()), ("files", summary.Files), ("skipped", summary.FilesSkipped),
             ("failed", summary.FilesFailed), ("bytes", summary.Bytes), ("sent", summary.BytesSent), ("id", sessionId));
 
     public Task RecordSessionCountsAsync(long sessionId, SessionCounts counts, CancellationToken cancellationToken = default) =>

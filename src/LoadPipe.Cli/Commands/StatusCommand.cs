@@ -29,12 +29,12 @@ public static class StatusCommand
                         Console.Out.WriteLine(CliJson.Line(new Dictionary<string, object?>
                         {
                             ["session"] = s.Id, ["command"] = s.Command, ["source"] = Location.Redact(s.Source), ["destination"] = Location.Redact(s.Destination),
-                            ["project"] = s.Project, ["status"] = s.Status, ["started"] = s.StartedAt.ToString("O"), ["finished"] = s.FinishedAt?.ToString("O"),
+                            ["project"] = s.Project, ["status"] = s.Status.Name(), ["started"] = s.StartedAt.ToString("O"), ["finished"] = s.FinishedAt?.ToString("O"),
                             ["files"] = s.Files, ["files_skipped"] = s.FilesSkipped, ["files_failed"] = s.FilesFailed, ["bytes"] = s.Bytes, ["bytes_sent"] = s.BytesSent,
                         }));
                     else
                         Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                            $"{s.Id,6} {s.StartedAt:yyyy-MM-dd HH:mm:ss} {s.Status,-11} {s.Command,-5} {s.Files,6} files {s.FilesFailed,4} failed {ByteSize.Format(s.BytesSent),10} sent  {Location.Redact(s.Source)} -> {Location.Redact(s.Destination)}"));
+                            $"{s.Id,6} {s.StartedAt:yyyy-MM-dd HH:mm:ss} {s.Status.Name(),-11} {s.Command,-5} {s.Files,6} files {s.FilesFailed,4} failed {ByteSize.Format(s.BytesSent),10} sent  {Location.Redact(s.Source)} -> {Location.Redact(s.Destination)}"));
                 }
                 return 0;
             }

@@ -50,7 +50,7 @@ public sealed record SessionReport(
             bucket = slash < 0 ? rest : rest[..slash];
             prefix = slash < 0 ? "" : rest[(slash + 1)..];
         }
-        return new SessionReport(s.Id, s.Project, s.Status, Location.Redact(s.Source), Location.Redact(s.Destination), bucket, prefix,
+        return new SessionReport(s.Id, s.Project, s.Status.Name(), Location.Redact(s.Source), Location.Redact(s.Destination), bucket, prefix,
             s.Files, s.Files - s.FilesSkipped - s.FilesFailed, s.FilesSkipped, s.FilesFailed, s.Bytes, s.StartedAt, s.FinishedAt);
     }
 }

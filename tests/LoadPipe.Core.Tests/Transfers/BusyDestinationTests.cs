@@ -36,7 +36,7 @@ public sealed class BusyDestinationTests : IDisposable
         var summary = await copy;
 
         Assert.Equal(["a.bin", "c.bin"], doneBeforeWaiting.Select(Path.GetFileName).Order());
-        Assert.Equal("completed", summary.Status);
+        Assert.Equal(SessionStatus.Completed, summary.Status);
         Assert.Equal(3, summary.Files);
         Assert.Equal(0, summary.FilesSkipped);
         foreach (var (name, content) in files)
@@ -55,7 +55,7 @@ public sealed class BusyDestinationTests : IDisposable
 
         var summary = await new TransferEngine(manifest).CopyAsync(new Location(new LocalStorage(), source, source), new Location(new LocalStorage(), target, target), new TransferOptions());
 
-        Assert.Equal("failed", summary.Status);
+        Assert.Equal(SessionStatus.Failed, summary.Status);
         var failure = Assert.Single(summary.Failures);
         Assert.Equal(ErrorKind.Busy, failure.ErrorKind);
         Assert.StartsWith("destination busy: ", failure.Error, StringComparison.Ordinal);

@@ -23,7 +23,7 @@ public sealed class RetryRoundsTests
 
         public void CopyFinished(TransferSummary summary)
         {
-            Events.Add($"copy {summary.Status}");
+            Events.Add($"copy {summary.Status.Name()}");
             if (Events.Count(e => e.StartsWith("copy", StringComparison.Ordinal)) == 1) afterFirstCopy?.Invoke();
         }
     }

@@ -69,6 +69,7 @@ public sealed partial class SqliteManifest : IManifest, IAdapterStateStore
             await using var step = c.Connection.CreateCommand();
             step.Transaction = tx;
             step.CommandText = Migrations.Steps[v] + $"; INSERT INTO schema_version(version) VALUES ({v + 1});";
+            step.Parameters.AddWithValue("$host", Location.ThisHost);
             await step.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);

@@ -55,7 +55,7 @@ public sealed class PresignedUrlTests(FileServer server) : IClassFixture<FileSer
         var second = Signed(name, "Signature2c0e5b17", "Token2e93a1d8", "20261206T231500Z");
         string[] options = ["--chunk-size", "1M", "--json", .. manifest];
         Func<Task<long>> confirmed = manifest.Length == 0 ? () => ManifestProbe.ConfirmedBytesAsync(sandbox) : () => ConfirmedAsync(manifest[1]);
-        await using (var lp = LpProcess.Start(sandbox, ["copy", first.Url, destination, "--bwlimit", "8M", .. options, .. Default(manifest, sandbox)]))
+        await using (var lp = LpProcess.Start(sandbox, ["copy", first.Url, destination, "--bwlimit", "4M", .. options, .. Default(manifest, sandbox)]))
         {
             await Poll.UntilAsync(() => Poll.LengthOf(partial) >= 4 << 20, TimeSpan.FromSeconds(60),
                 () => $"{partial} holds {Poll.LengthOf(partial)} bytes (lp exited: {lp.HasExited})", giveUp: () => lp.HasExited);

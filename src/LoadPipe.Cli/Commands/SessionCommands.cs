@@ -35,7 +35,7 @@ public static class SessionCommands
                 if (session.Json) Console.Out.WriteLine(JsonSerializer.Serialize(SessionReport.From(s), NotificationJson.Default.SessionReport));
                 else
                     Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"{s.Id,6} {s.StartedAt:yyyy-MM-dd HH:mm:ss} {s.Project ?? "-",-12} {s.Status.Name(),-11} {s.Files,7} files {s.FilesSkipped,6} skipped {s.FilesFailed,5} failed {ByteSize.Format(s.BytesSent),10} sent  {Location.Redact(s.Destination)}"));
+                        $"{s.Id,6} {s.StartedAt:yyyy-MM-dd HH:mm:ss} {s.Project ?? "-",-12} {s.Status.Name(),-11} {s.Files,7} files {s.FilesSkipped,6} skipped {s.FilesFailed,5} failed {ByteSize.Format(s.BytesSent),10} sent  {Location.Display(s.Destination)}"));
             }
             return 0;
         }));

@@ -10,10 +10,28 @@ public sealed partial record Location(IStorage Storage, string Path, string Uri,
 {
     public bool IsStdio => Uri == "-";
 
-    /// <summary>The location's key in the manifest (transfer keys, a session's source and destination). It holds no
-    /// secret: a URL's user info and fragment are left out, and so are its signature parameters
+    /// <summary>The location's key in the manifest (transfer keys, a session's source and destination): the same text
+    /// means the same place on every machine that shares the manifest. A local path is keyed with its host
+    /// (<see cref="LocalKey"/>: set by the resolver), so that machine B never skips a file only machine A copied. It
+    /// holds no secret: a URL's user info and fragment are left out, and so are its signature parameters
     /// (<see cref="IsSignatureParameter"/>), so that a URL signed again keys the same transfer.</summary>
     public string Key { get; init; } = KeyOf(Uri);
+
+    /// <summary>This machine's name, as local keys name it.</summary>
+    public static string ThisHost { get; } = Environment.MachineName.ToLowerInvariant();
+
+    /// <summary>The key of a local absolute path: "file://HOST/abs/path", the path as it is (not escaped), so that the
+    /// resolver reads it back (<see cref="LocationResolver"/> takes "file://HOST/..." of this host).</summary>
+    public static string LocalKey(string fullPath) => "file://" + ThisHost + (fullPath.StartsWith('/') ? "" : "/") + fullPath;
+
+    /// <summary>A key as shown to users: a local path of this machine as the path, anything else redacted.</summary>
+    public static string Display(string key)
+    {
+        var local = "file://" + ThisHost + "/";
+        if (!key.StartsWith(local, StringComparison.OrdinalIgnoreCase)) return Redact(key);
+        var path = key[(local.Length - 1)..];
+        return path.Length > 2 && path[2] == ':' ? path[1..] : path;
+    }
 
     /// <summary>The location of <paramref name="relative"/> ('/'-separated) below this one.</summary>
     public Location Child(string relative)

@@ -101,6 +101,30 @@ public sealed class LocationResolverTests
     }
 
     [Fact]
+    public void Key_LocalPath_NamesThisHostAndResolvesBackToThePath()
+    {
+        var resolver = Resolver();
+
+        var local = resolver.Resolve("/tmp/lp-keys/a b.bin");
+        var back = resolver.Resolve(local.Key);
+
+        Assert.Equal($"file://{Location.ThisHost}/tmp/lp-keys/a b.bin", local.Key);
+        Assert.Equal("/tmp/lp-keys/a b.bin", local.Uri);
+        Assert.Equal((local.Path, local.Key), (back.Path, back.Key));
+        Assert.Equal("/tmp/lp-keys/a b.bin", Location.Display(local.Key));
+        Assert.Equal($"file://{Location.ThisHost}/tmp/lp-keys/a b.bin/c.txt", local.Child("c.txt").Key);
+    }
+
+    [Fact]
+    public void Resolve_LocalKeyOfAnotherHost_IsRefused()
+    {
+        var e = Assert.Throws<LoadPipeException>(() => Resolver().Resolve("file://" + Location.ThisHost + "-other/tmp/a.bin"));
+
+        Assert.Equal(ErrorKind.Usage, e.Kind);
+        Assert.Contains("not of this one", e.Message);
+    }
+
+    [Fact]
     public void RedactUrls_ErrorNamingASignedUrl_DropsItsQuery()
     {
         var message = Location.RedactUrls("GET https://host/a.bin?X-Amz-Signature=abc failed: 403 (see http://u:p@h/x?token=t)");

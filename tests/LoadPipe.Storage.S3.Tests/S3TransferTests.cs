@@ -199,7 +199,7 @@ public sealed class S3TransferTests : IDisposable
         Assert.Equal(stored.Length, again.BytesResumed);
         Assert.Empty(log.Messages(305)); // no new upload
         await using var manifest = await SqliteManifest.OpenAsync(_dir["manifest.db"]);
-        var record = await manifest.FindTransferAsync(new TransferKey(from.Uri, to.Uri, string.Join(" | ", stages)));
+        var record = await manifest.FindTransferAsync(new TransferKey(from.Key, to.Key, string.Join(" | ", stages)));
         Assert.Equal(TransferStatus.Completed, record!.Status);
         Assert.Equal(Sha256(stored), record.Sha256);
         Assert.Equal(Sha256(stages.Length == 0 ? content : ZstdFrames(content)), Sha256(stored));

@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using LoadPipe.Cli.Commands;
 using LoadPipe.Cli.Output;
 using LoadPipe.Core.Errors;
+using LoadPipe.Core.Manifest;
 using LoadPipe.Core.Transfers;
 
 namespace LoadPipe.Cli;
@@ -43,7 +44,7 @@ public static class Program
             foreach (var error in parse.Errors) Console.Error.WriteLine("error: " + error.Message);
             Console.Error.WriteLine("Try 'lp --help'.");
             if (SummaryOutput(parse) is { } summary && parse.GetValue(GlobalOptions.Json))
-                SummaryWriter.WriteEnded("failed", parse.Errors[0].Message, summary, null, 0);
+                SummaryWriter.WriteEnded(SessionStatus.Failed, parse.Errors[0].Message, summary, null, 0);
             return SummaryWriter.Usage;
         }
         return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null, EnableDefaultExceptionHandler = false }, Interrupt.Token)
@@ -83,14 +84,14 @@ public static class Program
         {
             const string message = "interrupted: progress so far is saved; run the same command again to continue";
             Console.Error.WriteLine(message);
-            if (json is not null) SummaryWriter.WriteEnded("interrupted", message, json, (e as TransferInterruptedException)?.Summary, clock.Elapsed.TotalSeconds);
+            if (json is not null) SummaryWriter.WriteEnded(SessionStatus.Interrupted, message, json, (e as TransferInterruptedException)?.Summary, clock.Elapsed.TotalSeconds);
             return SummaryWriter.Interrupted;
         }
         catch (LoadPipeException e)
         {
             Console.Error.WriteLine("error: " + e.Message);
             if (debug) Console.Error.WriteLine(e);
-            if (json is not null) SummaryWriter.WriteEnded("failed", e.Message, json, null, clock.Elapsed.TotalSeconds);
+            if (json is not null) SummaryWriter.WriteEnded(SessionStatus.Failed, e.Message, json, null, clock.Elapsed.TotalSeconds);
             return e.Kind == ErrorKind.Usage ? SummaryWriter.Usage : SummaryWriter.Failed;
         }
         catch (Exception e)
@@ -98,7 +99,7 @@ public static class Program
             var message = $"{e.GetType().Name}: {e.Message.Split('\n')[0]}";
             Console.Error.WriteLine($"error: {message}{(debug ? "" : " (run with --debug for details)")}");
             if (debug) Console.Error.WriteLine(e);
-            if (json is not null) SummaryWriter.WriteEnded("failed", message, json, null, clock.Elapsed.TotalSeconds);
+            if (json is not null) SummaryWriter.WriteEnded(SessionStatus.Failed, message, json, null, clock.Elapsed.TotalSeconds);
             return SummaryWriter.Failed;
         }
     }

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using LoadPipe.Core.Errors;
+using LoadPipe.Core.Locations;
 using LoadPipe.Core.Manifest;
 using Npgsql;
 
@@ -126,7 +127,7 @@ public sealed partial class PostgresManifest : IManifest, IAdapterStateStore
             UPDATE sessions SET status = @status, finished_at = @now, files = @files, files_skipped = @skipped,
                 files_failed = @failed, bytes = @bytes, bytes_sent = @sent WHERE id = @id
             """, cancellationToken,
-            ("status", summary.Status), ("now", Now()), ("files", summary.Files), ("skipped", summary.FilesSkipped),
+            ("status", summary.Status.Name()), ("now", Now()), ("files", summary.Files), ("skipped", summary.FilesSkipped),
             ("failed", summary.FilesFailed), ("bytes", summary.Bytes), ("sent", summary.BytesSent), ("id", sessionId));
 
     public Task RecordSessionCountsAsync(long sessionId, SessionCounts counts, CancellationToken cancellationToken = default) =>
@@ -400,7 +401,7 @@ public sealed partial class PostgresManifest : IManifest, IAdapterStateStore
 
     public Task FailTransferAsync(TransferLease lease, string error, CancellationToken cancellationToken = default) =>
         FencedAsync(lease, Recorded("UPDATE transfers SET status = 'Failed', last_error = @error, updated_at = @now WHERE id = @id AND epoch = @epoch"),
-            cancellationToken, ("error", error), ("now", Now()));
+            cancellationToken, ("error", Location.RedactUrls(error)), ("now", Now()));
 
     public async IAsyncEnumerable<SessionRecord> ListSessionsAsync(int limit, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {

@@ -127,5 +127,18 @@ internal static class Migrations
             SELECT session_id, id, status, CASE status WHEN 'Completed' THEN output_size ELSE bytes_confirmed END,
                 CASE status WHEN 'Failed' THEN last_error END, md5, sha256, updated_at FROM transfers;
         """,
+        // 7: local paths keyed with their host ("file://HOST/abs/path", Location.LocalKey), so that a manifest shared by
+        // machines never lets one skip a file only another copied. A SQLite manifest is one machine's: its former local
+        // keys ("/abs/path", "C:\dir") are this host's ($host, bound by MigrateAsync), and keep their records.
+        """
+        UPDATE transfers SET source = 'file://' || $host || CASE WHEN source LIKE '/%' THEN '' ELSE '/' END || source
+            WHERE source LIKE '/%' OR source GLOB '[A-Za-z]:[\/]*';
+        UPDATE transfers SET destination = 'file://' || $host || CASE WHEN destination LIKE '/%' THEN '' ELSE '/' END || destination
+            WHERE destination LIKE '/%' OR destination GLOB '[A-Za-z]:[\/]*';
+        UPDATE sessions SET source = 'file://' || $host || CASE WHEN source LIKE '/%' THEN '' ELSE '/' END || source
+            WHERE source LIKE '/%' OR source GLOB '[A-Za-z]:[\/]*';
+        UPDATE sessions SET destination = 'file://' || $host || CASE WHEN destination LIKE '/%' THEN '' ELSE '/' END || destination
+            WHERE destination LIKE '/%' OR destination GLOB '[A-Za-z]:[\/]*';
+        """,
     ];
 }

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using LoadPipe.Core.Errors;
+using LoadPipe.Core.Locations;
 using LoadPipe.Core.Manifest;
 using Microsoft.Data.Sqlite;
 
@@ -68,6 +69,7 @@ public sealed partial class SqliteManifest : IManifest, IAdapterStateStore
             await using var step = c.Connection.CreateCommand();
             step.Transaction = tx;
             step.CommandText = Migrations.Steps[v] + $"; INSERT INTO schema_version(version) VALUES ({v + 1});";
+            step.Parameters.AddWithValue("$host", Location.ThisHost);
             await step.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -90,7 +92,7 @@ public sealed partial class SqliteManifest : IManifest, IAdapterStateStore
             UPDATE sessions SET status = $status, finished_at = $now, files = $files, files_skipped = $skipped,
                 files_failed = $failed, bytes = $bytes, bytes_sent = $sent WHERE id = $id
             """, cancellationToken,
-            ("$status", summary.Status), ("$now", Now()), ("$files", summary.Files), ("$skipped", summary.FilesSkipped),
+            ("$status", summary.Status.Name()), ("$now", Now()), ("$files", summary.Files), ("$skipped", summary.FilesSkipped),
             ("$failed", summary.FilesFailed), ("$bytes", summary.Bytes), ("$sent", summary.BytesSent), ("$id", sessionId));
 
     public Task RecordSessionCountsAsync(long sessionId, SessionCounts counts, CancellationToken cancellationToken = default) =>
@@ -428,7 +430,7 @@ public sealed partial class SqliteManifest : IManifest, IAdapterStateStore
         await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var tx = c.Begin();
         await FencedUpdateAsync(c, tx, lease, "UPDATE transfers SET status = 'Failed', last_error = $error, updated_at = $now WHERE id = $id AND epoch = $epoch",
-            cancellationToken, ("$error", error), ("$now", Now())).ConfigureAwait(false);
+            cancellationToken, ("$error", Location.RedactUrls(error)), ("$now", Now())).ConfigureAwait(false);
         await c.Command(RecordSessionFile, tx, ("$id", lease.Id)).ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
     }

@@ -14,14 +14,14 @@ public abstract partial class ManifestContractTests
         var planned = Key with { Source = "/src/planned" };
         await m.AddPendingAsync(s1, [(planned, Identity)]);
         var t = await m.StartTransferAsync(Key, s1, Identity);
-        await m.ConfirmChunkAsync(t.Id, new ChunkRecord(0, 0, 40, 40, "aa"), null);
-        await m.FailTransferAsync(t.Id, "boom");
+        await m.ConfirmChunkAsync(t.Lease, new ChunkRecord(0, 0, 40, 40, "aa"), null);
+        await m.FailTransferAsync(t.Lease, "boom");
 
         var s2 = await m.BeginSessionAsync(new SessionStart("copy", "/src", "/dst"));
-        await m.AttachTransferAsync(t.Id, s2);
-        await m.ConfirmChunkAsync(t.Id, new ChunkRecord(1, 40, 60, 100, "bb"), null);
+        var lease = await m.AttachTransferAsync(t.Id, s2);
+        await m.ConfirmChunkAsync(lease, new ChunkRecord(1, 40, 60, 100, "bb"), null);
         var running = Assert.Single(await m.ListTransfersAsync(s2).ToListAsync());
-        await m.CompleteTransferAsync(t.Id, new TransferCompletion(100, "m", "s"));
+        await m.CompleteTransferAsync(lease, new TransferCompletion(100, "m", "s"));
 
         var first = await m.ListTransfersAsync(s1).ToListAsync();
         var second = Assert.Single(await m.ListTransfersAsync(s2).ToListAsync());
@@ -61,13 +61,13 @@ public abstract partial class ManifestContractTests
         var clock = new FakeTimeProvider(new DateTimeOffset(2030, 1, 2, 3, 4, 5, TimeSpan.Zero));
         await using var m = await OpenAsync(clock);
         var b1 = await m.BeginSessionAsync(new SessionStart("copy", "/src", "/dst", "birds", "defaults:\n  chunk_size: 1M\n"));
-        await m.EndSessionAsync(b1, new SessionSummary("completed", 3, 0, 0, 300, 300));
+        await m.EndSessionAsync(b1, new SessionSummary(SessionStatus.Completed, 3, 0, 0, 300, 300));
         clock.Advance(TimeSpan.FromHours(1));
         var f1 = await m.BeginSessionAsync(new SessionStart("copy", "/src", "/dst", "fish"));
-        await m.EndSessionAsync(f1, new SessionSummary("failed", 0, 0, 1, 0, 10));
+        await m.EndSessionAsync(f1, new SessionSummary(SessionStatus.Failed, 0, 0, 1, 0, 10));
         clock.Advance(TimeSpan.FromHours(1));
         var b2 = await m.BeginSessionAsync(new SessionStart("sync", "/src", "/dst", "birds"));
-        await m.EndSessionAsync(b2, new SessionSummary("completed", 2, 1, 0, 5_000_000_000, 5_000_000_000));
+        await m.EndSessionAsync(b2, new SessionSummary(SessionStatus.Completed, 2, 1, 0, 5_000_000_000, 5_000_000_000));
         await m.BeginSessionAsync(new SessionStart("copy", "/src", "/dst"));
 
         var projects = await m.ListProjectsAsync().ToListAsync();

@@ -138,7 +138,7 @@ public abstract partial class ManifestContractTests : IAsyncLifetime
         await m.StartTransferAsync(Key, session, Identity);
         clock.Advance(TimeSpan.FromSeconds(90));
 
-        await m.EndSessionAsync(session, new SessionSummary("completed", 1, 0, 0, 100, 100));
+        await m.EndSessionAsync(session, new SessionSummary(SessionStatus.Completed, 1, 0, 0, 100, 100));
         await m.FailTransferAsync((await m.FindTransferAsync(Key))!.Lease, "x");
 
         var s = Assert.Single(await m.ListSessionsAsync(10).ToListAsync());
@@ -155,7 +155,7 @@ public abstract partial class ManifestContractTests : IAsyncLifetime
         await m.ConfirmChunkAsync(t.Lease, new ChunkRecord(0, 0, 100, 100, "aa"), "s");
 
         await m.CompleteTransferAsync(t.Lease, new TransferCompletion(100, "md5hex", "shahex"));
-        await m.EndSessionAsync(session, new SessionSummary("completed", 1, 0, 0, 100, 100));
+        await m.EndSessionAsync(session, new SessionSummary(SessionStatus.Completed, 1, 0, 0, 100, 100));
 
         var done = (await m.FindTransferAsync(Key))!;
         Assert.Equal(TransferStatus.Completed, done.Status);
@@ -163,7 +163,7 @@ public abstract partial class ManifestContractTests : IAsyncLifetime
         Assert.Null(done.SinkState);
         Assert.Empty(await m.GetChunksAsync(t.Id));
         var s = Assert.Single(await m.ListSessionsAsync(10).ToListAsync());
-        Assert.Equal(("completed", 1, 100L), (s.Status, s.Files, s.BytesSent));
+        Assert.Equal((SessionStatus.Completed, 1, 100L), (s.Status, s.Files, s.BytesSent));
     }
 
     [Fact]
@@ -250,14 +250,14 @@ public abstract partial class ManifestContractTests : IAsyncLifetime
         await using var m = await OpenAsync();
         var s1 = await m.BeginSessionAsync(new SessionStart("copy", "/src", "/dst", Project: "p1"));
         var s2 = await m.BeginSessionAsync(new SessionStart("sync", "/a", "/b"));
-        await m.EndSessionAsync(s1, new SessionSummary("partial", 3, 1, 1, 300, 200));
+        await m.EndSessionAsync(s1, new SessionSummary(SessionStatus.Partial, 3, 1, 1, 300, 200));
 
         var first = await m.GetSessionAsync(s1);
         var second = await m.GetSessionAsync(s2);
 
-        Assert.Equal((s1, "copy", "p1", "partial", 3, 1, 1, 300L, 200L),
+        Assert.Equal((s1, "copy", "p1", SessionStatus.Partial, 3, 1, 1, 300L, 200L),
             (first!.Id, first.Command, first.Project, first.Status, first.Files, first.FilesSkipped, first.FilesFailed, first.Bytes, first.BytesSent));
-        Assert.Equal((s2, "sync", "/a", "running"), (second!.Id, second.Command, second.Source, second.Status));
+        Assert.Equal((s2, "sync", "/a", SessionStatus.Running), (second!.Id, second.Command, second.Source, second.Status));
         Assert.Null(await m.GetSessionAsync(s2 + 1000));
     }
 
@@ -354,18 +354,18 @@ public abstract partial class ManifestContractTests : IAsyncLifetime
         await using var m = await OpenAsync();
         var running = await m.BeginSessionAsync(new SessionStart("copy", "/src", "/dst"));
         var ended = await m.BeginSessionAsync(new SessionStart("copy", "/src", "/dst"));
-        await m.EndSessionAsync(ended, new SessionSummary("completed", 1, 0, 0, 10, 10));
+        await m.EndSessionAsync(ended, new SessionSummary(SessionStatus.Completed, 1, 0, 0, 10, 10));
         await using var holder = await LockHolder.StartAsync(OtherProcessTarget.Backend, OtherProcessTarget.Target, ManifestQueries.SessionLock(running));
 
         var whileAlive = await m.WithLivenessAsync((await m.GetSessionAsync(running))!);
         await holder.KillAsync();
         var afterDeath = await Eventually.NotNullAsync(async () =>
-            await m.WithLivenessAsync((await m.GetSessionAsync(running))!) is { Status: "interrupted" } s ? s : null);
+            await m.WithLivenessAsync((await m.GetSessionAsync(running))!) is { Status: SessionStatus.Interrupted } s ? s : null);
         var completed = await m.WithLivenessAsync((await m.GetSessionAsync(ended))!);
 
-        Assert.Equal("running", whileAlive.Status);
+        Assert.Equal(SessionStatus.Running, whileAlive.Status);
         Assert.NotNull(afterDeath);
-        Assert.Equal("completed", completed.Status);
+        Assert.Equal(SessionStatus.Completed, completed.Status);
         // Looking did not take the lock for good: the session can still be run again.
         await using var again = await m.TryLockAsync(ManifestQueries.SessionLock(running));
         Assert.NotNull(again);

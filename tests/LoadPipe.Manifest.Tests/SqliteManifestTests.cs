@@ -1,4 +1,5 @@
 using System.Text.Json;
+using LoadPipe.Core.Locations;
 using LoadPipe.Core.Manifest;
 using LoadPipe.Manifest.Sqlite;
 
@@ -35,6 +36,38 @@ public sealed class SqliteManifestTests : ManifestContractTests
         await using var taken = await m.TryLockAsync(Key);
 
         Assert.NotNull(taken);
+    }
+
+    [Fact]
+    public async Task Open_LocalPathsKeyedWithoutHost_AreKeyedWithThisHostAndStillFound()
+    {
+        // A manifest as lp left it before local keys named their host: a completed copy between local paths, and one
+        // from a remote to a local folder.
+        await using (var c = new Microsoft.Data.Sqlite.SqliteConnection("Data Source=" + DatabasePath + ";Pooling=False"))
+        {
+            await c.OpenAsync();
+            await using var cmd = c.CreateCommand();
+            cmd.CommandText = "CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version(version) VALUES (1), (2), (3), (4);"
+                + string.Join(";", Migrations.Steps[..4]) + ";" + """
+        INSERT INTO sessions(id, command, source, destination, status, started_at) VALUES (1, 'copy', '/data/in', 's3:b/p', 'completed', 1);
+        INSERT INTO transfers(session_id, source, destination, pipeline, source_size, status, updated_at)
+            VALUES (1, '/data/in/a.bin', '/backup/a.bin', '', 5, 'Completed', 1), (1, 's3:b/p/c.bin', '/backup/c.bin', 'zstd', 7, 'Completed', 1);
+        """;
+            await cmd.ExecuteNonQueryAsync();
+        }
+
+        await using var m = await OpenAsync();
+
+        var local = await m.FindTransferAsync(new TransferKey(Location.LocalKey("/data/in/a.bin"), Location.LocalKey("/backup/a.bin"), ""));
+        var remote = await m.FindTransferAsync(new TransferKey("s3:b/p/c.bin", Location.LocalKey("/backup/c.bin"), "zstd"));
+        Assert.NotNull(local);
+        Assert.NotNull(remote);
+        Assert.Equal((TransferStatus.Completed, 5L), (local.Status, local.Source.Size));
+        Assert.Equal((TransferStatus.Completed, 7L), (remote.Status, remote.Source.Size));
+        Assert.Null(await m.FindTransferAsync(new TransferKey("/data/in/a.bin", "/backup/a.bin", "")));
+        var session = await m.GetSessionAsync(1);
+        Assert.NotNull(session);
+        Assert.Equal(("file://" + Location.ThisHost + "/data/in", "s3:b/p"), (session.Source, session.Destination));
     }
 
     [Fact]

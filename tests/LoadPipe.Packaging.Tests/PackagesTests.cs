@@ -111,8 +111,8 @@ public sealed class PackagesTests : IDisposable
         var expected = new byte[3_000_000];
         new Random(7).NextBytes(expected.AsSpan(0, 1_000_000));
         var fields = output.Trim().Split('\n')[^1].Split(' ');
-        Assert.Equal("completed", fields[0]);
-        Assert.Equal("completed", fields[1]);
+        Assert.Equal("Completed", fields[0]);
+        Assert.Equal("Completed", fields[1]);
         Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(expected)), fields[2]);
         Assert.InRange(long.Parse(fields[3], System.Globalization.CultureInfo.InvariantCulture), 1, 2_000_000);
     }

@@ -60,10 +60,10 @@ public sealed class S3TransferTests : IDisposable
         var up = await CopyAsync(resolver.Resolve(file), resolver.Resolve(S3("big.bin")));
         var down = await CopyAsync(resolver.Resolve(S3("big.bin")), resolver.Resolve(_dir["down/big.bin"]));
 
-        Assert.Equal("completed", up.Status);
+        Assert.Equal(SessionStatus.Completed, up.Status);
         Assert.Equal(content.Length, up.BytesSent);
         Assert.Single(_log.Messages(305)); // one multipart upload, eight parts
-        Assert.Equal("completed", down.Status);
+        Assert.Equal(SessionStatus.Completed, down.Status);
         Assert.Equal(content.Length, down.BytesSent);
         Assert.Equal(Sha256(content), Sha256(_dir["down/big.bin"]));
     }
@@ -81,7 +81,7 @@ public sealed class S3TransferTests : IDisposable
 
         var crashed = await CopyAsync(first.Resolve(file), destination with { Storage = faulty });
 
-        Assert.Equal("failed", crashed.Status);
+        Assert.Equal(SessionStatus.Failed, crashed.Status);
         // The parallel path users run (up to upload_concurrency parts in flight): the three parts before the crash
         // point and the one at it went out through WriteChunkAsync, not one after another through WriteAsync.
         Assert.True(faulty.ParallelWrites >= 4, $"{faulty.ParallelWrites} parallel writes");
@@ -91,7 +91,7 @@ public sealed class S3TransferTests : IDisposable
         var second = S3Server.Resolver(log.Factory);
         var resumed = await CopyAsync(second.Resolve(file), second.Resolve(S3("resumed.bin")));
 
-        Assert.Equal("completed", resumed.Status);
+        Assert.Equal(SessionStatus.Completed, resumed.Status);
         Assert.Equal(3L * Chunk, resumed.BytesResumed);
         Assert.Equal(content.Length - 3L * Chunk, resumed.BytesSent);
         Assert.Contains("the server lists 4 parts, 3 of them confirmed", Assert.Single(log.Messages(301)));
@@ -117,7 +117,7 @@ public sealed class S3TransferTests : IDisposable
         var second = S3Server.Resolver(log.Factory);
         var resumed = await CopyAsync(second.Resolve(file), second.Resolve(S3("fallback.bin", bucket)));
 
-        Assert.Equal("completed", resumed.Status);
+        Assert.Equal(SessionStatus.Completed, resumed.Status);
         Assert.Equal(content.Length - 3L * Chunk, resumed.BytesSent);
         Assert.Contains("cannot list the parts", Assert.Single(log.Messages(300)));
         Assert.Empty(log.Messages(301));
@@ -142,7 +142,7 @@ public sealed class S3TransferTests : IDisposable
         var second = S3Server.Resolver(log.Factory);
         var again = await CopyAsync(second.Resolve(file), second.Resolve(S3("aborted.bin")));
 
-        Assert.Equal("completed", again.Status);
+        Assert.Equal(SessionStatus.Completed, again.Status);
         Assert.Equal(0, again.BytesResumed);
         Assert.Equal(content.Length, again.BytesSent);
         Assert.Contains("no longer has it", Assert.Single(log.Messages(302)));
@@ -165,8 +165,8 @@ public sealed class S3TransferTests : IDisposable
         var second = S3Server.Resolver(log.Factory);
         var resumed = await CopyAsync(second.Resolve(file), second.Resolve(S3("random.bin.zst")), "zstd");
 
-        Assert.Equal("failed", crashed.Status);
-        Assert.Equal("completed", resumed.Status);
+        Assert.Equal(SessionStatus.Failed, crashed.Status);
+        Assert.Equal(SessionStatus.Completed, resumed.Status);
         Assert.Equal(3L * Chunk, resumed.BytesResumed);
         Assert.Equal(expected.Length - 3L * Chunk, resumed.BytesSent);
         Assert.Equal(Sha256(expected), Sha256(await S3Server.GetAsync(key)));
@@ -193,13 +193,13 @@ public sealed class S3TransferTests : IDisposable
         var to = second.Resolve(S3("completed.bin"));
         var again = await CopyAsync(from, to, stages);
 
-        Assert.Equal("failed", crashed.Status);
-        Assert.Equal("completed", again.Status);
+        Assert.Equal(SessionStatus.Failed, crashed.Status);
+        Assert.Equal(SessionStatus.Completed, again.Status);
         Assert.Equal(0, again.BytesSent);
         Assert.Equal(stored.Length, again.BytesResumed);
         Assert.Empty(log.Messages(305)); // no new upload
         await using var manifest = await SqliteManifest.OpenAsync(_dir["manifest.db"]);
-        var record = await manifest.FindTransferAsync(new TransferKey(from.Uri, to.Uri, string.Join(" | ", stages)));
+        var record = await manifest.FindTransferAsync(new TransferKey(from.Key, to.Key, string.Join(" | ", stages)));
         Assert.Equal(TransferStatus.Completed, record!.Status);
         Assert.Equal(Sha256(stored), record.Sha256);
         Assert.Equal(Sha256(stages.Length == 0 ? content : ZstdFrames(content)), Sha256(stored));
@@ -221,8 +221,8 @@ public sealed class S3TransferTests : IDisposable
         var counting = new CountingReads(source.Storage);
         var resumed = await CopyAsync(source with { Storage = counting }, second.Resolve(target));
 
-        Assert.Equal("failed", crashed.Status);
-        Assert.Equal("completed", resumed.Status);
+        Assert.Equal(SessionStatus.Failed, crashed.Status);
+        Assert.Equal(SessionStatus.Completed, resumed.Status);
         Assert.Equal(2L * Chunk, resumed.BytesResumed);
         Assert.Equal(content.Length - 2L * Chunk, resumed.BytesSent);
         Assert.Equal(2L * Chunk, counting.Offsets[0]);
@@ -241,7 +241,7 @@ public sealed class S3TransferTests : IDisposable
         var same = await CopyAsync(resolver.Resolve(S3("original.bin")), resolver.Resolve(S3("copy.bin")));
         var across = await CopyAsync(resolver.Resolve(S3("original.bin")), resolver.Resolve($"s3other:{S3Server.Bucket}/{_prefix}/copy2.bin"));
 
-        Assert.Equal("completed", same.Status);
+        Assert.Equal(SessionStatus.Completed, same.Status);
         Assert.Equal(0, same.BytesSent);
         Assert.Equal(content.Length, same.Bytes);
         Assert.Equal(0, across.BytesSent);
@@ -260,7 +260,7 @@ public sealed class S3TransferTests : IDisposable
         var empty = await CopyAsync(resolver.Resolve(_dir.Write("empty.bin", [])), resolver.Resolve(S3("empty.bin")));
 
         Assert.Equal(small.Length, one.BytesSent);
-        Assert.Equal("completed", empty.Status);
+        Assert.Equal(SessionStatus.Completed, empty.Status);
         Assert.Empty(_log.Messages(305)); // no multipart upload started
         Assert.Equal(small, await S3Server.GetAsync($"{_prefix}/small.bin"));
         Assert.Empty(await S3Server.GetAsync($"{_prefix}/empty.bin"));

@@ -27,7 +27,7 @@ public static class CleanupCommand
             await foreach (var t in manifest.ListTransfersAsync(null, ct).ConfigureAwait(false))
             {
                 if (t.Status == TransferStatus.Completed || t.SinkState is null || t.UpdatedAt > cutoff) continue;
-                var where = Location.Redact(t.Key.Destination);
+                var where = Location.Display(t.Key.Destination);
                 if (parse.GetValue(dryRun))
                 {
                     Console.Out.WriteLine($"would abort {where} ({t.BytesConfirmed} bytes confirmed, idle since {t.UpdatedAt:yyyy-MM-dd HH:mm})");

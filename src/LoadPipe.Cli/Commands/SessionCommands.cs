@@ -35,7 +35,7 @@ public static class SessionCommands
                 if (session.Json) Console.Out.WriteLine(JsonSerializer.Serialize(SessionReport.From(s), NotificationJson.Default.SessionReport));
                 else
                     Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"{s.Id,6} {s.StartedAt:yyyy-MM-dd HH:mm:ss} {s.Project ?? "-",-12} {s.Status,-11} {s.Files,7} files {s.FilesSkipped,6} skipped {s.FilesFailed,5} failed {ByteSize.Format(s.BytesSent),10} sent  {Location.Redact(s.Destination)}"));
+                        $"{s.Id,6} {s.StartedAt:yyyy-MM-dd HH:mm:ss} {s.Project ?? "-",-12} {s.Status.Name(),-11} {s.Files,7} files {s.FilesSkipped,6} skipped {s.FilesFailed,5} failed {ByteSize.Format(s.BytesSent),10} sent  {Location.Display(s.Destination)}"));
             }
             return 0;
         }));
@@ -62,7 +62,7 @@ public static class SessionCommands
             var (after, retried) = await session.Host.Retries.RunAsync(request, new RetryOutput(session), ct).ConfigureAwait(false);
             if (!retried && !session.Quiet) Console.Error.WriteLine($"session {id}: no failed files to retry");
             await NotifyIfAskedAsync(session, flags, parse, after, ct).ConfigureAwait(false);
-            return after.Status switch { "completed" => SummaryWriter.Done, "partial" => SummaryWriter.Partial, _ => SummaryWriter.Failed };
+            return SummaryWriter.ExitCode(after.Status);
         }));
         return command;
     }

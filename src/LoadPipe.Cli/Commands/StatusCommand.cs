@@ -32,13 +32,13 @@ public static class StatusCommand
                     if (session.Json)
                         Console.Out.WriteLine(CliJson.Line(new Dictionary<string, object?>
                         {
-                            ["session"] = s.Id, ["command"] = s.Command, ["source"] = Location.Redact(s.Source), ["destination"] = Location.Redact(s.Destination),
-                            ["project"] = s.Project, ["status"] = s.Status, ["started"] = s.StartedAt.ToString("O"), ["finished"] = s.FinishedAt?.ToString("O"),
+                            ["session"] = s.Id, ["command"] = s.Command, ["source"] = Location.Display(s.Source), ["destination"] = Location.Display(s.Destination),
+                            ["project"] = s.Project, ["status"] = s.Status.Name(), ["started"] = s.StartedAt.ToString("O"), ["finished"] = s.FinishedAt?.ToString("O"),
                             ["files"] = s.Files, ["files_skipped"] = s.FilesSkipped, ["files_failed"] = s.FilesFailed, ["bytes"] = s.Bytes, ["bytes_sent"] = s.BytesSent,
                         }));
                     else
                         Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                            $"{s.Id,6} {s.StartedAt:yyyy-MM-dd HH:mm:ss} {s.Status,-11} {s.Command,-5} {s.Files,6} files {s.FilesFailed,4} failed {ByteSize.Format(s.BytesSent),10} sent  {Location.Redact(s.Source)} -> {Location.Redact(s.Destination)}"));
+                            $"{s.Id,6} {s.StartedAt:yyyy-MM-dd HH:mm:ss} {s.Status.Name(),-11} {s.Command,-5} {s.Files,6} files {s.FilesFailed,4} failed {ByteSize.Format(s.BytesSent),10} sent  {Location.Display(s.Source)} -> {Location.Display(s.Destination)}"));
                 }
                 return 0;
             }
@@ -51,13 +51,13 @@ public static class StatusCommand
                 if (session.Json)
                     Console.Out.WriteLine(CliJson.Line(new Dictionary<string, object?>
                     {
-                        ["id"] = t.Id, ["source"] = Location.Redact(t.Key.Source), ["destination"] = Location.Redact(t.Key.Destination), ["pipeline"] = t.Key.Pipeline,
+                        ["id"] = t.Id, ["source"] = Location.Display(t.Key.Source), ["destination"] = Location.Display(t.Key.Destination), ["pipeline"] = t.Key.Pipeline,
                         ["status"] = t.Status.ToString().ToLowerInvariant(), ["bytes_confirmed"] = t.BytesConfirmed, ["source_size"] = t.Source.Size,
                         ["attempts"] = t.Attempts, ["last_error"] = t.LastError, ["md5"] = t.Md5, ["sha256"] = t.Sha256,
                     }));
                 else
                     Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"{t.Status,-10} {ByteSize.Format(t.BytesConfirmed),10} / {ByteSize.Format(t.Source.Size),-10} {Location.Redact(t.Key.Source)} -> {Location.Redact(t.Key.Destination)}{(t.LastError is null ? "" : "  (" + t.LastError + ")")}"));
+                        $"{t.Status,-10} {ByteSize.Format(t.BytesConfirmed),10} / {ByteSize.Format(t.Source.Size),-10} {Location.Display(t.Key.Source)} -> {Location.Display(t.Key.Destination)}{(t.LastError is null ? "" : "  (" + t.LastError + ")")}"));
             }
             return 0;
         }));

@@ -1,4 +1,5 @@
 using System.Globalization;
+using LoadPipe.Core.Manifest;
 using LoadPipe.Core.Sizes;
 using LoadPipe.Core.Transfers;
 
@@ -9,10 +10,10 @@ public static class SummaryWriter
 {
     public const int Done = 0, Failed = 1, Usage = 2, Partial = 3, Interrupted = 130;
 
-    public static int ExitCode(string status) => status switch
+    public static int ExitCode(SessionStatus status) => status switch
     {
-        "completed" => Done,
-        "partial" => Partial,
+        SessionStatus.Completed => Done,
+        SessionStatus.Partial => Partial,
         _ => Failed,
     };
 
@@ -25,7 +26,7 @@ public static class SummaryWriter
     /// The --json line of a run that ended without its summary: it could not start (source not found, unknown remote,
     /// the manifest's disk full...) or was interrupted. <paramref name="soFar"/> is what the run had done, when it began.
     /// </summary>
-    public static void WriteEnded(string status, string error, TextWriter output, TransferSummary? soFar, double durationSeconds)
+    public static void WriteEnded(SessionStatus status, string error, TextWriter output, TransferSummary? soFar, double durationSeconds)
     {
         var s = soFar ?? new TransferSummary { Status = status, DurationSeconds = durationSeconds };
         output.WriteLine(CliJson.Line(JsonFields(s with { Status = status }, error, session: soFar?.Session)));
@@ -37,7 +38,7 @@ public static class SummaryWriter
     {
         if (json)
         {
-            var error = s.Status == "completed" ? null : s.Failures.Count > 0 ? Describe(s.Failures[0]) : s.StopReason;
+            var error = s.Status == SessionStatus.Completed ? null : s.Failures.Count > 0 ? Describe(s.Failures[0]) : s.StopReason;
             var obj = JsonFields(s, error, s.Session);
             if (s.StopReason is { } stopped) obj["stopped"] = stopped;
             if (reports is { Count: > 0 })
@@ -54,16 +55,16 @@ public static class SummaryWriter
             return;
         }
         if (s.StopReason is { } reason) Console.Error.WriteLine("stopped: " + reason + " (the files not started are recorded as failed: lp retry, or run the same command again, after the reset)");
-        if (quiet && s.Status == "completed") return;
+        if (quiet && s.Status == SessionStatus.Completed) return;
         var speed = s.DurationSeconds > 0 ? ByteSize.Format((long)(s.BytesSent / s.DurationSeconds)) + "/s" : "";
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{s.Status}: {s.Files} files ({s.FilesSkipped} skipped, {s.FilesFailed} failed), {ByteSize.Format(s.Bytes)}, {ByteSize.Format(s.BytesSent)} sent, {ByteSize.Format(s.BytesResumed)} resumed, {s.DurationSeconds:0.0}s {speed}, session {s.Session}"));
+            $"{s.Status.Name()}: {s.Files} files ({s.FilesSkipped} skipped, {s.FilesFailed} failed), {ByteSize.Format(s.Bytes)}, {ByteSize.Format(s.BytesSent)} sent, {ByteSize.Format(s.BytesResumed)} resumed, {s.DurationSeconds:0.0}s {speed}, session {s.Session}"));
     }
 
     /// <summary>The fields every --json summary has (docs/cli.md): the same names whether the run ended or not.</summary>
     private static Dictionary<string, object?> JsonFields(TransferSummary s, string? error, long? session) => new()
     {
-        ["status"] = s.Status,
+        ["status"] = s.Status.Name(),
         ["error"] = error,
         ["files"] = s.Files,
         ["files_skipped"] = s.FilesSkipped,

@@ -42,6 +42,17 @@ public sealed partial class LocationResolver
 
         if (text.StartsWith("file://", StringComparison.OrdinalIgnoreCase))
         {
+            // A local key as the manifest holds it (lp retry): a file of this host, its path not escaped.
+            var rest = text["file://".Length..];
+            var hostEnd = rest.IndexOf('/', StringComparison.Ordinal);
+            var host = hostEnd < 0 ? rest : rest[..hostEnd];
+            if (host.Length > 0 && !host.Equals("localhost", StringComparison.OrdinalIgnoreCase))
+            {
+                if (!host.Equals(Location.ThisHost, StringComparison.OrdinalIgnoreCase) || hostEnd < 0)
+                    throw new LoadPipeException(ErrorKind.Usage, $"'{text}' is a file of the machine '{host}', not of this one ('{Location.ThisHost}')");
+                var path = rest[hostEnd..];
+                return Local(path.Length > 2 && path[2] == ':' ? path[1..] : path, text.EndsWith('/'));
+            }
             if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || !uri.IsFile)
                 throw new LoadPipeException(ErrorKind.Usage, $"'{text}' is not a valid file:// URI");
             return Local(uri.LocalPath, text.EndsWith('/'));
@@ -69,7 +80,7 @@ public sealed partial class LocationResolver
     {
         var full = Path.GetFullPath(path);
         var storage = Storage("local", () => Factory("local", path).Create(new RemoteDefinition("local", "local", Empty)));
-        return new Location(storage, full, full, folder);
+        return new Location(storage, full, full, folder) { Key = Location.LocalKey(full) };
     }
 
     private Storage.IStorage Storage(string key, Func<Storage.IStorage> create)

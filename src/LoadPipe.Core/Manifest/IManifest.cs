@@ -183,13 +183,13 @@ public sealed record TransferCompletion(long OutputSize, string? Md5, string? Sh
 
 public sealed record SessionStart(string Command, string Source, string Destination, string? Project = null, string? ConfigSnapshot = null);
 
-public sealed record SessionSummary(string Status, int Files, int FilesSkipped, int FilesFailed, long Bytes, long BytesSent);
+public sealed record SessionSummary(SessionStatus Status, int Files, int FilesSkipped, int FilesFailed, long Bytes, long BytesSent);
 
 /// <summary>A running session's counts (<see cref="IManifest.RecordSessionCountsAsync"/>): files finished, skipped and
 /// failed so far, the bytes of the finished files, and the bytes sent, failed files' included.</summary>
 public sealed record SessionCounts(int Files, int FilesSkipped, int FilesFailed, long Bytes, long BytesSent);
 
-public sealed record SessionRecord(long Id, string Command, string Source, string Destination, string? Project, string Status,
+public sealed record SessionRecord(long Id, string Command, string Source, string Destination, string? Project, SessionStatus Status,
     DateTimeOffset StartedAt, DateTimeOffset? FinishedAt, int Files, int FilesSkipped, int FilesFailed, long Bytes, long BytesSent);
 
 /// <summary>Queries built on the <see cref="IManifest"/> primitives.</summary>
@@ -206,13 +206,13 @@ public static class ManifestQueries
     public static TransferKey DestinationLock(string destinationUri) => new("lp-destination", destinationUri, "");
 
     /// <summary>The session as it stands now: one recorded as running whose process no longer holds its lock was
-    /// killed before it could record its end, and is shown as "interrupted" (what a stopped run records).</summary>
+    /// killed before it could record its end, and is shown as <see cref="SessionStatus.Interrupted"/> (what a stopped run records).</summary>
     public static async Task<SessionRecord> WithLivenessAsync(this IManifest manifest, SessionRecord session, CancellationToken cancellationToken = default)
     {
-        if (session.Status != "running") return session;
+        if (session.Status != SessionStatus.Running) return session;
         var probe = await manifest.TryLockAsync(SessionLock(session.Id), cancellationToken).ConfigureAwait(false);
         if (probe is null) return session;
         await probe.DisposeAsync().ConfigureAwait(false);
-        return session with { Status = "interrupted" };
+        return session with { Status = SessionStatus.Interrupted };
     }
 }

@@ -74,7 +74,7 @@ public static class ManifestRows
     };
 
     public static SessionRecord ReadSession(DbDataReader r) => new(
-        r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetString(3), r.IsDBNull(4) ? null : r.GetString(4), r.GetString(5),
+        r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetString(3), r.IsDBNull(4) ? null : r.GetString(4), SessionStatuses.Parse(r.GetString(5)),
         Time(r.GetInt64(6)), r.IsDBNull(7) ? null : Time(r.GetInt64(7)),
         r.GetInt32(8), r.GetInt32(9), r.GetInt32(10), r.GetInt64(11), r.GetInt64(12));
 

@@ -41,7 +41,7 @@ public sealed record SessionReport(
     public static SessionReport From(SessionRecord s)
     {
         string? bucket = null;
-        var prefix = Location.Redact(s.Destination);
+        var prefix = Location.Display(s.Destination);
         var colon = s.Destination.IndexOf(':', StringComparison.Ordinal);
         if (colon > 0 && !s.Destination.Contains("://", StringComparison.Ordinal) && !s.Destination.StartsWith('/'))
         {
@@ -50,7 +50,7 @@ public sealed record SessionReport(
             bucket = slash < 0 ? rest : rest[..slash];
             prefix = slash < 0 ? "" : rest[(slash + 1)..];
         }
-        return new SessionReport(s.Id, s.Project, s.Status, Location.Redact(s.Source), Location.Redact(s.Destination), bucket, prefix,
+        return new SessionReport(s.Id, s.Project, s.Status.Name(), Location.Display(s.Source), Location.Display(s.Destination), bucket, prefix,
             s.Files, s.Files - s.FilesSkipped - s.FilesFailed, s.FilesSkipped, s.FilesFailed, s.Bytes, s.StartedAt, s.FinishedAt);
     }
 }

@@ -48,7 +48,7 @@ internal sealed class FileTransfer(TransferContext context)
         // found it there, else complete, unchanged and still at the destination.
         if (!forceRestart && TrySettle(source, sourceInfo, destination, hint) is { } skipped) return skipped;
         var identity = Identity(source, sourceInfo);
-        var key = new TransferKey(source.Uri, destination.Uri, context.PipelineSpec);
+        var key = new TransferKey(source.Key, destination.Key, context.PipelineSpec);
         // The planner looked it up moments ago and found it not done: the look under the lock is the one that counts.
         if (!forceRestart && !hint.NotDone && await FindCompleteAsync(key, identity, destination, hint, cancellationToken).ConfigureAwait(false) is { } done)
             return Skipped(source, destination, done);
@@ -65,7 +65,7 @@ internal sealed class FileTransfer(TransferContext context)
         await using (held.ConfigureAwait(false))
         {
             var writing = destination.IsStdio ? null
-                : await _manifest.TryLockAsync(ManifestQueries.DestinationLock(destination.Uri), cancellationToken).ConfigureAwait(false);
+                : await _manifest.TryLockAsync(ManifestQueries.DestinationLock(destination.Key), cancellationToken).ConfigureAwait(false);
             try
             {
                 if (writing is null && !destination.IsStdio)
@@ -114,7 +114,7 @@ internal sealed class FileTransfer(TransferContext context)
     /// unchanged files with it as the plan streams.</summary>
     public FileResult? TrySettle(Location source, ObjectInfo sourceInfo, Location destination, DestinationHint hint) =>
         hint.Completed is { } settled && settled.Source.SameAs(Identity(source, sourceInfo))
-        && settled.Key == new TransferKey(source.Uri, destination.Uri, context.PipelineSpec)
+        && settled.Key == new TransferKey(source.Key, destination.Key, context.PipelineSpec)
             ? Skipped(source, destination, settled)
             : null;
 
@@ -419,7 +419,7 @@ internal sealed class FileTransfer(TransferContext context)
         // resume need not download them twice.
         var replay = !framed || (confirmed.Count > 0 && inputStart == 0);
         var cacheKey = replay && context.Cache is not null && StorageFeatures.Of(source.Storage) is { RangedRead: true, CheapReads: false }
-            && sourceInfo.Version is not null ? $"{source.Uri}\n{sourceInfo.Version}\n{sourceInfo.Size}" : null;
+            && sourceInfo.Version is not null ? $"{source.Key}\n{sourceInfo.Version}\n{sourceInfo.Size}" : null;
         if (framed)
             await PumpFramedAsync(reader, sink, sourceHash, name, chunkSize, cacheKey, cancellationToken).ConfigureAwait(false);
         else

@@ -1,3 +1,5 @@
+using LoadPipe.Core.Manifest;
+
 namespace LoadPipe.Core.Transfers;
 
 /// <summary>Hears what a run does, for progress bars and logs. Called from many threads at once.</summary>
@@ -35,7 +37,7 @@ public sealed record FileResult(string Source, string Destination, FileOutcome O
 public sealed record TransferSummary
 {
     /// <summary>completed, partial (some files failed) or failed (all failed, or nothing could start).</summary>
-    public required string Status { get; init; }
+    public required SessionStatus Status { get; init; }
     public int Files { get; init; }
     public int FilesSkipped { get; init; }
     public int FilesFailed { get; init; }

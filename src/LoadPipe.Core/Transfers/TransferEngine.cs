@@ -56,7 +56,7 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
         long sessionId;
         try
         {
-            sessionId = await manifest.BeginSessionAsync(new SessionStart(options.Command, source.Uri, destination.Uri, options.Project, options.ConfigSnapshot), cancellationToken).ConfigureAwait(false);
+            sessionId = await manifest.BeginSessionAsync(new SessionStart(options.Command, source.Key, destination.Key, options.Project, options.ConfigSnapshot), cancellationToken).ConfigureAwait(false);
         }
         catch (DbException e)
         {
@@ -162,7 +162,7 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
             observer.FileFinished(result);
         }
 
-        string status;
+        SessionStatus status;
         using (var recording = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
         {
             var counts = RecordCountsAsync(sessionId, baseline, tally, recording.Token);
@@ -171,18 +171,18 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
                 var parallel = new ParallelOptions { MaxDegreeOfParallelism = options.Transfers, CancellationToken = cancellationToken };
                 await Parallel.ForEachAsync(Unsettled(cancellationToken), parallel, (item, ct) => RunOne(item, false, ct)).ConfigureAwait(false);
                 await Parallel.ForEachAsync(inProgressElsewhere, parallel, (item, ct) => RunOne(item, true, ct)).ConfigureAwait(false);
-                status = Status(tally.FilesFailed, tally.Files);
+                status = SessionStatuses.Of(tally.FilesFailed, tally.Files);
             }
             catch (OperationCanceledException)
             {
-                status = "interrupted";
+                status = SessionStatus.Interrupted;
             }
             catch (DbException e)
             {
                 // Recording the end may fail as the rest did: the session then shows as interrupted (its lock is gone).
                 await recording.CancelAsync().ConfigureAwait(false);
                 await counts.ConfigureAwait(false);
-                try { await EndAsync("failed").ConfigureAwait(false); } catch (DbException) { }
+                try { await EndAsync(SessionStatus.Failed).ConfigureAwait(false); } catch (DbException) { }
                 throw ManifestFailed(e);
             }
             // Stopped before the end is recorded, so that no count from a moment before can follow it.
@@ -212,13 +212,13 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
             StopReason = context.Stop.Reason,
             Failures = failures,
         };
-        return status == "interrupted" ? throw new TransferInterruptedException(summary, cancellationToken) : summary;
+        return status == SessionStatus.Interrupted ? throw new TransferInterruptedException(summary, cancellationToken) : summary;
 
-        Task EndAsync(string outcome)
+        Task EndAsync(SessionStatus outcome)
         {
             var counts = SessionCountsOf(baseline, tally);
             // A retry that ran to its end: the session's status is judged from all its files, the earlier ones included.
-            var recorded = baseline is null || outcome == "interrupted" ? outcome : Status(counts.FilesFailed, counts.Files);
+            var recorded = baseline is null || outcome == SessionStatus.Interrupted ? outcome : SessionStatuses.Of(counts.FilesFailed, counts.Files);
             return manifest.EndSessionAsync(sessionId, new SessionSummary(recorded, counts.Files, counts.FilesSkipped, counts.FilesFailed,
                 counts.Bytes, counts.BytesSent), CancellationToken.None);
         }
@@ -264,8 +264,6 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
 
     private ManifestFailedException ManifestFailed(DbException e) =>
         new($"manifest {manifest.Description}: {e.Message.Split('\n')[0].TrimEnd()} (the run stopped: nothing more could be recorded)", e);
-
-    private static string Status(int failed, int files) => failed == 0 ? "completed" : failed >= files ? "failed" : "partial";
 
     /// <summary>Pairs each source file with its destination, lazily: a 300k-file tree is never held in memory.
     /// Files are looked up in the manifest in batches: one it recorded as completed from an unchanged source is
@@ -330,7 +328,7 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
         await manifest.AddPendingAsync(sessionId, pending, cancellationToken).ConfigureAwait(false);
         return settled;
 
-        TransferKey Key(PlannedFile f) => new(f.From.Uri, f.To.Uri, pipelineSpec);
+        TransferKey Key(PlannedFile f) => new(f.From.Key, f.To.Key, pipelineSpec);
     }
 
     /// <summary>

@@ -74,6 +74,65 @@ public sealed class LocationResolverTests
     }
 
     [Fact]
+    public void Key_PresignedUrl_KeepsWhatNamesTheObjectAndDropsEverySecret()
+    {
+        var resolver = Resolver();
+
+        var s3 = resolver.Resolve("https://user:pw@host/b/k.bin?versionId=7&X-Amz-Credential=AKID&X-Amz-Signature=abc&X-Amz-Security-Token=tok#f");
+        var gcs = resolver.Resolve("https://host/o.bin?GoogleAccessId=svc&Expires=99&Signature=abc");
+        var azure = resolver.Resolve("https://host/c/blob?sp=r&st=1&se=2&sv=2022&sr=b&sig=abc");
+
+        Assert.Equal("https://host/b/k.bin?versionId=7", s3.Key);
+        Assert.Equal("https://host/o.bin", gcs.Key);
+        Assert.Equal("https://host/c/blob?sp=r&sr=b", azure.Key);
+        Assert.Contains("X-Amz-Signature=abc", s3.Uri);
+    }
+
+    [Fact]
+    public void Key_UrlSignedAgain_IsTheSame()
+    {
+        var resolver = Resolver();
+
+        var first = resolver.Resolve("https://host/a.bin?X-Amz-Date=1&X-Amz-Signature=abc&access_token=t1");
+        var second = resolver.Resolve("https://host/a.bin?X-Amz-Date=2&X-Amz-Signature=def&access_token=t2");
+
+        Assert.Equal(first.Key, second.Key);
+        Assert.NotEqual(first.Key, resolver.Resolve("https://host/b.bin?X-Amz-Signature=abc").Key);
+    }
+
+    [Fact]
+    public void Key_LocalPath_NamesThisHostAndResolvesBackToThePath()
+    {
+        var resolver = Resolver();
+
+        var local = resolver.Resolve("/tmp/lp-keys/a b.bin");
+        var back = resolver.Resolve(local.Key);
+
+        Assert.Equal($"file://{Location.ThisHost}/tmp/lp-keys/a b.bin", local.Key);
+        Assert.Equal("/tmp/lp-keys/a b.bin", local.Uri);
+        Assert.Equal((local.Path, local.Key), (back.Path, back.Key));
+        Assert.Equal("/tmp/lp-keys/a b.bin", Location.Display(local.Key));
+        Assert.Equal($"file://{Location.ThisHost}/tmp/lp-keys/a b.bin/c.txt", local.Child("c.txt").Key);
+    }
+
+    [Fact]
+    public void Resolve_LocalKeyOfAnotherHost_IsRefused()
+    {
+        var e = Assert.Throws<LoadPipeException>(() => Resolver().Resolve("file://" + Location.ThisHost + "-other/tmp/a.bin"));
+
+        Assert.Equal(ErrorKind.Usage, e.Kind);
+        Assert.Contains("not of this one", e.Message);
+    }
+
+    [Fact]
+    public void RedactUrls_ErrorNamingASignedUrl_DropsItsQuery()
+    {
+        var message = Location.RedactUrls("GET https://host/a.bin?X-Amz-Signature=abc failed: 403 (see http://u:p@h/x?token=t)");
+
+        Assert.Equal("GET https://host/a.bin failed: 403 (see http://h/x)", message);
+    }
+
+    [Fact]
     public async Task LocalRemoteWithRoot_PathClimbingOut_IsRefused()
     {
         var storage = new LocalStorage("/tmp/lp-root-test");

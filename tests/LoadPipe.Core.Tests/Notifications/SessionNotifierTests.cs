@@ -8,7 +8,7 @@ namespace LoadPipe.Core.Tests.Notifications;
 
 public sealed class SessionNotifierTests
 {
-    private static readonly SessionRecord Session = new(7, "copy", "/data/rec", "s3:bucket/2026/field-trip", "birds", "partial",
+    private static readonly SessionRecord Session = new(7, "copy", "/data/rec", "s3:bucket/2026/field-trip", "birds", SessionStatus.Partial,
         DateTimeOffset.FromUnixTimeSeconds(1_790_000_000), DateTimeOffset.FromUnixTimeSeconds(1_790_000_100), 10, 2, 1, 12345, 9999);
 
     [Fact]

@@ -1,3 +1,4 @@
+using LoadPipe.Core.Manifest;
 using LoadPipe.Core.Locations;
 using LoadPipe.Core.Stages;
 using LoadPipe.Core.Tests.Support;
@@ -120,7 +121,7 @@ public sealed class ZstdFramingTests : IDisposable
 
         var summary = await CopyAsync(catalog, from, _dir["out/log.z"], spec);
 
-        Assert.Equal("completed", summary.Status);
+        Assert.Equal(SessionStatus.Completed, summary.Status);
         Assert.Equal(TestData.Sha256(expected), TestData.Sha256(File.ReadAllBytes(_dir["out/log.z"])));
     }
 
@@ -135,14 +136,14 @@ public sealed class ZstdFramingTests : IDisposable
 
         var first = await CopyAsync(catalog, from, _dir["out/log.zst"], "zstd");
 
-        Assert.Equal("failed", first.Status);
+        Assert.Equal(SessionStatus.Failed, first.Status);
         Assert.Contains(FailingStage.Message, Assert.Single(first.Failures).Error);
         Assert.False(File.Exists(_dir["out/log.zst"]));
 
         failing.FailOnChunk = null;
         var second = await CopyAsync(catalog, from, _dir["out/log.zst"], "zstd");
 
-        Assert.Equal("completed", second.Status);
+        Assert.Equal(SessionStatus.Completed, second.Status);
         Assert.True(second.BytesResumed > 0);
         Assert.Equal(TestData.Sha256(content), TestData.Sha256(DecodeNative(File.ReadAllBytes(_dir["out/log.zst"]))));
     }
@@ -171,8 +172,8 @@ public sealed class ZstdFramingTests : IDisposable
         var readBefore = source.BytesRead;
         var second = await CopyAsync(from, to, spec);
 
-        Assert.Equal("failed", first.Status);
-        Assert.Equal("completed", second.Status);
+        Assert.Equal(SessionStatus.Failed, first.Status);
+        Assert.Equal(SessionStatus.Completed, second.Status);
         Assert.Equal(frames[0] + frames[1] + Chunk, second.BytesResumed);
         Assert.Equal(expected.Length - second.BytesResumed, second.BytesSent);
         // The source is read again from the second chunk's end (the last input boundary confirmed), not from zero.

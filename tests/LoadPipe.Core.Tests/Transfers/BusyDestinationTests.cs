@@ -36,7 +36,7 @@ public sealed class BusyDestinationTests : IDisposable
         var summary = await copy;
 
         Assert.Equal(["a.bin", "c.bin"], doneBeforeWaiting.Select(Path.GetFileName).Order());
-        Assert.Equal("completed", summary.Status);
+        Assert.Equal(SessionStatus.Completed, summary.Status);
         Assert.Equal(3, summary.Files);
         Assert.Equal(0, summary.FilesSkipped);
         foreach (var (name, content) in files)
@@ -64,7 +64,7 @@ public sealed class BusyDestinationTests : IDisposable
         var summary = await new TransferEngine(manifest).CopyAsync(new Location(new LocalStorage(), source, source),
             new Location(storage, _dir["out/a.bin"], _dir["out/a.bin"]), new TransferOptions { ChunkSize = chunk, Retries = 0 });
 
-        Assert.Equal("failed", summary.Status);
+        Assert.Equal(SessionStatus.Failed, summary.Status);
         Assert.Contains("taken over by another process", Assert.Single(summary.Failures).Error, StringComparison.Ordinal);
         var left = Assert.Single(await manifest.ListTransfersAsync(null).ToListAsync());
         Assert.Equal((TransferStatus.InProgress, (string?)null, taken!.Epoch, 2L * chunk), (left.Status, left.LastError, left.Epoch, left.BytesConfirmed));
@@ -84,7 +84,7 @@ public sealed class BusyDestinationTests : IDisposable
 
         var summary = await new TransferEngine(manifest).CopyAsync(new Location(new LocalStorage(), source, source), new Location(new LocalStorage(), target, target), new TransferOptions());
 
-        Assert.Equal("failed", summary.Status);
+        Assert.Equal(SessionStatus.Failed, summary.Status);
         var failure = Assert.Single(summary.Failures);
         Assert.Equal(ErrorKind.Busy, failure.ErrorKind);
         Assert.StartsWith("destination busy: ", failure.Error, StringComparison.Ordinal);

@@ -1,3 +1,4 @@
+using LoadPipe.Core.Manifest;
 using LoadPipe.Core.Locations;
 using LoadPipe.Core.Tests.Support;
 using LoadPipe.Core.Transfers;
@@ -22,7 +23,7 @@ public sealed class ChangedSourceTests : IDisposable
 
         var (summary, warnings) = await CopyRewrittenAsync(path, () => RewriteInPlace(path, rewritten));
 
-        Assert.Equal("completed", summary.Status);
+        Assert.Equal(SessionStatus.Completed, summary.Status);
         Assert.Equal(TestData.Sha256(rewritten), TestData.Sha256(File.ReadAllBytes(_dir["out/dst.bin"])));
         Assert.Contains(warnings, w => w.Contains("changed while it was read", StringComparison.Ordinal));
     }
@@ -41,7 +42,7 @@ public sealed class ChangedSourceTests : IDisposable
             File.SetLastWriteTimeUtc(path, modified);
         });
 
-        Assert.Equal("completed", summary.Status);
+        Assert.Equal(SessionStatus.Completed, summary.Status);
         Assert.Equal(TestData.Sha256(rewritten), TestData.Sha256(File.ReadAllBytes(_dir["out/dst.bin"])));
     }
 

@@ -1,3 +1,4 @@
+using LoadPipe.Core.Manifest;
 using LoadPipe.Core.Locations;
 using LoadPipe.Core.Tests.Support;
 using LoadPipe.Core.Transfers;
@@ -32,7 +33,7 @@ public sealed class ConcurrentWriteTests : IDisposable
         var summary = await new TransferEngine(manifest).CopyAsync(
             new Location(new LocalStorage(), source, source), new Location(slots, "dst.bin", "slots:dst.bin"), Options());
 
-        Assert.Equal("completed", summary.Status);
+        Assert.Equal(SessionStatus.Completed, summary.Status);
         Assert.Equal(content.Length, summary.BytesSent);
         Assert.Equal(TestData.Sha256(content), TestData.Sha256(File.ReadAllBytes(_dir["dst.bin"])));
         Assert.Equal(3, slots.MostInFlight);
@@ -56,7 +57,7 @@ public sealed class ConcurrentWriteTests : IDisposable
         var summary = await new TransferEngine(manifest).CopyAsync(
             new Location(new LocalStorage(), source, source), new Location(slots, "dst.bin", "slots:dst.bin"), Options());
 
-        Assert.Equal("failed", summary.Status);
+        Assert.Equal(SessionStatus.Failed, summary.Status);
         Assert.False(File.Exists(_dir["dst.bin"]));
         var transfer = Assert.Single(await manifest.ListTransfersAsync(null).ToListAsync());
         var confirmed = await manifest.GetChunksAsync(transfer.Id);

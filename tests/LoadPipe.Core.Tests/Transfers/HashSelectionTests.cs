@@ -42,7 +42,7 @@ public sealed class HashSelectionTests : IDisposable
         var content = TestData.Random(5 * Chunk + 17);
         var (summary, files, record) = await CopyAsync(new LocalStorage(), _dir.Write("src.bin", content), Local("out/dst.bin"), Options());
 
-        Assert.Equal("completed", summary.Status);
+        Assert.Equal(SessionStatus.Completed, summary.Status);
         var file = Assert.Single(files);
         Assert.Equal((TestData.Sha256(content), (string?)null), (file.Sha256, file.Md5));
         Assert.Equal((TestData.Sha256(content), (string?)null), (record.Sha256, record.Md5));
@@ -57,7 +57,7 @@ public sealed class HashSelectionTests : IDisposable
         var to = new Location(faulty, _dir["out/dst.bin"], _dir["out/dst.bin"]);
         var src = _dir.Write("src.bin", content);
         var both = ContentHashes.Md5 | ContentHashes.Sha256;
-        Assert.Equal("failed", (await CopyAsync(local, src, to, Options(both))).Summary.Status);
+        Assert.Equal(SessionStatus.Failed, (await CopyAsync(local, src, to, Options(both))).Summary.Status);
 
         faulty.CrashAfterWrites = null;
         var (summary, files, record) = await CopyAsync(local, src, to, Options(both));
@@ -86,7 +86,7 @@ public sealed class HashSelectionTests : IDisposable
         var source = new HashOfferingStorage(new LocalStorage(), new string('0', 32));
         var (summary, files, _) = await CopyAsync(source, _dir.Write("src.bin", content), Local("out/dst.bin"), Options());
 
-        Assert.Equal("failed", summary.Status);
+        Assert.Equal(SessionStatus.Failed, summary.Status);
         Assert.Equal(ErrorKind.Integrity, Assert.Single(files).ErrorKind);
         Assert.False(File.Exists(_dir["out/dst.bin"]));
     }
@@ -98,7 +98,7 @@ public sealed class HashSelectionTests : IDisposable
         var md5 = Convert.ToHexStringLower(MD5.HashData(content));
         var (summary, files, _) = await CopyAsync(new HashOfferingStorage(new LocalStorage(), md5), _dir.Write("src.bin", content), Local("out/dst.bin"), Options());
 
-        Assert.Equal("completed", summary.Status);
+        Assert.Equal(SessionStatus.Completed, summary.Status);
         Assert.Equal(md5, Assert.Single(files).Md5);
     }
 

@@ -37,7 +37,7 @@ public sealed class PublishingSinkTests : IDisposable
         var summary = await new TransferEngine(manifest).CopyAsync(new Location(new LocalStorage(), _dir["src"], _dir["src"]),
             new Location(sink, _dir["out"], _dir["out"], IsFolderHint: true), Options());
 
-        Assert.Equal(("partial", 4, 3), (summary.Status, summary.Files, summary.FilesFailed));
+        Assert.Equal((SessionStatus.Partial, 4, 3), (summary.Status, summary.Files, summary.FilesFailed));
         Assert.Equal(2, sink.Begun);
         Assert.Equal("quota gone for today", summary.StopReason);
         Assert.All(summary.Failures, f => Assert.Equal(ErrorKind.Quota, f.ErrorKind));
@@ -60,8 +60,8 @@ public sealed class PublishingSinkTests : IDisposable
         var first = await engine.CopyAsync(new Location(new LocalStorage(), _dir["a.bin"], _dir["a.bin"]), new Location(sink, _dir["out/a.bin"], _dir["out/a.bin"]), Options());
         var second = await engine.CopyAsync(new Location(new LocalStorage(), _dir["b.bin"], _dir["b.bin"]), new Location(sink, _dir["out/b.bin"], _dir["out/b.bin"]), Options());
 
-        Assert.Equal(("completed", 0), (first.Status, first.FilesSkipped));
-        Assert.Equal(("completed", 1, 0L), (second.Status, second.FilesSkipped, second.BytesSent));
+        Assert.Equal((SessionStatus.Completed, 0), (first.Status, first.FilesSkipped));
+        Assert.Equal((SessionStatus.Completed, 1, 0L), (second.Status, second.FilesSkipped, second.BytesSent));
         Assert.Equal(1, sink.Begun);
         Assert.False(File.Exists(_dir["out/b.bin"]));
         var md5 = Convert.ToHexStringLower(MD5.HashData(content));

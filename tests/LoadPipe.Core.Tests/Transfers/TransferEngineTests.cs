@@ -1,3 +1,4 @@
+using LoadPipe.Core.Manifest;
 using LoadPipe.Core.Locations;
 using LoadPipe.Core.Tests.Support;
 using LoadPipe.Core.Transfers;
@@ -44,14 +45,14 @@ public sealed class TransferEngineTests : IDisposable
 
         var first = await CopyAsync(from, to, Options());
 
-        Assert.Equal("failed", first.Status);
+        Assert.Equal(SessionStatus.Failed, first.Status);
         Assert.False(File.Exists(_dir["out/dst.bin"]));
         Assert.True(File.Exists(LocalStorage.PartialPath(_dir["out/dst.bin"])));
 
         faults.CrashAfterWrites = null;
         var second = await CopyAsync(from, to, Options());
 
-        Assert.Equal("completed", second.Status);
+        Assert.Equal(SessionStatus.Completed, second.Status);
         Assert.Equal(4L * Chunk, second.BytesResumed);
         Assert.Equal(content.Length - 4L * Chunk, second.BytesSent);
         Assert.Equal(TestData.Sha256(content), TestData.Sha256(File.ReadAllBytes(_dir["out/dst.bin"])));
@@ -113,8 +114,8 @@ public sealed class TransferEngineTests : IDisposable
         faults.CrashAfterCommit = false;
         var second = await CopyAsync(from, to, Options(stages));
 
-        Assert.Equal("failed", first.Status);
-        Assert.Equal("completed", second.Status);
+        Assert.Equal(SessionStatus.Failed, first.Status);
+        Assert.Equal(SessionStatus.Completed, second.Status);
         Assert.Equal(0, second.BytesSent);
         Assert.Equal(finished.Length, second.BytesResumed);
         Assert.Equal(finished.Length, second.Bytes);
@@ -138,7 +139,7 @@ public sealed class TransferEngineTests : IDisposable
         faults.CrashAfterCommit = false;
         var second = await CopyAsync(from, to, Options());
 
-        Assert.Equal("completed", second.Status);
+        Assert.Equal(SessionStatus.Completed, second.Status);
         Assert.Equal(content.Length, second.BytesSent);
         Assert.Equal(content, File.ReadAllBytes(_dir["out/dst.bin"]));
     }
@@ -171,7 +172,7 @@ public sealed class TransferEngineTests : IDisposable
         faults.CrashAfterWrites = null;
         var second = await CopyAsync(from, to, Options());
 
-        Assert.Equal("completed", second.Status);
+        Assert.Equal(SessionStatus.Completed, second.Status);
         Assert.Equal(0, second.BytesResumed);
         Assert.Equal(changed.Length, second.BytesSent);
         Assert.Equal(TestData.Sha256(changed), TestData.Sha256(File.ReadAllBytes(_dir["out/dst.bin"])));
@@ -190,7 +191,7 @@ public sealed class TransferEngineTests : IDisposable
         faults.CrashAfterWrites = null;
         var second = await CopyAsync(from, to, Options());
 
-        Assert.Equal("completed", second.Status);
+        Assert.Equal(SessionStatus.Completed, second.Status);
         Assert.Equal(content.Length, second.BytesSent);
         Assert.Equal(content, File.ReadAllBytes(_dir["out/dst.bin"]));
     }
@@ -208,7 +209,7 @@ public sealed class TransferEngineTests : IDisposable
         faults.CrashAfterWrites = null;
         var second = await CopyAsync(from, to, Options());
 
-        Assert.Equal("completed", second.Status);
+        Assert.Equal(SessionStatus.Completed, second.Status);
         Assert.Equal(3L * Chunk, second.BytesResumed);
         Assert.Equal(content.Length - 3L * Chunk, second.BytesSent);
         Assert.Equal(content, File.ReadAllBytes(_dir["out/dst.bin"]));
@@ -227,7 +228,7 @@ public sealed class TransferEngineTests : IDisposable
         var second = await CopyAsync(from, to, Options("grep:error"));
 
         var expected = string.Concat(System.Text.Encoding.UTF8.GetString(content).Split('\n').Where(l => l.Contains("error", StringComparison.Ordinal)).Select(l => l + "\n"));
-        Assert.Equal("completed", second.Status);
+        Assert.Equal(SessionStatus.Completed, second.Status);
         Assert.Equal((long)Chunk, second.BytesResumed);
         Assert.Equal(expected, File.ReadAllText(_dir["out/errors.jsonl"]));
     }
@@ -239,12 +240,12 @@ public sealed class TransferEngineTests : IDisposable
         var (from, to, faults) = Locations(_dir.Write("log.jsonl", content), _dir["out/log.zst"]);
         faults.CrashAfterWrites = 5;
         var first = await CopyAsync(from, to, Options("zstd"));
-        Assert.Equal("failed", first.Status);
+        Assert.Equal(SessionStatus.Failed, first.Status);
 
         faults.CrashAfterWrites = null;
         var second = await CopyAsync(from, to, Options("zstd"));
 
-        Assert.Equal("completed", second.Status);
+        Assert.Equal(SessionStatus.Completed, second.Status);
         Assert.True(second.BytesResumed > 0);
         Assert.Equal(second.Bytes, second.BytesResumed + second.BytesSent);
         using var decompressor = new Decompressor();
@@ -261,12 +262,12 @@ public sealed class TransferEngineTests : IDisposable
         var (from, to, faults) = Locations(_dir["log.zst"], _dir["out/errors.jsonl"]);
         faults.CrashAfterWrites = 2;
         var first = await CopyAsync(from, to, Options("unzstd", "grep:\"error\""));
-        Assert.Equal("failed", first.Status);
+        Assert.Equal(SessionStatus.Failed, first.Status);
 
         faults.CrashAfterWrites = null;
         var second = await CopyAsync(from, to, Options("unzstd", "grep:\"error\""));
 
-        Assert.Equal("completed", second.Status);
+        Assert.Equal(SessionStatus.Completed, second.Status);
         Assert.Equal(2L * Chunk, second.BytesResumed);
         Assert.Equal(expected.Length - 2L * Chunk, second.BytesSent);
         Assert.Equal(TestData.Sha256(expected), TestData.Sha256(File.ReadAllBytes(_dir["out/errors.jsonl"])));
@@ -290,7 +291,7 @@ public sealed class TransferEngineTests : IDisposable
         faulty.CrashAfterWrites = null;
         var second = await CopyAsync(from, to, options);
 
-        Assert.Equal("completed", second.Status);
+        Assert.Equal(SessionStatus.Completed, second.Status);
         Assert.True(second.BytesResumed > 0);
         // What remained plus at most the one block being read when the first run crashed (read, not yet cached).
         Assert.True(source.BytesRead - readFirst <= content.Length - readFirst + Chunk,
@@ -311,7 +312,7 @@ public sealed class TransferEngineTests : IDisposable
         faults.CrashAfterWrites = null;
         var second = await CopyAsync(from, to, Options("exec:tr a-z A-Z"));
 
-        Assert.Equal("completed", second.Status);
+        Assert.Equal(SessionStatus.Completed, second.Status);
         Assert.Equal(0, second.BytesResumed);
         Assert.Equal(content.Length, second.BytesSent);
         Assert.Equal(System.Text.Encoding.ASCII.GetString(content).ToUpperInvariant(), File.ReadAllText(_dir["out/upper.txt"]));
@@ -326,7 +327,7 @@ public sealed class TransferEngineTests : IDisposable
 
         var summary = await CopyAsync(from, to, Options());
 
-        Assert.Equal("completed", summary.Status);
+        Assert.Equal(SessionStatus.Completed, summary.Status);
         Assert.Equal(content, File.ReadAllBytes(_dir["out/dst.bin"]));
     }
 
@@ -340,7 +341,7 @@ public sealed class TransferEngineTests : IDisposable
 
         var summary = await CopyAsync(from, to, options);
 
-        Assert.Equal("failed", summary.Status);
+        Assert.Equal(SessionStatus.Failed, summary.Status);
         Assert.Contains("injected transient fault", summary.Failures.Single().Error);
         Assert.False(File.Exists(_dir["out/dst.bin"]));
     }
@@ -423,7 +424,7 @@ public sealed class TransferEngineTests : IDisposable
         await using var manifest = await SqliteManifest.OpenAsync(_dir["manifest.db"]);
         var engine = new TransferEngine(manifest);
         var first = await engine.CopyAsync(from, to, Options());
-        Assert.Equal(("partial", 1), (first.Status, first.FilesFailed));
+        Assert.Equal((SessionStatus.Partial, 1), (first.Status, first.FilesFailed));
         var failed = await manifest.ListTransfersAsync(first.Session).Where(t => t.Status == LoadPipe.Core.Manifest.TransferStatus.Failed).ToListAsync();
         Directory.Delete(_dir["copy/b.bin"]);
 
@@ -432,10 +433,10 @@ public sealed class TransferEngineTests : IDisposable
             failed.Select(t => (new Location(from.Storage, t.Key.Source, t.Key.Source), new Location(to.Storage, t.Key.Destination, t.Key.Destination))).ToList(),
             Options(), planned);
 
-        Assert.Equal(("completed", 1, 2000L), (retried.Status, retried.Files, retried.BytesSent));
+        Assert.Equal((SessionStatus.Completed, 1, 2000L), (retried.Status, retried.Files, retried.BytesSent));
         Assert.Equal([2000L], planned.Sizes);
         var session = (await manifest.GetSessionAsync(first.Session))!;
-        Assert.Equal(("completed", 2, 0), (session.Status, session.Files, session.FilesFailed));
+        Assert.Equal((SessionStatus.Completed, 2, 0), (session.Status, session.Files, session.FilesFailed));
         Assert.Equal(TestData.Random(2000, 2), File.ReadAllBytes(_dir["copy/b.bin"]));
     }
 
@@ -446,7 +447,7 @@ public sealed class TransferEngineTests : IDisposable
 
         var summary = await CopyAsync(from, to, Options());
 
-        Assert.Equal("completed", summary.Status);
+        Assert.Equal(SessionStatus.Completed, summary.Status);
         Assert.Empty(File.ReadAllBytes(_dir["out/empty"]));
     }
 

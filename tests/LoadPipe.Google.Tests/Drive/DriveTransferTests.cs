@@ -1,4 +1,5 @@
 using System.Text;
+using LoadPipe.Core.Manifest;
 using LoadPipe.Core.Locations;
 using LoadPipe.Core.Transfers;
 using LoadPipe.Google.Tests.Drive.Support;
@@ -57,8 +58,8 @@ public sealed class DriveTransferTests(DriveServer server) : IClassFixture<Drive
         var up = await CopyAsync(_dir.At("big.bin"), Drive("up/deep/big.bin"));
         var down = await CopyAsync(Drive("up/deep/big.bin"), _dir.At("down/big.bin"));
 
-        Assert.Equal("completed", up.Status);
-        Assert.Equal("completed", down.Status);
+        Assert.Equal(SessionStatus.Completed, up.Status);
+        Assert.Equal(SessionStatus.Completed, down.Status);
         Assert.Equal(Sha256(content), Sha256(Stored("up/deep/big.bin")));
         Assert.Equal(Sha256(content), Sha256(File.ReadAllBytes(_dir["down/big.bin"])));
         Assert.Equal(modified, server.Google.FindByPath($"{_top}/up/deep/big.bin")!.ModifiedTime);
@@ -72,7 +73,7 @@ public sealed class DriveTransferTests(DriveServer server) : IClassFixture<Drive
 
         var up = await CopyAsync(_dir.At("empty.bin"), Drive("e/empty.bin"));
 
-        Assert.Equal("completed", up.Status);
+        Assert.Equal(SessionStatus.Completed, up.Status);
         Assert.Equal(0, server.Google.FindByPath($"{_top}/e/empty.bin")!.Size);
         _ = file;
     }
@@ -88,7 +89,7 @@ public sealed class DriveTransferTests(DriveServer server) : IClassFixture<Drive
 
         var copied = await CopyAsync(_dir.At("tree/"), Drive("tree/"), options);
 
-        Assert.Equal("completed", copied.Status);
+        Assert.Equal(SessionStatus.Completed, copied.Status);
         Assert.Equal(8, copied.Files);
         var tree = server.Google.FindByPath($"{_top}/tree")!;
         Assert.Equal(["a", "b"], server.Google.Drive.Children(tree.Id).Select(f => f.Name).Order());
@@ -111,7 +112,7 @@ public sealed class DriveTransferTests(DriveServer server) : IClassFixture<Drive
         var again = await CopyAsync(_dir.At("two.bin"), Drive("rev/data.bin"));
         var after = server.Google.FindByPath($"{_top}/rev/data.bin")!;
 
-        Assert.Equal("completed", again.Status);
+        Assert.Equal(SessionStatus.Completed, again.Status);
         Assert.Equal(before.Id, after.Id);
         Assert.NotEqual(before.HeadRevisionId, after.HeadRevisionId);
         Assert.Equal(Md5(second), after.Md5Checksum);
@@ -128,13 +129,13 @@ public sealed class DriveTransferTests(DriveServer server) : IClassFixture<Drive
         var crashing = new CrashingWrites(destination.Storage) { CrashAfterWrites = 3, SendBeforeCrash = true };
 
         var crashed = await CopyAsync(_dir.At("resumed.bin"), destination with { Storage = crashing });
-        Assert.Equal("failed", crashed.Status);
+        Assert.Equal(SessionStatus.Failed, crashed.Status);
         Assert.Null(server.Google.FindByPath($"{_top}/resume/resumed.bin"));
 
         using var log = new LogCapture(); // a new process: a new storage object, nothing in memory
         var resumed = await CopyAsync(_dir.At("resumed.bin"), Drive("resume/resumed.bin", log));
 
-        Assert.Equal("completed", resumed.Status);
+        Assert.Equal(SessionStatus.Completed, resumed.Status);
         Assert.Equal(3L * Chunk, resumed.BytesResumed);
         Assert.Contains("3145728 bytes confirmed, the server holds 4194304", Assert.Single(log.Messages(502)), StringComparison.Ordinal);
         // Every byte crossed the wire once: the chunk the server held unconfirmed was not sent again.
@@ -153,7 +154,7 @@ public sealed class DriveTransferTests(DriveServer server) : IClassFixture<Drive
 
         var copied = await CopyAsync(_dir.At("dropped.bin"), Drive("drop/dropped.bin"));
 
-        Assert.Equal("completed", copied.Status);
+        Assert.Equal(SessionStatus.Completed, copied.Status);
         var chunks = server.Google.Requests.OfKind(RequestKind.UploadChunk).Where(r => r.UploadSessionName == "dropped.bin").ToList();
         Assert.Single(chunks, r => r.Aborted);
         Assert.Equal(content.Length - 256 * KiB, chunks.Where(r => !r.Aborted).Sum(r => r.BytesReceived));
@@ -177,8 +178,8 @@ public sealed class DriveTransferTests(DriveServer server) : IClassFixture<Drive
         server.Google.Faults.FailNext(RequestKind.DriveDownload, status: 502);
         var down = await CopyAsync(Drive("faults/f/faulty.bin"), _dir.At("down/faulty.bin"));
 
-        Assert.Equal("completed", up.Status);
-        Assert.Equal("completed", down.Status);
+        Assert.Equal(SessionStatus.Completed, up.Status);
+        Assert.Equal(SessionStatus.Completed, down.Status);
         Assert.Equal(7, server.Google.Requests.All.Count(r => r.Fault is not null));
         Assert.Equal(Sha256(content), Sha256(File.ReadAllBytes(_dir["down/faulty.bin"])));
         Assert.Single(server.Google.Drive.Children(server.Google.FindByPath($"{_top}/faults")!.Id)); // one "f", not two
@@ -199,7 +200,7 @@ public sealed class DriveTransferTests(DriveServer server) : IClassFixture<Drive
             copied = await new TransferEngine(manifest, logger: engineLog.Factory.CreateLogger("engine"))
                 .CopyAsync(_dir.At("after.bin"), Drive("after/after.bin"), options);
 
-        Assert.Equal("completed", copied.Status);
+        Assert.Equal(SessionStatus.Completed, copied.Status);
         var retry = Assert.Single(engineLog.Messages(200));
         Assert.Contains("HTTP 429 rateLimitExceeded", retry, StringComparison.Ordinal);
         Assert.EndsWith("waiting 00:00:01 before the next", retry, StringComparison.Ordinal);
@@ -228,7 +229,7 @@ public sealed class DriveTransferTests(DriveServer server) : IClassFixture<Drive
 
         var copied = await CopyAsync(_dir.At("expiring.bin"), destination with { Storage = crashing });
 
-        Assert.Equal("completed", copied.Status);
+        Assert.Equal(SessionStatus.Completed, copied.Status);
         Assert.Equal(2, server.Google.Requests.OfKind(RequestKind.DriveUploadStart).Count);
         Assert.Equal(content.Length + 2L * Chunk, Received("expiring.bin")); // two chunks into the expired session, then all again
         Assert.Equal(Sha256(content), Sha256(Stored("exp/expiring.bin")));
@@ -246,7 +247,7 @@ public sealed class DriveTransferTests(DriveServer server) : IClassFixture<Drive
         using var log = new LogCapture();
         var again = await CopyAsync(_dir.At("gone.bin"), Drive("gone/gone.bin", log));
 
-        Assert.Equal("completed", again.Status);
+        Assert.Equal(SessionStatus.Completed, again.Status);
         Assert.Equal(0, again.BytesResumed);
         Assert.Contains(log.Messages(503), m => m.Contains("expired", StringComparison.Ordinal));
         Assert.Equal(Sha256(content), Sha256(Stored("gone/gone.bin")));
@@ -262,7 +263,7 @@ public sealed class DriveTransferTests(DriveServer server) : IClassFixture<Drive
 
         var copied = await CopyAsync(_dir.At("token.bin"), Drive("tok/token.bin", tokens: tokens));
 
-        Assert.Equal("completed", copied.Status);
+        Assert.Equal(SessionStatus.Completed, copied.Status);
         Assert.Equal(1, tokens.Refreshes);
     }
 
@@ -285,8 +286,8 @@ public sealed class DriveTransferTests(DriveServer server) : IClassFixture<Drive
         server.Google.Requests.Clear();
         var resumed = await CopyAsync(Drive("dl/download.bin"), _dir.At("down/download.bin"));
 
-        Assert.Equal("failed", crashed.Status);
-        Assert.Equal("completed", resumed.Status);
+        Assert.Equal(SessionStatus.Failed, crashed.Status);
+        Assert.Equal(SessionStatus.Completed, resumed.Status);
         Assert.Equal(2L * Chunk, resumed.BytesResumed);
         var download = Assert.Single(server.Google.Requests.OfKind(RequestKind.DriveDownload));
         Assert.Equal($"bytes={2 * Chunk}-", download.Range);
@@ -303,7 +304,7 @@ public sealed class DriveTransferTests(DriveServer server) : IClassFixture<Drive
 
         var copied = await CopyAsync(Drive("dldrop/cut.bin"), _dir.At("cut/cut.bin"));
 
-        Assert.Equal("completed", copied.Status);
+        Assert.Equal(SessionStatus.Completed, copied.Status);
         var downloads = server.Google.Requests.OfKind(RequestKind.DriveDownload);
         Assert.Equal(2, downloads.Count);
         Assert.True(downloads[0].Aborted);
@@ -332,7 +333,7 @@ public sealed class DriveTransferTests(DriveServer server) : IClassFixture<Drive
         await CopyAsync(_dir.At("a2.jsonl.zst"), Drive("cycle/raw/a.jsonl.zst"));
         var changed = await CopyAsync(Drive("cycle/raw/"), Drive("cycle/clean/"), options);
 
-        Assert.Equal("completed", first.Status);
+        Assert.Equal(SessionStatus.Completed, first.Status);
         Assert.Equal(2, first.Files);
         Assert.Equal(2, rerun.FilesSkipped);
         Assert.Equal(0, rerun.BytesSent);

@@ -64,7 +64,7 @@ public sealed class YouTubeTransferTests(YouTubeServer server) : IClassFixture<Y
             {"snippet":{"title":"My talk","description":"At the meetup","tags":["dotnet","loadpipe"],"categoryId":"28"},"status":{"privacyStatus":"unlisted"}}
             """)), results);
 
-        Assert.Equal("completed", summary.Status);
+        Assert.Equal(SessionStatus.Completed, summary.Status);
         var video = Assert.Single(server.Google.YouTube.Videos, v => v.Md5 == Md5(content));
         Assert.Equal(("My talk", "At the meetup", "28", "unlisted"), (video.Title, video.Description, video.CategoryId, video.PrivacyStatus));
         Assert.Equal(["dotnet", "loadpipe"], video.Tags);
@@ -83,7 +83,7 @@ public sealed class YouTubeTransferTests(YouTubeServer server) : IClassFixture<Y
 
         var summary = await CopyAsync(_dir.At("Holiday 2026.final.mov"), Sink());
 
-        Assert.Equal("completed", summary.Status);
+        Assert.Equal(SessionStatus.Completed, summary.Status);
         var video = Assert.Single(server.Google.YouTube.Videos, v => v.Md5 == Md5(content));
         Assert.Equal(("Holiday 2026.final", "private"), (video.Title, video.PrivacyStatus));
     }
@@ -102,8 +102,8 @@ public sealed class YouTubeTransferTests(YouTubeServer server) : IClassFixture<Y
         var first = await CopyAsync(_dir.At("long.mp4"), Sink(clock), Options(retries: 0));
         var second = await CopyAsync(_dir.At("long.mp4"), Sink(clock));
 
-        Assert.Equal("failed", first.Status);
-        Assert.Equal("completed", second.Status);
+        Assert.Equal(SessionStatus.Failed, first.Status);
+        Assert.Equal(SessionStatus.Completed, second.Status);
         Assert.Equal(2 * (256 << 10), second.BytesResumed);
         Assert.Equal(content.Length - 2 * (256 << 10), second.BytesSent);
         Assert.Single(server.Google.YouTube.Videos, v => v.Md5 == Md5(content));
@@ -122,7 +122,7 @@ public sealed class YouTubeTransferTests(YouTubeServer server) : IClassFixture<Y
 
         var summary = await CopyAsync(_dir.At("batch/"), sink);
 
-        Assert.Equal("partial", summary.Status);
+        Assert.Equal(SessionStatus.Partial, summary.Status);
         Assert.Equal((3, 1), (summary.Files, summary.FilesFailed));
         Assert.Equal(2, server.Google.Requests.OfKind(RequestKind.YouTubeUploadStart).Count - before);
         Assert.Equal("remote '" + _remote + "': daily YouTube quota reached: 3200 of 3200 units spent for 2026-11-23 (Pacific), an upload needs 1600; "
@@ -149,7 +149,7 @@ public sealed class YouTubeTransferTests(YouTubeServer server) : IClassFixture<Y
 
         Assert.Equal((2, 1), (first.Files - first.FilesFailed, first.FilesFailed));
         Assert.Equal((2, 1), (stillThe23rd.FilesSkipped, stillThe23rd.FilesFailed));
-        Assert.Equal(("completed", 2, 0), (the24th.Status, the24th.FilesSkipped, the24th.FilesFailed));
+        Assert.Equal((SessionStatus.Completed, 2, 0), (the24th.Status, the24th.FilesSkipped, the24th.FilesFailed));
         Assert.Equal(3200, await Ledger.GetQuotaSpentAsync("youtube-units:" + _remote, new DateOnly(2026, 11, 23)));
         Assert.Equal(1600, await Ledger.GetQuotaSpentAsync("youtube-units:" + _remote, new DateOnly(2026, 11, 24)));
         Assert.Equal(3, server.Google.YouTube.Videos.Count(v => v.Title.StartsWith('v') && v.Size is >= 2000 and < 2003));
@@ -180,7 +180,7 @@ public sealed class YouTubeTransferTests(YouTubeServer server) : IClassFixture<Y
 
         var summary = await CopyAsync(_dir.At("q/"), sink);
 
-        Assert.Equal(("failed", 3), (summary.Status, summary.FilesFailed));
+        Assert.Equal((SessionStatus.Failed, 3), (summary.Status, summary.FilesFailed));
         Assert.Equal(1, server.Google.Requests.OfKind(RequestKind.YouTubeUploadStart).Count - before);
         Assert.Contains("Google refused the upload (quotaExceeded)", summary.StopReason);
         Assert.All(summary.Failures, f => Assert.Equal(ErrorKind.Quota, f.ErrorKind));
@@ -205,7 +205,7 @@ public sealed class YouTubeTransferTests(YouTubeServer server) : IClassFixture<Y
         Assert.True(server.Google.YouTube.DeleteVideo(original.Id));
         var afterDelete = await CopyAsync(_dir.At("b/same-clip.mp4"), Sink(clock));
 
-        Assert.Equal("completed", first.Status);
+        Assert.Equal(SessionStatus.Completed, first.Status);
         Assert.Equal((1, 0L), (again.FilesSkipped, again.BytesSent));
         Assert.Equal(uploadsBefore, uploadsAfterSkip);
         var skipped = Assert.Single(results.All);

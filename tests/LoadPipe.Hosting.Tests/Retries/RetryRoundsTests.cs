@@ -1,3 +1,4 @@
+using LoadPipe.Core.Manifest;
 using LoadPipe.Core.Errors;
 using LoadPipe.Core.Transfers;
 using LoadPipe.Hosting.Configuration;
@@ -22,7 +23,7 @@ public sealed class RetryRoundsTests
 
         public void CopyFinished(TransferSummary summary)
         {
-            Events.Add($"copy {summary.Status}");
+            Events.Add($"copy {summary.Status.Name()}");
             if (Events.Count(e => e.StartsWith("copy", StringComparison.Ordinal)) == 1) afterFirstCopy?.Invoke();
         }
     }
@@ -37,7 +38,7 @@ public sealed class RetryRoundsTests
         var engine = host.CreateEngine(await host.ManifestAsync());
         var summary = await engine.CopyAsync(host.Resolver.Resolve(folder["in.txt"]), host.Resolver.Resolve(folder["out/in.txt"]),
             host.Options(new JobSettings { Retries = 0 }));
-        Assert.Equal("failed", summary.Status);
+        Assert.Equal(SessionStatus.Failed, summary.Status);
         return summary.Session;
     }
 
@@ -55,7 +56,7 @@ public sealed class RetryRoundsTests
 
         Assert.True(retried);
         Assert.Equal(["copy failed", "wait 2/3 1 files 0s", "copy completed"], recorder.Events);
-        Assert.Equal("completed", session.Status);
+        Assert.Equal(SessionStatus.Completed, session.Status);
         Assert.Equal("hello, again", File.ReadAllText(folder["out/in.txt"]));
     }
 
@@ -73,7 +74,7 @@ public sealed class RetryRoundsTests
 
         Assert.False(retried);
         Assert.Empty(recorder.Events);
-        Assert.Equal("completed", session.Status);
+        Assert.Equal(SessionStatus.Completed, session.Status);
     }
 
     [Fact]

@@ -98,10 +98,12 @@ public sealed class RunReportTests(FileServer server) : IClassFixture<FileServer
         using var sandbox = new Sandbox();
         const int cutAt = 6 << 20;
         server.PublishRandom("cut.bin", 16 << 20, seed: 142);
-        // Every read of the body is cut off at 6 MiB; without retries the file fails there.
-        server.Inject("cut.bin", Fault.None, Fault.CutAfter(cutAt));
+        // Every read of the body stalls after 6 MiB (sent whole and flushed, unlike a cut connection, whose reset may
+        // drop bytes the client had not read yet); the idle timeout then fails the file, without retries.
+        server.Inject("cut.bin", Fault.None, Fault.StallAfter(cutAt));
+        var config = server.WriteRemoteConfig(sandbox.Root, timeout: "2s");
 
-        var run = await sandbox.LpAsync("copy", server.UrlOf("cut.bin"), sandbox.PathOf("out/cut.bin"), "--chunk-size", "1M", "--retries", "0", "--json");
+        var run = await sandbox.LpAsync("copy", "files:cut.bin", sandbox.PathOf("out/cut.bin"), "--config", config, "--chunk-size", "1M", "--retries", "0", "--json");
 
         run.AssertExitCode(1);
         var summary = run.Summary;

@@ -1,0 +1,153 @@
+using LoadPipe.Core.Errors;
+using LoadPipe.Core.Locations;
+
+namespace LoadPipe.Core.Uploads;
+
+/// <summary>
+/// The push entry into the engine: bytes arrive from a client (a tus PATCH, an upload API's body) instead of being
+/// pulled from a source. An upload is created for one destination object, receives appends at byte-exact offsets, and
+/// is completed into the object (or aborted). Its state lives in the manifest, so any process sharing the manifest
+/// answers for any upload, and a process killed with -9 loses nothing it reported as appended.
+/// <para>Rules every implementation keeps:</para>
+/// <list type="bullet">
+/// <item>An append returns only when its bytes are durable: a crash after it returns loses none of them. The offset it
+/// reports is the upload's offset from then on, whatever process asks.</item>
+/// <item>Offsets are byte-exact. An append may end anywhere, inside an S3 part (5 MiB minimum) or a Drive chunk (256 KiB
+/// aligned): the unaligned tail is kept durable and merged with the next append.</item>
+/// <item>One append at a time per upload, across processes: a second one gets <see cref="ErrorKind.Busy"/>.</item>
+/// <item>Completion hashes every byte of the object (SHA-256 and MD5), bytes appended by earlier processes included,
+/// and records them with the transfer, as a pulled transfer's are.</item>
+/// </list>
+/// </summary>
+public interface IUploads
+{
+    /// <summary>Creates an upload. Nothing appears at the destination before <see cref="CompleteAsync"/>.</summary>
+    /// <exception cref="LoadPipeException"><see cref="ErrorKind.Usage"/> for a destination that cannot take writes or a
+    /// pipeline whose stages cannot resume on this entry.</exception>
+    Task<Upload> CreateAsync(NewUpload request, CancellationToken cancellationToken = default);
+
+    /// <summary>The upload as it stands now, or null when there is none with that id (never was, aborted, expired and swept).</summary>
+    Task<Upload?> GetAsync(string id, CancellationToken cancellationToken = default);
+
+    /// <summary>Sets the length of an upload created without one. Fails with <see cref="UploadConflictException"/> when it
+    /// was already set to another value or is below the bytes already received.</summary>
+    Task<Upload> DeclareLengthAsync(string id, long length, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Appends <paramref name="body"/> at <paramref name="offset"/>, which must be the upload's offset
+    /// (<see cref="UploadConflictException"/> otherwise, with nothing read). Returns once every byte taken is durable,
+    /// with the new offset. When the body's read fails part way (the client went away) the bytes received before the
+    /// failure are kept and made durable, then the failure is rethrown. When the offset reaches a known length, the upload
+    /// is completed before this returns (<see cref="UploadStatus.Completed"/>).
+    /// </summary>
+    /// <exception cref="UploadNotFoundException">No such upload.</exception>
+    /// <exception cref="UploadConflictException">The offset is not the upload's, or the upload is completed.</exception>
+    /// <exception cref="UploadTooLargeException">The body goes past the upload's length or <see cref="AppendOptions.MaxLength"/>:
+    /// the bytes up to that limit are kept (without a checksum) and the rest is not read.</exception>
+    /// <exception cref="UploadChecksumException">The body does not match <see cref="AppendOptions.Checksum"/>: nothing of
+    /// this append is kept.</exception>
+    /// <exception cref="LoadPipeException"><see cref="ErrorKind.Busy"/> while another append to this upload runs;
+    /// <see cref="ErrorKind.NoSpace"/> when the destination or the spool is full (the bytes already reported stay).</exception>
+    Task<Upload> AppendAsync(string id, long offset, Stream body, AppendOptions options, CancellationToken cancellationToken = default);
+
+    /// <summary>Completes an upload of known length whose bytes have all arrived (appends do it themselves; this is for
+    /// a zero-length upload, and to finish one whose process died between its last append and the completion).</summary>
+    Task<Upload> CompleteAsync(string id, CancellationToken cancellationToken = default);
+
+    /// <summary>Drops the upload and everything it received; the destination's final name is untouched. False when there was none.</summary>
+    Task<bool> AbortAsync(string id, CancellationToken cancellationToken = default);
+
+    /// <summary>Open uploads whose <see cref="Upload.Expires"/> is before <paramref name="now"/>, oldest first, at most
+    /// <paramref name="limit"/>: a sweeper aborts them.</summary>
+    IAsyncEnumerable<Upload> ListExpiredAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken = default);
+}
+
+/// <summary>What to create.</summary>
+public sealed record NewUpload
+{
+    /// <summary>The object the upload becomes (a file path, not a folder).</summary>
+    public required Location Destination { get; init; }
+
+    /// <summary>The final length in bytes, or null when the client declares it later (deferred length).</summary>
+    public long? Length { get; init; }
+
+    /// <summary>The client's metadata (tus Upload-Metadata), kept with the upload and returned as is.</summary>
+    public IReadOnlyDictionary<string, string> Metadata { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>When an unfinished upload may be swept away; null: never.</summary>
+    public DateTimeOffset? Expires { get; init; }
+
+    /// <summary>Stage specs applied to the bytes on their way to the destination ("zstd:3"); empty: none. Only stages whose
+    /// resume kind allows an append to end anywhere are accepted.</summary>
+    public IReadOnlyList<string> Stages { get; init; } = [];
+
+    /// <summary>The id to give the upload (URL-safe); null: a new random one.</summary>
+    public string? Id { get; init; }
+}
+
+public enum UploadStatus { Open, Completed }
+
+/// <summary>An upload as the manifest holds it.</summary>
+public sealed record Upload
+{
+    public required string Id { get; init; }
+
+    /// <summary>The destination's manifest key (<see cref="Location.Key"/>).</summary>
+    public required string Destination { get; init; }
+
+    /// <summary>Bytes received and durable: where the next append starts.</summary>
+    public long Offset { get; init; }
+
+    /// <summary>The declared length, or null while it is deferred.</summary>
+    public long? Length { get; init; }
+
+    public IReadOnlyDictionary<string, string> Metadata { get; init; } = new Dictionary<string, string>();
+
+    public DateTimeOffset Created { get; init; }
+
+    public DateTimeOffset? Expires { get; init; }
+
+    public UploadStatus Status { get; init; }
+
+    /// <summary>Hashes of the object's bytes, lowercase hex, once completed.</summary>
+    public string? Sha256 { get; init; }
+
+    public string? Md5 { get; init; }
+
+    /// <summary>The transfer in the manifest that carries this upload's chunks (its id, for `lp status`).</summary>
+    public long TransferId { get; init; }
+}
+
+/// <summary>How to take one append.</summary>
+public sealed record AppendOptions
+{
+    /// <summary>The most bytes this append may take, besides the upload's length (a server's per-request limit); null: no limit of its own.</summary>
+    public long? MaxLength { get; init; }
+
+    /// <summary>A checksum the whole body must match; null: none.</summary>
+    public BodyChecksum? Checksum { get; init; }
+
+    public static AppendOptions None { get; } = new();
+}
+
+/// <summary>A checksum of a body: the algorithm ("sha1", "md5", "sha256") and the expected digest's bytes.</summary>
+public sealed record BodyChecksum(string Algorithm, byte[] Digest)
+{
+    public static IReadOnlyList<string> Algorithms { get; } = ["sha1", "md5", "sha256"];
+}
+
+public sealed class UploadNotFoundException(string id)
+    : LoadPipeException(ErrorKind.NotFound, $"no upload {id}");
+
+/// <summary>The request does not fit the upload's state: <see cref="Offset"/> is where the upload stands.</summary>
+public sealed class UploadConflictException(string message, long offset)
+    : LoadPipeException(ErrorKind.Permanent, message)
+{
+    public long Offset { get; } = offset;
+}
+
+public sealed class UploadTooLargeException(string message)
+    : LoadPipeException(ErrorKind.Permanent, message);
+
+public sealed class UploadChecksumException(string message)
+    : LoadPipeException(ErrorKind.Integrity, message);

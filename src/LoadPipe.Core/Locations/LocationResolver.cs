@@ -27,8 +27,10 @@ public sealed partial class LocationResolver
     {
         if (string.IsNullOrWhiteSpace(text))
             throw new LoadPipeException(ErrorKind.Usage, "empty location");
+        // Standard input or output: one nameless object (an empty path) of a store of its own, which tells the
+        // engine what it is through its features and what it says of the object, not through this text.
         if (text == "-")
-            return new Location(Storage("-", () => Factory("stdio", text).Create(new RemoteDefinition("-", "stdio", Empty))), "-", "-");
+            return new Location(Storage("-", () => Factory("stdio", text).Create(new RemoteDefinition("-", "stdio", Empty))), "", "-");
 
         if (text.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || text.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
         {

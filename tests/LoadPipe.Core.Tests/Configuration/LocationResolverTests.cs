@@ -15,7 +15,9 @@ public sealed class LocationResolverTests
     {
         var resolver = Resolver(new RemoteDefinition("web", "http", new Dictionary<string, string> { ["url"] = "https://h/base/" }));
 
-        Assert.True(resolver.Resolve("-").IsStdio);
+        var stdio = resolver.Resolve("-");
+        Assert.IsType<StdioStorage>(stdio.Storage);
+        Assert.Equal(("", "", "-"), (stdio.Path, stdio.Name, stdio.Key));
         Assert.IsType<HttpStorage>(resolver.Resolve("https://host/a/b.bin").Storage);
         Assert.Equal("b.bin", resolver.Resolve("https://host/a/b.bin?sig=1").Name);
         Assert.IsType<LocalStorage>(resolver.Resolve("file:///tmp/x").Storage);

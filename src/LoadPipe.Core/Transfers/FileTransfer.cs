@@ -303,39 +303,56 @@ internal sealed class FileTransfer(TransferContext context)
 
     private static bool SameTime(DateTimeOffset? a, DateTimeOffset b) => a is { } t && Math.Abs((t - b).TotalSeconds) < 1;
 
+    /// <summary>Resumes the interrupted transfer <paramref name="existing"/> when it can, else starts it afresh. The
+    /// decision is made from the record as it is once this run has taken the transfer (<see cref="IManifest.AttachTransferAsync"/>):
+    /// until then a process that lost its lock may still confirm chunks and change the resume state, so what was read
+    /// before the attach may be behind.</summary>
     private async Task<(TransferLease, IWriteSession, IReadOnlyList<ChunkRecord>)> ResumeOrStartAsync(TransferRecord existing, Location source,
         TransferKey key, SourceIdentity identity, IWritableStorage writer, Location destination, TransferFeatures features, WriteRequest request,
         CancellationToken cancellationToken)
     {
-        if (existing.Status == TransferStatus.Completed || existing.SinkState is null || existing.BytesConfirmed == 0)
+        if (existing.Status == TransferStatus.Completed)
             return await StartFreshAsync(existing, key, identity, writer, destination, features, request, cancellationToken).ConfigureAwait(false);
-        if (!existing.Source.SameExactlyAs(identity))
+        var resumable = context.Resume == StageResume.Restart ? null : features.Destination.As<IResumableWriter>(destination.Storage);
+        if (resumable is null)
         {
+            // Nothing is resumed here, whatever the record holds now: only what is said depends on it.
+            if (existing.SinkState is not null && existing.BytesConfirmed > 0)
+            {
+                if (!existing.Source.SameExactlyAs(identity)) WarnNotTheSame(existing);
+                else context.Logger.RestartNotResumable(Location.Redact(key.Source), context.PipelineSpec);
+            }
+            return await StartFreshAsync(existing, key, identity, writer, destination, features, request, cancellationToken).ConfigureAwait(false);
+        }
+        // Taken before the record and its chunks are read again: a process that lost its lock may confirm chunks until
+        // this moment, not after.
+        var lease = await _manifest.AttachTransferAsync(existing.Id, context.SessionId, cancellationToken).ConfigureAwait(false);
+        var current = await _manifest.FindTransferAsync(key, cancellationToken).ConfigureAwait(false);
+        if (current?.SinkState is not { } state || current.BytesConfirmed == 0)
+            return await StartFreshAsync(current, key, identity, writer, destination, features, request, cancellationToken).ConfigureAwait(false);
+        if (!current.Source.SameExactlyAs(identity))
+        {
+            WarnNotTheSame(current);
+            return await StartFreshAsync(current, key, identity, writer, destination, features, request, cancellationToken).ConfigureAwait(false);
+        }
+        var chunks = await _manifest.GetChunksAsync(current.Id, cancellationToken).ConfigureAwait(false);
+        var confirmedEnd = chunks.Count == 0 ? 0 : chunks[^1].End;
+        var session = await resumable.ResumeWriteAsync(destination.Path, state, confirmedEnd, request, cancellationToken).ConfigureAwait(false)
+            ?? await FinishedAtDestinationAsync(destination, features, state, confirmedEnd, cancellationToken).ConfigureAwait(false);
+        if (session is null)
+        {
+            context.Observer.Warning($"{destination}: the interrupted upload session no longer exists; starting the file again from zero");
+            return await StartFreshAsync(current, key, identity, writer, destination, features, request, cancellationToken).ConfigureAwait(false);
+        }
+        context.Logger.Resuming(Location.Redact(key.Source), confirmedEnd);
+        return (lease, session, chunks);
+
+        void WarnNotTheSame(TransferRecord record) =>
             // A source that tells neither size, version nor date (standard input, a pipe) cannot be known to be the
             // same. A nameless one is named by its store.
             context.Observer.Warning(identity.IsUnknown
                 ? $"{(source.Name.Length == 0 ? source.Storage.Description : Location.Redact(key.Source))} cannot be resumed (nothing tells that it holds the same bytes as before): sending it again from the start"
-                : $"{Location.Redact(key.Source)} changed since the interrupted transfer ({existing.Source} -> {identity}): starting it again from zero");
-            return await StartFreshAsync(existing, key, identity, writer, destination, features, request, cancellationToken).ConfigureAwait(false);
-        }
-        if (context.Resume == StageResume.Restart || features.Destination.As<IResumableWriter>(destination.Storage) is not { } resumable)
-        {
-            context.Logger.RestartNotResumable(Location.Redact(key.Source), context.PipelineSpec);
-            return await StartFreshAsync(existing, key, identity, writer, destination, features, request, cancellationToken).ConfigureAwait(false);
-        }
-        // Taken before the chunks are read: a process that lost its lock may confirm chunks until this moment, not after.
-        var lease = await _manifest.AttachTransferAsync(existing.Id, context.SessionId, cancellationToken).ConfigureAwait(false);
-        var chunks = await _manifest.GetChunksAsync(existing.Id, cancellationToken).ConfigureAwait(false);
-        var confirmedEnd = chunks.Count == 0 ? 0 : chunks[^1].End;
-        var session = await resumable.ResumeWriteAsync(destination.Path, existing.SinkState, confirmedEnd, request, cancellationToken).ConfigureAwait(false)
-            ?? await FinishedAtDestinationAsync(destination, features, existing.SinkState, confirmedEnd, cancellationToken).ConfigureAwait(false);
-        if (session is null)
-        {
-            context.Observer.Warning($"{destination}: the interrupted upload session no longer exists; starting the file again from zero");
-            return await StartFreshAsync(existing, key, identity, writer, destination, features, request, cancellationToken).ConfigureAwait(false);
-        }
-        context.Logger.Resuming(Location.Redact(key.Source), confirmedEnd);
-        return (lease, session, chunks);
+                : $"{Location.Redact(key.Source)} changed since the interrupted transfer ({record.Source} -> {identity}): starting it again from zero");
     }
 
     /// <summary>The session is gone, but a process killed between the commit and its record in the manifest (right

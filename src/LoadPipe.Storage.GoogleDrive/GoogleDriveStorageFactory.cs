@@ -27,6 +27,22 @@ public sealed class GoogleDriveStorageFactory(GoogleServices google, ILoggerFact
         "shared_drive_id", "list_chunk", "export_formats",
     };
 
+    /// <summary>
+    /// "gdrive://FOLDER_ID/" for a remote rooted at a folder or a shared drive (ids are unique across Drive), with the
+    /// API's address when it is not Google's ("gdrive+http://127.0.0.1:8080/FOLDER_ID/"). A remote rooted at My Drive
+    /// (the default, "root") stays keyed by its name: "root" is each account's own drive, and which account a config
+    /// signs in with is not known without asking Google.
+    /// </summary>
+    public string? KeyRoot(RemoteDefinition remote)
+    {
+        var options = GoogleDriveOptions.From(remote);
+        if (options.RootFolderId == GoogleDriveDefaults.RootFolderId) return null;
+        var api = options.ApiUrl.AbsoluteUri == new Uri(GoogleDriveDefaults.ApiUrl).AbsoluteUri
+            ? "gdrive://"
+            : "gdrive+" + options.ApiUrl.GetLeftPart(UriPartial.Authority).ToLowerInvariant() + "/";
+        return api + options.RootFolderId + "/";
+    }
+
     public IStorage Create(RemoteDefinition remote)
     {
         var options = GoogleDriveOptions.From(remote);

@@ -5,13 +5,20 @@ using LoadPipe.Core.Storage;
 
 namespace LoadPipe.Storage.Local;
 
-/// <summary>"-": reads standard input, writes standard output. Neither side can seek, so nothing resumes.</summary>
-public sealed class StdioStorage(Func<Stream>? stdin = null, Func<Stream>? stdout = null) : IStorage, IWritableStorage
+/// <summary>
+/// "-": reads standard input, writes standard output. A stream, not a place: its one object has no name and says
+/// nothing of itself (no size, version or date: an unknown identity, so it is never skipped and never resumed), it is
+/// read once from the start (<see cref="StorageFeatures.ReadOnce"/>), and what is written to it is kept nowhere the
+/// engine could look (<see cref="StorageFeatures.KeepsNothing"/>; its sessions have no resume state).
+/// </summary>
+public sealed class StdioStorage(Func<Stream>? stdin = null, Func<Stream>? stdout = null) : IStorage, IWritableStorage, IHasFeatures
 {
     private readonly Func<Stream> _stdin = stdin ?? Console.OpenStandardInput;
     private readonly Func<Stream> _stdout = stdout ?? OpenStandardOutput;
 
     public string Description => "standard input/output";
+
+    public StorageFeatures Features { get; } = new() { Write = true, ReadOnce = true, KeepsNothing = true };
 
     public async IAsyncEnumerable<ObjectInfo> ListAsync(string path, bool recursive, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
@@ -20,7 +27,7 @@ public sealed class StdioStorage(Func<Stream>? stdin = null, Func<Stream>? stdou
     }
 
     public Task<ObjectInfo?> StatAsync(string path, CancellationToken cancellationToken = default) =>
-        Task.FromResult<ObjectInfo?>(new ObjectInfo { Path = "-" });
+        Task.FromResult<ObjectInfo?>(new ObjectInfo { Path = path });
 
     public Task<Stream> OpenReadAsync(string path, ReadOptions options, CancellationToken cancellationToken = default) =>
         options.Offset == 0

@@ -30,6 +30,14 @@ public sealed class S3StorageFactory(ILoggerFactory? loggers = null) : IStorageF
 
     public IStorage Create(RemoteDefinition remote) => Create(ReadOptions(remote));
 
+    /// <summary>
+    /// "s3+SCHEME://HOST:PORT/" for an S3-compatible endpoint, "s3://" for AWS, where a bucket's name is unique (so
+    /// "s3://bucket/key", as the AWS tools write it, whatever region or profile a config reaches it through). The bucket
+    /// and key follow, from the location's path. No credential is part of it.
+    /// </summary>
+    public string? KeyRoot(RemoteDefinition remote) =>
+        ReadOptions(remote).Endpoint is { } endpoint ? "s3+" + endpoint.GetLeftPart(UriPartial.Authority).ToLowerInvariant() + "/" : "s3://";
+
     public S3Storage Create(S3StorageOptions options)
     {
         var config = new AmazonS3Config

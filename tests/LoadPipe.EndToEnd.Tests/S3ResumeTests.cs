@@ -62,7 +62,8 @@ public sealed class S3ResumeTests
         var cleanup = await sandbox.LpAsync("cleanup", "--older-than", "0s");
 
         cleanup.AssertExitCode(0);
-        Assert.Contains($"aborted {S3Remote.Folder(prefix)}big.bin", cleanup.StdoutLines);
+        // Named by what the remote points at, as the manifest keys it.
+        Assert.Contains($"aborted s3+{S3Remote.Endpoint}/{S3Remote.Bucket}/{prefix}/big.bin", cleanup.StdoutLines);
         Assert.Empty(await S3Remote.UploadsAsync(prefix));
         var transfer = Assert.Single(await ManifestProbe.TransfersAsync(sandbox, session));
         Assert.Equal("failed", transfer.GetProperty("status").GetString());

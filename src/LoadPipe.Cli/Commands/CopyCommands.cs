@@ -68,7 +68,7 @@ public static class CopyCommands
         var reports = new FileReports(reporter);
         var summary = await reporter.RunAsync(() => engine.CopyAsync(source, destination, options, reports, cancellationToken)).ConfigureAwait(false);
         // Data went to stdout: the summary must not mix with it.
-        var summaryOut = destination.IsStdio ? Console.Error : Console.Out;
+        var summaryOut = destinationText == "-" ? Console.Error : Console.Out;
         SummaryWriter.Write(summary, session.Json, session.Quiet, summaryOut, reports.Collected);
         if (notify is { } n && await manifest.GetSessionAsync(summary.Session, cancellationToken).ConfigureAwait(false) is { } record)
             await SessionCommands.NotifyIfAskedAsync(session, n.Flags, n.Parse, record, cancellationToken).ConfigureAwait(false);

@@ -8,8 +8,6 @@ namespace LoadPipe.Core.Locations;
 /// <param name="IsFolderHint">The user wrote a trailing '/', so a file copied here keeps its own name.</param>
 public sealed partial record Location(IStorage Storage, string Path, string Uri, bool IsFolderHint = false)
 {
-    public bool IsStdio => Uri == "-";
-
     /// <summary>The location's key in the manifest (transfer keys, a session's source and destination): the same text
     /// means the same place on every machine that shares the manifest. A local path is keyed with its host
     /// (<see cref="LocalKey"/>: set by the resolver), so that machine B never skips a file only machine A copied. It

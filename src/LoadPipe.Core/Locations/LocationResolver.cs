@@ -6,13 +6,16 @@ namespace LoadPipe.Core.Locations;
 /// <summary>
 /// Turns what the user typed into a <see cref="Location"/>: "-" (stdin/stdout), "http(s)://...", "file://...",
 /// "NAME:path" for a configured remote, anything else a local path. rclone's remote syntax is the model: a word
-/// followed by ':' is always a remote (write "./a:b" for a local file with a colon).
+/// followed by ':' is always a remote (write "./a:b" for a local file with a colon). A remote's locations are keyed
+/// by what it points at when its type says (<see cref="IStorageFactory.KeyRoot"/>): such a key ("s3://bucket/key")
+/// is taken back to the configured remote that points there, as `lp retry` needs.
 /// </summary>
 public sealed partial class LocationResolver
 {
     private readonly Dictionary<string, IStorageFactory> _factories;
     private readonly IReadOnlyDictionary<string, RemoteDefinition> _remotes;
     private readonly Dictionary<string, Storage.IStorage> _created = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string?> _keyRoots = new(StringComparer.Ordinal);
 
     public LocationResolver(IEnumerable<IStorageFactory> factories, IReadOnlyDictionary<string, RemoteDefinition>? remotes = null)
     {
@@ -27,8 +30,10 @@ public sealed partial class LocationResolver
     {
         if (string.IsNullOrWhiteSpace(text))
             throw new LoadPipeException(ErrorKind.Usage, "empty location");
+        // Standard input or output: one nameless object (an empty path) of a store of its own, which tells the
+        // engine what it is through its features and what it says of the object, not through this text.
         if (text == "-")
-            return new Location(Storage("-", () => Factory("stdio", text).Create(new RemoteDefinition("-", "stdio", Empty))), "-", "-");
+            return new Location(Storage("-", () => Factory("stdio", text).Create(new RemoteDefinition("-", "stdio", Empty))), "", "-");
 
         if (text.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || text.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
         {
@@ -58,22 +63,70 @@ public sealed partial class LocationResolver
             return Local(uri.LocalPath, text.EndsWith('/'));
         }
 
+        if (KeyScheme().IsMatch(text))
+        {
+            // A remote's key, as the manifest holds it: the remote of this config that points there.
+            var (keyed, root) = RemoteOfKey(text)
+                ?? throw new LoadPipeException(ErrorKind.Usage,
+                    $"no remote in the config points at '{text}': define one under 'remotes:' (for a local file write ./{text})");
+            return RemoteLocation(keyed, text[root.Length..].TrimStart('/'), text.EndsWith('/'));
+        }
+
         var m = RemotePrefix().Match(text);
         if (m.Success)
         {
             var name = m.Groups[1].Value;
-            if (!_remotes.TryGetValue(name, out var remote)
-                && _factories.TryGetValue(name, out var implicitType) && implicitType.AllowsImplicitRemote)
-                remote = new RemoteDefinition(name, name, new Dictionary<string, string>());
-            if (remote is null)
-                throw new LoadPipeException(ErrorKind.Usage,
+            var remote = RemoteNamed(name)
+                ?? throw new LoadPipeException(ErrorKind.Usage,
                     $"unknown remote '{name}' in '{text}': define it under 'remotes:' in the config file (for a local file with a colon in its name write ./{text})");
-            var path = text[(m.Length)..].TrimStart('/');
-            var storage = Storage("remote:" + name, () => Factory(remote.Type, text).Create(remote));
-            return new Location(storage, path, name + ":" + path, text.EndsWith('/') || path.Length == 0);
+            return RemoteLocation(remote, text[(m.Length)..].TrimStart('/'), text.EndsWith('/'));
         }
 
         return Local(text, text.EndsWith('/') || text.EndsWith(Path.DirectorySeparatorChar));
+    }
+
+    /// <summary>The configured remote of that name, or the implicit one of the type of that name (s3:), or null.</summary>
+    private RemoteDefinition? RemoteNamed(string name) =>
+        _remotes.TryGetValue(name, out var remote) ? remote
+        : _factories.TryGetValue(name, out var implicitType) && implicitType.AllowsImplicitRemote ? new RemoteDefinition(name, name, Empty)
+        : null;
+
+    private Location RemoteLocation(RemoteDefinition remote, string path, bool folder)
+    {
+        var storage = Storage("remote:" + remote.Name, () => Factory(remote.Type, remote.Name + ":" + path).Create(remote));
+        var location = new Location(storage, path, remote.Name + ":" + path, folder || path.Length == 0);
+        return KeyRootOf(remote) is { } root ? location with { Key = Location.KeyOf(root + path) } : location;
+    }
+
+    /// <summary>The remote's key root (<see cref="IStorageFactory.KeyRoot"/>), asked once; null: keyed by its name.</summary>
+    private string? KeyRootOf(RemoteDefinition remote)
+    {
+        lock (_keyRoots)
+        {
+            if (!_keyRoots.TryGetValue(remote.Name, out var root))
+                _keyRoots[remote.Name] = root = Factory(remote.Type, remote.Name + ":").KeyRoot(remote);
+            return root;
+        }
+    }
+
+    /// <summary>The remote whose key root <paramref name="key"/> starts with (the longest, when roots nest), among the
+    /// configured remotes and the implicit ones; null when none. A remote whose settings are wrong is passed over: it
+    /// points nowhere yet, and says so when it is used.</summary>
+    private (RemoteDefinition Remote, string Root)? RemoteOfKey(string key)
+    {
+        var candidates = _remotes.Values.Concat(_factories.Values
+            .Where(f => f.AllowsImplicitRemote && !_remotes.ContainsKey(f.Type))
+            .Select(f => new RemoteDefinition(f.Type, f.Type, Empty)));
+        (RemoteDefinition Remote, string Root)? best = null;
+        foreach (var remote in candidates)
+        {
+            string? root;
+            try { root = KeyRootOf(remote); }
+            catch (LoadPipeException) { continue; }
+            if (root is not null && key.StartsWith(root, StringComparison.Ordinal) && (best is null || root.Length > best.Value.Root.Length))
+                best = (remote, root);
+        }
+        return best;
     }
 
     private Location Local(string path, bool folder)
@@ -112,4 +165,8 @@ public sealed partial class LocationResolver
 
     [GeneratedRegex(@"^([A-Za-z0-9_][A-Za-z0-9_.\-]*):(?!//)")]
     private static partial Regex RemotePrefix();
+
+    /// <summary>"scheme://": a remote's key (http, https and file are taken before).</summary>
+    [GeneratedRegex(@"^[a-z][a-z0-9+.\-]*://")]
+    private static partial Regex KeyScheme();
 }

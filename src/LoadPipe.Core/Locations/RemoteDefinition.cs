@@ -36,4 +36,13 @@ public interface IStorageFactory
     bool AllowsImplicitRemote => false;
 
     IStorage Create(RemoteDefinition remote);
+
+    /// <summary>
+    /// What <paramref name="remote"/> points at, as the start of its locations' manifest keys (<see cref="Location.Key"/>):
+    /// the path inside the remote is appended to it. The same text on every machine whose config points at the same
+    /// place, whatever the remote is called there ("s3+https://host:9000/" for an S3 endpoint), read from the settings
+    /// alone (no request), ending with '/', with a scheme of its own so that the resolver takes it back
+    /// (<see cref="LocationResolver"/>), and without any secret. Default null: the remote is keyed by its name, "NAME:path".
+    /// </summary>
+    string? KeyRoot(RemoteDefinition remote) => null;
 }

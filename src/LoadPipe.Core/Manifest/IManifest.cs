@@ -43,8 +43,8 @@ public interface IManifest : IAsyncDisposable
     Task<TransferRecord> StartTransferAsync(TransferKey key, long sessionId, SourceIdentity source, CancellationToken cancellationToken = default);
 
     /// <summary>Attaches an existing transfer to this run's session, counts the attempt and takes the transfer: the
-    /// lease returned carries a new epoch, as <see cref="StartTransferAsync"/>'s does. Read the chunks after it, not
-    /// before: until then the previous holder may still confirm some.</summary>
+    /// lease returned carries a new epoch, as <see cref="StartTransferAsync"/>'s does. Read the record and its chunks
+    /// after it, not before: until then the previous holder may still confirm some.</summary>
     Task<TransferLease> AttachTransferAsync(long transferId, long sessionId, CancellationToken cancellationToken = default);
 
     /// <summary>Records the sink's resume state before any chunk is written to it.</summary>

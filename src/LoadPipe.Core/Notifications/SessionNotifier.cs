@@ -37,15 +37,22 @@ public sealed record SessionReport(
     [JsonPropertyName("files_uploaded")]
     public int FilesUploaded => Uploaded;
 
-    /// <summary>Builds the report; for a remote destination "NAME:bucket/prefix" the bucket is the first segment.</summary>
+    /// <summary>Builds the report; for a remote destination the bucket is the first segment of the path inside it: of
+    /// "s3://bucket/prefix", "s3+http://host:port/bucket/prefix" (an S3 remote's keys) or "NAME:bucket/prefix" (a remote
+    /// keyed by its name).</summary>
     public static SessionReport From(SessionRecord s)
     {
         string? bucket = null;
         var prefix = Location.Display(s.Destination);
         var colon = s.Destination.IndexOf(':', StringComparison.Ordinal);
-        if (colon > 0 && !s.Destination.Contains("://", StringComparison.Ordinal) && !s.Destination.StartsWith('/'))
+        var scheme = s.Destination.IndexOf("://", StringComparison.Ordinal);
+        var inside = s.Destination.StartsWith("s3://", StringComparison.Ordinal) ? "s3://".Length
+            : s.Destination.StartsWith("s3+", StringComparison.Ordinal) && scheme > 0 ? s.Destination.IndexOf('/', scheme + 3) + 1
+            : colon > 0 && scheme < 0 && !s.Destination.StartsWith('/') ? colon + 1
+            : -1;
+        if (inside > 0)
         {
-            var rest = s.Destination[(colon + 1)..].TrimStart('/');
+            var rest = s.Destination[inside..].TrimStart('/');
             var slash = rest.IndexOf('/', StringComparison.Ordinal);
             bucket = slash < 0 ? rest : rest[..slash];
             prefix = slash < 0 ? "" : rest[(slash + 1)..];

@@ -5,7 +5,8 @@ namespace LoadPipe.Core.Storage;
 /// (<see cref="Of"/>), not the type system, so that a wrapper (a fault injector, a counter) can pass its inner store's
 /// capabilities through, or mask some, as rclone's <c>Features.Mask</c> does. Each flag stands for the interface
 /// named on it; where the engine then needs that interface's methods, it takes the interface, which <see cref="Of"/>
-/// guarantees is there. Concurrent writes are not here: they belong to a write session
+/// guarantees is there (<see cref="As{T}"/>). Two flags are limitations rather than capabilities (<see cref="ReadOnce"/>,
+/// <see cref="KeepsNothing"/>): a store that is a stream, not a place. Concurrent writes are not here: they belong to a write session
 /// (<see cref="IConcurrentWriteSession"/>), which a wrapper keeps by wrapping it in a session of the same kind.
 /// </summary>
 public sealed record StorageFeatures
@@ -31,13 +32,23 @@ public sealed record StorageFeatures
     /// <summary><see cref="IDeduplicatingWriter"/>: keeps one copy of each content, asked before a new write.</summary>
     public bool DeduplicatingWriter { get; init; }
 
+    /// <summary>A limitation, declared by the store (<see cref="IHasFeatures"/>): its one object is a stream, read once
+    /// from the start (standard input). Nothing reads it twice: no open to check it before the write, no pass to hash
+    /// it, no new start when it changes; and it is no place a destination could name as where its bytes came from.</summary>
+    public bool ReadOnce { get; init; }
+
+    /// <summary>A limitation, declared by the store (<see cref="IHasFeatures"/>): what is written is not kept where it
+    /// could be found again (standard output). The engine never looks for it there (no skip, no resume, no read-back, no
+    /// destination lock), and the store takes one file, not a folder.</summary>
+    public bool KeepsNothing { get; init; }
+
     /// <summary>No optional capability: a read-only store read from the start.</summary>
     public static StorageFeatures None { get; } = new();
 
     /// <summary>
     /// What <paramref name="storage"/> offers: what it declares (<see cref="IHasFeatures"/>), else what it implements.
     /// A declaration can only take capabilities away: it is masked with the interfaces the type implements, so a
-    /// flag is never true without the interface behind it.
+    /// flag is never true without the interface behind it; the limitations are the declaration's alone.
     /// </summary>
     public static StorageFeatures Of(IStorage storage)
     {
@@ -57,9 +68,11 @@ public sealed record StorageFeatures
         DeduplicatingWriter = storage is IDeduplicatingWriter,
     };
 
-    /// <summary>The capabilities both this and <paramref name="mask"/> have.</summary>
+    /// <summary>The capabilities both this and <paramref name="mask"/> have, with the limitations of either.</summary>
     public StorageFeatures Mask(StorageFeatures mask) => new()
     {
+        ReadOnce = ReadOnce || mask.ReadOnce,
+        KeepsNothing = KeepsNothing || mask.KeepsNothing,
         RangedRead = RangedRead && mask.RangedRead,
         CheapReads = CheapReads && mask.CheapReads,
         SortedListing = SortedListing && mask.SortedListing,
@@ -68,6 +81,23 @@ public sealed record StorageFeatures
         ServerSideCopy = ServerSideCopy && mask.ServerSideCopy,
         DeduplicatingWriter = DeduplicatingWriter && mask.DeduplicatingWriter,
     };
+
+    /// <summary><paramref name="storage"/> as the capability interface <typeparamref name="T"/> when this record offers
+    /// it (the flag that stands for <typeparamref name="T"/> is set), else null: a masked capability is not used even
+    /// though the type implements it. Pass the store these features were taken from.</summary>
+    /// <exception cref="ArgumentException"><typeparamref name="T"/> is not one of the interfaces the flags stand for.</exception>
+    public T? As<T>(IStorage storage) where T : class
+    {
+        var offered = typeof(T) == typeof(IWritableStorage) ? Write
+            : typeof(T) == typeof(IResumableWriter) ? ResumableWrite
+            : typeof(T) == typeof(IServerSideCopier) ? ServerSideCopy
+            : typeof(T) == typeof(IDeduplicatingWriter) ? DeduplicatingWriter
+            : typeof(T) == typeof(IRangedReader) ? RangedRead
+            : typeof(T) == typeof(ICheapReads) ? CheapReads
+            : typeof(T) == typeof(ISortedListing) ? SortedListing
+            : throw new ArgumentException($"{typeof(T).Name} is not a capability that StorageFeatures stands for", nameof(T));
+        return offered ? storage as T : null;
+    }
 }
 
 /// <summary>

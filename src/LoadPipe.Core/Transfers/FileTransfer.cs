@@ -25,32 +25,33 @@ internal sealed class FileTransfer(TransferContext context)
     /// <param name="waitIfInProgress">When another process sharing the manifest works on this very transfer: false
     /// throws <see cref="TransferInProgressException"/> at once (the engine comes back to the file later), true waits
     /// for that process to end and then settles the file as it left it (done: skipped; not done: resumed here).</param>
+    /// <param name="features">What the source's and the destination's stores offer, taken once for the run.</param>
     public async Task<FileResult> RunAsync(Location source, ObjectInfo sourceInfo, Location destination, DestinationHint hint,
-        bool waitIfInProgress, CancellationToken cancellationToken)
+        TransferFeatures features, bool waitIfInProgress, CancellationToken cancellationToken)
     {
         try
         {
-            return await RunOnceAsync(source, sourceInfo, destination, hint, waitIfInProgress, cancellationToken).ConfigureAwait(false);
+            return await RunOnceAsync(source, sourceInfo, destination, hint, features, waitIfInProgress, cancellationToken).ConfigureAwait(false);
         }
-        catch (SourceChangedException e) when (!source.IsStdio)
+        catch (SourceChangedException e) when (!features.Source.ReadOnce)
         {
             // Changed while we read it: what we sent is another content's prefix. Start again, once, from zero.
             context.Observer.Warning($"{source}: {e.Message}; starting it again from zero");
             var fresh = await StatAsync(source, cancellationToken).ConfigureAwait(false);
-            return await RunOnceAsync(source, fresh, destination, DestinationHint.Unknown, waitIfInProgress, cancellationToken, forceRestart: true).ConfigureAwait(false);
+            return await RunOnceAsync(source, fresh, destination, DestinationHint.Unknown, features, waitIfInProgress, cancellationToken, forceRestart: true).ConfigureAwait(false);
         }
     }
 
     private async Task<FileResult> RunOnceAsync(Location source, ObjectInfo sourceInfo, Location destination, DestinationHint hint,
-        bool waitIfInProgress, CancellationToken cancellationToken, bool forceRestart = false)
+        TransferFeatures features, bool waitIfInProgress, CancellationToken cancellationToken, bool forceRestart = false)
     {
         // The common case of a re-run, decided without taking a lock: settled by the manifest when the planner
         // found it there, else complete, unchanged and still at the destination.
         if (!forceRestart && TrySettle(source, sourceInfo, destination, hint) is { } skipped) return skipped;
-        var identity = Identity(source, sourceInfo);
+        var identity = Identity(sourceInfo);
         var key = new TransferKey(source.Key, destination.Key, context.PipelineSpec);
         // The planner looked it up moments ago and found it not done: the look under the lock is the one that counts.
-        if (!forceRestart && !hint.NotDone && await FindCompleteAsync(key, identity, destination, hint, cancellationToken).ConfigureAwait(false) is { } done)
+        if (!forceRestart && !hint.NotDone && await FindCompleteAsync(key, identity, destination, features, hint, cancellationToken).ConfigureAwait(false) is { } done)
             return Skipped(source, destination, done);
         // Two locks, always in this order: the transfer's, then the destination's (only ever tried, never waited for
         // while the first is held, so no two processes can wait on each other). The transfer's record is touched only
@@ -64,14 +65,15 @@ internal sealed class FileTransfer(TransferContext context)
         }
         await using (held.ConfigureAwait(false))
         {
-            var writing = destination.IsStdio ? null
+            // A destination that keeps nothing (standard output) is each process's own: there is nothing to share.
+            var writing = features.Destination.KeepsNothing ? null
                 : await _manifest.TryLockAsync(ManifestQueries.DestinationLock(destination.Key), cancellationToken).ConfigureAwait(false);
             try
             {
-                if (writing is null && !destination.IsStdio)
+                if (writing is null && !features.Destination.KeepsNothing)
                     throw new LoadPipeException(ErrorKind.Busy,
                         $"destination busy: another lp process is writing {destination} (from another source or through other stages)");
-                return await RunLockedAsync(source, sourceInfo, destination, key, identity, hint, cancellationToken, forceRestart).ConfigureAwait(false);
+                return await RunLockedAsync(source, sourceInfo, destination, key, identity, hint, features, cancellationToken, forceRestart).ConfigureAwait(false);
             }
             catch (Exception e) when (e is not OperationCanceledException && e is not SourceChangedException && e is not TransferFencedException)
             {
@@ -113,25 +115,26 @@ internal sealed class FileTransfer(TransferContext context)
     /// identity (<see cref="DestinationHint.Completed"/>); else null. Costs no call: the engine settles a re-run's
     /// unchanged files with it as the plan streams.</summary>
     public FileResult? TrySettle(Location source, ObjectInfo sourceInfo, Location destination, DestinationHint hint) =>
-        hint.Completed is { } settled && settled.Source.SameAs(Identity(source, sourceInfo))
+        hint.Completed is { } settled && settled.Source.SameAs(Identity(sourceInfo))
         && settled.Key == new TransferKey(source.Key, destination.Key, context.PipelineSpec)
             ? Skipped(source, destination, settled)
             : null;
 
-    private static SourceIdentity Identity(Location source, ObjectInfo sourceInfo) =>
-        source.IsStdio ? new SourceIdentity(-1, null, null) : new SourceIdentity(sourceInfo.Size, sourceInfo.Version, sourceInfo.Modified);
+    /// <summary>What the store says of the object. A stream that says nothing of itself (standard input) has an unknown
+    /// identity: it is never taken for the same content, so never skipped and never resumed.</summary>
+    private static SourceIdentity Identity(ObjectInfo sourceInfo) => new(sourceInfo.Size, sourceInfo.Version, sourceInfo.Modified);
 
     private async Task<FileResult> RunLockedAsync(Location source, ObjectInfo sourceInfo, Location destination, TransferKey key,
-        SourceIdentity identity, DestinationHint hint, CancellationToken cancellationToken, bool forceRestart)
+        SourceIdentity identity, DestinationHint hint, TransferFeatures features, CancellationToken cancellationToken, bool forceRestart)
     {
         // Again under the lock: another process may have finished it meanwhile.
         var existing = await _manifest.FindTransferAsync(key, cancellationToken).ConfigureAwait(false);
-        if (!forceRestart && await IsCompleteAsync(existing, identity, destination, hint, cancellationToken).ConfigureAwait(false))
+        if (!forceRestart && await IsCompleteAsync(existing, identity, destination, features, hint, cancellationToken).ConfigureAwait(false))
             return Skipped(source, destination, existing!);
         // Planned but never started: nothing of it was sent.
         if (existing is { Status: TransferStatus.Pending }) existing = null;
 
-        if (existing is null && await SameAtDestinationAsync(sourceInfo, destination, hint, cancellationToken).ConfigureAwait(false))
+        if (existing is null && await SameAtDestinationAsync(sourceInfo, destination, features, hint, cancellationToken).ConfigureAwait(false))
         {
             // Copied before this manifest knew of it (another manifest, another tool): rclone's rule, same size and
             // modified time, says it is there. Remember it so the next run need not look.
@@ -141,40 +144,42 @@ internal sealed class FileTransfer(TransferContext context)
             return new FileResult(source.ToString(), destination.ToString(), FileOutcome.Skipped) { Bytes = sourceInfo.Size };
         }
 
-        if (context.Stages.Count == 0 && StorageFeatures.Of(destination.Storage).ServerSideCopy && destination.Storage is IServerSideCopier copier && !source.IsStdio)
+        // The copier says itself which sources it can copy (CantCopyException for the others: another store, a stream).
+        if (context.Stages.Count == 0 && features.Destination.As<IServerSideCopier>(destination.Storage) is { } copier)
         {
             var copied = await TryServerSideCopyAsync(copier, source, sourceInfo, destination, key, identity, cancellationToken).ConfigureAwait(false);
             if (copied is not null) return copied;
         }
 
-        if (!StorageFeatures.Of(destination.Storage).Write || destination.Storage is not IWritableStorage writer)
+        if (features.Destination.As<IWritableStorage>(destination.Storage) is not { } writer)
             throw new LoadPipeException(ErrorKind.Usage, $"{destination}: {destination.Storage.Description} cannot be written to");
-        var request = Request(source, sourceInfo);
+        var request = Request(source, sourceInfo, features);
 
         // A store that keeps one copy of each content (YouTube) is asked before a new write; a session already
-        // under way (its state saved) was paid for and goes on.
-        if (StorageFeatures.Of(destination.Storage).DeduplicatingWriter && destination.Storage is IDeduplicatingWriter dedup && existing?.SinkState is null && !source.IsStdio && context.Stages.Count == 0)
+        // under way (its state saved) was paid for and goes on. A stream read once cannot be hashed before it is sent.
+        if (features.Destination.As<IDeduplicatingWriter>(destination.Storage) is { } dedup && existing?.SinkState is null && !features.Source.ReadOnce
+            && context.Stages.Count == 0)
         {
-            request = await WithContentHashAsync(source, sourceInfo, request, cancellationToken).ConfigureAwait(false);
+            request = await WithContentHashAsync(source, sourceInfo, request, features, cancellationToken).ConfigureAwait(false);
             var duplicate = await _retry.ExecuteAsync(async ct => await dedup.FindDuplicateAsync(destination.Path, request, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
             if (duplicate is not null) return await DuplicateAsync(source, sourceInfo, destination, key, identity, request, duplicate, cancellationToken).ConfigureAwait(false);
         }
 
         // A local source that cannot be opened (a link to nothing, no permission) fails here, before a partial file exists.
-        if (StorageFeatures.Of(source.Storage).CheapReads && !source.IsStdio)
+        if (features.Source is { CheapReads: true, ReadOnce: false })
             await (await source.Storage.OpenReadAsync(source.Path, new ReadOptions(IfVersion: sourceInfo.Version), cancellationToken).ConfigureAwait(false)).DisposeAsync().ConfigureAwait(false);
 
         var (lease, session, confirmed) = forceRestart || existing is null
-            ? await StartFreshAsync(existing, key, identity, writer, destination, request, cancellationToken).ConfigureAwait(false)
-            : await ResumeOrStartAsync(existing, key, identity, writer, destination, request, cancellationToken).ConfigureAwait(false);
+            ? await StartFreshAsync(existing, key, identity, writer, destination, features, request, cancellationToken).ConfigureAwait(false)
+            : await ResumeOrStartAsync(existing, source, key, identity, writer, destination, features, request, cancellationToken).ConfigureAwait(false);
 
         await using (session.ConfigureAwait(false))
         {
             try
             {
-                return await MoveAsync(source, sourceInfo, destination, lease, session, confirmed, cancellationToken).ConfigureAwait(false);
+                return await MoveAsync(source, sourceInfo, destination, features, lease, session, confirmed, cancellationToken).ConfigureAwait(false);
             }
-            catch (ResumeMismatchException e) when (e.GoodChunks > 0 && StorageFeatures.Of(destination.Storage).ResumableWrite && writer is IResumableWriter resumable
+            catch (ResumeMismatchException e) when (e.GoodChunks > 0 && features.Destination.As<IResumableWriter>(destination.Storage) is { } resumable
                 && session.ResumeState is { } state && session is not ComparingWriteSession)
             {
                 // Keep the chunks that still match (a power loss takes the newest ones) and send the rest again.
@@ -186,15 +191,15 @@ internal sealed class FileTransfer(TransferContext context)
                 var shorter = await resumable.ResumeWriteAsync(destination.Path, state, good[^1].End, request, cancellationToken).ConfigureAwait(false)
                     ?? throw new ResumeMismatchException($"{destination}: the partial upload can no longer be continued");
                 await using (shorter.ConfigureAwait(false))
-                    return await MoveAsync(source, sourceInfo, destination, lease, shorter, good, cancellationToken).ConfigureAwait(false);
+                    return await MoveAsync(source, sourceInfo, destination, features, lease, shorter, good, cancellationToken).ConfigureAwait(false);
             }
             catch (ResumeMismatchException e)
             {
                 context.Observer.Warning($"{destination}: {e.Message}; starting the file again from zero");
                 await TryAbortAsync(session).ConfigureAwait(false);
-                var fresh = await StartFreshAsync(null, key, identity, writer, destination, request, cancellationToken).ConfigureAwait(false);
+                var fresh = await StartFreshAsync(null, key, identity, writer, destination, features, request, cancellationToken).ConfigureAwait(false);
                 await using (fresh.Session.ConfigureAwait(false))
-                    return await MoveAsync(source, sourceInfo, destination, fresh.Lease, fresh.Session, [], cancellationToken).ConfigureAwait(false);
+                    return await MoveAsync(source, sourceInfo, destination, features, fresh.Lease, fresh.Session, [], cancellationToken).ConfigureAwait(false);
             }
             catch (LoadPipeException e) when (e.Kind is ErrorKind.Integrity)
             {
@@ -228,20 +233,20 @@ internal sealed class FileTransfer(TransferContext context)
 
     /// <summary>The transfer's record when it is complete, its source unchanged and its destination still there with
     /// the recorded size; else null.</summary>
-    private async Task<TransferRecord?> FindCompleteAsync(TransferKey key, SourceIdentity identity, Location destination, DestinationHint hint,
-        CancellationToken cancellationToken)
+    private async Task<TransferRecord?> FindCompleteAsync(TransferKey key, SourceIdentity identity, Location destination, TransferFeatures features,
+        DestinationHint hint, CancellationToken cancellationToken)
     {
-        if (destination.IsStdio) return null;
+        if (features.Destination.KeepsNothing) return null;
         var record = await _manifest.FindTransferAsync(key, cancellationToken).ConfigureAwait(false);
-        return await IsCompleteAsync(record, identity, destination, hint, cancellationToken).ConfigureAwait(false) ? record : null;
+        return await IsCompleteAsync(record, identity, destination, features, hint, cancellationToken).ConfigureAwait(false) ? record : null;
     }
 
     /// <summary>True when <paramref name="record"/> is complete, its source unchanged and its destination still there
-    /// with the recorded size.</summary>
-    private static async Task<bool> IsCompleteAsync(TransferRecord? record, SourceIdentity identity, Location destination, DestinationHint hint,
-        CancellationToken cancellationToken)
+    /// with the recorded size. Never for a destination that keeps nothing: what was sent there is gone.</summary>
+    private static async Task<bool> IsCompleteAsync(TransferRecord? record, SourceIdentity identity, Location destination, TransferFeatures features,
+        DestinationHint hint, CancellationToken cancellationToken)
     {
-        if (destination.IsStdio || record is not { Status: TransferStatus.Completed } || !record.Source.SameAs(identity)) return false;
+        if (features.Destination.KeepsNothing || record is not { Status: TransferStatus.Completed } || !record.Source.SameAs(identity)) return false;
         // A listing taken before another process finished the file may not show it, or may show it half written (a
         // server that lists an object while it is being stored): a listed entry that matches is trusted without
         // asking, anything else is asked about directly.
@@ -284,9 +289,10 @@ internal sealed class FileTransfer(TransferContext context)
     /// <summary>Without stages, a destination with the source's size and modified time (to the second) is the same
     /// file. A listing answers for absent files and other sizes; only a same-size candidate whose listed time cannot
     /// decide (S3 lists upload times) is asked about directly.</summary>
-    private async Task<bool> SameAtDestinationAsync(ObjectInfo sourceInfo, Location destination, DestinationHint hint, CancellationToken cancellationToken)
+    private async Task<bool> SameAtDestinationAsync(ObjectInfo sourceInfo, Location destination, TransferFeatures features, DestinationHint hint,
+        CancellationToken cancellationToken)
     {
-        if (context.Stages.Count > 0 || destination.IsStdio || sourceInfo.Size < 0 || sourceInfo.Modified is not { } modified) return false;
+        if (context.Stages.Count > 0 || features.Destination.KeepsNothing || sourceInfo.Size < 0 || sourceInfo.Modified is not { } modified) return false;
         var info = hint.Listed ? hint.Info : await destination.Storage.StatAsync(destination.Path, cancellationToken).ConfigureAwait(false);
         if (info is not { IsDirectory: false } || info.Size != sourceInfo.Size) return false;
         if (SameTime(info.Modified, modified)) return true;
@@ -297,37 +303,56 @@ internal sealed class FileTransfer(TransferContext context)
 
     private static bool SameTime(DateTimeOffset? a, DateTimeOffset b) => a is { } t && Math.Abs((t - b).TotalSeconds) < 1;
 
-    private async Task<(TransferLease, IWriteSession, IReadOnlyList<ChunkRecord>)> ResumeOrStartAsync(TransferRecord existing,
-        TransferKey key, SourceIdentity identity, IWritableStorage writer, Location destination, WriteRequest request, CancellationToken cancellationToken)
+    /// <summary>Resumes the interrupted transfer <paramref name="existing"/> when it can, else starts it afresh. The
+    /// decision is made from the record as it is once this run has taken the transfer (<see cref="IManifest.AttachTransferAsync"/>):
+    /// until then a process that lost its lock may still confirm chunks and change the resume state, so what was read
+    /// before the attach may be behind.</summary>
+    private async Task<(TransferLease, IWriteSession, IReadOnlyList<ChunkRecord>)> ResumeOrStartAsync(TransferRecord existing, Location source,
+        TransferKey key, SourceIdentity identity, IWritableStorage writer, Location destination, TransferFeatures features, WriteRequest request,
+        CancellationToken cancellationToken)
     {
-        if (existing.Status == TransferStatus.Completed || existing.SinkState is null || existing.BytesConfirmed == 0)
-            return await StartFreshAsync(existing, key, identity, writer, destination, request, cancellationToken).ConfigureAwait(false);
-        if (!existing.Source.SameExactlyAs(identity))
+        if (existing.Status == TransferStatus.Completed)
+            return await StartFreshAsync(existing, key, identity, writer, destination, features, request, cancellationToken).ConfigureAwait(false);
+        var resumable = context.Resume == StageResume.Restart ? null : features.Destination.As<IResumableWriter>(destination.Storage);
+        if (resumable is null)
         {
-            // Standard input, or a source that tells neither size, version nor date, cannot be known to be the same.
-            context.Observer.Warning(identity.IsUnknown
-                ? $"{(key.Source == "-" ? "standard input" : Location.Redact(key.Source))} cannot be resumed (nothing tells that it holds the same bytes as before): sending it again from the start"
-                : $"{Location.Redact(key.Source)} changed since the interrupted transfer ({existing.Source} -> {identity}): starting it again from zero");
-            return await StartFreshAsync(existing, key, identity, writer, destination, request, cancellationToken).ConfigureAwait(false);
+            // Nothing is resumed here, whatever the record holds now: only what is said depends on it.
+            if (existing.SinkState is not null && existing.BytesConfirmed > 0)
+            {
+                if (!existing.Source.SameExactlyAs(identity)) WarnNotTheSame(existing);
+                else context.Logger.RestartNotResumable(Location.Redact(key.Source), context.PipelineSpec);
+            }
+            return await StartFreshAsync(existing, key, identity, writer, destination, features, request, cancellationToken).ConfigureAwait(false);
         }
-        if (context.Resume == StageResume.Restart || !StorageFeatures.Of(destination.Storage).ResumableWrite || writer is not IResumableWriter resumable)
-        {
-            context.Logger.RestartNotResumable(Location.Redact(key.Source), context.PipelineSpec);
-            return await StartFreshAsync(existing, key, identity, writer, destination, request, cancellationToken).ConfigureAwait(false);
-        }
-        // Taken before the chunks are read: a process that lost its lock may confirm chunks until this moment, not after.
+        // Taken before the record and its chunks are read again: a process that lost its lock may confirm chunks until
+        // this moment, not after.
         var lease = await _manifest.AttachTransferAsync(existing.Id, context.SessionId, cancellationToken).ConfigureAwait(false);
-        var chunks = await _manifest.GetChunksAsync(existing.Id, cancellationToken).ConfigureAwait(false);
+        var current = await _manifest.FindTransferAsync(key, cancellationToken).ConfigureAwait(false);
+        if (current?.SinkState is not { } state || current.BytesConfirmed == 0)
+            return await StartFreshAsync(current, key, identity, writer, destination, features, request, cancellationToken).ConfigureAwait(false);
+        if (!current.Source.SameExactlyAs(identity))
+        {
+            WarnNotTheSame(current);
+            return await StartFreshAsync(current, key, identity, writer, destination, features, request, cancellationToken).ConfigureAwait(false);
+        }
+        var chunks = await _manifest.GetChunksAsync(current.Id, cancellationToken).ConfigureAwait(false);
         var confirmedEnd = chunks.Count == 0 ? 0 : chunks[^1].End;
-        var session = await resumable.ResumeWriteAsync(destination.Path, existing.SinkState, confirmedEnd, request, cancellationToken).ConfigureAwait(false)
-            ?? await FinishedAtDestinationAsync(destination, existing.SinkState, confirmedEnd, cancellationToken).ConfigureAwait(false);
+        var session = await resumable.ResumeWriteAsync(destination.Path, state, confirmedEnd, request, cancellationToken).ConfigureAwait(false)
+            ?? await FinishedAtDestinationAsync(destination, features, state, confirmedEnd, cancellationToken).ConfigureAwait(false);
         if (session is null)
         {
             context.Observer.Warning($"{destination}: the interrupted upload session no longer exists; starting the file again from zero");
-            return await StartFreshAsync(existing, key, identity, writer, destination, request, cancellationToken).ConfigureAwait(false);
+            return await StartFreshAsync(current, key, identity, writer, destination, features, request, cancellationToken).ConfigureAwait(false);
         }
         context.Logger.Resuming(Location.Redact(key.Source), confirmedEnd);
         return (lease, session, chunks);
+
+        void WarnNotTheSame(TransferRecord record) =>
+            // A source that tells neither size, version nor date (standard input, a pipe) cannot be known to be the
+            // same. A nameless one is named by its store.
+            context.Observer.Warning(identity.IsUnknown
+                ? $"{(source.Name.Length == 0 ? source.Storage.Description : Location.Redact(key.Source))} cannot be resumed (nothing tells that it holds the same bytes as before): sending it again from the start"
+                : $"{Location.Redact(key.Source)} changed since the interrupted transfer ({record.Source} -> {identity}): starting it again from zero");
     }
 
     /// <summary>The session is gone, but a process killed between the commit and its record in the manifest (right
@@ -335,10 +360,10 @@ internal sealed class FileTransfer(TransferContext context)
     /// object is there, at least as long as what was confirmed, and the store reads from any offset: a session that
     /// compares the output with it instead of writing (<see cref="ComparingWriteSession"/>), so it is adopted only
     /// if it is exactly what this transfer produces. Else null.</summary>
-    private async Task<IWriteSession?> FinishedAtDestinationAsync(Location destination, string resumeState, long confirmedEnd,
+    private async Task<IWriteSession?> FinishedAtDestinationAsync(Location destination, TransferFeatures features, string resumeState, long confirmedEnd,
         CancellationToken cancellationToken)
     {
-        if (destination.IsStdio || !StorageFeatures.Of(destination.Storage).RangedRead) return null;
+        if (features.Destination.KeepsNothing || !features.Destination.RangedRead) return null;
         var info = await _retry.ExecuteAsync(async ct => await destination.Storage.StatAsync(destination.Path, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
         return info is { IsDirectory: false } && info.Size >= confirmedEnd
             ? new ComparingWriteSession(destination.Storage, destination.Path, info, confirmedEnd, resumeState)
@@ -346,11 +371,12 @@ internal sealed class FileTransfer(TransferContext context)
     }
 
     private async Task<(TransferLease Lease, IWriteSession Session, IReadOnlyList<ChunkRecord> Confirmed)> StartFreshAsync(TransferRecord? stale,
-        TransferKey key, SourceIdentity identity, IWritableStorage writer, Location destination, WriteRequest request, CancellationToken cancellationToken)
+        TransferKey key, SourceIdentity identity, IWritableStorage writer, Location destination, TransferFeatures features, WriteRequest request,
+        CancellationToken cancellationToken)
     {
         if (context.Stop.Reason is { } stopped)
             throw new LoadPipeException(ErrorKind.Quota, "not started: " + stopped);
-        if (stale?.SinkState is { } state && stale.Status != TransferStatus.Completed && StorageFeatures.Of(destination.Storage).ResumableWrite && writer is IResumableWriter resumable)
+        if (stale?.SinkState is { } state && stale.Status != TransferStatus.Completed && features.Destination.As<IResumableWriter>(destination.Storage) is { } resumable)
         {
             var old = await resumable.ResumeWriteAsync(destination.Path, state, 0, request, cancellationToken).ConfigureAwait(false);
             if (old is not null)
@@ -367,7 +393,7 @@ internal sealed class FileTransfer(TransferContext context)
         return (record.Lease, session, []);
     }
 
-    private async Task<FileResult> MoveAsync(Location source, ObjectInfo sourceInfo, Location destination, TransferLease lease,
+    private async Task<FileResult> MoveAsync(Location source, ObjectInfo sourceInfo, Location destination, TransferFeatures features, TransferLease lease,
         IWriteSession session, IReadOnlyList<ChunkRecord> confirmed, CancellationToken cancellationToken)
     {
         var name = destination.ToString();
@@ -375,7 +401,7 @@ internal sealed class FileTransfer(TransferContext context)
         // Without stages the output is the source: a file smaller than a chunk is read and written in one block of its size
         // (chunk-size buffers, allocated and touched, were most of the work of copying a small file).
         var chunkSize = context.Stages.Count == 0 && sourceInfo.Size >= 0 ? (int)Math.Clamp(sourceInfo.Size, 1, _options.ChunkSize) : _options.ChunkSize;
-        await using var sink = new ChunkedSink(session, _manifest, lease, chunkSize, confirmed, _retry, HashesFor(sourceInfo, destination));
+        await using var sink = new ChunkedSink(session, _manifest, lease, chunkSize, confirmed, _retry, HashesFor(sourceInfo, features));
         // An object found finished at the destination is compared, not sent: none of its bytes count as sent.
         await using var counted = session is ComparingWriteSession ? null : context.Tally.Sending(sink);
         var stageContext = new StageContext();
@@ -393,7 +419,7 @@ internal sealed class FileTransfer(TransferContext context)
             // What the destination holds is read back and checked chunk by chunk before anything is added to it:
             // writes are made durable at commit, so after a power loss the newest chunks may be missing.
             var written = await session.OpenWrittenAsync(cancellationToken).ConfigureAwait(false);
-            var boundary = framed && written is not null && StorageFeatures.Of(source.Storage).RangedRead ? LastInputBoundary(confirmed) : -1;
+            var boundary = framed && written is not null && features.Source.RangedRead ? LastInputBoundary(confirmed) : -1;
             if (written is not null)
             {
                 await using (written.ConfigureAwait(false))
@@ -401,7 +427,7 @@ internal sealed class FileTransfer(TransferContext context)
                     if (boundary >= 0)
                     {
                         // A weak source version cannot vouch for the input behind the boundary: it is read again first.
-                        await CheckSourceBehindConfirmedAsync(source, sourceInfo, confirmed.Take(boundary + 1).ToList(), chunkSize, cancellationToken).ConfigureAwait(false);
+                        await CheckSourceBehindConfirmedAsync(source, sourceInfo, features, confirmed.Take(boundary + 1).ToList(), chunkSize, cancellationToken).ConfigureAwait(false);
                         await FeedAsync(written, sink, confirmed[boundary].End, cancellationToken).ConfigureAwait(false);
                     }
                     await CheckWrittenAsync(written, confirmed, boundary + 1, cancellationToken).ConfigureAwait(false);
@@ -413,12 +439,12 @@ internal sealed class FileTransfer(TransferContext context)
         // Hashing the source separately is only needed to check a hash the source offers, through stages.
         using var sourceHash = context.Stages.Count > 0 && inputStart == 0 && sourceInfo.Hashes.Count > 0
             ? IncrementalHash.CreateHash(HashAlgorithmName.MD5) : null;
-        await using var reader = new SourceReader(source.Storage, source.Path, sourceInfo.Version, inputStart, _retry, context.Limiter);
+        await using var reader = new SourceReader(source.Storage, features.Source, source.Path, sourceInfo.Version, inputStart, _retry, context.Limiter);
 
         // A replay reads the source again from the start: blocks of a remote source are kept in the cache so that a
         // resume need not download them twice.
         var replay = !framed || (confirmed.Count > 0 && inputStart == 0);
-        var cacheKey = replay && context.Cache is not null && StorageFeatures.Of(source.Storage) is { RangedRead: true, CheapReads: false }
+        var cacheKey = replay && context.Cache is not null && features.Source is { RangedRead: true, CheapReads: false }
             && sourceInfo.Version is not null ? $"{source.Key}\n{sourceInfo.Version}\n{sourceInfo.Size}" : null;
         if (framed)
             await PumpFramedAsync(reader, sink, sourceHash, name, chunkSize, cacheKey, cancellationToken).ConfigureAwait(false);
@@ -431,12 +457,12 @@ internal sealed class FileTransfer(TransferContext context)
 
         await CheckSourceUnchangedAsync(source, sourceInfo, cancellationToken).ConfigureAwait(false);
         var committed = await _retry.ExecuteAsync(async ct => await session.CommitAsync(ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
-        if (_options.VerifyAfterCommit && !destination.IsStdio && sink.Sha256 is { } sha256)
+        if (_options.VerifyAfterCommit && !features.Destination.KeepsNothing && sink.Sha256 is { } sha256)
             await VerifyDestinationAsync(destination, sha256, cancellationToken).ConfigureAwait(false);
         await _manifest.CompleteTransferAsync(lease, new TransferCompletion(sink.Position, sink.Md5, sink.Sha256), CancellationToken.None).ConfigureAwait(false);
-        if (StorageFeatures.Of(destination.Storage).DeduplicatingWriter && destination.Storage is IDeduplicatingWriter dedup)
+        if (features.Destination.As<IDeduplicatingWriter>(destination.Storage) is { } dedup)
         {
-            var written = Request(source, sourceInfo) with
+            var written = Request(source, sourceInfo, features) with
             {
                 ExpectedSize = sink.Position,
                 Hashes = new[] { ("md5", sink.Md5), ("sha256", sink.Sha256) }.Where(h => h.Item2 is not null).ToDictionary(h => h.Item1, h => h.Item2!),
@@ -460,29 +486,31 @@ internal sealed class FileTransfer(TransferContext context)
 
     /// <summary>The hashes asked for, plus MD5 where it is needed: to check the MD5 a source offers (no stages between),
     /// and for a store that finds duplicates by it; SHA-256 for --checksum, which compares it.</summary>
-    private ContentHashes HashesFor(ObjectInfo sourceInfo, Location destination)
+    private ContentHashes HashesFor(ObjectInfo sourceInfo, TransferFeatures features)
     {
         var hashes = _options.Hashes;
         if (context.Stages.Count == 0 && sourceInfo.Hashes.ContainsKey("md5")) hashes |= ContentHashes.Md5;
-        if (StorageFeatures.Of(destination.Storage).DeduplicatingWriter) hashes |= ContentHashes.Md5;
+        if (features.Destination.DeduplicatingWriter) hashes |= ContentHashes.Md5;
         if (_options.VerifyAfterCommit) hashes |= ContentHashes.Sha256;
         return hashes;
     }
 
-    private WriteRequest Request(Location source, ObjectInfo sourceInfo) => new()
+    private WriteRequest Request(Location source, ObjectInfo sourceInfo, TransferFeatures features) => new()
     {
         ExpectedSize = context.Stages.Count == 0 ? sourceInfo.Size : -1,
         Modified = sourceInfo.Modified,
-        Source = source.IsStdio ? null : Location.Redact(source.Uri),
+        // A stream read once (standard input) is no place to name.
+        Source = features.Source.ReadOnce ? null : Location.Redact(source.Uri),
         Hashes = context.Stages.Count == 0 ? sourceInfo.Hashes : new Dictionary<string, string>(),
         Metadata = _options.Metadata.AsReadOnly(),
     };
 
     /// <summary>The request with the content's MD5: the source's own, or read from a source that costs nothing to
     /// read (a local file) once more. Otherwise as it was: the store cannot look for a duplicate.</summary>
-    private static async Task<WriteRequest> WithContentHashAsync(Location source, ObjectInfo sourceInfo, WriteRequest request, CancellationToken cancellationToken)
+    private static async Task<WriteRequest> WithContentHashAsync(Location source, ObjectInfo sourceInfo, WriteRequest request, TransferFeatures features,
+        CancellationToken cancellationToken)
     {
-        if (request.Hashes.ContainsKey("md5") || !StorageFeatures.Of(source.Storage).CheapReads) return request;
+        if (request.Hashes.ContainsKey("md5") || features.Source is not { CheapReads: true, ReadOnce: false }) return request;
         await using var stream = await source.Storage.OpenReadAsync(source.Path, new ReadOptions(IfVersion: sourceInfo.Version), cancellationToken).ConfigureAwait(false);
         var md5 = Convert.ToHexStringLower(await MD5.HashDataAsync(stream, cancellationToken).ConfigureAwait(false));
         return request with { Hashes = new Dictionary<string, string>(request.Hashes) { ["md5"] = md5 } };
@@ -512,14 +540,15 @@ internal sealed class FileTransfer(TransferContext context)
     /// contents, which no read can tell. A fresh stat that no longer matches the identity the transfer started with
     /// (for a local file its change time too, which every write sets) throws <see cref="SourceChangedException"/>:
     /// the file starts again from zero, once. A store whose reads return one version whole, however long they take
-    /// (<see cref="ISnapshotReads"/>), is not asked again.
+    /// (<see cref="ISnapshotReads"/>), is not asked again; nor is a source with an unknown identity (standard input),
+    /// which no stat could tell changed.
     /// </summary>
     private async Task CheckSourceUnchangedAsync(Location source, ObjectInfo sourceInfo, CancellationToken cancellationToken)
     {
-        if (source.IsStdio || source.Storage is ISnapshotReads) return;
+        if (Identity(sourceInfo).IsUnknown || source.Storage is ISnapshotReads) return;
         var now = await StatAsync(source, cancellationToken).ConfigureAwait(false);
-        if (!Identity(source, now).SameExactlyAs(Identity(source, sourceInfo)))
-            throw new SourceChangedException($"changed while it was read ({Identity(source, sourceInfo)} -> {Identity(source, now)})");
+        if (!Identity(now).SameExactlyAs(Identity(sourceInfo)))
+            throw new SourceChangedException($"changed while it was read ({Identity(sourceInfo)} -> {Identity(now)})");
     }
 
     /// <summary>
@@ -530,10 +559,10 @@ internal sealed class FileTransfer(TransferContext context)
     /// mismatch throws <see cref="SourceChangedException"/>: the file starts again from zero. A change further back,
     /// with these bytes intact, is not seen (docs/architecture.md, "What a changed source can hide").
     /// </summary>
-    private async Task CheckSourceBehindConfirmedAsync(Location source, ObjectInfo sourceInfo, IReadOnlyList<ChunkRecord> confirmed, int chunkSize,
-        CancellationToken cancellationToken)
+    private async Task CheckSourceBehindConfirmedAsync(Location source, ObjectInfo sourceInfo, TransferFeatures features, IReadOnlyList<ChunkRecord> confirmed,
+        int chunkSize, CancellationToken cancellationToken)
     {
-        if (source.IsStdio || (sourceInfo.Version is not null && !sourceInfo.WeakVersion)) return;
+        if (features.Source.ReadOnce || (sourceInfo.Version is not null && !sourceInfo.WeakVersion)) return;
         var first = confirmed.Count - 1;
         while (first > 0 && confirmed[first - 1].InputEnd is null) first--;
         var inputFrom = first == 0 ? 0 : confirmed[first - 1].InputEnd!.Value;
@@ -543,7 +572,7 @@ internal sealed class FileTransfer(TransferContext context)
         var hash = new System.IO.Hashing.XxHash3();
         var index = first;
         var position = confirmed[first].Offset;
-        await using var reader = new SourceReader(source.Storage, source.Path, sourceInfo.Version, inputFrom, _retry, context.Limiter);
+        await using var reader = new SourceReader(source.Storage, features.Source, source.Path, sourceInfo.Version, inputFrom, _retry, context.Limiter);
         while (reader.Position < inputTo)
         {
             var want = (int)Math.Min(chunkSize, inputTo - reader.Position);

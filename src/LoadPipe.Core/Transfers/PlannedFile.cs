@@ -5,8 +5,17 @@ using Microsoft.Extensions.Logging;
 
 namespace LoadPipe.Core.Transfers;
 
-/// <summary>One file of a run: where from (and what the listing said of it), where to, and what is known there.</summary>
-internal sealed record PlannedFile(Location From, ObjectInfo? Info, Location To, DestinationHint Hint);
+/// <summary>One file of a run: where from (and what the listing said of it), where to, what is known there, and what
+/// the two stores offer.</summary>
+internal sealed record PlannedFile(Location From, ObjectInfo? Info, Location To, DestinationHint Hint, TransferFeatures Features);
+
+/// <summary>What the stores on either side of a transfer offer (<see cref="StorageFeatures.Of"/>), taken once for a
+/// run (a retry: once per pair) and passed down: the engine asks these records, not the stores, while it copies.</summary>
+internal sealed record TransferFeatures(StorageFeatures Source, StorageFeatures Destination)
+{
+    public static TransferFeatures Of(Location source, Location destination) =>
+        new(StorageFeatures.Of(source.Storage), StorageFeatures.Of(destination.Storage));
+}
 
 /// <summary>What the planner knows of a destination. <see cref="Listed"/>: a complete listing was consulted, so a
 /// null <see cref="Info"/> means "not there"; otherwise nothing is known and the transfer asks the store.
@@ -35,10 +44,10 @@ internal sealed class DestinationListing : IAsyncDisposable
     private bool _more;
     private bool _failed;
 
-    public DestinationListing(Location destination, bool sourceSorted, ILogger logger, CancellationToken cancellationToken)
+    public DestinationListing(Location destination, TransferFeatures features, ILogger logger, CancellationToken cancellationToken)
     {
         _logger = logger;
-        if (sourceSorted && StorageFeatures.Of(destination.Storage).SortedListing && !destination.IsStdio)
+        if (features.Source.SortedListing && features.Destination.SortedListing)
             _entries = destination.Storage.ListAsync(destination.Path, recursive: true, cancellationToken).GetAsyncEnumerator(cancellationToken);
     }
 

@@ -24,12 +24,13 @@ internal sealed class SourceReader : IAsyncDisposable
     private readonly int _maxRead;
     private Stream? _stream;
 
-    public SourceReader(IStorage storage, string path, string? version, long offset, ResiliencePipeline retry, BandwidthLimiter? limiter)
+    /// <param name="features">What <paramref name="storage"/> offers (<see cref="StorageFeatures.Of"/>), as the caller took it.</param>
+    public SourceReader(IStorage storage, StorageFeatures features, string path, string? version, long offset, ResiliencePipeline retry, BandwidthLimiter? limiter)
     {
         _storage = storage;
         _path = path;
         _version = version;
-        _ranged = StorageFeatures.Of(storage).RangedRead;
+        _ranged = features.RangedRead;
         _retry = retry;
         _limiter = limiter;
         _maxRead = limiter is null ? MaxReadSize : MaxLimitedReadSize;

@@ -37,20 +37,17 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
             (e, attempt, delay) => _logger.Retrying(attempt, e.Message, delay));
         var limiter = options.BandwidthLimit > 0 ? new BandwidthLimiter(options.BandwidthLimit, _time) : null;
 
-        ObjectInfo sourceInfo;
-        if (source.IsStdio) sourceInfo = new ObjectInfo { Path = "-" };
-        else
-        {
-            sourceInfo = await retry.ExecuteAsync(async ct => await source.Storage.StatAsync(source.Path, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false)
-                ?? throw new LoadPipeException(ErrorKind.NotFound, $"{source}: no such file or folder");
-        }
-        if (!StorageFeatures.Of(destination.Storage).Write)
+        // Taken once for the run: every file of it is on these two stores.
+        var features = TransferFeatures.Of(source, destination);
+        var sourceInfo = await retry.ExecuteAsync(async ct => await source.Storage.StatAsync(source.Path, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false)
+            ?? throw new LoadPipeException(ErrorKind.NotFound, $"{source}: no such file or folder");
+        if (!features.Destination.Write)
             throw new LoadPipeException(ErrorKind.Usage, $"{destination}: {destination.Storage.Description} cannot be written to");
-        if (sourceInfo.IsDirectory && destination.IsStdio)
-            throw new LoadPipeException(ErrorKind.Usage, $"{source} is a folder: it cannot be written to stdout");
+        if (sourceInfo.IsDirectory && features.Destination.KeepsNothing)
+            throw new LoadPipeException(ErrorKind.Usage, $"{source} is a folder: it cannot be written to {destination} ({destination.Storage.Description}), which takes one file");
         if (sourceInfo.SpecialFileKind is { } special)
             throw new LoadPipeException(ErrorKind.Usage, $"{source} is {special}, not a regular file: give it as stdin instead (`lp copy - DEST < {source.Name}`)");
-        var inside = await DestinationInsideSourceAsync(source, sourceInfo, destination, retry, cancellationToken).ConfigureAwait(false);
+        var inside = await DestinationInsideSourceAsync(source, sourceInfo, destination, features, retry, cancellationToken).ConfigureAwait(false);
         if (inside is not null) observer.Warning($"{destination} is inside {source}: it is left out of the copy");
 
         long sessionId;
@@ -63,7 +60,7 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
             throw ManifestFailed(e);
         }
         var pipelineSpec = string.Join(" | ", pipeline.Select(s => s.Spec));
-        var plan = Plan(source, sourceInfo, destination, inside, filter, sessionId, pipelineSpec, options.TrustManifest, retry, observer, cancellationToken);
+        var plan = Plan(source, sourceInfo, destination, features, inside, filter, sessionId, pipelineSpec, options.TrustManifest, retry, observer, cancellationToken);
         return await RunAsync(plan, sessionId, null, options, pipeline, retry, limiter, observer, cancellationToken).ConfigureAwait(false);
     }
 
@@ -87,7 +84,7 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
         var retry = RetryPolicy.Create(options.Retries, options.RetryDelay, options.MaxRetryDelay, _time,
             (e, attempt, delay) => _logger.Retrying(attempt, e.Message, delay));
         var limiter = options.BandwidthLimit > 0 ? new BandwidthLimiter(options.BandwidthLimit, _time) : null;
-        var plan = pairs.Select(p => new PlannedFile(p.From, null, p.To, DestinationHint.Unknown)).ToAsyncEnumerable();
+        var plan = pairs.Select(p => new PlannedFile(p.From, null, p.To, DestinationHint.Unknown, TransferFeatures.Of(p.From, p.To))).ToAsyncEnumerable();
         return await RunAsync(plan, sessionId, baseline, options, _stages.ParseAll(options.Stages), retry, limiter, observer ?? new NullObserver(), cancellationToken).ConfigureAwait(false);
     }
 
@@ -120,7 +117,7 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
                 planned = true;
                 try
                 {
-                    result = await transfer.RunAsync(item.From, info, item.To, item.Hint, waitIfInProgress, ct).ConfigureAwait(false);
+                    result = await transfer.RunAsync(item.From, info, item.To, item.Hint, item.Features, waitIfInProgress, ct).ConfigureAwait(false);
                 }
                 catch (TransferInProgressException) when (!waitIfInProgress)
                 {
@@ -270,18 +267,20 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
     /// settled there (with <see cref="TransferOptions.TrustManifest"/>). For the others, when both sides list in
     /// <see cref="PathOrder"/>, the destination's listing is merged in as it streams, so what is already there is
     /// known without a request per file; a re-run where the manifest settles every file lists nothing.</summary>
-    private async IAsyncEnumerable<PlannedFile> Plan(Location source, ObjectInfo sourceInfo, Location destination, string? leftOut,
+    private async IAsyncEnumerable<PlannedFile> Plan(Location source, ObjectInfo sourceInfo, Location destination, TransferFeatures features, string? leftOut,
         GlobFilter filter, long sessionId, string pipelineSpec, bool trustManifest, Polly.ResiliencePipeline retry, ITransferObserver observer,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         if (!sourceInfo.IsDirectory)
         {
-            if (!source.IsStdio && !filter.Matches(source.Name)) yield break;
+            // Filters match names: an object without one (standard input) is not filtered.
+            if (source.Name.Length > 0 && !filter.Matches(source.Name)) yield break;
             observer.FilePlanned(sourceInfo.Size);
-            yield return new PlannedFile(source, sourceInfo, await FileDestinationAsync(source, destination, retry, cancellationToken).ConfigureAwait(false), DestinationHint.Unknown);
+            yield return new PlannedFile(source, sourceInfo, await FileDestinationAsync(source, destination, features, retry, cancellationToken).ConfigureAwait(false),
+                DestinationHint.Unknown, features);
             yield break;
         }
-        await using var existing = new DestinationListing(destination, StorageFeatures.Of(source.Storage).SortedListing, _logger, cancellationToken);
+        await using var existing = new DestinationListing(destination, features, _logger, cancellationToken);
         var batch = new List<PlannedFile>(PlanBatch);
         await foreach (var entry in source.Storage.ListAsync(source.Path, recursive: true, cancellationToken).ConfigureAwait(false))
         {
@@ -293,7 +292,7 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
                 continue;
             }
             observer.FilePlanned(entry.Size);
-            batch.Add(new PlannedFile(source.Child(entry.Path), entry, destination.Child(entry.Path), DestinationHint.Unknown));
+            batch.Add(new PlannedFile(source.Child(entry.Path), entry, destination.Child(entry.Path), DestinationHint.Unknown, features));
             if (batch.Count < PlanBatch) continue;
             foreach (var file in await SettleAsync(batch, existing, sessionId, pipelineSpec, trustManifest, cancellationToken).ConfigureAwait(false)) yield return file;
             batch.Clear();
@@ -338,14 +337,14 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
     /// path relative to the source: the listing leaves it out, else it would copy what it has just written. Null otherwise.
     /// </summary>
     private static async Task<string?> DestinationInsideSourceAsync(Location source, ObjectInfo sourceInfo, Location destination,
-        Polly.ResiliencePipeline retry, CancellationToken cancellationToken)
+        TransferFeatures features, Polly.ResiliencePipeline retry, CancellationToken cancellationToken)
     {
-        if (source.IsStdio || destination.IsStdio || source.Storage is not ILocalFileIdentity from || destination.Storage is not ILocalFileIdentity to
+        if (source.Storage is not ILocalFileIdentity from || destination.Storage is not ILocalFileIdentity to
             || from.FileIdOf(source.Path) is not { } sourceId)
             return null;
         if (!sourceInfo.IsDirectory)
         {
-            var target = await FileDestinationAsync(source, destination, retry, cancellationToken).ConfigureAwait(false);
+            var target = await FileDestinationAsync(source, destination, features, retry, cancellationToken).ConfigureAwait(false);
             if (to.FileIdOf(target.Path) == sourceId)
                 throw new LoadPipeException(ErrorKind.Usage, $"{source} and {target} are the same file: it cannot be copied onto itself");
             return null;
@@ -376,16 +375,17 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
         }
     }
 
-    private static async Task<Location> FileDestinationAsync(Location source, Location destination, Polly.ResiliencePipeline retry, CancellationToken cancellationToken)
+    private static async Task<Location> FileDestinationAsync(Location source, Location destination, TransferFeatures features,
+        Polly.ResiliencePipeline retry, CancellationToken cancellationToken)
     {
-        if (destination.IsStdio) return destination;
+        // A destination that keeps nothing has no folders: the file goes to it as it is.
+        if (features.Destination.KeepsNothing) return destination;
         var isFolder = destination.IsFolderHint
             || (await retry.ExecuteAsync(async ct => await destination.Storage.StatAsync(destination.Path, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false))?.IsDirectory == true;
         if (!isFolder) return destination;
-        var name = source.IsStdio ? throw new LoadPipeException(ErrorKind.Usage, $"{destination} is a folder: give a file name for data from stdin") : source.Name;
-        if (name.Length == 0)
-            throw new LoadPipeException(ErrorKind.Usage, $"{source} has no file name: give the destination's file name instead of a folder");
-        return destination.Child(name);
+        if (source.Name.Length == 0)
+            throw new LoadPipeException(ErrorKind.Usage, $"{destination} is a folder and {source} has no file name: give the destination's file name");
+        return destination.Child(source.Name);
     }
 
     private sealed class NullObserver : ITransferObserver;

@@ -15,7 +15,9 @@ public sealed class LocationResolverTests
     {
         var resolver = Resolver(new RemoteDefinition("web", "http", new Dictionary<string, string> { ["url"] = "https://h/base/" }));
 
-        Assert.True(resolver.Resolve("-").IsStdio);
+        var stdio = resolver.Resolve("-");
+        Assert.IsType<StdioStorage>(stdio.Storage);
+        Assert.Equal(("", "", "-"), (stdio.Path, stdio.Name, stdio.Key));
         Assert.IsType<HttpStorage>(resolver.Resolve("https://host/a/b.bin").Storage);
         Assert.Equal("b.bin", resolver.Resolve("https://host/a/b.bin?sig=1").Name);
         Assert.IsType<LocalStorage>(resolver.Resolve("file:///tmp/x").Storage);
@@ -64,6 +66,48 @@ public sealed class LocationResolverTests
 
         Assert.Equal(("bucket/key", "store:bucket/key"), (location.Path, location.Uri));
         Assert.Throws<LoadPipeException>(() => resolver.Resolve("local:x"));
+    }
+
+    /// <summary>A store of boxes: a remote points at the box its `box` setting names, and is keyed by it.</summary>
+    private sealed class BoxFactory : IStorageFactory
+    {
+        public string Type => "boxes";
+        public IReadOnlySet<string> Settings { get; } = new HashSet<string> { "box", "secret" };
+        public Core.Storage.IStorage Create(RemoteDefinition remote) => new LocalStorage();
+        public string? KeyRoot(RemoteDefinition remote) => "box://" + remote.Require("box") + "/";
+    }
+
+    private static RemoteDefinition Box(string name, string box) =>
+        new(name, "boxes", new Dictionary<string, string> { ["box"] = box, ["secret"] = "s3cr3t-" + name });
+
+    [Fact]
+    public void Key_RemotesPointingAtTheSamePlace_AreOneKeyWhateverTheirNames()
+    {
+        var mine = new LocationResolver([new LocalStorageFactory(), new BoxFactory()], new[] { Box("mine", "b1") }.ToDictionary(r => r.Name));
+        var theirs = new LocationResolver([new LocalStorageFactory(), new BoxFactory()], new[] { Box("theirs", "b1"), Box("other", "b2") }.ToDictionary(r => r.Name));
+
+        var a = mine.Resolve("mine:dir/a.bin");
+        var b = theirs.Resolve("theirs:dir/a.bin");
+
+        Assert.Equal(("box://b1/dir/a.bin", "mine:dir/a.bin"), (a.Key, a.Uri));
+        Assert.Equal(a.Key, b.Key);
+        Assert.NotEqual(a.Key, theirs.Resolve("other:dir/a.bin").Key);
+        Assert.Equal("box://b1/dir/a.bin/c", a.Child("c").Key);
+        Assert.DoesNotContain("s3cr3t", a.Key);
+    }
+
+    [Fact]
+    public void Resolve_RemoteKey_IsTheRemoteOfThisConfigThatPointsThere()
+    {
+        var resolver = new LocationResolver([new LocalStorageFactory(), new BoxFactory()], new[] { Box("theirs", "b1"), Box("other", "b2") }.ToDictionary(r => r.Name));
+
+        var back = resolver.Resolve("box://b2/dir/a.bin");
+        var nowhere = Assert.Throws<LoadPipeException>(() => resolver.Resolve("box://b3/dir/a.bin"));
+
+        Assert.Equal(("dir/a.bin", "other:dir/a.bin", "box://b2/dir/a.bin"), (back.Path, back.Uri, back.Key));
+        Assert.Same(resolver.Resolve("other:x").Storage, back.Storage);
+        Assert.Equal(ErrorKind.Usage, nowhere.Kind);
+        Assert.Contains("no remote in the config points at", nowhere.Message);
     }
 
     [Fact]

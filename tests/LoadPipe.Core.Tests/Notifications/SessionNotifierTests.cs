@@ -21,6 +21,16 @@ public sealed class SessionNotifierTests
         Assert.Equal("birds", report.Project);
     }
 
+    [Theory]
+    [InlineData("s3://bucket/2026/field-trip")]
+    [InlineData("s3+http://127.0.0.1:9000/bucket/2026/field-trip")]
+    public void From_S3RemoteKeyedByWhatItPointsAt_SplitsBucketAndPrefix(string destination)
+    {
+        var report = SessionReport.From(Session with { Destination = destination });
+
+        Assert.Equal(("bucket", "2026/field-trip"), (report.DestinationBucket, report.DestinationPrefix));
+    }
+
     [Fact]
     public async Task SendAsync_ServerFailsOnceWith503_RetriedAndBodyDelivered()
     {

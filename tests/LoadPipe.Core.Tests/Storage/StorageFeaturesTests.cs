@@ -30,6 +30,26 @@ public sealed class StorageFeaturesTests
     public void Of_DeclarationClaimingMoreThanTheTypeImplements_IsMaskedByTheInterfaces() =>
         Assert.Equal(new StorageFeatures { RangedRead = true }, StorageFeatures.Of(new Boastful()));
 
+    [Fact]
+    public void Of_WrapperOfAStream_KeepsTheStreamsLimitations()
+    {
+        var features = StorageFeatures.Of(new CountingStorage(new StdioStorage()));
+
+        Assert.True(features.ReadOnce);
+        Assert.True(features.KeepsNothing);
+        Assert.False(StorageFeatures.Of(new CountingStorage(new LocalStorage())).ReadOnce);
+    }
+
+    [Fact]
+    public void As_CapabilityTheRecordMasks_IsNullThoughTheTypeImplementsIt()
+    {
+        var store = new CopyingStorage(new LocalStorage()) { OffersServerSideCopy = false };
+
+        Assert.Null(StorageFeatures.Of(store).As<IServerSideCopier>(store));
+        Assert.Same(store, StorageFeatures.Of(store).As<IWritableStorage>(store));
+        Assert.Throws<ArgumentException>(() => StorageFeatures.Of(store).As<IStorage>(store));
+    }
+
     /// <summary>Declares every capability but implements only ranged reads.</summary>
     private sealed class Boastful : IStorage, IHasFeatures, IRangedReader
     {

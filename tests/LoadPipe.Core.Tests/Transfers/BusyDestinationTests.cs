@@ -73,6 +73,35 @@ public sealed class BusyDestinationTests : IDisposable
     }
 
     [Fact]
+    public async Task CopyAsync_PreviousHolderConfirmsChunksBeforeTheTakeover_ResumesAfterThem()
+    {
+        const int chunk = 64 << 10;
+        var content = TestData.Random(5 * chunk);
+        var source = _dir.Write("in/a.bin", content);
+        var target = _dir["out/a.bin"];
+        await using var manifest = new DelayedConfirmations(await SqliteManifest.OpenAsync(_dir["manifest.db"]));
+        var storage = new FaultyStorage(new LocalStorage()) { CrashAfterWrites = 3 };
+        var (from, to) = (new Location(new LocalStorage(), source, source), new Location(storage, target, target));
+        var options = new TransferOptions { ChunkSize = chunk, Retries = 0 };
+        // The first holder writes three chunks; their confirmations are held back on their way to the manifest.
+        manifest.Holding = true;
+        var first = await new TransferEngine(manifest).CopyAsync(from, to, options);
+        Assert.Equal((SessionStatus.Failed, 3), (first.Status, manifest.Held));
+        Assert.Equal(0, Assert.Single(await manifest.ListTransfersAsync(null).ToListAsync()).BytesConfirmed);
+
+        // They land once the next run, holding the transfer's lock, has read the record (nothing confirmed there) and
+        // before it takes the transfer: its decision must be made from the record as taking it left it.
+        manifest.Holding = false;
+        manifest.DeliverAfterLockedFind = true;
+        storage.CrashAfterWrites = null;
+        var second = await new TransferEngine(manifest).CopyAsync(from, to, options);
+
+        Assert.Equal(SessionStatus.Completed, second.Status);
+        Assert.Equal((3L * chunk, 2L * chunk), (second.BytesResumed, second.BytesSent));
+        Assert.Equal(TestData.Sha256(content), TestData.Sha256(File.ReadAllBytes(target)));
+    }
+
+    [Fact]
     public async Task CopyAsync_DestinationWrittenFromAnotherSource_FailsBusyWithoutTouchingIt()
     {
         var content = TestData.Random(100_000);

@@ -1,4 +1,5 @@
 using LoadPipe.Core.Resilience;
+using LoadPipe.Core.Storage;
 using LoadPipe.Core.Tests.Support;
 using LoadPipe.Core.Transfers;
 using LoadPipe.Storage.Local;
@@ -18,7 +19,7 @@ public sealed class SourceReaderTests : IDisposable
         var path = _dir.Write("small.bin", TestData.Random(8 << 10));
         var time = new FakeTimeProvider();
         var limiter = new BandwidthLimiter(1 << 20, time);
-        await using var reader = new SourceReader(new LocalStorage(), path, null, 0, RetryPolicy.Create(0, TimeSpan.Zero, TimeSpan.Zero, time), limiter);
+        await using var reader = new SourceReader(new LocalStorage(), StorageFeatures.Of(new LocalStorage()), path, null, 0, RetryPolicy.Create(0, TimeSpan.Zero, TimeSpan.Zero, time), limiter);
         var buffer = new byte[1 << 20];
 
         // 8 KiB at 1 MiB/s is within the limiter's burst: no fake time has to pass. Charging the 1 MiB asked for

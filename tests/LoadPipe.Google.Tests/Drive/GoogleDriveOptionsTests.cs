@@ -11,6 +11,19 @@ public sealed class GoogleDriveOptionsTests
         GoogleDriveOptions.From(new RemoteDefinition("mydrive", "gdrive", settings.ToDictionary(s => s.Key, s => s.Value), "config.yaml"));
 
     [Fact]
+    public void KeyRoot_RootFolderOrSharedDrive_IsItsIdWithTheApiWhenNotGooglesAndMyDriveKeepsTheName()
+    {
+        var factory = new GoogleDriveStorageFactory(new GoogleServices(new HttpClient()));
+        string? Root(params (string Key, string Value)[] settings) =>
+            factory.KeyRoot(new RemoteDefinition("mydrive", "gdrive", settings.ToDictionary(s => s.Key, s => s.Value)));
+
+        Assert.Equal("gdrive://F0LDER/", Root(("root_folder_id", "F0LDER"), ("client_secret", "secret")));
+        Assert.Equal("gdrive://SHARED/", Root(("shared_drive_id", "SHARED")));
+        Assert.Equal("gdrive+http://127.0.0.1:8080/F0LDER/", Root(("root_folder_id", "F0LDER"), ("api_url", "http://127.0.0.1:8080/drive/v3")));
+        Assert.Null(Root());
+    }
+
+    [Fact]
     public void From_NoExportFormats_RclonesDefaultOrder()
     {
         Assert.Equal(["docx", "xlsx", "pptx", "svg"], From().ExportFormats);

@@ -14,8 +14,9 @@ namespace LoadPipe.Storage.Tus;
 /// session's resume state, so a new process continues at the server's <c>Upload-Offset</c>.
 /// <list type="bullet">
 /// <item>Identity: none. tus names uploads by URL, not by path, and can neither list them nor send one back:
-/// <see cref="StatAsync"/> says the endpoint is a folder (so a file copied to it keeps its name) and nothing else is
-/// known; <see cref="ListAsync"/> and <see cref="OpenReadAsync"/> refuse.</item>
+/// <see cref="StatAsync"/> says the endpoint is a folder (so a file copied to it keeps its name), and knows a path
+/// only when this adapter finished an upload for it (<see cref="TusFinishedUploads"/>, in the manifest) that the server
+/// still holds whole; <see cref="ListAsync"/> and <see cref="OpenReadAsync"/> refuse.</item>
 /// <item>Visibility: what the server does with a finished upload is its own (a file beside its metadata, an object at a
 /// destination); an upload is finished when the server's offset reaches its length.</item>
 /// <item>The server is asked once what it offers (OPTIONS): checksum, termination and creation-defer-length are used
@@ -31,15 +32,17 @@ public sealed class TusStorage : IStorage, IWritableStorage, IResumableWriter
     private readonly TusProtocol _protocol;
     private readonly ResiliencePipeline _retry;
     private readonly ILogger _logger;
+    private readonly TusFinishedUploads? _finished;
     private readonly Lock _gate = new();
     private Task<TusServerInfo>? _server;
 
-    internal TusStorage(TusStorageOptions options, HttpClient http, ResiliencePipeline retry, ILogger logger)
+    internal TusStorage(TusStorageOptions options, HttpClient http, ResiliencePipeline retry, ILogger logger, TusFinishedUploads? finished)
     {
         _options = options;
         _protocol = new TusProtocol(http, options.Endpoint, options.BearerToken, options.Timeout);
         _retry = retry;
         _logger = logger;
+        _finished = finished;
     }
 
     public string Description => "tus " + Endpoint;
@@ -50,8 +53,17 @@ public sealed class TusStorage : IStorage, IWritableStorage, IResumableWriter
     public IAsyncEnumerable<ObjectInfo> ListAsync(string path, bool recursive, CancellationToken cancellationToken = default) =>
         throw new LoadPipeException(ErrorKind.Usage, $"{Description}: a tus server lists no uploads (it can only be written to)");
 
-    public Task<ObjectInfo?> StatAsync(string path, CancellationToken cancellationToken = default) =>
-        Task.FromResult(path.Trim('/').Length == 0 ? new ObjectInfo { Path = path, IsDirectory = true } : null);
+    /// <summary>The endpoint is a folder. A path is there when this adapter finished an upload for it (recorded in the
+    /// manifest) and the server still holds that upload whole (HEAD); else null.</summary>
+    public async Task<ObjectInfo?> StatAsync(string path, CancellationToken cancellationToken = default)
+    {
+        if (path.Trim('/').Length == 0) return new ObjectInfo { Path = path, IsDirectory = true };
+        if (_finished is null || await _finished.FindAsync(path, cancellationToken).ConfigureAwait(false) is not { } finished) return null;
+        var upload = new Uri(finished.Upload);
+        var status = await _retry.ExecuteAsync(async ct => await _protocol.HeadAsync(upload, What(path), ct).ConfigureAwait(false), cancellationToken)
+            .ConfigureAwait(false);
+        return status is { } s && s.Length == finished.Length && s.Offset == s.Length ? new ObjectInfo { Path = path, Size = s.Length } : null;
+    }
 
     public Task<Stream> OpenReadAsync(string path, ReadOptions options, CancellationToken cancellationToken = default) =>
         throw new LoadPipeException(ErrorKind.Usage, $"{Description}: a tus server can only be written to");
@@ -76,7 +88,7 @@ public sealed class TusStorage : IStorage, IWritableStorage, IResumableWriter
         var upload = await _protocol.CreateAsync(request.ExpectedSize, metadata, what, cancellationToken).ConfigureAwait(false);
         _logger.UploadCreated(what, request.ExpectedSize < 0 ? "a deferred length" : request.ExpectedSize.ToString(CultureInfo.InvariantCulture) + " bytes",
             server.ChecksumAlgorithm ?? "none");
-        return new TusWriteSession(_protocol, new TusResumeState(upload.AbsoluteUri, path, request.ExpectedSize), server, what, _logger);
+        return new TusWriteSession(_protocol, new TusResumeState(upload.AbsoluteUri, path, request.ExpectedSize), server, what, _logger, _finished);
     }
 
     /// <summary>
@@ -113,7 +125,7 @@ public sealed class TusStorage : IStorage, IWritableStorage, IResumableWriter
         }
         var server = await ServerAsync(cancellationToken).ConfigureAwait(false);
         _logger.ResumingUpload(what, confirmedLength, status!.Offset);
-        return new TusWriteSession(_protocol, state, server, what, _logger, confirmedLength, status);
+        return new TusWriteSession(_protocol, state, server, what, _logger, _finished, confirmedLength, status);
     }
 
     /// <summary>What the server offers, asked once (OPTIONS); a failed question is asked again next time.</summary>

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using LoadPipe.Core.Errors;
 using LoadPipe.Core.Locations;
+using LoadPipe.Core.Manifest;
 using LoadPipe.Core.Resilience;
 using LoadPipe.Core.Storage;
 using Microsoft.Extensions.Logging;
@@ -16,7 +17,9 @@ namespace LoadPipe.Storage.Tus;
 /// `timeout` (the longest silence of a request, as "30s", "2m", "500ms" or seconds; default 60s; 0 waits forever).
 /// See docs/adapters/tus.md.
 /// </summary>
-public sealed class TusStorageFactory(ILoggerFactory? loggers = null) : IStorageFactory
+/// <param name="manifest">The run's manifest, opened on first use: finished uploads are recorded there by path, so that a
+/// later run finds them (tus cannot look an upload up by name). Without it nothing is recorded.</param>
+public sealed class TusStorageFactory(ILoggerFactory? loggers = null, Func<CancellationToken, Task<IManifest>>? manifest = null) : IStorageFactory
 {
     private readonly Lazy<HttpClient> _client = new(CreateClient);
 
@@ -31,7 +34,8 @@ public sealed class TusStorageFactory(ILoggerFactory? loggers = null) : IStorage
     public TusStorage Create(TusStorageOptions options) =>
         new(options, _client.Value,
             RetryPolicy.Create(TusDefaults.Retries, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), TimeProvider.System),
-            loggers?.CreateLogger<TusStorage>() ?? NullLogger<TusStorage>.Instance);
+            loggers?.CreateLogger<TusStorage>() ?? NullLogger<TusStorage>.Instance,
+            manifest is null ? null : new TusFinishedUploads(manifest, Location.Redact(options.Endpoint.AbsoluteUri)));
 
     private static TusStorageOptions ReadOptions(RemoteDefinition remote)
     {

@@ -29,6 +29,7 @@ internal sealed class TusWriteSession : IWriteSession
     private readonly string? _checksum;
     private readonly bool _terminates;
     private readonly ILogger _logger;
+    private readonly TusFinishedUploads? _finished;
     // The upload's length at the server, -1 while it is deferred (then declared with the final PATCH).
     private long _total;
     // The bytes the server holds, as it last said: at least Length.
@@ -38,7 +39,7 @@ internal sealed class TusWriteSession : IWriteSession
     private bool _completed;
 
     public TusWriteSession(TusProtocol protocol, TusResumeState state, TusServerInfo server, string what, ILogger logger,
-        long confirmedLength = 0, TusUploadStatus? status = null)
+        TusFinishedUploads? finished, long confirmedLength = 0, TusUploadStatus? status = null)
     {
         _protocol = protocol;
         _upload = new Uri(state.Upload);
@@ -47,6 +48,7 @@ internal sealed class TusWriteSession : IWriteSession
         _checksum = server.ChecksumAlgorithm;
         _terminates = server.Offers("termination");
         _logger = logger;
+        _finished = finished;
         _total = status?.Length ?? state.Length;
         Length = confirmedLength;
         _stored = Math.Max(status?.Offset ?? 0, confirmedLength);
@@ -72,7 +74,8 @@ internal sealed class TusWriteSession : IWriteSession
     public Task<Stream?> OpenWrittenAsync(CancellationToken cancellationToken = default) => Task.FromResult<Stream?>(null);
 
     /// <summary>Declares a deferred length if no final write did (an empty output), then checks that the server holds
-    /// every byte: its offset, from the last PATCH's answer, is the upload's length and the length written.</summary>
+    /// every byte: its offset, from the last PATCH's answer, is the upload's length and the length written. The
+    /// finished upload is then recorded under its path, for a later <see cref="TusStorage.StatAsync"/>.</summary>
     public async Task<ObjectInfo> CommitAsync(CancellationToken cancellationToken = default)
     {
         if (_total < 0 || _uncertain) await WriteCoreAsync(ReadOnlyMemory<byte>.Empty, final: true, cancellationToken).ConfigureAwait(false);
@@ -81,6 +84,8 @@ internal sealed class TusWriteSession : IWriteSession
         if (_stored != _total)
             throw new LoadPipeException(ErrorKind.Transient, $"{_what}: the server holds {_stored} of the upload's {_total} bytes");
         _completed = true;
+        if (_finished is not null)
+            await _finished.RememberAsync(new TusResumeState(_upload.AbsoluteUri, _path, Length), cancellationToken).ConfigureAwait(false);
         return new ObjectInfo { Path = _path, Size = Length };
     }
 

@@ -30,6 +30,6 @@ public static class StorageAdapters
         new S3StorageFactory(services.Loggers),
         new GoogleDriveStorageFactory(services.Google, services.Loggers),
         new YouTubeStorageFactory(services.Google, services.Manifest, services.Loggers),
-        new TusStorageFactory(services.Loggers),
+        new TusStorageFactory(services.Loggers, services.Manifest),
     ];
 }

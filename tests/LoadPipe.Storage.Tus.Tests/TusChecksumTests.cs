@@ -57,9 +57,28 @@ public sealed class TusChecksumTests
         Assert.Equal(SHA256.HashData(content), SHA256.HashData(server.Content));
     }
 
-    private static async Task UploadAsync(ChecksumTusServer server, byte[] content)
+    [Fact]
+    public async Task BeginWriteAsync_ServerAsksForABearerToken_TheRemotesTokenIsSentAndNeverShown()
     {
-        await using var session = await Storage(server).BeginWriteAsync("folder/file.bin", new WriteRequest { ExpectedSize = content.Length });
+        await using var server = await ChecksumTusServer.StartAsync("sha1");
+        server.RequiredToken = "s3cr3t-token";
+        var content = Random(Chunk + 10);
+        var withToken = new TusStorageFactory().Create(new TusStorageOptions { Name = "auth", Endpoint = server.Endpoint, BearerToken = "s3cr3t-token" });
+        var withoutToken = Storage(server);
+
+        await UploadAsync(withToken, content);
+        var refused = await Assert.ThrowsAnyAsync<LoadPipeException>(() => withoutToken.BeginWriteAsync("folder/file.bin", new WriteRequest { ExpectedSize = 1 }));
+
+        Assert.Equal(SHA256.HashData(content), SHA256.HashData(server.Content));
+        Assert.Equal(ErrorKind.Auth, refused.Kind);
+        Assert.DoesNotContain("s3cr3t", refused.Message);
+    }
+
+    private static Task UploadAsync(ChecksumTusServer server, byte[] content) => UploadAsync(Storage(server), content);
+
+    private static async Task UploadAsync(TusStorage storage, byte[] content)
+    {
+        await using var session = await storage.BeginWriteAsync("folder/file.bin", new WriteRequest { ExpectedSize = content.Length });
         var at = 0;
         for (; content.Length - at > Chunk; at += Chunk) await session.WriteAsync(content.AsMemory(at, Chunk));
         await session.WriteFinalAsync(content.AsMemory(at));

@@ -13,7 +13,7 @@ namespace LoadPipe.Storage.Tus.Tests.Support;
 /// reference server lacks: one upload at a time, in memory. It follows the extension's rules ("Checksum"): an
 /// unsupported algorithm gets 400, a mismatch 460, and in both cases the chunk is discarded. Every PATCH's
 /// <c>Upload-Checksum</c> is recorded; <see cref="FailNextWith460"/> answers the next PATCH 460 whatever it carries, as a
-/// server does for a chunk damaged on the way.
+/// server does for a chunk damaged on the way. With <see cref="RequiredToken"/> it asks for a bearer token.
 /// </summary>
 public sealed class ChecksumTusServer : IAsyncDisposable
 {
@@ -35,6 +35,9 @@ public sealed class ChecksumTusServer : IAsyncDisposable
     public List<string?> ChecksumsReceived { get; } = [];
 
     public bool FailNextWith460 { get; set; }
+
+    /// <summary>When set, every request but OPTIONS must carry <c>Authorization: Bearer</c> with it, else 401.</summary>
+    public string? RequiredToken { get; set; }
 
     public byte[] Content => _content.ToArray();
 
@@ -64,6 +67,11 @@ public sealed class ChecksumTusServer : IAsyncDisposable
             return;
         }
         response.Headers["Tus-Resumable"] = "1.0.0";
+        if (RequiredToken is not null && request.Headers.Authorization != "Bearer " + RequiredToken)
+        {
+            response.StatusCode = 401;
+            return;
+        }
         if (request.Headers["Tus-Resumable"] != "1.0.0")
         {
             response.StatusCode = 412;

@@ -73,9 +73,11 @@ start_s3() {
   command -v node >/dev/null 2>&1 || need_apt node nodejs || return 1
   command -v npm >/dev/null 2>&1 || need_apt npm npm || return 1
   local npmdir="$root/.artifacts/npm"
-  if [ ! -d "$npmdir/node_modules/s3rver" ]; then
+  if [ ! -d "$npmdir/node_modules/s3rver" ] || [ ! -d "$npmdir/node_modules/@tus/server" ] || [ ! -d "$npmdir/node_modules/@tus/file-store" ] \
+    || [ ! -d "$npmdir/node_modules/tus-js-client" ]; then
     mkdir -p "$npmdir"
-    npm install --silent --no-audit --no-fund --prefix "$npmdir" s3rver@3.7.1 >"$work/npm.log" 2>&1 || { cat "$work/npm.log" >&2; return 1; }
+    npm install --silent --no-audit --no-fund --prefix "$npmdir" s3rver@3.7.1 @tus/server@2.4.5 @tus/file-store@2.1.1 tus-js-client@4.3.1 \
+      >"$work/npm.log" 2>&1 || { cat "$work/npm.log" >&2; return 1; }
   fi
   local port; port=$(free_port)
   mkdir -p "$work/s3"
@@ -89,8 +91,23 @@ start_s3() {
   export LP_TEST_S3_LOG="$work/s3rver.log"
 }
 
+# The tus reference server: @tus/server with @tus/file-store (installed with s3rver, above), at /files/.
+start_tus_reference() {
+  local npmdir="$root/.artifacts/npm"
+  [ -d "$npmdir/node_modules/@tus/server" ] || return 1
+  local port; port=$(free_port)
+  mkdir -p "$work/tus"
+  NODE_PATH="$npmdir/node_modules" node "$root/tests/tus/reference-server.js" "$port" "$work/tus" >"$work/tus.log" 2>&1 &
+  started+=($!)
+  wait_port "$port" "the tus reference server" || { cat "$work/tus.log" >&2; return 1; }
+  export LP_TEST_TUS_ENDPOINT="http://127.0.0.1:$port/files/"
+  export LP_TEST_TUS_DIR="$work/tus"
+  export LP_TEST_TUS_LOG="$work/tus.log"
+}
+
 start_postgres || echo "test.sh: PostgreSQL could not start; its tests will fail" >&2
 start_s3 || echo "test.sh: the S3 server could not start; its tests will fail" >&2
+start_tus_reference || echo "test.sh: the tus reference server could not start; its tests are skipped" >&2
 
 # A 4 MiB file system for the "disk full" test (needs root to mount; the test says so if it is missing).
 mkdir -p "$small_disk"

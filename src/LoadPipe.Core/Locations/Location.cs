@@ -59,7 +59,7 @@ public sealed partial record Location(IStorage Storage, string Path, string Uri,
     /// <summary>Drops user info, query and fragment from URLs; other text is returned as is.</summary>
     public static string Redact(string text)
     {
-        if (!System.Uri.TryCreate(text, UriKind.Absolute, out var uri) || !uri.Scheme.StartsWith("http", StringComparison.OrdinalIgnoreCase))
+        if (!System.Uri.TryCreate(text, UriKind.Absolute, out var uri) || !IsWebScheme(uri.Scheme))
             return text;
         var builder = new UriBuilder(uri) { UserName = "", Password = "", Query = "", Fragment = "" };
         return builder.Uri.GetLeftPart(UriPartial.Path);
@@ -69,13 +69,18 @@ public sealed partial record Location(IStorage Storage, string Path, string Uri,
     /// signature parameters, the others in their order; other text as it is.</summary>
     public static string KeyOf(string text)
     {
-        if (!System.Uri.TryCreate(text, UriKind.Absolute, out var uri) || !uri.Scheme.StartsWith("http", StringComparison.OrdinalIgnoreCase))
+        if (!System.Uri.TryCreate(text, UriKind.Absolute, out var uri) || !IsWebScheme(uri.Scheme))
             return text;
         var kept = uri.Query.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries)
             .Where(p => !IsSignatureParameter(System.Uri.UnescapeDataString(p.Split('=', 2)[0])));
         var builder = new UriBuilder(uri) { UserName = "", Password = "", Query = string.Join('&', kept), Fragment = "" };
         return builder.Uri.AbsoluteUri;
     }
+
+    /// <summary>http, https, and a protocol spoken over them ("tus+https"): URLs that may carry secrets.</summary>
+    private static bool IsWebScheme(string scheme) =>
+        scheme.StartsWith("http", StringComparison.OrdinalIgnoreCase)
+        || scheme.EndsWith("+http", StringComparison.OrdinalIgnoreCase) || scheme.EndsWith("+https", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>True for a query parameter that signs or authorises a URL rather than names what it points at: AWS
     /// (SigV2 and SigV4), Google Cloud Storage, Azure SAS, CloudFront and the common token names. Such values are

@@ -4,15 +4,17 @@ using LoadPipe.Core.Errors;
 namespace LoadPipe.Core.Locations;
 
 /// <summary>
-/// Turns what the user typed into a <see cref="Location"/>: "-" (stdin/stdout), "http(s)://...", "file://...",
-/// "NAME:path" for a configured remote, anything else a local path. rclone's remote syntax is the model: a word
-/// followed by ':' is always a remote (write "./a:b" for a local file with a colon). A remote's locations are keyed
-/// by what it points at when its type says (<see cref="IStorageFactory.KeyRoot"/>): such a key ("s3://bucket/key")
-/// is taken back to the configured remote that points there, as `lp retry` needs.
+/// Turns what the user typed into a <see cref="Location"/>: "-" (stdin/stdout), "http(s)://...", "file://...", a URL
+/// of a scheme a factory claims (<see cref="IStorageFactory.UrlSchemes"/>: "tus+https://..."), "NAME:path" for a
+/// configured remote, anything else a local path. rclone's remote syntax is the model: a word followed by ':' is always
+/// a remote (write "./a:b" for a local file with a colon). A remote's locations are keyed by what it points at when its
+/// type says (<see cref="IStorageFactory.KeyRoot"/>): such a key ("s3://bucket/key") is taken back to the configured
+/// remote that points there, as `lp retry` needs.
 /// </summary>
 public sealed partial class LocationResolver
 {
     private readonly Dictionary<string, IStorageFactory> _factories;
+    private readonly Dictionary<string, IStorageFactory> _schemes;
     private readonly IReadOnlyDictionary<string, RemoteDefinition> _remotes;
     private readonly Dictionary<string, Storage.IStorage> _created = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string?> _keyRoots = new(StringComparer.Ordinal);
@@ -20,6 +22,8 @@ public sealed partial class LocationResolver
     public LocationResolver(IEnumerable<IStorageFactory> factories, IReadOnlyDictionary<string, RemoteDefinition>? remotes = null)
     {
         _factories = factories.ToDictionary(f => f.Type, StringComparer.Ordinal);
+        _schemes = _factories.Values.SelectMany(f => f.UrlSchemes.Select(s => (Scheme: s, Factory: f)))
+            .ToDictionary(p => p.Scheme, p => p.Factory, StringComparer.OrdinalIgnoreCase);
         _remotes = remotes ?? new Dictionary<string, RemoteDefinition>();
         foreach (var remote in _remotes.Values) Validate(remote);
     }
@@ -44,6 +48,9 @@ public sealed partial class LocationResolver
                 new RemoteDefinition(origin, "http", new Dictionary<string, string> { ["url"] = origin + "/" })));
             return new Location(storage, uri.PathAndQuery.TrimStart('/'), uri.AbsoluteUri, text.EndsWith('/'));
         }
+
+        if (_schemes.Count > 0 && SchemePrefix().Match(text) is { Success: true } scheme && _schemes.TryGetValue(scheme.Groups[1].Value, out var owner))
+            return OwnScheme(text, owner);
 
         if (text.StartsWith("file://", StringComparison.OrdinalIgnoreCase))
         {
@@ -129,6 +136,23 @@ public sealed partial class LocationResolver
         return best;
     }
 
+    /// <summary>A URL of a scheme <paramref name="owner"/> claims: its storage is made for the URL up to the last '/'
+    /// of its path (one per such prefix), and the rest is the path in it, so that a location and its key resolve alike.</summary>
+    private Location OwnScheme(string text, IStorageFactory owner)
+    {
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || string.IsNullOrEmpty(uri.Host))
+            throw new LoadPipeException(ErrorKind.Usage, $"'{Location.Redact(text)}' is not a valid URL");
+        if (uri.UserInfo.Length > 0 || uri.Query.Length > 0 || uri.Fragment.Length > 0)
+            throw new LoadPipeException(ErrorKind.Usage,
+                $"'{Location.Redact(text)}': a {uri.Scheme} URL takes no user info, query or fragment; put credentials in a remote of type {owner.Type} in the config file");
+        var slash = uri.AbsolutePath.LastIndexOf('/');
+        var prefix = uri.GetLeftPart(UriPartial.Authority) + uri.AbsolutePath[..(slash + 1)];
+        var path = Uri.UnescapeDataString(uri.AbsolutePath[(slash + 1)..]);
+        var storage = Storage(owner.Type + ":" + prefix, () => owner.Create(
+            new RemoteDefinition(prefix, owner.Type, new Dictionary<string, string> { ["url"] = prefix })));
+        return new Location(storage, path, text, path.Length == 0);
+    }
+
     private Location Local(string path, bool folder)
     {
         var full = Path.GetFullPath(path);
@@ -162,6 +186,9 @@ public sealed partial class LocationResolver
     }
 
     private static readonly Dictionary<string, string> Empty = new();
+
+    [GeneratedRegex(@"^([A-Za-z][A-Za-z0-9+.\-]*)://")]
+    private static partial Regex SchemePrefix();
 
     [GeneratedRegex(@"^([A-Za-z0-9_][A-Za-z0-9_.\-]*):(?!//)")]
     private static partial Regex RemotePrefix();

@@ -35,6 +35,11 @@ public interface IStorageFactory
     /// defaults from the environment). Default false.</summary>
     bool AllowsImplicitRemote => false;
 
+    /// <summary>URL schemes of this type's own, written without a remote in the config ("tus+http"): the resolver hands
+    /// the factory a remote named after the URL up to its last '/', whose <c>url</c> setting is that text, and the rest
+    /// of the URL is the path. Default none.</summary>
+    IReadOnlyCollection<string> UrlSchemes => [];
+
     IStorage Create(RemoteDefinition remote);
 
     /// <summary>

@@ -5,6 +5,7 @@ using LoadPipe.Storage.GoogleDrive;
 using LoadPipe.Storage.Http;
 using LoadPipe.Storage.Local;
 using LoadPipe.Storage.S3;
+using LoadPipe.Storage.Tus;
 using LoadPipe.Storage.YouTube;
 using Microsoft.Extensions.Logging;
 
@@ -29,5 +30,6 @@ public static class StorageAdapters
         new S3StorageFactory(services.Loggers),
         new GoogleDriveStorageFactory(services.Google, services.Loggers),
         new YouTubeStorageFactory(services.Google, services.Manifest, services.Loggers),
+        new TusStorageFactory(services.Loggers, services.Manifest),
     ];
 }

@@ -55,14 +55,14 @@ public sealed class FetchTests(FileServer server) : IClassFixture<FileServer>
             Assert.Equal(Digest.Sha256(served[name]), line.GetProperty("sha256").GetString());
             Assert.Equal(served[name].Length, line.GetProperty("size").GetInt64());
         }
-        // The dropped connections were resumed with Range from what had arrived, not started again. (How much had arrived
-        // is the client's kernel's: a reset may drop bytes not yet read, so the offsets are not asserted.)
+        // The dropped connections were asked again from the first byte missing, never from 0 with a Range. How much had
+        // arrived before a cut is the client's kernel's to say (a reset drops bytes not yet read, all of them at times),
+        // so neither the offsets nor that a resume happened at all are asserted; the digests above are.
         foreach (var name in new[] { "f500-16.bin", "f500-17.bin", "f500-18.bin" })
         {
             var requests = server.RequestsFor(name);
-            Assert.Equal(3, requests.Count);
-            Assert.Null(requests[0].Range);
-            Assert.Contains(requests.Skip(1), r => r.Range is { } range && range.StartsWith("bytes=", StringComparison.Ordinal) && !range.StartsWith("bytes=0-", StringComparison.Ordinal));
+            Assert.InRange(requests.Count, 2, 3);
+            Assert.All(requests, r => Assert.True(r.RangeStart is null or > 0, $"{name}: {r}"));
         }
         using var summary = JsonDocument.Parse(run.StdoutLines[^1]);
         Assert.Equal("partial", summary.RootElement.GetProperty("status").GetString());
@@ -131,6 +131,40 @@ public sealed class FetchTests(FileServer server) : IClassFixture<FileServer>
         Assert.Equal("image/png", lines[server.UrlOf("stdin-image.png")].GetProperty("content_type").GetString());
         // Streamed: the cache folder was not even needed.
         Assert.False(Directory.Exists(sandbox.PathOf("cache/x")));
+    }
+
+    [Fact]
+    public async Task Fetch_ArchiveProcessorWithSave_ListsTheZipKeepsTheFileAndWritesCsv()
+    {
+        using var sandbox = new Sandbox();
+        using var zipBytes = new MemoryStream();
+        using (var zip = new System.IO.Compression.ZipArchive(zipBytes, System.IO.Compression.ZipArchiveMode.Create, leaveOpen: true))
+        {
+            foreach (var (name, text) in new[] { ("a.txt", "alpha"), ("dir/b.txt", "bravo!") })
+            {
+                using var entry = zip.CreateEntry(name).Open();
+                entry.Write(System.Text.Encoding.UTF8.GetBytes(text));
+            }
+        }
+        var content = zipBytes.ToArray();
+        server.Publish("listing.zip", content);
+        var list = WriteJsonList(sandbox, [("z", "kept.zip", server.UrlOf("listing.zip"))]);
+        var csv = sandbox.PathOf("results.csv");
+        var results = sandbox.PathOf("results.jsonl");
+
+        var run = await sandbox.LpAsync("fetch", "--files", list, "--processor", "archive", "--processor", "sha256", "--save", sandbox.PathOf("saved"),
+            "--cache-dir", sandbox.PathOf("cache"), "--post-processor", "csv:" + csv, "--post-processor", "jsonl:" + results);
+
+        run.AssertExitCode(0);
+        var archive = ReadResults(results)["z"].GetProperty("archive");
+        Assert.Equal("zip", archive.GetProperty("format").GetString());
+        Assert.Equal(new[] { "a.txt", "dir/b.txt" }, archive.GetProperty("entries").EnumerateArray().Select(e => e.GetProperty("name").GetString()).ToArray());
+        Assert.Equal(Digest.Sha256(content), Digest.Sha256OfFile(sandbox.PathOf("saved/kept.zip")));
+        Assert.Empty(Directory.EnumerateFiles(sandbox.PathOf("cache")));
+        var rows = File.ReadAllLines(csv);
+        Assert.Equal("id,name,url,status,size,error,archive,sha256", rows[0]);
+        Assert.StartsWith($"z,kept.zip,{server.UrlOf("listing.zip")},done,{content.Length},,", rows[1], StringComparison.Ordinal);
+        Assert.EndsWith("," + Digest.Sha256(content), rows[1], StringComparison.Ordinal);
     }
 
     [Fact]

@@ -425,7 +425,7 @@ public sealed class FetchPipeline
         {
             if (p._manifest is not { } manifest) return;
             work.Lock = await manifest.TryLockAsync(work.Key).ConfigureAwait(false)
-                ?? throw new LoadPipeException(ErrorKind.Busy, $"{Location.Redact(work.Entry.Url!)}: another lp run is fetching it with the same processors");
+                ?? throw new LoadPipeException(ErrorKind.Busy, $"{Location.Redact(work.Entry.Url!)}: an earlier entry of this list, or another lp run, is fetching it with the same processors");
             var record = await manifest.StartTransferAsync(work.Key, SessionId, Unknown).ConfigureAwait(false);
             work.Lease = record.Lease;
         }

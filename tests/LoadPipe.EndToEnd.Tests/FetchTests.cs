@@ -9,7 +9,7 @@ namespace LoadPipe.EndToEnd.Tests;
 
 /// <summary>`lp fetch` (seed 002) as a real process against a real HTTP server of the test's own, with the faults real
 /// servers have: the right results and the right failures come out, in the jsonl results and the exit code.</summary>
-public sealed class FetchTests(FileServer server) : IClassFixture<FileServer>
+public sealed class FetchTests(FileServer server, WebhookReceiver hooks) : IClassFixture<FileServer>, IClassFixture<WebhookReceiver>
 {
     [Fact]
     public async Task Fetch_500UrlsWithFaults_HashesWhatWasServedAndFailsOnlyTheBrokenOnes()
@@ -168,14 +168,48 @@ public sealed class FetchTests(FileServer server) : IClassFixture<FileServer>
     }
 
     [Fact]
+    public async Task Fetch_StagesBeforeProcessing_AndResultsPostedInBatches()
+    {
+        using var sandbox = new Sandbox();
+        var texts = new Dictionary<string, byte[]>();
+        for (var i = 0; i < 150; i++)
+        {
+            var name = $"gz-{i}.txt.gz";
+            texts[name] = System.Text.Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat($"line {i} of the text\n", 50 + i)));
+            using var packed = new MemoryStream();
+            using (var gzip = new System.IO.Compression.GZipStream(packed, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true)) gzip.Write(texts[name]);
+            server.Publish(name, packed.ToArray());
+        }
+        var list = WriteJsonList(sandbox, texts.Keys.Select(n => (n, n, server.UrlOf(n))));
+        var before = hooks.Requests.Count;
+
+        var run = await sandbox.LpAsync("fetch", "--files", list, "--process", "gunzip", "--processor", "sha256", "--processor", "counts",
+            "--post-processor", "http:" + hooks.Url);
+
+        run.AssertExitCode(0);
+        var batches = hooks.Requests.Skip(before).ToList();
+        Assert.Equal(2, batches.Count);
+        Assert.All(batches, b => Assert.Equal("application/json", b.ContentType));
+        var posted = batches.SelectMany(b => b.Body.EnumerateArray()).ToDictionary(r => r.GetProperty("id").GetString()!);
+        Assert.Equal(150, posted.Count);
+        foreach (var (name, text) in texts)
+        {
+            Assert.Equal(Digest.Sha256(text), posted[name].GetProperty("sha256").GetString());
+            Assert.Equal(50 + int.Parse(name[3..name.IndexOf('.', StringComparison.Ordinal)], System.Globalization.CultureInfo.InvariantCulture),
+                posted[name].GetProperty("counts").GetProperty("lines").GetInt64());
+        }
+    }
+
+    [Fact]
     public async Task Fetch_SimulationWithAFixedSeed_GivesTheSameResultsTwice()
     {
         using var sandbox = new Sandbox();
-        var list = WriteJsonList(sandbox, Enumerable.Range(0, 300).Select(i => (i.ToString(System.Globalization.CultureInfo.InvariantCulture), $"s{i}", $"https://sim.invalid/file/{i}")));
+        // 1,000 entries: the list (~100 KB) is longer than the reader's first buffer, so entries straddle its refills.
+        var list = WriteJsonList(sandbox, Enumerable.Range(0, 1000).Select(i => (i.ToString(System.Globalization.CultureInfo.InvariantCulture), $"s{i}", $"https://sim.invalid/file/{i}")));
         async Task<List<string>> RunAsync(int seed, string output)
         {
             var run = await sandbox.LpAsync("fetch", "--files", list, "--simulate-downloads", "--simulate-seed", seed.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                "--simulate-size", "1K-256K", "--simulate-latency", "0ms-5ms", "--processor", "sha256", "--processor", "counts",
+                "--simulate-size", "1K-64K", "--simulate-latency", "0ms-5ms", "--processor", "sha256", "--processor", "counts",
                 "--post-processor", "jsonl:" + sandbox.PathOf(output), "--force", "--processors", "3");
             run.AssertExitCode(0);
             return File.ReadAllLines(sandbox.PathOf(output)).Order(StringComparer.Ordinal).ToList();
@@ -185,7 +219,9 @@ public sealed class FetchTests(FileServer server) : IClassFixture<FileServer>
         var second = await RunAsync(42, "b.jsonl");
         var other = await RunAsync(43, "c.jsonl");
 
-        Assert.Equal(300, first.Count);
+        Assert.Equal(1000, first.Count);
+        Assert.Equal(Enumerable.Range(0, 1000).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).Order(StringComparer.Ordinal),
+            first.Select(l => JsonDocument.Parse(l).RootElement.GetProperty("id").GetString()!).Order(StringComparer.Ordinal));
         Assert.Equal(first, second);
         Assert.NotEqual(first, other);
     }

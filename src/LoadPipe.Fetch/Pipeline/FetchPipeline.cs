@@ -87,12 +87,17 @@ public sealed class FetchPipeline
             else run.CacheDirectory = (ownCache = Directory.CreateTempSubdirectory("lp-fetch-")).FullName;
             if (_options.SaveDirectory is { } save) Directory.CreateDirectory(save);
         }
+        using var recording = new CancellationTokenSource();
+        var counts = _manifest is null ? Task.CompletedTask : RecordCountsAsync(_manifest, run, recording.Token);
         try
         {
             await run.ExecuteAsync(entries, stop).ConfigureAwait(false);
         }
         finally
         {
+            // Stopped before the end is recorded, so that no count from a moment before can follow it.
+            await recording.CancelAsync().ConfigureAwait(false);
+            await counts.ConfigureAwait(false);
             if (ownCache is not null)
             {
                 try { ownCache.Delete(recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
@@ -106,6 +111,30 @@ public sealed class FetchPipeline
             if (alive is not null) await alive.DisposeAsync().ConfigureAwait(false);
         }
         return run.StrictError is { } strict ? throw new LoadPipeException(ErrorKind.Usage, strict + " (--strict stops at the first bad entry)") : summary;
+    }
+
+    /// <summary>Saves the session's counts every second while it runs, as the transfer engine does, so that `lp status`
+    /// shows a running fetch, and about what a killed one did. A failure only ends the saving.</summary>
+    private static async Task RecordCountsAsync(IManifest manifest, Run run, CancellationToken cancellationToken)
+    {
+        SessionCounts? recorded = null;
+        try
+        {
+            using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var counts = run.Counts();
+                if (counts == recorded) continue;
+                await manifest.RecordSessionCountsAsync(run.SessionId, counts, cancellationToken).ConfigureAwait(false);
+                recorded = counts;
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception e) when (e is System.Data.Common.DbException or LoadPipeException)
+        {
+        }
     }
 
     private TransferKey KeyOf(FetchEntry entry) => new(Location.KeyOf(entry.Url!), _options.Destination, _pipelineSpec);
@@ -170,6 +199,15 @@ public sealed class FetchPipeline
                 _results.Writer.TryComplete();
                 await consumer.ConfigureAwait(false);
             }
+        }
+
+        /// <summary>The counts so far, as the manifest's session records them.</summary>
+        public SessionCounts Counts()
+        {
+            var failed = Interlocked.Read(ref _failedInput) + Interlocked.Read(ref _failedDownload) + Interlocked.Read(ref _failedProcess);
+            var bytes = Interlocked.Read(ref _bytes);
+            return new SessionCounts((int)Math.Min(Interlocked.Read(ref _entries), int.MaxValue), (int)Math.Min(Interlocked.Read(ref _skipped), int.MaxValue),
+                (int)Math.Min(failed, int.MaxValue), bytes, bytes);
         }
 
         public FetchSummary Summary(double seconds)
@@ -492,16 +530,16 @@ public sealed class FetchPipeline
         {
             switch (result.Outcome)
             {
-                case FetchOutcome.Done: _done++; break;
-                case FetchOutcome.Skipped: _skipped++; Interlocked.Increment(ref _entries); break;
+                case FetchOutcome.Done: Interlocked.Increment(ref _done); break;
+                case FetchOutcome.Skipped: Interlocked.Increment(ref _skipped); Interlocked.Increment(ref _entries); break;
                 default:
                     if (result.FailedStage == FetchStage.Input)
                     {
-                        _failedInput++;
+                        Interlocked.Increment(ref _failedInput);
                         Interlocked.Increment(ref _entries);
                     }
-                    else if (result.FailedStage == FetchStage.Download) _failedDownload++;
-                    else _failedProcess++;
+                    else if (result.FailedStage == FetchStage.Download) Interlocked.Increment(ref _failedDownload);
+                    else Interlocked.Increment(ref _failedProcess);
                     if (_failures.Count < FailuresKept) _failures.Add(result);
                     break;
             }

@@ -11,8 +11,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 601, Level = LogLevel.Warning, Message = "Processing {Url} failed: {Error}")]
     public static partial void ProcessingFailed(this ILogger logger, string url, string error);
 
-    [LoggerMessage(EventId = 602, Level = LogLevel.Information, Message = "Try {Attempt} of {Url} failed ({Error}); waiting {Delay} before the next")]
-    public static partial void Retrying(this ILogger logger, int attempt, string url, string error, TimeSpan delay);
+    [LoggerMessage(EventId = 602, Level = LogLevel.Information, Message = "Try {Attempt} failed ({Error}); waiting {Delay} before the next")]
+    public static partial void Retrying(this ILogger logger, int attempt, string error, TimeSpan delay);
 
     [LoggerMessage(EventId = 603, Level = LogLevel.Warning, Message = "Post-processing: {Error}")]
     public static partial void PostProcessingFailed(this ILogger logger, string error);

@@ -102,6 +102,18 @@ public sealed class FetchTests(FileServer server, WebhookReceiver hooks) : IClas
         var strict = await sandbox.LpAsync("fetch", "--files", list, "--strict", "--force");
         strict.AssertExitCode(2);
         Assert.Contains("line 2: entry 2 (id 2) has no 'url'", strict.AssertOneErrorLine(), StringComparison.Ordinal);
+
+        // A JSON array broken in its middle cannot be trusted past the break: the run stops there, naming the line.
+        var broken = sandbox.PathOf("broken.json");
+        File.WriteAllText(broken, $$"""
+            [
+              {"id": "a", "url": "{{server.UrlOf("good-entry.bin")}}"},
+              {"id": "b", "url": "{{server.UrlOf("good-entry.bin")}}" "oops"}
+            ]
+            """);
+        var syntax = await sandbox.LpAsync("fetch", "--files", broken, "--force");
+        syntax.AssertExitCode(2);
+        Assert.Contains("broken.json line 3: not valid JSON", syntax.AssertOneErrorLine(), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -4,7 +4,6 @@ using LoadPipe.Cli.Output;
 using LoadPipe.Core.Errors;
 using LoadPipe.Core.Locations;
 using LoadPipe.Core.Manifest;
-using LoadPipe.Core.Resilience;
 using LoadPipe.Core.Sizes;
 using LoadPipe.Fetch.Downloads;
 using LoadPipe.Fetch.Input;
@@ -76,8 +75,7 @@ public static class FetchCommand
                 ? TimeSpan.FromSeconds(seconds)
                 : throw new LoadPipeException(ErrorKind.Usage, $"--plugin-timeout '{t}': expected a number of seconds")
             : TimeSpan.FromSeconds(60);
-        var retry = RetryPolicy.Create(retries, FetchDefaults.RetryDelay, FetchDefaults.MaxRetryDelay, session.Host.Time,
-            (e, attempt, delay) => logger.LogInformation("Try {Attempt} failed ({Error}); waiting {Delay} before the next", attempt, e.Message, delay));
+        var retry = HttpDownloader.CreateRetryPolicy(retries, session.Host.Time, logger);
 
         var specs = parse.GetValue(Processor) is { Length: > 0 } given ? given : ["sha256"];
         var processors = specs.Select(spec => CreateProcessor(spec, options.Processors, timeout)).ToList();

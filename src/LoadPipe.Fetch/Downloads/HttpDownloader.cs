@@ -28,6 +28,12 @@ public sealed class HttpDownloader : IDownloader
         _hosts = hosts;
     }
 
+    /// <summary>The core's retry policy (<see cref="Core.Resilience.RetryPolicy"/>) with the fetch defaults' delays, each
+    /// retry logged.</summary>
+    public static ResiliencePipeline CreateRetryPolicy(int retries, TimeProvider time, Microsoft.Extensions.Logging.ILogger logger) =>
+        Core.Resilience.RetryPolicy.Create(retries, Pipeline.FetchDefaults.RetryDelay, Pipeline.FetchDefaults.MaxRetryDelay, time,
+            (e, attempt, delay) => logger.Retrying(attempt, e.Message, delay));
+
     /// <summary>A client for <see cref="HttpStorage"/> that lets the downloader see each response's validators.</summary>
     public static HttpClient CreateClient(int perHost)
     {

@@ -197,8 +197,9 @@ public static class FetchListReader
             }
             catch (JsonException e)
             {
-                CountLines(data.Span, consumed);
-                throw new LoadPipeException(ErrorKind.Usage, $"{listName} line {Line + (e.LineNumber ?? 0)}: not valid JSON ({FirstLine(e.Message)})");
+                // The reader's state carries its line count from buffer to buffer: e.LineNumber is the list's, from 0.
+                var line = e.LineNumber is { } n ? n + 1 : Line;
+                throw new LoadPipeException(ErrorKind.Usage, $"{listName} line {line}: not valid JSON ({FirstLine(e.Message)})");
             }
             CountLines(data.Span, consumed);
             _counted -= consumed;
@@ -253,7 +254,13 @@ public static class FetchListReader
 
     private static string Truncate(string text) => text.Length <= 200 ? text : text[..200] + "...";
 
-    private static string FirstLine(string message) => message.Split('\n')[0].Trim();
+    /// <summary>The first line of a JSON error, without the position the message already gives as "line N".</summary>
+    private static string FirstLine(string message)
+    {
+        var first = message.Split('\n')[0];
+        var position = first.IndexOf(" LineNumber:", StringComparison.Ordinal);
+        return (position < 0 ? first : first[..position]).Trim();
+    }
 
     /// <summary>The bytes read to detect the format, then the rest of the input.</summary>
     private sealed class PrefixedStream(ReadOnlyMemory<byte> prefix, Stream rest) : Core.Streams.ReadOnlyStream

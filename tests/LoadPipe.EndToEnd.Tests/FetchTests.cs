@@ -114,6 +114,8 @@ public sealed class FetchTests(FileServer server, WebhookReceiver hooks) : IClas
         var syntax = await sandbox.LpAsync("fetch", "--files", broken, "--force");
         syntax.AssertExitCode(2);
         Assert.Contains("broken.json line 3: not valid JSON", syntax.AssertOneErrorLine(), StringComparison.Ordinal);
+        var sessions = (await sandbox.LpAsync("status", "--json")).JsonLines;
+        Assert.Equal(new[] { "partial", "failed", "failed" }, sessions.Select(x => x.GetProperty("status").GetString()!).Reverse().ToArray());
     }
 
     [Fact]

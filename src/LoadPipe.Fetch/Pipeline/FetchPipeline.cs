@@ -93,6 +93,14 @@ public sealed class FetchPipeline
         {
             await run.ExecuteAsync(entries, stop).ConfigureAwait(false);
         }
+        catch (LoadPipeException) when (_manifest is not null)
+        {
+            // The list broke (a JSON syntax error): the entries read were finished, and the session ends as failed.
+            await recording.CancelAsync().ConfigureAwait(false);
+            await counts.ConfigureAwait(false);
+            await EndAsync(run.Summary(clock.Elapsed.TotalSeconds) with { Status = SessionStatus.Failed }).ConfigureAwait(false);
+            throw;
+        }
         finally
         {
             // Stopped before the end is recorded, so that no count from a moment before can follow it.
@@ -104,13 +112,17 @@ public sealed class FetchPipeline
             }
         }
         var summary = run.Summary(clock.Elapsed.TotalSeconds);
-        if (_manifest is not null)
-        {
-            await _manifest.EndSessionAsync(sessionId, new SessionSummary(summary.Status, (int)summary.Entries, (int)summary.Skipped,
-                (int)summary.Failed, summary.Bytes, summary.Bytes)).ConfigureAwait(false);
-            if (alive is not null) await alive.DisposeAsync().ConfigureAwait(false);
-        }
+        await EndAsync(run.StrictError is null ? summary : summary with { Status = SessionStatus.Failed }).ConfigureAwait(false);
         return run.StrictError is { } strict ? throw new LoadPipeException(ErrorKind.Usage, strict + " (--strict stops at the first bad entry)") : summary;
+
+        async Task EndAsync(FetchSummary ended)
+        {
+            if (_manifest is null) return;
+            await _manifest.EndSessionAsync(sessionId, new SessionSummary(ended.Status, (int)ended.Entries, (int)ended.Skipped,
+                (int)ended.Failed, ended.Bytes, ended.Bytes)).ConfigureAwait(false);
+            if (alive is not null) await alive.DisposeAsync().ConfigureAwait(false);
+            alive = null;
+        }
     }
 
     /// <summary>Saves the session's counts every second while it runs, as the transfer engine does, so that `lp status`

@@ -25,6 +25,7 @@ public static class Program
         root.Subcommands.Add(CopyCommands.Pull());
         root.Subcommands.Add(CopyCommands.Push());
         root.Subcommands.Add(ListCommand.Create());
+        root.Subcommands.Add(FetchCommand.Create());
         root.Subcommands.Add(SyncCommand.Create());
         root.Subcommands.Add(StatusCommand.Create());
         root.Subcommands.Add(SessionCommands.Sessions());
@@ -58,6 +59,7 @@ public static class Program
         "pull" => Console.Error,
         "copy" when parse.CommandResult.Children.OfType<System.CommandLine.Parsing.ArgumentResult>().LastOrDefault()?.Tokens is [{ Value: "-" }] => Console.Error,
         "copy" or "push" or "sync" or "retry" => Console.Out,
+        "fetch" => Console.Out,
         _ => null,
     };
 

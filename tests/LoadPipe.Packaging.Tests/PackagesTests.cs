@@ -15,7 +15,7 @@ public sealed class PackagesTests : IDisposable
     private static readonly string[] Libraries =
     [
         "LoadPipe.Core", "LoadPipe.Storage.Local", "LoadPipe.Storage.Http", "LoadPipe.Storage.S3", "LoadPipe.Google",
-        "LoadPipe.Storage.GoogleDrive", "LoadPipe.Storage.YouTube", "LoadPipe.Storage.Tus", "LoadPipe.Manifest.Sqlite", "LoadPipe.Manifest.Postgres", "LoadPipe.Hosting",
+        "LoadPipe.Storage.GoogleDrive", "LoadPipe.Storage.YouTube", "LoadPipe.Storage.Tus", "LoadPipe.Manifest.Sqlite", "LoadPipe.Manifest.Postgres", "LoadPipe.Hosting", "LoadPipe.Fetch",
     ];
 
     private readonly string _work = Directory.CreateTempSubdirectory("lp-pack-").FullName;

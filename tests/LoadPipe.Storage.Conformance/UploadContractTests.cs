@@ -274,6 +274,44 @@ public abstract class UploadContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Append_ThroughZstd_EachAppendFramedOnItsOwnAndTheObjectDecodesToTheBody()
+    {
+        var first = await OpenServiceAsync();
+        var data = Bytes((5 << 20) + 300_000, seed: 9);
+        Array.Fill(data, (byte)'a', 1000, 3 << 20);
+        var upload = await first.CreateAsync(new NewUpload { Destination = Resolver.Resolve(Destination("framed.zst")), Length = data.Length, Stages = ["zstd:1"] });
+        await AppendAsync(first, upload, data, 0, 1);
+        await AppendAsync(first, upload, data, 1, (5 << 20) + 3);
+        await first.DisposeAsync();
+
+        var second = await OpenServiceAsync();
+        await AppendAsync(second, upload, data, (5 << 20) + 4, 17);
+        var done = await AppendAsync(second, upload, data, (5 << 20) + 21, data.Length - (5 << 20) - 21);
+
+        var stored = await ReadObjectAsync("framed.zst");
+        Assert.NotNull(stored);
+        using var decoded = new MemoryStream();
+        await using (var zstd = new ZstdSharp.DecompressionStream(new MemoryStream(stored)))
+            await zstd.CopyToAsync(decoded);
+        Assert.True(data.AsSpan().SequenceEqual(decoded.ToArray()), "the object does not decode to the appended bytes");
+        Assert.True(stored.Length < data.Length);
+        Assert.Equal((UploadStatus.Completed, (long)data.Length), (done.Status, done.Offset));
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(stored)), done.Sha256);
+    }
+
+    [Fact]
+    public async Task Create_StageWithStateAcrossAppends_IsAUsageError()
+    {
+        var uploads = await OpenServiceAsync();
+
+        var e = await Assert.ThrowsAnyAsync<LoadPipeException>(() => uploads.CreateAsync(
+            new NewUpload { Destination = Resolver.Resolve(Destination("replay.bin")), Length = 10, Stages = ["gunzip"] }));
+
+        Assert.Equal(ErrorKind.Usage, e.Kind);
+        Assert.Contains("gunzip", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Create_ZeroLength_IsCompletedAtOnce()
     {
         var uploads = await OpenServiceAsync();

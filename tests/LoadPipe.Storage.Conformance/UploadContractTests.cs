@@ -121,6 +121,26 @@ public abstract class UploadContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Append_TwoProcessesTakingTurns_EachTakesTheTransferOverAndTheObjectIsWhole()
+    {
+        var data = Bytes((5 << 20) + 50_000, seed: 4);
+        var a = await OpenServiceAsync();
+        var b = await OpenServiceAsync();
+        var upload = await CreateAsync(a, "turns.bin", data.Length);
+        int[] cuts = [10, (5 << 20) - 5, 20_000];
+        var offset = 0;
+
+        for (var i = 0; i < cuts.Length; i++)
+        {
+            await AppendAsync(i % 2 == 0 ? a : b, upload, data, offset, cuts[i]);
+            offset += cuts[i];
+        }
+        var done = await AppendAsync(b, upload, data, offset, data.Length - offset);
+
+        await AssertObjectAsync("turns.bin", data, done);
+    }
+
+    [Fact]
     public async Task Append_WrongOffset_ConflictWithTheUploadsOffsetAndNothingRead()
     {
         var uploads = await OpenServiceAsync();

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace LoadPipe.Core;
 
-/// <summary>Every log line the core writes, source-generated. Event ids: 1xx transfers, 2xx retries.</summary>
+/// <summary>Every log line the core writes, source-generated. Event ids: 1xx transfers, 2xx retries, 3xx uploads (the push entry).</summary>
 internal static partial class Log
 {
     [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "Skipped {Source} -> {Destination}: already complete and unchanged")]
@@ -28,6 +28,21 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 107, Level = LogLevel.Information, Message = "Skipped {Source} -> {Destination}: the destination already holds this content as {Existing}")]
     public static partial void Duplicate(this ILogger logger, string source, string destination, string existing);
+
+    [LoggerMessage(EventId = 300, Level = LogLevel.Information, Message = "Upload {Id} created for {Destination}")]
+    public static partial void UploadCreated(this ILogger logger, string id, string destination);
+
+    [LoggerMessage(EventId = 301, Level = LogLevel.Information, Message = "Upload {Id} completed: {Bytes} bytes at {Destination}")]
+    public static partial void UploadCompleted(this ILogger logger, string id, long bytes, string destination);
+
+    [LoggerMessage(EventId = 302, Level = LogLevel.Information, Message = "Upload {Id} aborted")]
+    public static partial void UploadAborted(this ILogger logger, string id);
+
+    [LoggerMessage(EventId = 303, Level = LogLevel.Warning, Message = "Upload {Id}: dropping what the destination received failed ({Error}); its bytes may stay there")]
+    public static partial void UploadAbortFailed(this ILogger logger, string id, string error);
+
+    [LoggerMessage(EventId = 304, Level = LogLevel.Information, Message = "Upload {Id}: the destination already holds the finished object (a completion whose record was lost); adopting it")]
+    public static partial void UploadAdopted(this ILogger logger, string id);
 
     [LoggerMessage(EventId = 200, Level = LogLevel.Warning, Message = "Try {Attempt} failed ({Error}); waiting {Delay} before the next")]
     public static partial void Retrying(this ILogger logger, int attempt, string error, TimeSpan delay);

@@ -3,6 +3,7 @@ using LoadPipe.Core.Locations;
 using LoadPipe.Core.Manifest;
 using LoadPipe.Core.Stages;
 using LoadPipe.Core.Transfers;
+using LoadPipe.Core.Uploads;
 using LoadPipe.Google;
 using LoadPipe.Hosting.Adapters;
 using LoadPipe.Hosting.Configuration;
@@ -86,6 +87,15 @@ public sealed class LoadPipeHost : IAsyncDisposable
     /// <summary>An engine on <paramref name="manifest"/> with this front's stages, logger and clock.</summary>
     public TransferEngine CreateEngine(IManifest manifest) =>
         new(manifest, Stages, Loggers.CreateLogger("LoadPipe"), Time);
+
+    /// <summary>The push entry (<see cref="IUploads"/>) on this host's manifest, resolver, stages, clock and logger, for
+    /// a front that receives bytes (a tus server, an upload API) rather than pulling them. Dispose it before the host:
+    /// it records the end of its session.</summary>
+    public async Task<UploadService> CreateUploadsAsync(UploadServiceOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var manifest = await ManifestAsync(cancellationToken).ConfigureAwait(false);
+        return new UploadService(manifest, Resolver.Resolve, Stages, options, Time, Loggers.CreateLogger("LoadPipe.Uploads"));
+    }
 
     public async ValueTask DisposeAsync()
     {

@@ -125,5 +125,33 @@ internal static class Migrations
             SELECT session_id, id, status, CASE status WHEN 'Completed' THEN output_size ELSE bytes_confirmed END,
                 CASE status WHEN 'Failed' THEN last_error END, md5, sha256, updated_at FROM transfers;
         """,
+        // 6: the push entry's uploads (IUploadStore): one row per upload beside its transfer, which holds the bytes the
+        // destination confirmed, and the tail each upload received beyond them, as segments of bytes. One open upload
+        // per destination (two would share its partial file).
+        """
+        CREATE TABLE uploads (
+            id            TEXT PRIMARY KEY,
+            transfer_id   BIGINT NOT NULL REFERENCES transfers(id) ON DELETE CASCADE,
+            destination   TEXT NOT NULL,
+            pipeline      TEXT NOT NULL,
+            length        BIGINT,
+            upload_offset BIGINT NOT NULL DEFAULT 0,
+            metadata      TEXT NOT NULL,
+            created_at    BIGINT NOT NULL,
+            expires_at    BIGINT,
+            status        TEXT NOT NULL,
+            sha256        TEXT,
+            md5           TEXT,
+            updated_at    BIGINT NOT NULL
+        );
+        CREATE UNIQUE INDEX uploads_open_destination ON uploads(destination) WHERE status = 'Open';
+        CREATE INDEX uploads_expiry ON uploads(expires_at) WHERE status = 'Open' AND expires_at IS NOT NULL;
+        CREATE TABLE upload_tails (
+            upload_id TEXT NOT NULL REFERENCES uploads(id) ON DELETE CASCADE,
+            start     BIGINT NOT NULL,
+            bytes     BYTEA NOT NULL,
+            PRIMARY KEY (upload_id, start)
+        );
+        """,
     ];
 }

@@ -140,5 +140,33 @@ internal static class Migrations
         UPDATE sessions SET destination = 'file://' || $host || CASE WHEN destination LIKE '/%' THEN '' ELSE '/' END || destination
             WHERE destination LIKE '/%' OR destination GLOB '[A-Za-z]:[\/]*';
         """,
+        // 8: the push entry's uploads (IUploadStore): one row per upload beside its transfer, which holds the bytes the
+        // destination confirmed, and the tail each upload received beyond them, as segments of bytes. One open upload
+        // per destination (two would share its partial file).
+        """
+        CREATE TABLE uploads (
+            id            TEXT PRIMARY KEY,
+            transfer_id   INTEGER NOT NULL REFERENCES transfers(id) ON DELETE CASCADE,
+            destination   TEXT NOT NULL,
+            pipeline      TEXT NOT NULL,
+            length        INTEGER,
+            upload_offset INTEGER NOT NULL DEFAULT 0,
+            metadata      TEXT NOT NULL,
+            created_at    INTEGER NOT NULL,
+            expires_at    INTEGER,
+            status        TEXT NOT NULL,
+            sha256        TEXT,
+            md5           TEXT,
+            updated_at    INTEGER NOT NULL
+        );
+        CREATE UNIQUE INDEX uploads_open_destination ON uploads(destination) WHERE status = 'Open';
+        CREATE INDEX uploads_expiry ON uploads(expires_at) WHERE status = 'Open' AND expires_at IS NOT NULL;
+        CREATE TABLE upload_tails (
+            upload_id TEXT NOT NULL REFERENCES uploads(id) ON DELETE CASCADE,
+            start     INTEGER NOT NULL,
+            bytes     BLOB NOT NULL,
+            PRIMARY KEY (upload_id, start)
+        ) WITHOUT ROWID;
+        """,
     ];
 }

@@ -146,6 +146,56 @@ internal sealed partial class LocalWriteSession : IWriteSession
         Length += data.Length;
     }
 
+    /// <summary>An fsync of the partial file, after the one in flight; the first also fsyncs its folder, so that a file
+    /// this session created is still there after a power loss. Only the push entry calls it (per append); the pull path
+    /// keeps its one fsync at commit.</summary>
+    public async Task FlushAsync(CancellationToken cancellationToken = default)
+    {
+        var handle = _handle ?? throw new ObjectDisposedException(nameof(LocalWriteSession));
+        try
+        {
+            await _flush.ConfigureAwait(false);
+            await Task.Run(() => RandomAccess.FlushToDisk(handle), CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (IOException e)
+        {
+            throw Translate(e, _target);
+        }
+        if (!_folderSynced)
+        {
+            SyncFolder(Path.GetDirectoryName(_partial)!);
+            _folderSynced = true;
+        }
+    }
+
+    private bool _folderSynced;
+
+    /// <summary>fsync of a folder makes the names in it durable. .NET cannot open a folder as a file, hence open(2); where
+    /// that is missing (Windows) the file system journals names itself.</summary>
+    private static void SyncFolder(string folder)
+    {
+        if (OperatingSystem.IsWindows()) return;
+        try
+        {
+            var fd = Open(folder, 0 /* O_RDONLY */);
+            if (fd < 0) return;
+            try { _ = Fsync(fd); }
+            finally { _ = Close(fd); }
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int Open(string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
+    private static partial int Fsync(int fd);
+
+    [LibraryImport("libc", EntryPoint = "close")]
+    private static partial int Close(int fd);
+
     /// <summary>Reads through the session's own handle: opening the partial file again would ask for a lock of its own,
     /// which the session's exclusive one refuses.</summary>
     public Task<Stream?> OpenWrittenAsync(CancellationToken cancellationToken = default)

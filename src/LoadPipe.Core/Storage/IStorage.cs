@@ -152,6 +152,12 @@ public interface IWriteSession : IAsyncDisposable
     /// (the engine does not record it; a crash before the commit sends it again). Default: <see cref="WriteAsync"/>.</summary>
     Task WriteFinalAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default) => WriteAsync(data, cancellationToken);
 
+    /// <summary>Makes every byte written so far durable, so that it survives kill -9 and power loss, for a caller that
+    /// reports bytes as kept before the commit (the push entry, <see cref="Uploads.IUploads"/>). The pull path never calls
+    /// it: its resume reads back and checks what a crash may have taken. Default: nothing to do, for sessions whose writes
+    /// are durable when they return (an acknowledged S3 part, a Drive chunk).</summary>
+    Task FlushAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
+
     /// <summary>Reads back the confirmed bytes, for rebuilding hashes after a resume; null when the store cannot.</summary>
     Task<Stream?> OpenWrittenAsync(CancellationToken cancellationToken = default);
 

@@ -1,0 +1,308 @@
+using System.IO.Hashing;
+using System.Runtime.ExceptionServices;
+using System.Security.Cryptography;
+using LoadPipe.Core.Buffers;
+using LoadPipe.Core.Errors;
+using LoadPipe.Core.Locations;
+using LoadPipe.Core.Manifest;
+using LoadPipe.Core.Storage;
+
+namespace LoadPipe.Core.Uploads;
+
+/// <summary>
+/// One append to an upload (or its completion), under the upload's lock: the bytes not yet written to the destination
+/// (<c>pending</c>: the recorded tail, then the body) go to the write session in writes that keep the store's rules
+/// (a multiple of its alignment, at least its minimum: an S3 part), and what is left is recorded as a tail segment.
+/// The manifest learns of a write only once the store holds it durably (<see cref="IWriteSession.FlushAsync"/>), in
+/// the same transaction that drops the tail it took and moves the upload's offset.
+/// </summary>
+internal sealed class UploadAppend : IAsyncDisposable
+{
+    private readonly UploadService _service;
+    private readonly UploadRecord _row;
+    private readonly TransferLease _lease;
+    private readonly Location _destination;
+    private readonly IWriteSession _session;
+    private readonly int _writeSize;
+    private readonly int _capacity;
+    private readonly byte[] _pending;
+    private readonly List<ChunkRecord> _unconfirmed = [];
+    private int _count;
+    // The first bytes of _pending that the manifest holds as tail segments already.
+    private int _recordedTail;
+    private bool _wroteSinceRecord;
+    // The output offset of _pending[0]: what the write session holds.
+    private long _written;
+    private int _nextChunk;
+    private long _recordedOffset;
+    private RunningHashes? _hashes;
+
+    public UploadAppend(UploadService service, UploadRecord row, TransferLease lease, Location destination, IWriteSession session,
+        IReadOnlyList<UploadTailSegment> tail, RunningHashes? hashes)
+    {
+        _service = service;
+        _row = row;
+        _lease = lease;
+        _destination = destination;
+        _session = session;
+        _hashes = hashes;
+        _written = row.BytesConfirmed;
+        _nextChunk = row.NextChunk;
+        _recordedOffset = row.Offset;
+        var alignment = Math.Max(1, session.ChunkAlignment);
+        var size = session.PreferredWriteSize ?? service.Options.ChunkSize;
+        _writeSize = (int)Math.Max(session.MinimumWriteSize, Math.Max(alignment, size / alignment * alignment));
+        var tailLength = tail.Sum(s => s.Bytes.Length);
+        _capacity = Math.Max(_writeSize, tailLength);
+        _pending = ChunkPool.Rent(_capacity);
+        foreach (var segment in tail)
+        {
+            if (segment.Start != _written + _count)
+                throw new LoadPipeException(ErrorKind.ResumeMismatch, $"upload {row.Id}: its kept tail has a gap at byte {_written + _count}");
+            segment.Bytes.CopyTo(_pending, _count);
+            _count += segment.Bytes.Length;
+        }
+        _recordedTail = _count;
+    }
+
+    /// <summary>The running hashes after this append, for the next one in this process (null when they do not cover
+    /// every byte kept); taking them leaves none here.</summary>
+    public RunningHashes? TakeHashes()
+    {
+        var hashes = _hashes;
+        _hashes = null;
+        return hashes;
+    }
+
+    /// <summary>Reads the body, up to <paramref name="limit"/> bytes, into the destination and the tail, and records
+    /// what it kept. A read that fails part way (the client went away) keeps what arrived, unless a checksum must cover
+    /// the whole body; the failure is handed back for the caller to rethrow once it is done.</summary>
+    public async Task<AppendOutcome> RunAsync(Stream body, long limit, IncrementalHash? bodyHash, BodyChecksum? checksum, CancellationToken cancellationToken)
+    {
+        // Without a checksum every store write is recorded as it is made, so a long body's progress is kept as it goes.
+        var recordAsYouGo = bodyHash is null;
+        long read = 0;
+        ExceptionDispatchInfo? failure = null;
+        while (read < limit)
+        {
+            if (_count == _capacity)
+            {
+                await WriteAlignedAsync(cancellationToken).ConfigureAwait(false);
+                if (recordAsYouGo && _wroteSinceRecord) await RecordAsync(_row.Offset + read, cancellationToken).ConfigureAwait(false);
+            }
+            int n;
+            try
+            {
+                n = await body.ReadAsync(_pending.AsMemory(_count, (int)Math.Min(_capacity - _count, limit - read)), cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                failure = ExceptionDispatchInfo.Capture(e);
+                break;
+            }
+            if (n == 0) break;
+            var data = _pending.AsSpan(_count, n);
+            bodyHash?.AppendData(data);
+            _hashes?.Append(data);
+            _count += n;
+            read += n;
+        }
+        var tooLarge = false;
+        if (failure is null && read == limit && limit != long.MaxValue)
+        {
+            // One byte more says the body goes on past the limit; the rest is never read.
+            var probe = new byte[1];
+            try
+            {
+                tooLarge = await body.ReadAsync(probe, cancellationToken).ConfigureAwait(false) > 0;
+            }
+            catch (Exception e)
+            {
+                failure = ExceptionDispatchInfo.Capture(e);
+            }
+        }
+        if (checksum is not null)
+        {
+            // Nothing of a checksummed body is kept unless all of it arrived and matches.
+            failure?.Throw();
+            if (tooLarge)
+                throw new UploadTooLargeException($"the body goes past the {limit} bytes this append may take: nothing of it was kept (its checksum covers the whole body)");
+            var digest = bodyHash!.GetCurrentHash();
+            if (!digest.AsSpan().SequenceEqual(checksum.Digest))
+                throw new UploadChecksumException(
+                    $"the body's {checksum.Algorithm} is {Convert.ToHexStringLower(digest)}, not {Convert.ToHexStringLower(checksum.Digest)}: nothing of it was kept");
+        }
+        // A client that went away cancels the request: what arrived is kept all the same.
+        var keep = failure is null ? cancellationToken : CancellationToken.None;
+        var offset = _row.Offset + read;
+        await KeepAsync(offset, completes: _row.Length == offset, keep).ConfigureAwait(false);
+        return new AppendOutcome(_row.ToUpload() with { Offset = offset }, failure, tooLarge);
+    }
+
+    /// <summary>The end of an append: the store takes what it can of the pending bytes, the rest is kept as tail.</summary>
+    private async Task KeepAsync(long offset, bool completes, CancellationToken cancellationToken)
+    {
+        // A store with a minimum write may hold a first write that is the whole object until its commit (S3 sends an
+        // object smaller than a part as one PutObject): such a write goes with the completion, and is kept as tail till then.
+        var aligned = _count / Math.Max(1, _session.ChunkAlignment) * Math.Max(1, _session.ChunkAlignment);
+        var heldByStore = completes && _session.MinimumWriteSize > 0 && _written == 0 && aligned == _count;
+        if (!heldByStore) await WriteAlignedAsync(cancellationToken).ConfigureAwait(false);
+        await RecordAsync(offset, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Writes the longest prefix of the pending bytes that the store takes as a write before the last.</summary>
+    private async Task WriteAlignedAsync(CancellationToken cancellationToken)
+    {
+        var alignment = Math.Max(1, _session.ChunkAlignment);
+        var part = Math.Min(_count, _capacity) / alignment * alignment;
+        if (part == 0 || part < _session.MinimumWriteSize) return;
+        await WriteFrontAsync(part, final: false, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task WriteFrontAsync(int count, bool final, CancellationToken cancellationToken)
+    {
+        var data = _pending.AsMemory(0, count);
+        var checksum = Convert.ToHexStringLower(XxHash3.Hash(data.Span));
+        await _service.Retry.ExecuteAsync(async ct =>
+        {
+            if (final) await _session.WriteFinalAsync(data, ct).ConfigureAwait(false);
+            else await _session.WriteAsync(data, ct).ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
+        if (!final) _unconfirmed.Add(new ChunkRecord(_nextChunk++, _written, count, null, checksum));
+        _written += count;
+        _wroteSinceRecord = true;
+        Buffer.BlockCopy(_pending, count, _pending, 0, _count - count);
+        _count -= count;
+    }
+
+    /// <summary>Makes the writes since the last record durable, then records them with the new tail and offset.</summary>
+    private async Task RecordAsync(long offset, CancellationToken cancellationToken)
+    {
+        UploadTailSegment? tail = null;
+        if (_wroteSinceRecord)
+        {
+            await _session.FlushAsync(cancellationToken).ConfigureAwait(false);
+            if (_count > 0) tail = new UploadTailSegment(_written, _pending.AsSpan(0, _count).ToArray());
+        }
+        else if (_count > _recordedTail)
+        {
+            tail = new UploadTailSegment(_written + _recordedTail, _pending.AsSpan(_recordedTail, _count - _recordedTail).ToArray());
+        }
+        else if (offset == _recordedOffset)
+        {
+            return;
+        }
+        var append = new UploadAppendRecord(offset, [.. _unconfirmed], _session.ResumeState, _wroteSinceRecord, tail);
+        await _service.Retry.ExecuteAsync(async ct => await _service.Store.RecordAppendAsync(_lease, _row.Id, append, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+        _unconfirmed.Clear();
+        _wroteSinceRecord = false;
+        _recordedTail = _count;
+        _recordedOffset = offset;
+    }
+
+    /// <summary>Writes the kept tail as the last write, commits, hashes every byte of the object (read back where this
+    /// process did not see them all) and records the completion.</summary>
+    public async Task<Upload> CompleteAsync(CancellationToken cancellationToken)
+    {
+        var hashes = _hashes;
+        _hashes = null;
+        try
+        {
+            if (hashes is null && await _session.OpenWrittenAsync(cancellationToken).ConfigureAwait(false) is { } written)
+            {
+                await using (written.ConfigureAwait(false))
+                    hashes = await ReadBackAsync(written, cancellationToken).ConfigureAwait(false);
+                hashes.Append(_pending.AsSpan(0, _count));
+            }
+            while (_count > _writeSize) await WriteFrontAsync(_writeSize, final: false, cancellationToken).ConfigureAwait(false);
+            if (_count > 0 || _session.Length == 0) await WriteFrontAsync(_count, final: true, cancellationToken).ConfigureAwait(false);
+            var info = await _service.Retry.ExecuteAsync(async ct => await _session.CommitAsync(ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+            if (hashes is null)
+            {
+                // The store cannot read back an unfinished upload (S3): the object is read once it is whole.
+                await using var stream = await _destination.Storage.OpenReadAsync(_destination.Path, new ReadOptions(0, info.Version), cancellationToken).ConfigureAwait(false);
+                hashes = new RunningHashes(_lease.Epoch);
+                await HashAsync(stream, hashes, null, cancellationToken).ConfigureAwait(false);
+                if (hashes.Position != _written)
+                    throw new LoadPipeException(ErrorKind.Integrity, $"upload {_row.Id}: {_destination} holds {hashes.Position} bytes after the commit, not {_written}");
+            }
+            var (sha256, md5) = hashes.Current();
+            await _service.Retry.ExecuteAsync(async ct => await _service.Store.CompleteUploadAsync(_lease, _row.Id, new TransferCompletion(_written, md5, sha256), ct).ConfigureAwait(false),
+                cancellationToken).ConfigureAwait(false);
+            return _row.ToUpload() with { Offset = _row.Length ?? _row.Offset, Status = UploadStatus.Completed, Sha256 = sha256, Md5 = md5 };
+        }
+        finally
+        {
+            hashes?.Dispose();
+        }
+    }
+
+    /// <summary>Hashes the destination's confirmed bytes, checking each confirmed chunk against its recorded XXH3: a
+    /// partial file damaged since is found here, not committed.</summary>
+    private async Task<RunningHashes> ReadBackAsync(Stream written, CancellationToken cancellationToken)
+    {
+        var chunks = await _service.Manifest.GetChunksAsync(_lease.Id, cancellationToken).ConfigureAwait(false);
+        var hashes = new RunningHashes(_lease.Epoch);
+        try
+        {
+            await HashAsync(written, hashes, chunks, cancellationToken).ConfigureAwait(false);
+            if (hashes.Position != _written)
+                throw new LoadPipeException(ErrorKind.ResumeMismatch, $"upload {_row.Id}: {_destination} holds {hashes.Position} confirmed bytes, not {_written}");
+            return hashes;
+        }
+        catch
+        {
+            hashes.Dispose();
+            throw;
+        }
+    }
+
+    private static async Task HashAsync(Stream stream, RunningHashes hashes, IReadOnlyList<ChunkRecord>? chunks, CancellationToken cancellationToken)
+    {
+        var buffer = ChunkPool.Rent(1 << 20);
+        var verify = new XxHash3();
+        var index = 0;
+        try
+        {
+            while (true)
+            {
+                var n = await stream.ReadAsync(buffer.AsMemory(0, 1 << 20), cancellationToken).ConfigureAwait(false);
+                if (n == 0) break;
+                var data = buffer.AsMemory(0, n);
+                while (chunks is not null && !data.IsEmpty && index < chunks.Count)
+                {
+                    var chunk = chunks[index];
+                    var take = (int)Math.Min(data.Length, chunk.End - hashes.Position);
+                    verify.Append(data.Span[..take]);
+                    hashes.Append(data.Span[..take]);
+                    data = data[take..];
+                    if (hashes.Position == chunk.End)
+                    {
+                        var actual = Convert.ToHexStringLower(verify.GetCurrentHash());
+                        verify.Reset();
+                        if (actual != chunk.Checksum)
+                            throw new ResumeMismatchException($"bytes {chunk.Offset}-{chunk.End - 1} at the destination do not match what was confirmed");
+                        index++;
+                    }
+                }
+                hashes.Append(data.Span);
+            }
+        }
+        finally
+        {
+            ChunkPool.Return(buffer);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        ChunkPool.Return(_pending);
+        _hashes?.Dispose();
+        _hashes = null;
+        await _session.DisposeAsync().ConfigureAwait(false);
+    }
+}
+
+/// <summary>What an append kept: the upload after it, the body's read failure to rethrow (the client went away), and
+/// whether the body went past the limit.</summary>
+internal sealed record AppendOutcome(Upload Upload, ExceptionDispatchInfo? Failure, bool TooLarge);

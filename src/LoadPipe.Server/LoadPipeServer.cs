@@ -142,7 +142,11 @@ public sealed class LoadPipeServer : IAsyncDisposable
         await _app.StopAsync(CancellationToken.None).ConfigureAwait(false);
     }
 
-    public ValueTask DisposeAsync() => _app.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await _app.DisposeAsync().ConfigureAwait(false);
+        await Store.DisposeAsync().ConfigureAwait(false);
+    }
 
     /// <summary>True for a loopback address: where `auth: none` is allowed.</summary>
     public static bool IsLoopback(IPEndPoint endpoint) => IPAddress.IsLoopback(endpoint.Address);

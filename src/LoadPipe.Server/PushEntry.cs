@@ -1,4 +1,3 @@
-using LoadPipe.Core.Errors;
 using LoadPipe.Core.Uploads;
 using LoadPipe.Hosting;
 
@@ -7,6 +6,8 @@ namespace LoadPipe.Server;
 /// <summary>Opens the push entry (<see cref="IUploads"/>) over a host's manifest, for the server.</summary>
 public static class PushEntry
 {
-    public static Task<IUploads> OpenAsync(LoadPipeHost host, CancellationToken cancellationToken) =>
-        throw new LoadPipeException(ErrorKind.Transient, "the push entry (issue 12) is not in this build yet");
+    /// <summary>The host's upload service, its session recorded as `serve` to <paramref name="destination"/>. The server
+    /// disposes it when it stops (that ends its session).</summary>
+    public static async Task<IUploads> OpenAsync(LoadPipeHost host, string destination, CancellationToken cancellationToken) =>
+        await host.CreateUploadsAsync(new UploadServiceOptions { Command = "serve", SessionDestination = destination }, cancellationToken).ConfigureAwait(false);
 }

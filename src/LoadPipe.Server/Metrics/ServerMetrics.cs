@@ -21,7 +21,8 @@ public sealed class ServerMetrics : IDisposable
         _completed = _meter.CreateCounter<long>("lp.uploads.completed", "{upload}", "Uploads finished into an object at the destination");
         _expired = _meter.CreateCounter<long>("lp.uploads.expired", "{upload}", "Unfinished uploads removed after their expiry");
         _bytes = _meter.CreateCounter<long>("lp.uploads.received", "By", "Bytes appended and made durable");
-        _appendSeconds = _meter.CreateHistogram<double>("lp.uploads.append.duration", "s", "Time of one append (a PATCH's body), until durable");
+        _appendSeconds = _meter.CreateHistogram<double>("lp.uploads.append.duration", "s", "Time of one append (a PATCH's body), until durable",
+            tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300] });
     }
 
     public void UploadCreated() => _created.Add(1);

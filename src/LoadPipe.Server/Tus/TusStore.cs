@@ -11,6 +11,7 @@ namespace LoadPipe.Server.Tus;
 /// </summary>
 public sealed class TusStore(
     Func<CancellationToken, Task<IUploads>> openUploads, Location destination, Location staging, ServerSettings settings, TimeProvider time)
+    : IAsyncDisposable
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly ConcurrentDictionary<string, byte> _reservedNames = new(StringComparer.Ordinal);
@@ -59,6 +60,12 @@ public sealed class TusStore(
     }
 
     public void ReleaseName(string name) => _reservedNames.TryRemove(name, out _);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_uploads is IAsyncDisposable disposable) await disposable.DisposeAsync().ConfigureAwait(false);
+        _gate.Dispose();
+    }
 
     /// <summary>True when an open upload is past its expiry: it is answered as gone, and the sweeper removes it.</summary>
     public bool IsExpired(Upload upload) =>

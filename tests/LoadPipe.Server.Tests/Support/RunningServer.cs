@@ -52,7 +52,7 @@ public sealed class RunningServer : IAsyncDisposable
             Destination = Path.Combine(root.FullName, "uploads") + "/",
         };
         settings = configure?.Invoke(settings) ?? settings;
-        var server = LoadPipeServer.Create(host, settings, ct => PushEntry.OpenAsync(host, ct));
+        var server = LoadPipeServer.Create(host, settings, ct => PushEntry.OpenAsync(host, settings.Destination, ct));
         await server.StartAsync();
         var client = new HttpClient { BaseAddress = new Uri(server.Addresses.First()), Timeout = TimeSpan.FromMinutes(2) };
         return new RunningServer(root, host, server, client);

@@ -73,9 +73,11 @@ start_s3() {
   command -v node >/dev/null 2>&1 || need_apt node nodejs || return 1
   command -v npm >/dev/null 2>&1 || need_apt npm npm || return 1
   local npmdir="$root/.artifacts/npm"
-  if [ ! -d "$npmdir/node_modules/s3rver" ]; then
+  # s3rver, and the tus reference parts the tus tests run (tus-js-client against lp serve, @tus/server for lp's client).
+  if [ ! -d "$npmdir/node_modules/s3rver" ] || [ ! -d "$npmdir/node_modules/tus-js-client" ]; then
     mkdir -p "$npmdir"
-    npm install --silent --no-audit --no-fund --prefix "$npmdir" s3rver@3.7.1 >"$work/npm.log" 2>&1 || { cat "$work/npm.log" >&2; return 1; }
+    npm install --silent --no-audit --no-fund --prefix "$npmdir" s3rver@3.7.1 tus-js-client@4.3.1 @tus/server@2.4.5 @tus/file-store@2.1.1 \
+      >"$work/npm.log" 2>&1 || { cat "$work/npm.log" >&2; return 1; }
   fi
   local port; port=$(free_port)
   mkdir -p "$work/s3"

@@ -213,4 +213,36 @@ public sealed class TusCoreTests
         Assert.Equal(HttpStatusCode.NoContent, rest.StatusCode);
         Assert.Equal("hello world", await File.ReadAllTextAsync(Path.Combine(server.Destination, "greeting")));
     }
+
+    [Fact]
+    public async Task Patch_OnAFullDisk_Is507AndKeepsWhatWasAcknowledged()
+    {
+        const string variable = "LP_TEST_SMALL_DISK";
+        var smallDisk = Environment.GetEnvironmentVariable(variable);
+        Assert.False(string.IsNullOrEmpty(smallDisk),
+            $"{variable} is not set: run the tests with scripts/test.sh, which mounts a 4 MiB tmpfs for this test "
+            + $"(or: mkdir -p /tmp/small && mount -t tmpfs -o size=4m tmpfs /tmp/small && export {variable}=/tmp/small)");
+        var folder = Directory.CreateDirectory(Path.Combine(smallDisk, "lp-server-" + Guid.NewGuid().ToString("N")));
+        try
+        {
+            await using var server = await RunningServer.StartAsync(configure: s => s with { Destination = folder.FullName + "/" });
+            var bytes = RandomNumberGenerator.GetBytes(8 << 20);
+            var upload = await CreatedAsync(server.Client, bytes.Length, Metadata(("filename", "full.bin")));
+            using (var first = await PatchAsync(server.Client, upload, 0, bytes[..(1 << 20)]))
+                Assert.Equal(HttpStatusCode.NoContent, first.StatusCode);
+
+            using (var full = await PatchAsync(server.Client, upload, 1 << 20, bytes[(1 << 20)..]))
+                await AssertProblemAsync(full, 507);
+
+            using var head = await HeadAsync(server.Client, upload);
+            Assert.InRange(Offset(head), 1 << 20, (8 << 20) - 1);
+            Assert.False(File.Exists(Path.Combine(folder.FullName, "full.bin")));
+            // The upload's bytes would leave the shared small disk full.
+            (await server.Client.SendAsync(RunningServer.Tus(HttpMethod.Delete, upload.PathAndQuery))).Dispose();
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
 }

@@ -121,6 +121,26 @@ public abstract class UploadContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Append_TwoProcessesTakingTurns_EachTakesTheTransferOverAndTheObjectIsWhole()
+    {
+        var data = Bytes((5 << 20) + 50_000, seed: 4);
+        var a = await OpenServiceAsync();
+        var b = await OpenServiceAsync();
+        var upload = await CreateAsync(a, "turns.bin", data.Length);
+        int[] cuts = [10, (5 << 20) - 5, 20_000];
+        var offset = 0;
+
+        for (var i = 0; i < cuts.Length; i++)
+        {
+            await AppendAsync(i % 2 == 0 ? a : b, upload, data, offset, cuts[i]);
+            offset += cuts[i];
+        }
+        var done = await AppendAsync(b, upload, data, offset, data.Length - offset);
+
+        await AssertObjectAsync("turns.bin", data, done);
+    }
+
+    [Fact]
     public async Task Append_WrongOffset_ConflictWithTheUploadsOffsetAndNothingRead()
     {
         var uploads = await OpenServiceAsync();
@@ -271,6 +291,44 @@ public abstract class UploadContractTests : IAsyncLifetime
         var expired = await uploads.ListExpiredAsync(now, 10).ToListAsync();
 
         Assert.Equal([older.Id, old.Id], expired.Select(u => u.Id));
+    }
+
+    [Fact]
+    public async Task Append_ThroughZstd_EachAppendFramedOnItsOwnAndTheObjectDecodesToTheBody()
+    {
+        var first = await OpenServiceAsync();
+        var data = Bytes((5 << 20) + 300_000, seed: 9);
+        Array.Fill(data, (byte)'a', 1000, 3 << 20);
+        var upload = await first.CreateAsync(new NewUpload { Destination = Resolver.Resolve(Destination("framed.zst")), Length = data.Length, Stages = ["zstd:1"] });
+        await AppendAsync(first, upload, data, 0, 1);
+        await AppendAsync(first, upload, data, 1, (5 << 20) + 3);
+        await first.DisposeAsync();
+
+        var second = await OpenServiceAsync();
+        await AppendAsync(second, upload, data, (5 << 20) + 4, 17);
+        var done = await AppendAsync(second, upload, data, (5 << 20) + 21, data.Length - (5 << 20) - 21);
+
+        var stored = await ReadObjectAsync("framed.zst");
+        Assert.NotNull(stored);
+        using var decoded = new MemoryStream();
+        await using (var zstd = new ZstdSharp.DecompressionStream(new MemoryStream(stored)))
+            await zstd.CopyToAsync(decoded);
+        Assert.True(data.AsSpan().SequenceEqual(decoded.ToArray()), "the object does not decode to the appended bytes");
+        Assert.True(stored.Length < data.Length);
+        Assert.Equal((UploadStatus.Completed, (long)data.Length), (done.Status, done.Offset));
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(stored)), done.Sha256);
+    }
+
+    [Fact]
+    public async Task Create_StageWithStateAcrossAppends_IsAUsageError()
+    {
+        var uploads = await OpenServiceAsync();
+
+        var e = await Assert.ThrowsAnyAsync<LoadPipeException>(() => uploads.CreateAsync(
+            new NewUpload { Destination = Resolver.Resolve(Destination("replay.bin")), Length = 10, Stages = ["gunzip"] }));
+
+        Assert.Equal(ErrorKind.Usage, e.Kind);
+        Assert.Contains("gunzip", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -5,6 +5,7 @@ using LoadPipe.Core.Buffers;
 using LoadPipe.Core.Errors;
 using LoadPipe.Core.Locations;
 using LoadPipe.Core.Manifest;
+using LoadPipe.Core.Stages;
 using LoadPipe.Core.Storage;
 
 namespace LoadPipe.Core.Uploads;
@@ -36,10 +37,18 @@ internal sealed class UploadAppend : IAsyncDisposable
     private int _nextChunk;
     private long _recordedOffset;
     private RunningHashes? _hashes;
+    // Framed stages: the body is read into _input, and each full input chunk (and what is left at the end of the
+    // append) becomes one frame of every stage, which goes to _pending as output.
+    private readonly IReadOnlyList<IFramedStage> _stages;
+    private readonly byte[]? _input;
+    private int _inputCount;
+    private readonly FrameBuffer[] _frames = [new(), new()];
 
     public UploadAppend(UploadService service, UploadRecord row, TransferLease lease, Location destination, IWriteSession session,
-        IReadOnlyList<UploadTailSegment> tail, RunningHashes? hashes)
+        IReadOnlyList<UploadTailSegment> tail, RunningHashes? hashes, IReadOnlyList<IFramedStage> stages)
     {
+        _stages = stages;
+        if (stages.Count > 0) _input = ChunkPool.Rent(service.Options.ChunkSize);
         _service = service;
         _row = row;
         _lease = lease;
@@ -79,34 +88,9 @@ internal sealed class UploadAppend : IAsyncDisposable
     /// the whole body; the failure is handed back for the caller to rethrow once it is done.</summary>
     public async Task<AppendOutcome> RunAsync(Stream body, long limit, IncrementalHash? bodyHash, BodyChecksum? checksum, CancellationToken cancellationToken)
     {
-        // Without a checksum every store write is recorded as it is made, so a long body's progress is kept as it goes.
-        var recordAsYouGo = bodyHash is null;
-        long read = 0;
-        ExceptionDispatchInfo? failure = null;
-        while (read < limit)
-        {
-            if (_count == _capacity)
-            {
-                await WriteAlignedAsync(cancellationToken).ConfigureAwait(false);
-                if (recordAsYouGo && _wroteSinceRecord) await RecordAsync(_row.Offset + read, cancellationToken).ConfigureAwait(false);
-            }
-            int n;
-            try
-            {
-                n = await body.ReadAsync(_pending.AsMemory(_count, (int)Math.Min(_capacity - _count, limit - read)), cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception e)
-            {
-                failure = ExceptionDispatchInfo.Capture(e);
-                break;
-            }
-            if (n == 0) break;
-            var data = _pending.AsSpan(_count, n);
-            bodyHash?.AppendData(data);
-            _hashes?.Append(data);
-            _count += n;
-            read += n;
-        }
+        var (read, failure) = _stages.Count > 0
+            ? await ReadFramedAsync(body, limit, bodyHash, cancellationToken).ConfigureAwait(false)
+            : await ReadAsync(body, limit, bodyHash, cancellationToken).ConfigureAwait(false);
         var tooLarge = false;
         if (failure is null && read == limit && limit != long.MaxValue)
         {
@@ -134,9 +118,94 @@ internal sealed class UploadAppend : IAsyncDisposable
         }
         // A client that went away cancels the request: what arrived is kept all the same.
         var keep = failure is null ? cancellationToken : CancellationToken.None;
+        if (_inputCount > 0) await FrameAsync(keep).ConfigureAwait(false);
         var offset = _row.Offset + read;
         await KeepAsync(offset, completes: _row.Length == offset, keep).ConfigureAwait(false);
         return new AppendOutcome(_row.ToUpload() with { Offset = offset }, failure, tooLarge);
+    }
+
+    /// <summary>Reads the body straight into the pending bytes. Without a checksum every store write is recorded as it
+    /// is made, so a long body's progress is kept as it goes.</summary>
+    private async Task<(long Read, ExceptionDispatchInfo? Failure)> ReadAsync(Stream body, long limit, IncrementalHash? bodyHash, CancellationToken cancellationToken)
+    {
+        var recordAsYouGo = bodyHash is null;
+        long read = 0;
+        ExceptionDispatchInfo? failure = null;
+        while (read < limit)
+        {
+            if (_count == _capacity)
+            {
+                await WriteAlignedAsync(cancellationToken).ConfigureAwait(false);
+                if (recordAsYouGo && _wroteSinceRecord) await RecordAsync(_row.Offset + read, cancellationToken).ConfigureAwait(false);
+            }
+            int n;
+            try
+            {
+                n = await body.ReadAsync(_pending.AsMemory(_count, (int)Math.Min(_capacity - _count, limit - read)), cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                failure = ExceptionDispatchInfo.Capture(e);
+                break;
+            }
+            if (n == 0) break;
+            var data = _pending.AsSpan(_count, n);
+            bodyHash?.AppendData(data);
+            _hashes?.Append(data);
+            _count += n;
+            read += n;
+        }
+        return (read, failure);
+    }
+
+    /// <summary>Reads the body into input chunks, each framed on its own by every stage as soon as it is full: the
+    /// output of an append never depends on the bytes before it, so any process can take the next one. The last,
+    /// shorter chunk is framed once the checksum (if any) is known to match. Nothing is recorded before the end.</summary>
+    private async Task<(long Read, ExceptionDispatchInfo? Failure)> ReadFramedAsync(Stream body, long limit, IncrementalHash? bodyHash, CancellationToken cancellationToken)
+    {
+        var chunk = _service.Options.ChunkSize;
+        long read = 0;
+        while (read < limit)
+        {
+            if (_inputCount == chunk) await FrameAsync(cancellationToken).ConfigureAwait(false);
+            int n;
+            try
+            {
+                n = await body.ReadAsync(_input.AsMemory(_inputCount, (int)Math.Min(chunk - _inputCount, limit - read)), cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                return (read, ExceptionDispatchInfo.Capture(e));
+            }
+            if (n == 0) break;
+            bodyHash?.AppendData(_input.AsSpan(_inputCount, n));
+            _inputCount += n;
+            read += n;
+        }
+        return (read, null);
+    }
+
+    /// <summary>The input chunk read so far as one frame of each stage in turn, added to the pending output.</summary>
+    private async Task FrameAsync(CancellationToken cancellationToken)
+    {
+        ReadOnlyMemory<byte> data = _input.AsMemory(0, _inputCount);
+        for (var i = 0; i < _stages.Count; i++)
+        {
+            var frame = _frames[i % 2];
+            frame.Reset();
+            FrameEncoding.Encode(_stages[i], data.Span, frame);
+            data = frame.WrittenMemory;
+        }
+        _inputCount = 0;
+        while (!data.IsEmpty)
+        {
+            if (_count == _capacity) await WriteAlignedAsync(cancellationToken).ConfigureAwait(false);
+            var n = Math.Min(data.Length, _capacity - _count);
+            data.Span[..n].CopyTo(_pending.AsSpan(_count));
+            _hashes?.Append(data.Span[..n]);
+            _count += n;
+            data = data[n..];
+        }
     }
 
     /// <summary>The end of an append: the store takes what it can of the pending bytes, the rest is kept as tail.</summary>
@@ -297,6 +366,7 @@ internal sealed class UploadAppend : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         ChunkPool.Return(_pending);
+        if (_input is not null) ChunkPool.Return(_input);
         _hashes?.Dispose();
         _hashes = null;
         await _session.DisposeAsync().ConfigureAwait(false);

@@ -100,17 +100,19 @@ public sealed partial class UploadService : IUploads, IAsyncDisposable
                 $"{destination}: {destination.Storage.Description} cannot take an upload (its writes cannot be continued by a later append)");
     }
 
-    /// <summary>The stages an upload may go through: those whose resume kind lets each append end anywhere. Framed
-    /// stages could (each append's bytes framed on their own); they are refused until the push entry frames them.</summary>
+    /// <summary>The stages an upload may go through: framed ones (zstd, gzip), which frame each append's bytes on their
+    /// own, so that an append may end anywhere and any process may take the next. The others keep state across appends.</summary>
     private string Pipeline(IReadOnlyList<string> specs)
     {
         var stages = _stages.ParseAll(specs);
-        if (stages.Count == 0) return "";
-        var refused = stages.FirstOrDefault(s => s.Resume != StageResume.Framed) ?? stages[0];
-        throw new LoadPipeException(ErrorKind.Usage, refused.Resume == StageResume.Framed
-            ? $"stage {refused.Spec}: uploads take no stages yet"
-            : $"stage {refused.Spec} cannot run on an upload: it keeps state across appends ({refused.Resume}), so an upload continued by another process could not resume it");
+        if (stages.FirstOrDefault(s => s.Resume != StageResume.Framed || s is not IFramedStage) is { } refused)
+            throw new LoadPipeException(ErrorKind.Usage,
+                $"stage {refused.Spec} cannot run on an upload: it keeps state from one append to the next ({refused.Resume.ToString().ToLowerInvariant()}); only framed stages (zstd, gzip) can");
+        return string.Join(StageCatalog.PipelineSeparator, stages.Select(s => s.Spec));
     }
+
+    private IReadOnlyList<IFramedStage> FramedStages(UploadRecord row) =>
+        [.. _stages.ParseAll(StageCatalog.SplitPipeline(row.Pipeline)).Cast<IFramedStage>()];
 
     public async Task<Upload?> GetAsync(string id, CancellationToken cancellationToken = default) =>
         (await _store.GetUploadAsync(id, cancellationToken).ConfigureAwait(false))?.ToUpload();
@@ -144,7 +146,7 @@ public sealed partial class UploadService : IUploads, IAsyncDisposable
             var session = await OpenSessionAsync(row, destination, cancellationToken).ConfigureAwait(false)
                 ?? throw new LoadPipeException(ErrorKind.ResumeMismatch,
                     $"upload {id}: {destination} no longer holds the {row.BytesConfirmed} bytes confirmed earlier (its upload session is gone)");
-            await using var append = new UploadAppend(this, row, lease, destination, session, tail, TakeHashes(row, lease));
+            await using var append = new UploadAppend(this, row, lease, destination, session, tail, TakeHashes(row, lease), FramedStages(row));
             var limit = Math.Min(row.Length is { } length ? length - row.Offset : long.MaxValue, options.MaxLength ?? long.MaxValue);
             var outcome = await append.RunAsync(body, limit, bodyHash, options.Checksum, cancellationToken).ConfigureAwait(false);
             var result = outcome.Upload;
@@ -193,9 +195,12 @@ public sealed partial class UploadService : IUploads, IAsyncDisposable
         var lease = await LeaseAsync(row, cancellationToken).ConfigureAwait(false);
         var destination = _resolve(row.Destination);
         var tail = row.TailLength > 0 ? await _store.GetUploadTailAsync(id, cancellationToken).ConfigureAwait(false) : [];
-        var session = await OpenSessionAsync(row, destination, cancellationToken).ConfigureAwait(false)
-            ?? await FinishedAtDestinationAsync(row, destination, cancellationToken).ConfigureAwait(false);
-        await using var append = new UploadAppend(this, row, lease, destination, session, tail, TakeHashes(row, lease));
+        var session = await OpenSessionAsync(row, destination, cancellationToken).ConfigureAwait(false);
+        // An object found in place is adopted only once its confirmed bytes are read back and match their chunks, so
+        // hashes this process kept do not stand in for that read.
+        var hashes = session is null ? null : TakeHashes(row, lease);
+        session ??= await FinishedAtDestinationAsync(row, destination, cancellationToken).ConfigureAwait(false);
+        await using var append = new UploadAppend(this, row, lease, destination, session, tail, hashes, FramedStages(row));
         return await FinishAsync(append, cancellationToken).ConfigureAwait(false);
     }
 
@@ -316,7 +321,9 @@ public sealed partial class UploadService : IUploads, IAsyncDisposable
         return lease;
     }
 
-    internal WriteRequest Request(UploadRecord row) => new() { ExpectedSize = row.Length ?? -1, Source = "upload:" + row.Id };
+    /// <summary>Through stages the object's size is not the upload's length: unknown.</summary>
+    internal WriteRequest Request(UploadRecord row) =>
+        new() { ExpectedSize = row.Pipeline.Length == 0 ? row.Length ?? -1 : -1, Source = "upload:" + row.Id };
 
     /// <summary>The destination's write session at the confirmed length: begun when nothing reached it yet, else resumed
     /// from the sink state (null when the store no longer has it).</summary>

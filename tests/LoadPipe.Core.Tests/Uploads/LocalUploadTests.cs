@@ -29,6 +29,44 @@ public sealed class LocalUploadTests : UploadContractTests
     }
 
     [Fact]
+    public async Task Complete_CommitDoneButNotRecorded_AdoptsTheObjectWhenItHoldsTheUploadsBytes()
+    {
+        // The state a process killed between the rename of the partial file and the record of the completion leaves:
+        // every byte recorded, the upload open, the object in place and no partial file.
+        var uploads = await OpenServiceAsync();
+        var data = Bytes(20_000);
+        var target = Destination("adopted.bin");
+        var upload = await uploads.CreateAsync(new Core.Uploads.NewUpload { Destination = Resolver.Resolve(target) });
+        await uploads.AppendAsync(upload.Id, 0, new MemoryStream(data), Core.Uploads.AppendOptions.None);
+        File.Move(LocalStorage.PartialPath(target), target);
+
+        var done = await uploads.DeclareLengthAsync(upload.Id, data.Length);
+
+        Assert.Equal(Core.Uploads.UploadStatus.Completed, done.Status);
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(data)), done.Sha256);
+        Assert.Equal(data, await File.ReadAllBytesAsync(target));
+    }
+
+    [Fact]
+    public async Task Complete_SessionGoneAndTheObjectDiffers_FailsAndLeavesTheUploadOpen()
+    {
+        var uploads = await OpenServiceAsync();
+        var data = Bytes(20_000);
+        var target = Destination("replaced.bin");
+        var upload = await uploads.CreateAsync(new Core.Uploads.NewUpload { Destination = Resolver.Resolve(target) });
+        await uploads.AppendAsync(upload.Id, 0, new MemoryStream(data), Core.Uploads.AppendOptions.None);
+        File.Delete(LocalStorage.PartialPath(target));
+        var other = Bytes(20_000, seed: 2);
+        await File.WriteAllBytesAsync(target, other);
+
+        var e = await Assert.ThrowsAnyAsync<Core.Errors.LoadPipeException>(() => uploads.DeclareLengthAsync(upload.Id, data.Length));
+
+        Assert.Equal(Core.Errors.ErrorKind.ResumeMismatch, e.Kind);
+        Assert.Equal(Core.Uploads.UploadStatus.Open, (await uploads.GetAsync(upload.Id))!.Status);
+        Assert.Equal(other, await File.ReadAllBytesAsync(target));
+    }
+
+    [Fact]
     public async Task Append_NothingLeftBehind_NoPartialFileOnceCompleted()
     {
         var uploads = await OpenServiceAsync();

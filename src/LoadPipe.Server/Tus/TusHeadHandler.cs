@@ -20,8 +20,8 @@ internal static class TusHeadHandler
     {
         context.Response.Headers.CacheControl = "no-store";
         var uploads = await store.UploadsAsync(context.RequestAborted).ConfigureAwait(false);
-        var upload = await uploads.GetAsync(TusRequest.Id(context), context.RequestAborted).ConfigureAwait(false);
-        if (upload is null || store.IsExpired(upload))
+        var upload = await store.LiveAsync(uploads, TusRequest.Id(context), context.RequestAborted).ConfigureAwait(false);
+        if (upload is null)
         {
             await Problem.WriteAsync(context, StatusCodes.Status404NotFound).ConfigureAwait(false);
             return;

@@ -38,8 +38,8 @@ internal static class TusPatchHandler
         }
         var id = TusRequest.Id(context);
         var uploads = await store.UploadsAsync(context.RequestAborted).ConfigureAwait(false);
-        var upload = await uploads.GetAsync(id, context.RequestAborted).ConfigureAwait(false);
-        if (upload is null || store.IsExpired(upload))
+        var upload = await store.LiveAsync(uploads, id, context.RequestAborted).ConfigureAwait(false);
+        if (upload is null)
         {
             await Problem.WriteAsync(context, StatusCodes.Status404NotFound).ConfigureAwait(false);
             return;

@@ -67,7 +67,18 @@ public sealed class TusStore(
         _gate.Dispose();
     }
 
-    /// <summary>True when an open upload is past its expiry: it is answered as gone, and the sweeper removes it.</summary>
+    /// <summary>The upload, or null when there is none or it has expired: an expired one is removed on the spot (as the
+    /// sweeper would), so that a client told 404 may start anew under the same name.</summary>
+    public async Task<Upload?> LiveAsync(IUploads uploads, string id, CancellationToken cancellationToken)
+    {
+        var upload = await uploads.GetAsync(id, cancellationToken).ConfigureAwait(false);
+        if (upload is null || !IsExpired(upload)) return upload;
+        if (await uploads.AbortAsync(id, CancellationToken.None).ConfigureAwait(false) && TusRequest.ObjectName(upload) is { } name)
+            ReleaseName(name);
+        return null;
+    }
+
+    /// <summary>True when an open upload is past its expiry: it is answered as gone, and removed.</summary>
     public bool IsExpired(Upload upload) =>
         upload.Status == UploadStatus.Open && upload.Expires is { } expires && expires <= Time.GetUtcNow();
 }

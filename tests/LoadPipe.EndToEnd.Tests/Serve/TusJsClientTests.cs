@@ -131,12 +131,13 @@ public sealed class TusJsClientTests
     {
         SkipWithoutClient();
         using var sandbox = new Sandbox();
-        await using var serve = await LpServe.StartAsync(sandbox, "expiration: 2s");
-        var file = WriteRandom(sandbox, "late.bin", 4 << 20);
+        // Long enough for the second, single-request upload to finish before its own expiry on a loaded machine.
+        await using var serve = await LpServe.StartAsync(sandbox, "expiration: 15s");
+        var file = WriteRandom(sandbox, "late.bin", 1 << 20);
 
-        var aborted = await NodeScript.RunAsync(Client, "--endpoint", serve.Endpoint, "--file", file, "--chunk-size", (512 << 10).ToString(), "--abort-after", "1");
+        var aborted = await NodeScript.RunAsync(Client, "--endpoint", serve.Endpoint, "--file", file, "--chunk-size", (256 << 10).ToString(), "--abort-after", "1");
         Assert.True(Event(aborted) == "aborted", aborted.ToString());
-        // The sweeper removes it once its Upload-Expires has passed.
+        // Once its Upload-Expires has passed it is removed (by the sweeper, or by the first request to find it expired).
         await Poll.UntilAsync(() => LpServe.HeadAsync(Url(aborted)).GetAwaiter().GetResult().Status == HttpStatusCode.NotFound,
             TimeSpan.FromMinutes(1), () => "the expired upload is still there");
 

@@ -31,8 +31,10 @@ public sealed class RunningServer : IAsyncDisposable
     /// <summary>Where finished uploads land (a local folder).</summary>
     public string Destination => Path.Combine(_root.FullName, "uploads");
 
-    /// <summary>Starts a server without auth (loopback), or with HS256 tokens signed with <see cref="Secret"/>.</summary>
-    public static async Task<RunningServer> StartAsync(bool jwt = false, Func<ServerSettings, ServerSettings>? configure = null, TimeProvider? time = null)
+    /// <summary>Starts a server without auth (loopback), or with HS256 tokens signed with <see cref="Secret"/>; its manifest
+    /// is a SQLite file of its own unless <paramref name="manifest"/> names one.</summary>
+    public static async Task<RunningServer> StartAsync(bool jwt = false, Func<ServerSettings, ServerSettings>? configure = null, TimeProvider? time = null,
+        string? manifest = null)
     {
         var root = Directory.CreateTempSubdirectory("lp-server-");
         var config = Path.Combine(root.FullName, "config.yaml");
@@ -40,7 +42,7 @@ public sealed class RunningServer : IAsyncDisposable
         var host = LoadPipeHost.Create(new LoadPipeHostSettings
         {
             ConfigPath = config,
-            Manifest = Path.Combine(root.FullName, "manifest.db"),
+            Manifest = manifest ?? Path.Combine(root.FullName, "manifest.db"),
             Environment = _ => null,
             Time = time,
         });

@@ -132,13 +132,14 @@ public sealed class TusExtensionTests
         (await PatchAsync(server.Client, kept, 0, Body)).Dispose();
         time.Advance(TimeSpan.FromHours(2));
 
+        // Advancing the clock fired the sweeper's timer: it removes the upload through the push entry (no request has
+        // touched it, so nothing else could have).
+        var uploads = await server.Store.UploadsAsync(default);
+        await Poll.UntilAsync(async () => await uploads.GetAsync(upload.Segments[^1]) is null, () => "the sweeper did not remove the expired upload");
         using (var head = await HeadAsync(server.Client, upload))
             Assert.Equal(HttpStatusCode.NotFound, head.StatusCode);
         using (var patch = await PatchAsync(server.Client, upload, 0, Body))
             await AssertProblemAsync(patch, 404);
-        // Advancing the clock fired the sweeper's timer: it removes the upload through the push entry.
-        var uploads = await server.Store.UploadsAsync(default);
-        await Poll.UntilAsync(async () => await uploads.GetAsync(upload.Segments[^1]) is null, () => "the sweeper did not remove the expired upload");
         // A finished upload does not expire.
         Assert.NotNull(await uploads.GetAsync(kept.Segments[^1]));
         Assert.Equal(["finished"], server.StoredFiles());

@@ -255,6 +255,9 @@ internal sealed partial class LocalWriteSession : IWriteSession
         // locked and leaves it alone; one that opens the name after it creates a new partial file.
         if (_request.Modified is { } modified) File.SetLastWriteTimeUtc(handle, modified.UtcDateTime);
         File.Move(_partial, _target, overwrite: true);
+        // A session that was flushed (the push entry) reports the object as kept once committed: the rename too must
+        // survive a power loss. The pull path never flushes, and keeps its one fsync.
+        if (_folderSynced) SyncFolder(Path.GetDirectoryName(_target)!);
         handle.Dispose();
         _handle = null;
         var status = FileStatus.Of(_target);

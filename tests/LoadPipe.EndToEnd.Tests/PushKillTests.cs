@@ -44,6 +44,31 @@ public sealed class PushKillTests
         Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(data)), sha256);
     }
 
+    [Fact]
+    public async Task Cleanup_OpenUpload_IsLeftForTheUploadToContinue()
+    {
+        using var sandbox = new Sandbox();
+        var destination = sandbox.PathOf("out/open.bin");
+        var file = sandbox.PathOf("in/body.bin");
+        var data = new byte[1000];
+        new Random(3).NextBytes(data);
+        await File.WriteAllBytesAsync(file, data);
+        await using (var first = PushProbe.Start(sandbox))
+        {
+            Assert.Equal("created open1", await first.AskAsync($"create open1 {destination} 1000"));
+            Assert.Equal("offset 400", await first.AskAsync($"append open1 0 {file} 0 400"));
+            await first.KillAsync();
+        }
+
+        var cleanup = await sandbox.LpAsync("cleanup", "--older-than", "0s");
+
+        cleanup.AssertExitCode(0);
+        Assert.DoesNotContain(cleanup.StdoutLines, line => line.StartsWith("aborted", StringComparison.Ordinal));
+        await using var second = PushProbe.Start(sandbox);
+        Assert.Equal("offset 1000", await second.AskAsync($"append open1 400 {file} 400 600"));
+        Assert.Equal(data, await File.ReadAllBytesAsync(destination));
+    }
+
     private static async Task<(byte[] Data, string Sha256)> PushWithKillsAsync(Sandbox sandbox, string destination, string? config)
     {
         var data = new byte[Cuts.Sum() + (3 << 20) + 5];

@@ -4,6 +4,7 @@ using LoadPipe.Core.Errors;
 using LoadPipe.Core.Locations;
 using LoadPipe.Core.Manifest;
 using LoadPipe.Core.Storage;
+using LoadPipe.Core.Uploads;
 
 namespace LoadPipe.Cli.Commands;
 
@@ -26,7 +27,8 @@ public static class CleanupCommand
             int aborted = 0, failed = 0;
             await foreach (var t in manifest.ListTransfersAsync(null, ct).ConfigureAwait(false))
             {
-                if (t.Status == TransferStatus.Completed || t.SinkState is null || t.UpdatedAt > cutoff) continue;
+                // An open upload's session is the upload's, swept when it expires (IUploads.ListExpiredAsync).
+                if (t.Status == TransferStatus.Completed || t.SinkState is null || t.UpdatedAt > cutoff || UploadRows.IsUploadSource(t.Key.Source)) continue;
                 var where = Location.Display(t.Key.Destination);
                 if (parse.GetValue(dryRun))
                 {

@@ -141,7 +141,13 @@ public static class UploadRows
     };
 
     /// <summary>The transfer key of upload <paramref name="id"/>: its source is "upload:ID", which no location resolves to.</summary>
-    public static TransferKey KeyOf(string id, string destination, string pipeline) => new("upload:" + id, destination, pipeline);
+    public static TransferKey KeyOf(string id, string destination, string pipeline) => new(SourcePrefix + id, destination, pipeline);
+
+    private const string SourcePrefix = "upload:";
+
+    /// <summary>True for the source of an upload's transfer: nothing can be read from it again (`lp retry` leaves it
+    /// out), and its write session belongs to the upload until it completes, aborts or expires (`lp cleanup` leaves it).</summary>
+    public static bool IsUploadSource(string source) => source.StartsWith(SourcePrefix, StringComparison.Ordinal);
 
     /// <summary>The metadata as a JSON object of strings, written by hand: no reflection (Native AOT).</summary>
     public static string WriteMetadata(IReadOnlyDictionary<string, string> metadata)

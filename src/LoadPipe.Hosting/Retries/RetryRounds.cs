@@ -2,6 +2,7 @@ using LoadPipe.Core.Errors;
 using LoadPipe.Core.Manifest;
 using LoadPipe.Core.Stages;
 using LoadPipe.Core.Transfers;
+using LoadPipe.Core.Uploads;
 using LoadPipe.Hosting.Configuration;
 
 namespace LoadPipe.Hosting.Retries;
@@ -71,7 +72,7 @@ public sealed class RetryRounds(LoadPipeHost host)
             {
                 var options = host.Options(request.Settings with { Process = StageCatalog.SplitPipeline(group.Key) }, null, "retry");
                 if (request.Metadata.Count > 0) options.Metadata = new Dictionary<string, string>(request.Metadata);
-                var pairs = group.Where(t => t.Key.Source != "-" && t.Key.Destination != "-")
+                var pairs = group.Where(t => t.Key.Source != "-" && t.Key.Destination != "-" && !UploadRows.IsUploadSource(t.Key.Source))
                     .Select(t => (host.Resolver.Resolve(t.Key.Source), host.Resolver.Resolve(t.Key.Destination))).ToList();
                 var summary = await observer.RunCopyAsync(() => engine.RetryAsync(id, pairs, options, observer.Files, cancellationToken)).ConfigureAwait(false);
                 retried = true;

@@ -192,6 +192,26 @@ public sealed class ServerEdgeTests
     }
 
     [Fact]
+    public async Task Patch_BodyTricklingInBelowTheMinimumRate_IsCutOffAndWhatArrivedIsKept()
+    {
+        await using var server = await RunningServer.StartAsync(configure: s => s with { MinBodyRate = 100_000 });
+        var upload = await CreatedAsync(server.Client, 1000);
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(server.Client.BaseAddress!.Host, server.Client.BaseAddress.Port);
+        var stream = tcp.GetStream();
+        var head = $"PATCH {upload.AbsolutePath} HTTP/1.1\r\nHost: x\r\nTus-Resumable: 1.0.0\r\nUpload-Offset: 0\r\n"
+            + "Content-Type: application/offset+octet-stream\r\nContent-Length: 1000\r\n\r\nabc";
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(head));
+        // Then nothing more, as a slowloris client does: after the grace period Kestrel answers 408 and closes.
+        using var reader = new StreamReader(stream);
+        var answer = await reader.ReadToEndAsync().WaitAsync(TimeSpan.FromMinutes(2));
+
+        Assert.StartsWith("HTTP/1.1 408", answer, StringComparison.Ordinal);
+        using var after = await HeadAsync(server.Client, upload);
+        Assert.Equal(3, Offset(after));
+    }
+
+    [Fact]
     public void Settings_AuthNoneOnAnAddressOthersReach_IsRefused()
     {
         var config = new ServerConfig { Auth = new ServerAuthConfig { None = true }, Uploads = new ServerUploadsConfig { Destination = "/tmp/x/" } };

@@ -73,6 +73,7 @@ start_s3() {
   command -v node >/dev/null 2>&1 || need_apt node nodejs || return 1
   command -v npm >/dev/null 2>&1 || need_apt npm npm || return 1
   local npmdir="$root/.artifacts/npm"
+  # s3rver, and the tus reference parts the tus tests run (tus-js-client against lp serve, @tus/server for lp's client).
   if [ ! -d "$npmdir/node_modules/s3rver" ] || [ ! -d "$npmdir/node_modules/@tus/server" ] || [ ! -d "$npmdir/node_modules/@tus/file-store" ] \
     || [ ! -d "$npmdir/node_modules/tus-js-client" ]; then
     mkdir -p "$npmdir"

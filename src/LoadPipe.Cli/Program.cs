@@ -34,6 +34,7 @@ public static class Program
         root.Subcommands.Add(SessionCommands.Notify());
         root.Subcommands.Add(CleanupCommand.Create());
         root.Subcommands.Add(AuthCommands.Create());
+        root.Subcommands.Add(ServeCommand.Create());
 
         // Ctrl-C and SIGTERM stop cleanly: the current chunk is abandoned, everything confirmed stays confirmed.
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
@@ -71,15 +72,16 @@ public static class Program
 
     /// <summary>Runs a command body with the session it needs, turning every failure into one line and an exit code.
     /// With --json, a command that ends with a run's summary (<see cref="SummaryOutput"/>) still ends with one when the
-    /// run fails before it or is interrupted, with its status and error.</summary>
-    public static async Task<int> RunAsync(ParseResult parse, Func<CliSession, Task<int>> body)
+    /// run fails before it or is interrupted, with its status and error. <paramref name="allowExec"/> is false for a
+    /// command that serves others (`lp serve`): no client may run a command through an exec: stage.</summary>
+    public static async Task<int> RunAsync(ParseResult parse, Func<CliSession, Task<int>> body, bool allowExec = true)
     {
         var debug = parse.GetValue(GlobalOptions.Debug);
         var json = parse.GetValue(GlobalOptions.Json) ? SummaryOutput(parse) : null;
         var clock = System.Diagnostics.Stopwatch.StartNew();
         try
         {
-            await using var session = CliSession.Create(parse);
+            await using var session = CliSession.Create(parse, allowExec);
             return await body(session).ConfigureAwait(false);
         }
         catch (OperationCanceledException e) when (Interrupt.IsCancellationRequested)

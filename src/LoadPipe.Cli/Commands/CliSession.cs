@@ -35,7 +35,7 @@ public sealed class CliSession : IAsyncDisposable
     /// <summary>Flags over LP_* variables over the job over the config's defaults over built-in defaults, range-checked.</summary>
     public TransferOptions Options(JobSettings flags, JobSettings? job = null, string command = "copy") => Host.Options(flags, job, command);
 
-    public static CliSession Create(ParseResult parse)
+    public static CliSession Create(ParseResult parse, bool allowExec = true)
     {
         var debug = parse.GetValue(GlobalOptions.Debug);
         return new CliSession(parse, LoadPipeHost.Create(new LoadPipeHostSettings
@@ -45,8 +45,8 @@ public sealed class CliSession : IAsyncDisposable
             LogLevel = debug ? LogLevel.Debug : parse.GetValue(GlobalOptions.Quiet) ? LogLevel.Error : LogLevel.Warning,
             LogFormat = parse.GetValue(GlobalOptions.LogFormat) == "json" ? LogFormat.Json : LogFormat.Text,
             StackTraces = debug,
-            // lp runs as its user, on their machine: exec:CMD runs what they could run themselves.
-            AllowExec = true,
+            // lp runs as its user, on their machine: exec:CMD runs what they could run themselves; `lp serve` turns it off.
+            AllowExec = allowExec,
         }));
     }
 

@@ -14,7 +14,7 @@ namespace LoadPipe.Hosting.Configuration;
 /// </summary>
 public static partial class ConfigReader
 {
-    private static readonly HashSet<string> TopKeys = ["remotes", "defaults", "jobs"];
+    private static readonly HashSet<string> TopKeys = ["remotes", "defaults", "jobs", "server"];
     private static readonly HashSet<string> SettingKeys =
         ["process", "include", "exclude", "extensions", "chunk_size", "transfers", "retries", "bwlimit", "cache_dir", "cache_limit", "checksum", "check_dest", "hash", "project"];
 
@@ -58,6 +58,7 @@ public static partial class ConfigReader
         var remotes = new Dictionary<string, RemoteDefinition>(StringComparer.Ordinal);
         var defaults = new JobSettings();
         var jobs = new List<JobDefinition>();
+        var server = new ServerConfig();
         foreach (var (keyNode, value) in root.Children)
         {
             var key = Key(keyNode, name);
@@ -98,11 +99,14 @@ public static partial class ConfigReader
                             Settings(job, name, where, allowJobKeys: true), $"{name}:{job.Start.Line}"));
                     }
                     break;
+                case "server":
+                    server = Server(Map(value, name, "server"), name);
+                    break;
                 default:
                     throw Error(name, keyNode, $"unknown key '{key}' (known: {string.Join(", ", TopKeys)})");
             }
         }
-        return new LoadPipeConfig(path, remotes, defaults, jobs, text);
+        return new LoadPipeConfig(path, remotes, defaults, jobs, text) { Server = server };
     }
 
     private static JobSettings Settings(YamlMappingNode node, string file, string where, bool allowJobKeys)
@@ -133,6 +137,117 @@ public static partial class ConfigReader
             };
         }
         return s;
+    }
+
+    private static ServerConfig Server(YamlMappingNode node, string file)
+    {
+        var s = new ServerConfig();
+        foreach (var (keyNode, value) in node.Children)
+        {
+            var key = Key(keyNode, file);
+            var at = $"server.{key}";
+            s = key switch
+            {
+                "listen" => s with { Listen = Scalar(value, file, at) },
+                "auth" => s with { Auth = ServerAuth(value, file) },
+                "uploads" => s with { Uploads = ServerUploads(Map(value, file, at), file) },
+                "cors" => s with { CorsOrigins = Only(Map(value, file, at), file, at, "origins", v => List(v, file, "server.cors.origins")) },
+                "limits" => s with { Limits = ServerLimits(Map(value, file, at), file) },
+                _ => throw Error(file, keyNode, $"server: unknown key '{key}' (known: listen, auth, uploads, cors, limits)"),
+            };
+        }
+        return s;
+    }
+
+    private static ServerAuthConfig ServerAuth(YamlNode node, string file)
+    {
+        if (node is YamlScalarNode { Value: "none" }) return new ServerAuthConfig { None = true };
+        if (node is not YamlMappingNode map) throw Error(file, node, "server.auth: give 'none' or a 'jwt:' mapping");
+        var jwt = Only(map, file, "server.auth", "jwt", v => Map(v, file, "server.auth.jwt"));
+        var auth = new ServerAuthConfig();
+        foreach (var (keyNode, value) in jwt.Children)
+        {
+            var key = Key(keyNode, file);
+            var at = $"server.auth.jwt.{key}";
+            auth = key switch
+            {
+                "hs256_secret" => auth with { Hs256Secret = Scalar(value, file, at) },
+                "rs256_public_key_file" => auth with { Rs256PublicKeyFile = Scalar(value, file, at) },
+                "issuer" => auth with { Issuer = Scalar(value, file, at) },
+                "audience" => auth with { Audience = Scalar(value, file, at) },
+                _ => throw Error(file, keyNode, $"server.auth.jwt: unknown key '{key}' (known: hs256_secret, rs256_public_key_file, issuer, audience)"),
+            };
+        }
+        if ((auth.Hs256Secret is null) == (auth.Rs256PublicKeyFile is null))
+            throw Error(file, jwt, "server.auth.jwt: give exactly one of hs256_secret and rs256_public_key_file");
+        if (auth.Hs256Secret is { Length: < 32 })
+            throw Error(file, jwt, "server.auth.jwt.hs256_secret: use at least 32 characters (HS256 needs a 256-bit key)");
+        return auth;
+    }
+
+    private static ServerUploadsConfig ServerUploads(YamlMappingNode node, string file)
+    {
+        var s = new ServerUploadsConfig();
+        foreach (var (keyNode, value) in node.Children)
+        {
+            var key = Key(keyNode, file);
+            var at = $"server.uploads.{key}";
+            s = key switch
+            {
+                "destination" => s with { Destination = Scalar(value, file, at) },
+                "staging" => s with { Staging = Scalar(value, file, at) },
+                "max_size" => s with { MaxSize = Size(value, file, at) },
+                "expiration" => s with { Expiration = Duration(value, file, at) },
+                _ => throw Error(file, keyNode, $"server.uploads: unknown key '{key}' (known: destination, staging, max_size, expiration)"),
+            };
+        }
+        return s;
+    }
+
+    private static ServerLimitsConfig ServerLimits(YamlMappingNode node, string file)
+    {
+        var s = new ServerLimitsConfig();
+        foreach (var (keyNode, value) in node.Children)
+        {
+            var key = Key(keyNode, file);
+            var at = $"server.limits.{key}";
+            s = key switch
+            {
+                "max_header_size" => s with { MaxHeaderSize = Size(value, file, at) },
+                "requests_per_minute" => s with { RequestsPerMinute = Int(value, file, at, 1, 1_000_000) },
+                "min_body_rate" => s with { MinBodyRate = Size(value, file, at) },
+                "header_timeout" => s with { HeaderTimeout = Duration(value, file, at) },
+                _ => throw Error(file, keyNode, $"server.limits: unknown key '{key}' (known: max_header_size, requests_per_minute, min_body_rate, header_timeout)"),
+            };
+        }
+        return s;
+    }
+
+    /// <summary>The value of a mapping that must hold exactly <paramref name="only"/>.</summary>
+    private static T Only<T>(YamlMappingNode node, string file, string where, string only, Func<YamlNode, T> read)
+    {
+        foreach (var (keyNode, _) in node.Children)
+            if (Key(keyNode, file) is var k && k != only) throw Error(file, keyNode, $"{where}: unknown key '{k}' (known: {only})");
+        return node.Children.TryGetValue(new YamlScalarNode(only), out var value)
+            ? read(value)
+            : throw Error(file, node, $"{where}: '{only}' is missing");
+    }
+
+    /// <summary>A duration with a unit: 90s, 30m, 24h, 7d.</summary>
+    private static TimeSpan Duration(YamlNode node, string file, string where)
+    {
+        var text = Scalar(node, file, where);
+        if (text.Length > 1 && double.TryParse(text[..^1], NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var n) && n > 0)
+        {
+            switch (text[^1])
+            {
+                case 's': return TimeSpan.FromSeconds(n);
+                case 'm': return TimeSpan.FromMinutes(n);
+                case 'h': return TimeSpan.FromHours(n);
+                case 'd': return TimeSpan.FromDays(n);
+            }
+        }
+        throw Error(file, node, $"{where}: '{text}' is not a duration (examples: 90s, 30m, 24h, 7d)");
     }
 
     private static YamlMappingNode Map(YamlNode node, string file, string where) =>

@@ -2,7 +2,7 @@ using LoadPipe.Core.Locations;
 
 namespace LoadPipe.Hosting.Configuration;
 
-/// <summary>What one YAML file holds: remotes, defaults for every command, and the jobs `lp sync` runs.</summary>
+/// <summary>What one YAML file holds: remotes, defaults for every command, the jobs `lp sync` runs, and the server's settings.</summary>
 public sealed record LoadPipeConfig(
     string Path,
     IReadOnlyDictionary<string, RemoteDefinition> Remotes,
@@ -11,6 +11,9 @@ public sealed record LoadPipeConfig(
     string Text)
 {
     public static LoadPipeConfig Empty(string path) => new(path, new Dictionary<string, RemoteDefinition>(), new JobSettings(), [], "");
+
+    /// <summary>The `server:` section (`lp serve`); empty when the file has none.</summary>
+    public ServerConfig Server { get; init; } = new();
 }
 
 /// <summary>A job: a source, a destination, and how to move between them.</summary>

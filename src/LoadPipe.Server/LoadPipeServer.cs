@@ -1,0 +1,153 @@
+using System.Net;
+using System.Threading.RateLimiting;
+using LoadPipe.Core.Uploads;
+using LoadPipe.Hosting;
+using LoadPipe.Server.Auth;
+using LoadPipe.Server.Health;
+using LoadPipe.Server.Metrics;
+using LoadPipe.Server.Problems;
+using LoadPipe.Server.Tus;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using OpenTelemetry.Metrics;
+
+namespace LoadPipe.Server;
+
+/// <summary>
+/// `lp serve`: Kestrel with the tus endpoints, auth, limits, CORS, health and metrics, on a <see cref="LoadPipeHost"/>
+/// made by the front (the CLI) the same way every front makes it. Built with the slim builder and source-generated JSON,
+/// so it runs in the native (AOT) lp.
+/// </summary>
+public sealed class LoadPipeServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private LoadPipeServer(WebApplication app, TusStore store)
+    {
+        _app = app;
+        Store = store;
+    }
+
+    public TusStore Store { get; }
+
+    /// <summary>The addresses Kestrel listens on once started (a port 0 resolved), e.g. "http://127.0.0.1:41234".</summary>
+    public IReadOnlyCollection<string> Addresses =>
+        _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToList() ?? [];
+
+    /// <summary>Builds the server. <paramref name="openUploads"/> opens the push entry over the host's manifest.</summary>
+    public static LoadPipeServer Create(LoadPipeHost host, ServerSettings settings, Func<CancellationToken, Task<IUploads>> openUploads)
+    {
+        var destination = host.Resolver.Resolve(settings.Destination);
+        var staging = settings.Staging is { } s ? host.Resolver.Resolve(s) : destination.Child(ServerDefaults.StagingFolder);
+        var store = new TusStore(openUploads, destination, staging, settings, host.Time);
+        var logger = host.Loggers.CreateLogger("LoadPipe.Server");
+
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "lp", Args = [] });
+        builder.Logging.ClearProviders();
+        builder.Services.AddSingleton(host.Loggers);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Listen(settings.Listen);
+            var limits = kestrel.Limits;
+            // A PATCH body is at most a whole upload; tus refuses more than an upload's length itself.
+            limits.MaxRequestBodySize = settings.MaxSize;
+            limits.MaxRequestHeadersTotalSize = (int)Math.Min(settings.MaxHeaderSize, int.MaxValue);
+            limits.MaxRequestLineSize = Math.Min(limits.MaxRequestLineSize, limits.MaxRequestHeadersTotalSize);
+            limits.RequestHeadersTimeout = settings.HeaderTimeout;
+            // Slowloris: a body that trickles in below this rate (after the grace period) is cut off.
+            limits.MinRequestBodyDataRate = new MinDataRate(settings.MinBodyRate, TimeSpan.FromSeconds(10));
+        });
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
+
+        var metrics = new ServerMetrics();
+        builder.Services.AddSingleton(metrics);
+        builder.Services.AddOpenTelemetry().WithMetrics(m => m
+            .AddMeter(ServerMetrics.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel")
+            .AddPrometheusExporter());
+        builder.Services.AddHostedService(_ => new ExpirationSweeper(store, metrics, logger));
+
+        builder.Services.AddCors(cors => cors.AddDefaultPolicy(policy =>
+        {
+            if (settings.CorsOrigins is { } origins) policy.WithOrigins([.. origins]);
+            else policy.AllowAnyOrigin();
+            policy.WithMethods(TusHeaders.Methods).WithHeaders(TusHeaders.RequestHeaders).WithExposedHeaders(TusHeaders.ResponseHeaders)
+                .SetPreflightMaxAge(TimeSpan.FromHours(1));
+        }));
+
+        builder.Services.AddRateLimiter(limiter =>
+        {
+            limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            limiter.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
+                context.Request.Path.StartsWithSegments("/health", StringComparison.Ordinal)
+                    ? RateLimitPartition.GetNoLimiter("health")
+                    : RateLimitPartition.GetFixedWindowLimiter(context.Connection.RemoteIpAddress?.ToString() ?? "unknown", _ => new FixedWindowRateLimiterOptions
+                    {
+                        PermitLimit = settings.RequestsPerMinute,
+                        Window = TimeSpan.FromMinutes(1),
+                    }));
+            limiter.OnRejected = (context, _) =>
+            {
+                context.HttpContext.Response.Headers.RetryAfter = "60";
+                return new ValueTask(Problem.WriteAsync(context.HttpContext, StatusCodes.Status429TooManyRequests,
+                    $"more than {settings.RequestsPerMinute} requests a minute from this client"));
+            };
+        });
+
+        if (settings.Jwt is { } jwt) JwtAuthentication.Add(builder.Services, jwt);
+
+        var app = builder.Build();
+        if (settings.Jwt is null) Log.AuthNone(logger, settings.ListenText);
+        app.UseProblemResponses(logger);
+        app.UseTusProtocol();
+        app.UseCors();
+        app.UseRateLimiter();
+        app.UseRouting();
+        if (settings.Jwt is not null)
+        {
+            app.UseAuthentication();
+            app.UseAuthorization();
+        }
+        app.MapHealth(host, store);
+        app.MapTus(store, metrics, logger, endpoint =>
+        {
+            if (settings.Jwt is not null) endpoint.RequireAuthorization(JwtAuthentication.UploadPolicy);
+        });
+        var scrape = app.MapPrometheusScrapingEndpoint("/metrics");
+        if (settings.Jwt is not null) scrape.RequireAuthorization(JwtAuthentication.AnyTokenPolicy);
+        return new LoadPipeServer(app, store);
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken = default) => _app.StartAsync(cancellationToken);
+
+    /// <summary>Once started, serves until <paramref name="cancellationToken"/> (Ctrl-C, SIGTERM), then stops: requests in
+    /// flight get a few seconds, and what they appended stays.</summary>
+    public async Task ServeUntilAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        await _app.StopAsync(CancellationToken.None).ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.DisposeAsync().ConfigureAwait(false);
+        await Store.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>True for a loopback address: where `auth: none` is allowed.</summary>
+    public static bool IsLoopback(IPEndPoint endpoint) => IPAddress.IsLoopback(endpoint.Address);
+}

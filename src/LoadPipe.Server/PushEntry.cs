@@ -1,0 +1,13 @@
+using LoadPipe.Core.Uploads;
+using LoadPipe.Hosting;
+
+namespace LoadPipe.Server;
+
+/// <summary>Opens the push entry (<see cref="IUploads"/>) over a host's manifest, for the server.</summary>
+public static class PushEntry
+{
+    /// <summary>The host's upload service, its session recorded as `serve` to <paramref name="destination"/>. The server
+    /// disposes it when it stops (that ends its session).</summary>
+    public static async Task<IUploads> OpenAsync(LoadPipeHost host, string destination, CancellationToken cancellationToken) =>
+        await host.CreateUploadsAsync(new UploadServiceOptions { Command = "serve", SessionDestination = destination }, cancellationToken).ConfigureAwait(false);
+}

@@ -1,0 +1,42 @@
+using System.Globalization;
+using LoadPipe.Server.Problems;
+using Microsoft.AspNetCore.Http;
+
+namespace LoadPipe.Server.Tus;
+
+/// <summary>
+/// tus 1.0.0, Core Protocol, HEAD: "The Server MUST always include the Upload-Offset header in the response for a HEAD
+/// request, even if the offset is 0, or the upload is already considered completed. If the size of the upload is known,
+/// the Server MUST include the Upload-Length header in the response. If the resource is not found, the Server SHOULD
+/// return either the 404 Not Found, 410 Gone or 403 Forbidden status without the Upload-Offset header ... The Server MUST
+/// prevent the client and/or proxies from caching the response by adding the Cache-Control: no-store header."
+/// Concatenation: "The response to a HEAD request for a final upload SHOULD NOT contain the Upload-Offset header unless
+/// the concatenation has been successfully finished ... Response to HEAD request against partial or final upload MUST
+/// include the Upload-Concat header and its value as received in the upload creation request."
+/// </summary>
+internal static class TusHeadHandler
+{
+    public static async Task HandleAsync(HttpContext context, TusStore store)
+    {
+        context.Response.Headers.CacheControl = "no-store";
+        var uploads = await store.UploadsAsync(context.RequestAborted).ConfigureAwait(false);
+        var upload = await store.LiveAsync(uploads, TusRequest.Id(context), context.RequestAborted).ConfigureAwait(false);
+        if (upload is null)
+        {
+            await Problem.WriteAsync(context, StatusCodes.Status404NotFound).ConfigureAwait(false);
+            return;
+        }
+        var headers = context.Response.Headers;
+        var final = TusRequest.IsFinal(upload);
+        if (!final || upload.Status == Core.Uploads.UploadStatus.Completed)
+            headers[TusHeaders.UploadOffset] = upload.Offset.ToString(CultureInfo.InvariantCulture);
+        if (upload.Length is { } length) headers[TusHeaders.UploadLength] = length.ToString(CultureInfo.InvariantCulture);
+        // Creation, POST: "As long as the length of the upload is not known, the Server MUST set Upload-Defer-Length: 1
+        // in all responses to HEAD requests."
+        else headers[TusHeaders.UploadDeferLength] = "1";
+        if (UploadMetadata.Format(upload.Metadata) is { } metadata) headers[TusHeaders.UploadMetadata] = metadata;
+        if (TusRequest.Concat(upload) is { } concat) headers[TusHeaders.UploadConcat] = concat;
+        TusRequest.WriteExpires(context.Response, upload);
+        context.Response.StatusCode = StatusCodes.Status200OK;
+    }
+}

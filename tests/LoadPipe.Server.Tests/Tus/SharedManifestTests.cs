@@ -1,0 +1,55 @@
+using System.Net;
+using LoadPipe.Server.Tests.Support;
+using Npgsql;
+using static LoadPipe.Server.Tests.Support.TusCalls;
+
+namespace LoadPipe.Server.Tests.Tus;
+
+/// <summary>An upload's state lives in the manifest: two servers sharing a PostgreSQL manifest (a database of this
+/// test's own on LP_TEST_POSTGRES) each answer for the other's upload.</summary>
+public sealed class SharedManifestTests
+{
+    [Fact]
+    public async Task TwoServersSharingAPostgresManifest_EachContinuesTheOthersUpload()
+    {
+        var postgres = Environment.GetEnvironmentVariable("LP_TEST_POSTGRES") is { Length: > 0 } s ? s
+            : throw new InvalidOperationException("LP_TEST_POSTGRES is not set: run scripts/test.sh, which starts PostgreSQL");
+        var database = "lp_srv_" + Guid.NewGuid().ToString("N")[..12];
+        await using (var c = new NpgsqlConnection(postgres))
+        {
+            await c.OpenAsync();
+            await using var create = new NpgsqlCommand($"CREATE DATABASE {database}", c);
+            await create.ExecuteNonQueryAsync();
+        }
+        var destination = Directory.CreateTempSubdirectory("lp-shared-");
+        try
+        {
+            var manifest = new NpgsqlConnectionStringBuilder(postgres) { Database = database }.ConnectionString;
+            await using (var a = await RunningServer.StartAsync(manifest: manifest, configure: x => x with { Destination = destination.FullName + "/" }))
+            await using (var b = await RunningServer.StartAsync(manifest: manifest, configure: x => x with { Destination = destination.FullName + "/" }))
+            {
+                var onA = await CreatedAsync(a.Client, 10, Metadata(("filename", "shared.bin")));
+                var onB = new Uri(b.Client.BaseAddress!, onA.AbsolutePath);
+
+                using (var first = await PatchAsync(b.Client, onB, 0, "0123"u8.ToArray()))
+                    Assert.Equal(HttpStatusCode.NoContent, first.StatusCode);
+                using (var head = await HeadAsync(a.Client, onA))
+                    Assert.Equal(4, Offset(head));
+                using (var rest = await PatchAsync(a.Client, onA, 4, "456789"u8.ToArray()))
+                    Assert.Equal(HttpStatusCode.NoContent, rest.StatusCode);
+                using (var head = await HeadAsync(b.Client, onB))
+                    Assert.Equal(10, Offset(head));
+            }
+            Assert.Equal("0123456789", await File.ReadAllTextAsync(Path.Combine(destination.FullName, "shared.bin")));
+        }
+        finally
+        {
+            destination.Delete(recursive: true);
+            NpgsqlConnection.ClearAllPools();
+            await using var c = new NpgsqlConnection(postgres);
+            await c.OpenAsync();
+            await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {database} WITH (FORCE)", c);
+            await drop.ExecuteNonQueryAsync();
+        }
+    }
+}

@@ -69,7 +69,7 @@ run() {
     const f = (x) => x.toFixed(0);
     console.log(`| ${process.argv[2]} | ${f(r.mibps)} | ${f(r.p50)} | ${f(r.p99)} | ${process.argv[3]} | ${r.idleAtEnd} / ${r.idleAtStart} | ${r.failures}${r.firstError ? " (" + r.firstError + ")" : ""} |`);
     ' "$out" "$name" "$rss" >>"$WORK/rows"
-  echo "$out" >"$WORK/$name.json"
+  echo "$out" >"$WORK/$(echo "$name" | tr -c "A-Za-z0-9\n" _).json"
 }
 
 : >"$WORK/rows"

@@ -8,6 +8,6 @@ public static class PushEntry
 {
     /// <summary>The host's upload service, its session recorded as `serve` to <paramref name="destination"/>. The server
     /// disposes it when it stops (that ends its session).</summary>
-    public static async Task<IUploads> OpenAsync(LoadPipeHost host, string destination, CancellationToken cancellationToken) =>
-        await host.CreateUploadsAsync(new UploadServiceOptions { Command = "serve", SessionDestination = destination }, cancellationToken).ConfigureAwait(false);
+    public static async Task<IUploads> OpenAsync(LoadPipeHost host, string destination, CancellationToken cancellationToken, bool md5 = false) =>
+        await host.CreateUploadsAsync(new UploadServiceOptions { Command = "serve", SessionDestination = destination, Md5 = md5 }, cancellationToken).ConfigureAwait(false);
 }

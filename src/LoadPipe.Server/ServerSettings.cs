@@ -47,6 +47,9 @@ public sealed record ServerSettings
     public long MaxSize { get; init; } = ServerDefaults.MaxSize;
     public TimeSpan Expiration { get; init; } = ServerDefaults.Expiration;
 
+    /// <summary>Record MD5 beside SHA-256 (`uploads.md5`); off by default: it costs more CPU than the rest of an append.</summary>
+    public bool Md5 { get; init; }
+
     /// <summary>Null: any origin (*).</summary>
     public IReadOnlyList<string>? CorsOrigins { get; init; }
 
@@ -77,6 +80,7 @@ public sealed record ServerSettings
             Staging = config.Uploads.Staging,
             MaxSize = config.Uploads.MaxSize ?? ServerDefaults.MaxSize,
             Expiration = config.Uploads.Expiration ?? ServerDefaults.Expiration,
+            Md5 = config.Uploads.Md5 ?? false,
             CorsOrigins = config.CorsOrigins,
             MaxHeaderSize = limits.MaxHeaderSize ?? ServerDefaults.MaxHeaderSize,
             RequestsPerMinute = limits.RequestsPerMinute ?? ServerDefaults.RequestsPerMinute,

@@ -35,11 +35,11 @@ public abstract class UploadContractTests : IAsyncLifetime
     }
 
     /// <summary>A service as a new process would make one: its own manifest instance.</summary>
-    protected async Task<UploadService> OpenServiceAsync()
+    protected async Task<UploadService> OpenServiceAsync(UploadServiceOptions? options = null)
     {
         var manifest = await OpenManifestAsync();
         _opened.Add(manifest);
-        var service = new UploadService(manifest, Resolver.Resolve);
+        var service = new UploadService(manifest, Resolver.Resolve, options: options);
         _opened.Add(service);
         return service;
     }
@@ -80,6 +80,21 @@ public abstract class UploadContractTests : IAsyncLifetime
         await AssertObjectAsync("whole.bin", data, done);
         var again = await uploads.GetAsync(upload.Id);
         Assert.Equal((UploadStatus.Completed, data.Length, done.Sha256), (again!.Status, again.Offset, again.Sha256));
+    }
+
+    [Fact]
+    public async Task Append_ServiceWithoutMd5_RecordsTheSha256Only()
+    {
+        var uploads = await OpenServiceAsync(new UploadServiceOptions { Md5 = false });
+        var data = Bytes(70_000);
+        var upload = await CreateAsync(uploads, "sha-only.bin", data.Length);
+
+        var done = await AppendAsync(uploads, upload, data, 0, 1_000);
+        done = await AppendAsync(uploads, done, data, 1_000, data.Length - 1_000);
+
+        Assert.Equal((UploadStatus.Completed, Convert.ToHexStringLower(SHA256.HashData(data)), (string?)null), (done.Status, done.Sha256, done.Md5));
+        var stored = await ReadObjectAsync("sha-only.bin");
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(data)), Convert.ToHexStringLower(SHA256.HashData(stored!)));
     }
 
     [Fact]

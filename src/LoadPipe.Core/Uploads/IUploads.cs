@@ -15,7 +15,7 @@ namespace LoadPipe.Core.Uploads;
 /// <item>Offsets are byte-exact. An append may end anywhere, inside an S3 part (5 MiB minimum) or a Drive chunk (256 KiB
 /// aligned): the unaligned tail is kept durable and merged with the next append.</item>
 /// <item>One append at a time per upload, across processes: a second one gets <see cref="ErrorKind.Busy"/>.</item>
-/// <item>Completion hashes every byte of the object (SHA-256 and MD5), bytes appended by earlier processes included,
+/// <item>Completion hashes every byte of the object (SHA-256, and MD5 unless the service leaves it out), bytes appended by earlier processes included,
 /// and records them with the transfer, as a pulled transfer's are.</item>
 /// </list>
 /// </summary>

@@ -26,6 +26,10 @@ internal sealed class UploadAppend : IAsyncDisposable
     private readonly IWriteSession _session;
     private readonly int _writeSize;
     private readonly int _capacity;
+    // A store that takes writes of any size (local disk) is written through a small buffer, so that many uploads at once
+    // hold little memory; progress is still recorded (flushed and confirmed) once per write size, not once per buffer.
+    private const int DirectBuffer = 1 << 20;
+    private long _writtenAtRecord;
     private readonly byte[] _pending;
     private readonly List<ChunkRecord> _unconfirmed = [];
     private int _count;
@@ -56,13 +60,15 @@ internal sealed class UploadAppend : IAsyncDisposable
         _session = session;
         _hashes = hashes;
         _written = row.BytesConfirmed;
+        _writtenAtRecord = _written;
         _nextChunk = row.NextChunk;
         _recordedOffset = row.Offset;
         var alignment = Math.Max(1, session.ChunkAlignment);
         var size = session.PreferredWriteSize ?? service.Options.ChunkSize;
         _writeSize = (int)Math.Max(session.MinimumWriteSize, Math.Max(alignment, size / alignment * alignment));
         var tailLength = tail.Sum(s => s.Bytes.Length);
-        _capacity = Math.Max(_writeSize, tailLength);
+        var direct = alignment == 1 && session.MinimumWriteSize == 0;
+        _capacity = Math.Max(direct ? Math.Min(_writeSize, DirectBuffer) : _writeSize, tailLength);
         _pending = ChunkPool.Rent(_capacity);
         foreach (var segment in tail)
         {
@@ -136,7 +142,8 @@ internal sealed class UploadAppend : IAsyncDisposable
             if (_count == _capacity)
             {
                 await WriteAlignedAsync(cancellationToken).ConfigureAwait(false);
-                if (recordAsYouGo && _wroteSinceRecord) await RecordAsync(_row.Offset + read, cancellationToken).ConfigureAwait(false);
+                if (recordAsYouGo && _wroteSinceRecord && _written - _writtenAtRecord >= _writeSize)
+                    await RecordAsync(_row.Offset + read, cancellationToken).ConfigureAwait(false);
             }
             int n;
             try
@@ -267,6 +274,7 @@ internal sealed class UploadAppend : IAsyncDisposable
         _wroteSinceRecord = false;
         _recordedTail = _count;
         _recordedOffset = offset;
+        _writtenAtRecord = _written;
     }
 
     /// <summary>Writes the kept tail as the last write, commits, hashes every byte of the object (read back where this
@@ -290,7 +298,7 @@ internal sealed class UploadAppend : IAsyncDisposable
             {
                 // The store cannot read back an unfinished upload (S3): the object is read once it is whole.
                 await using var stream = await _destination.Storage.OpenReadAsync(_destination.Path, new ReadOptions(0, info.Version), cancellationToken).ConfigureAwait(false);
-                hashes = new RunningHashes(_lease.Epoch);
+                hashes = new RunningHashes(_lease.Epoch, _service.Options.Md5);
                 await HashAsync(stream, hashes, null, cancellationToken).ConfigureAwait(false);
                 if (hashes.Position != _written)
                     throw new LoadPipeException(ErrorKind.Integrity, $"upload {_row.Id}: {_destination} holds {hashes.Position} bytes after the commit, not {_written}");
@@ -311,7 +319,7 @@ internal sealed class UploadAppend : IAsyncDisposable
     private async Task<RunningHashes> ReadBackAsync(Stream written, CancellationToken cancellationToken)
     {
         var chunks = await _service.Manifest.GetChunksAsync(_lease.Id, cancellationToken).ConfigureAwait(false);
-        var hashes = new RunningHashes(_lease.Epoch);
+        var hashes = new RunningHashes(_lease.Epoch, _service.Options.Md5);
         try
         {
             await HashAsync(written, hashes, chunks, cancellationToken).ConfigureAwait(false);

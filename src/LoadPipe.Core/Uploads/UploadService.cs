@@ -79,7 +79,7 @@ public sealed partial class UploadService : IUploads, IAsyncDisposable
             new NewUploadRecord(id, destination.Key, pipeline, request.Length, request.Metadata, _time.GetUtcNow(), request.Expires),
             UploadRows.KeyOf(id, destination.Key, pipeline), sessionId, cancellationToken).ConfigureAwait(false);
         _leases[id] = record.Lease;
-        Replace(id, new RunningHashes(record.Epoch));
+        Replace(id, new RunningHashes(record.Epoch, Options.Md5));
         _logger.UploadCreated(id, destination.ToString());
         if (record.Length == 0) return await CompleteAsync(id, cancellationToken).ConfigureAwait(false);
         return record.ToUpload();
@@ -403,18 +403,18 @@ public sealed partial class UploadService : IUploads, IAsyncDisposable
     }
 }
 
-/// <summary>SHA-256 and MD5 of an upload's output from its first byte to <see cref="Position"/>.</summary>
+/// <summary>SHA-256 (and MD5, unless left out) of an upload's output from its first byte to <see cref="Position"/>.</summary>
 internal sealed class RunningHashes : IDisposable
 {
     private readonly IncrementalHash _sha256;
-    private readonly IncrementalHash _md5;
+    private readonly IncrementalHash? _md5;
 
-    public RunningHashes(long epoch)
-        : this(0, epoch, IncrementalHash.CreateHash(HashAlgorithmName.SHA256), IncrementalHash.CreateHash(HashAlgorithmName.MD5))
+    public RunningHashes(long epoch, bool md5)
+        : this(0, epoch, IncrementalHash.CreateHash(HashAlgorithmName.SHA256), md5 ? IncrementalHash.CreateHash(HashAlgorithmName.MD5) : null)
     {
     }
 
-    private RunningHashes(long position, long epoch, IncrementalHash sha256, IncrementalHash md5)
+    private RunningHashes(long position, long epoch, IncrementalHash sha256, IncrementalHash? md5)
     {
         Position = position;
         Epoch = epoch;
@@ -430,18 +430,18 @@ internal sealed class RunningHashes : IDisposable
     public void Append(ReadOnlySpan<byte> data)
     {
         _sha256.AppendData(data);
-        _md5.AppendData(data);
+        _md5?.AppendData(data);
         Position += data.Length;
     }
 
-    public RunningHashes Clone(long epoch) => new(Position, epoch, _sha256.Clone(), _md5.Clone());
+    public RunningHashes Clone(long epoch) => new(Position, epoch, _sha256.Clone(), _md5?.Clone());
 
-    public (string Sha256, string Md5) Current() =>
-        (Convert.ToHexStringLower(_sha256.GetCurrentHash()), Convert.ToHexStringLower(_md5.GetCurrentHash()));
+    public (string Sha256, string? Md5) Current() =>
+        (Convert.ToHexStringLower(_sha256.GetCurrentHash()), _md5 is null ? null : Convert.ToHexStringLower(_md5.GetCurrentHash()));
 
     public void Dispose()
     {
         _sha256.Dispose();
-        _md5.Dispose();
+        _md5?.Dispose();
     }
 }

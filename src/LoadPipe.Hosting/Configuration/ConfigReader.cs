@@ -198,7 +198,8 @@ public static partial class ConfigReader
                 "staging" => s with { Staging = Scalar(value, file, at) },
                 "max_size" => s with { MaxSize = Size(value, file, at) },
                 "expiration" => s with { Expiration = Duration(value, file, at) },
-                _ => throw Error(file, keyNode, $"server.uploads: unknown key '{key}' (known: destination, staging, max_size, expiration)"),
+                "md5" => s with { Md5 = Bool(value, file, at) },
+                _ => throw Error(file, keyNode, $"server.uploads: unknown key '{key}' (known: destination, staging, max_size, expiration, md5)"),
             };
         }
         return s;

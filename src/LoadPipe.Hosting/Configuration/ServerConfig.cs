@@ -52,6 +52,9 @@ public sealed record ServerUploadsConfig
 
     /// <summary>`uploads.expiration`: how long an unfinished upload is kept after its creation.</summary>
     public TimeSpan? Expiration { get; init; }
+
+    /// <summary>`uploads.md5`: record each finished upload's MD5 beside its SHA-256.</summary>
+    public bool? Md5 { get; init; }
 }
 
 public sealed record ServerLimitsConfig

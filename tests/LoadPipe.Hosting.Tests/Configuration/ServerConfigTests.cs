@@ -28,6 +28,7 @@ public sealed class ServerConfigTests
                 staging: /srv/partial/
                 max_size: 10G
                 expiration: 24h
+                md5: true
               cors:
                 origins: [https://app.example.org]
               limits:
@@ -43,6 +44,7 @@ public sealed class ServerConfigTests
         Assert.Equal("lp", server.Auth.Audience);
         Assert.False(server.Auth.None);
         Assert.Equal("/srv/uploads/", server.Uploads.Destination);
+        Assert.True(server.Uploads.Md5);
         Assert.Equal("/srv/partial/", server.Uploads.Staging);
         Assert.Equal(10L << 30, server.Uploads.MaxSize);
         Assert.Equal(TimeSpan.FromHours(24), server.Uploads.Expiration);

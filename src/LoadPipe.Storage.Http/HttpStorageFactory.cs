@@ -25,23 +25,12 @@ public sealed class HttpStorageFactory : IStorageFactory
         if (!Uri.TryCreate(url.EndsWith('/') ? url : url + "/", UriKind.Absolute, out var uri) || !uri.Scheme.StartsWith("http", StringComparison.Ordinal))
             throw new LoadPipeException(ErrorKind.Usage, $"remote '{remote.Name}': url '{Location.Redact(url)}' is not an http(s) URL");
         var timeout = remote.Get("timeout") is { } text
-            ? ParseTimeout(text) ?? throw new LoadPipeException(ErrorKind.Usage,
+            ? RemoteDefinition.ParseTimeout(text) ?? throw new LoadPipeException(ErrorKind.Usage,
                 $"remote '{remote.Name}': timeout '{text}' is not a duration (examples: 30s, 2m, 500ms; 0 for none)")
             : (TimeSpan?)null;
         return new HttpStorage(uri, _client.Value, timeout);
     }
 
-    private static TimeSpan? ParseTimeout(string text)
-    {
-        var s = text.Trim();
-        var (number, unit) = s.EndsWith("ms", StringComparison.Ordinal) ? (s[..^2], 0.001)
-            : s.EndsWith('s') ? (s[..^1], 1.0)
-            : s.EndsWith('m') ? (s[..^1], 60.0)
-            : (s, 1.0);
-        if (!double.TryParse(number, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value) || value * unit > int.MaxValue / 1000)
-            return null;
-        return value == 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromSeconds(value * unit);
-    }
 
     /// <summary>Redirects followed for one request; a chain longer than this is a loop, as a rule.</summary>
     internal const int MaxRedirects = 10;

@@ -48,7 +48,7 @@ public sealed class TusStorageFactory(ILoggerFactory? loggers = null, Func<Cance
             throw new LoadPipeException(ErrorKind.Usage, $"{where}: put the credential in bearer_token, not in the url");
         if (!url.AbsolutePath.EndsWith('/')) url = new Uri(url.GetLeftPart(UriPartial.Path) + "/" + url.Query);
         var timeout = remote.Get("timeout") is { } t
-            ? ParseTimeout(t) ?? throw new LoadPipeException(ErrorKind.Usage, $"{where}: timeout '{t}' is not a duration (examples: 30s, 2m, 500ms; 0 for none)")
+            ? RemoteDefinition.ParseTimeout(t) ?? throw new LoadPipeException(ErrorKind.Usage, $"{where}: timeout '{t}' is not a duration (examples: 30s, 2m, 500ms; 0 for none)")
             : TusDefaults.Timeout;
         return new TusStorageOptions
         {
@@ -59,17 +59,6 @@ public sealed class TusStorageFactory(ILoggerFactory? loggers = null, Func<Cance
         };
     }
 
-    private static TimeSpan? ParseTimeout(string text)
-    {
-        var s = text.Trim();
-        var (number, unit) = s.EndsWith("ms", StringComparison.Ordinal) ? (s[..^2], 0.001)
-            : s.EndsWith('s') ? (s[..^1], 1.0)
-            : s.EndsWith('m') ? (s[..^1], 60.0)
-            : (s, 1.0);
-        if (!double.TryParse(number, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value) || value * unit > int.MaxValue / 1000)
-            return null;
-        return value == 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromSeconds(value * unit);
-    }
 
     private static HttpClient CreateClient()
     {

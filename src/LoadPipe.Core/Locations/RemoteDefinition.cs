@@ -21,6 +21,21 @@ public sealed record RemoteDefinition(string Name, string Type, IReadOnlyDiction
     };
 
     private string Where => Origin.Length > 0 ? Origin + ": " : "";
+
+    /// <summary>A remote's `timeout` setting: "30s", "2m", "500ms" or plain seconds; 0 for none (infinite). Null when the
+    /// text is not such a duration, for the caller to name the remote in its error.</summary>
+    public static TimeSpan? ParseTimeout(string text)
+    {
+        var s = text.Trim();
+        var (number, unit) = s.EndsWith("ms", StringComparison.Ordinal) ? (s[..^2], 0.001)
+            : s.EndsWith('s') ? (s[..^1], 1.0)
+            : s.EndsWith('m') ? (s[..^1], 60.0)
+            : (s, 1.0);
+        if (!double.TryParse(number, System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out var value)
+            || value * unit > int.MaxValue / 1000)
+            return null;
+        return value == 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromSeconds(value * unit);
+    }
 }
 
 /// <summary>Makes a storage for one remote type ("local", "http", later "s3", "gdrive"...).</summary>

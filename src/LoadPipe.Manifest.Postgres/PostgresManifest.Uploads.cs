@@ -117,8 +117,11 @@ public sealed partial class PostgresManifest : IUploadStore
             if (append.NewTail is { } tail)
                 await ExecAsync(c, tx, "INSERT INTO upload_tails(upload_id, start, bytes) VALUES (@u, @start, @bytes)", cancellationToken,
                     ("u", id), ("start", tail.Start), ("bytes", tail.Bytes)).ConfigureAwait(false);
-            if (await ExecAsync(c, tx, "UPDATE uploads SET upload_offset = @offset, updated_at = @now WHERE id = @u AND transfer_id = @id AND status = 'Open'",
-                    cancellationToken, ("offset", append.Offset), ("now", Now()), ("u", id), ("id", lease.Id)).ConfigureAwait(false) == 0)
+            if (await ExecAsync(c, tx, """
+                    UPDATE uploads SET upload_offset = @offset, expires_at = COALESCE(@expires::bigint, expires_at), updated_at = @now
+                    WHERE id = @u AND transfer_id = @id AND status = 'Open'
+                    """, cancellationToken, ("offset", append.Offset), ("expires", append.Expires?.ToUnixTimeMilliseconds()), ("now", Now()), ("u", id),
+                    ("id", lease.Id)).ConfigureAwait(false) == 0)
                 throw new UploadNotFoundException(id);
             return true;
         }, cancellationToken);

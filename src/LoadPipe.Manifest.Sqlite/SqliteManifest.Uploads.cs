@@ -96,8 +96,11 @@ public sealed partial class SqliteManifest : IUploadStore
             if (append.NewTail is { } tail)
                 await c.Command("INSERT INTO upload_tails(upload_id, start, bytes) VALUES ($u, $start, $bytes)", tx,
                     ("$u", id), ("$start", tail.Start), ("$bytes", tail.Bytes)).ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            var updated = await c.Command("UPDATE uploads SET upload_offset = $offset, updated_at = $now WHERE id = $u AND transfer_id = $id AND status = 'Open'", tx,
-                ("$offset", append.Offset), ("$now", Now()), ("$u", id), ("$id", lease.Id)).ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            var updated = await c.Command("""
+                UPDATE uploads SET upload_offset = $offset, expires_at = COALESCE($expires, expires_at), updated_at = $now
+                WHERE id = $u AND transfer_id = $id AND status = 'Open'
+                """, tx, ("$offset", append.Offset), ("$expires", append.Expires?.ToUnixTimeMilliseconds()), ("$now", Now()), ("$u", id), ("$id", lease.Id))
+                .ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             if (updated == 0) throw new UploadNotFoundException(id);
             return true;
         }, cancellationToken);

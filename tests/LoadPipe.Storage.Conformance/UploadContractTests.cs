@@ -309,6 +309,24 @@ public abstract class UploadContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Append_WithExpires_RenewsTheExpiryAndTheUploadIsNoLongerExpired()
+    {
+        var uploads = await OpenServiceAsync();
+        var now = DateTimeOffset.UtcNow;
+        var upload = await CreateAsync(uploads, "renewed.bin", 10, now.AddHours(-1));
+        var renewed = DateTimeOffset.FromUnixTimeMilliseconds(now.AddHours(1).ToUnixTimeMilliseconds());
+
+        var after = await AppendAsync(uploads, upload, Bytes(10), 0, 4, new AppendOptions { Expires = renewed });
+
+        Assert.Equal(renewed, after.Expires);
+        Assert.Equal(renewed, (await uploads.GetAsync(upload.Id))!.Expires);
+        Assert.Empty(await uploads.ListExpiredAsync(now, 10).ToListAsync());
+        // An append without one leaves it.
+        await AppendAsync(uploads, upload, Bytes(10), 4, 2);
+        Assert.Equal(renewed, (await uploads.GetAsync(upload.Id))!.Expires);
+    }
+
+    [Fact]
     public async Task Append_ThroughZstd_EachAppendFramedOnItsOwnAndTheObjectDecodesToTheBody()
     {
         var first = await OpenServiceAsync();

@@ -36,7 +36,8 @@ public interface IUploadStore
     Task<IReadOnlyList<UploadTailSegment>> GetUploadTailAsync(string id, CancellationToken cancellationToken = default);
 
     /// <summary>Records what an append made durable, in one transaction: the chunks the destination confirmed (with the
-    /// sink state after them), the tail segments they consumed dropped, the new tail segment, the upload's new offset.</summary>
+    /// sink state after them), the tail segments they consumed dropped, the new tail segment, the upload's new offset
+    /// (and its new expiry, when the append renews it).</summary>
     /// <exception cref="TransferFencedException">Another process took the upload's transfer since <paramref name="lease"/>: nothing changed.</exception>
     Task RecordAppendAsync(TransferLease lease, string id, UploadAppendRecord append, CancellationToken cancellationToken = default);
 
@@ -104,7 +105,9 @@ public sealed record UploadTailSegment(long Start, byte[] Bytes)
 /// <param name="SinkState">The write session's resume state after <paramref name="Chunks"/>; ignored without chunks.</param>
 /// <param name="DropTail">The chunks took every tail segment recorded before this append.</param>
 /// <param name="NewTail">Bytes after the chunks (or after the kept tail) to keep; null: none.</param>
-public sealed record UploadAppendRecord(long Offset, IReadOnlyList<ChunkRecord> Chunks, string? SinkState, bool DropTail, UploadTailSegment? NewTail);
+/// <param name="Expires">The upload's new expiry; null: unchanged.</param>
+public sealed record UploadAppendRecord(long Offset, IReadOnlyList<ChunkRecord> Chunks, string? SinkState, bool DropTail, UploadTailSegment? NewTail,
+    DateTimeOffset? Expires = null);
 
 /// <summary>The row shape both SQL manifests share for uploads, as <see cref="ManifestRows"/> is for transfers.</summary>
 public static class UploadRows

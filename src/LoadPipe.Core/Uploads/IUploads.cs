@@ -127,6 +127,10 @@ public sealed record AppendOptions
     /// <summary>A checksum the whole body must match; null: none.</summary>
     public BodyChecksum? Checksum { get; init; }
 
+    /// <summary>The upload's new expiry, recorded with what the append keeps (in the same transaction), so that an upload
+    /// in use is not swept while its client still sends; null: the expiry stays as it is.</summary>
+    public DateTimeOffset? Expires { get; init; }
+
     public static AppendOptions None { get; } = new();
 }
 

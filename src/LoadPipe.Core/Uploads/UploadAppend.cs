@@ -40,6 +40,8 @@ internal sealed class UploadAppend : IAsyncDisposable
     private long _written;
     private int _nextChunk;
     private long _recordedOffset;
+    // The expiry each record of this append renews the upload to; null: left as it is.
+    private DateTimeOffset? _expires;
     private RunningHashes? _hashes;
     // Framed stages: the body is read into _input, and each full input chunk (and what is left at the end of the
     // append) becomes one frame of every stage, which goes to _pending as output.
@@ -92,8 +94,10 @@ internal sealed class UploadAppend : IAsyncDisposable
     /// <summary>Reads the body, up to <paramref name="limit"/> bytes, into the destination and the tail, and records
     /// what it kept. A read that fails part way (the client went away) keeps what arrived, unless a checksum must cover
     /// the whole body; the failure is handed back for the caller to rethrow once it is done.</summary>
-    public async Task<AppendOutcome> RunAsync(Stream body, long limit, IncrementalHash? bodyHash, BodyChecksum? checksum, CancellationToken cancellationToken)
+    public async Task<AppendOutcome> RunAsync(Stream body, long limit, IncrementalHash? bodyHash, BodyChecksum? checksum, DateTimeOffset? expires,
+        CancellationToken cancellationToken)
     {
+        _expires = expires;
         var (read, failure) = _stages.Count > 0
             ? await ReadFramedAsync(body, limit, bodyHash, cancellationToken).ConfigureAwait(false)
             : await ReadAsync(body, limit, bodyHash, cancellationToken).ConfigureAwait(false);
@@ -127,7 +131,7 @@ internal sealed class UploadAppend : IAsyncDisposable
         if (_inputCount > 0) await FrameAsync(keep).ConfigureAwait(false);
         var offset = _row.Offset + read;
         await KeepAsync(offset, completes: _row.Length == offset, keep).ConfigureAwait(false);
-        return new AppendOutcome(_row.ToUpload() with { Offset = offset }, failure, tooLarge);
+        return new AppendOutcome(_row.ToUpload() with { Offset = offset, Expires = _expires ?? _row.Expires }, failure, tooLarge);
     }
 
     /// <summary>Reads the body straight into the pending bytes. Without a checksum every store write is recorded as it
@@ -264,11 +268,11 @@ internal sealed class UploadAppend : IAsyncDisposable
         {
             tail = new UploadTailSegment(_written + _recordedTail, _pending.AsSpan(_recordedTail, _count - _recordedTail).ToArray());
         }
-        else if (offset == _recordedOffset)
+        else if (offset == _recordedOffset && _expires is null)
         {
             return;
         }
-        var append = new UploadAppendRecord(offset, [.. _unconfirmed], _session.ResumeState, _wroteSinceRecord, tail);
+        var append = new UploadAppendRecord(offset, [.. _unconfirmed], _session.ResumeState, _wroteSinceRecord, tail, _expires);
         await _service.Retry.ExecuteAsync(async ct => await _service.Store.RecordAppendAsync(_lease, _row.Id, append, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
         _unconfirmed.Clear();
         _wroteSinceRecord = false;

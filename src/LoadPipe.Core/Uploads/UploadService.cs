@@ -148,7 +148,7 @@ public sealed partial class UploadService : IUploads, IAsyncDisposable
                     $"upload {id}: {destination} no longer holds the {row.BytesConfirmed} bytes confirmed earlier (its upload session is gone)");
             await using var append = new UploadAppend(this, row, lease, destination, session, tail, TakeHashes(row, lease), FramedStages(row));
             var limit = Math.Min(row.Length is { } length ? length - row.Offset : long.MaxValue, options.MaxLength ?? long.MaxValue);
-            var outcome = await append.RunAsync(body, limit, bodyHash, options.Checksum, cancellationToken).ConfigureAwait(false);
+            var outcome = await append.RunAsync(body, limit, bodyHash, options.Checksum, options.Expires, cancellationToken).ConfigureAwait(false);
             var result = outcome.Upload;
             if (row.Length == result.Offset) result = await FinishAsync(append, cancellationToken).ConfigureAwait(false);
             else if (append.TakeHashes() is { } hashes) Replace(id, hashes);

@@ -19,7 +19,8 @@ namespace LoadPipe.Server.Tus;
 /// respond with the 403 Forbidden status to PATCH requests against a final upload URL". Creation, POST (defer length):
 /// "the Client MUST set the Upload-Length header in the next PATCH request, once the length is known. Once set the length
 /// MUST NOT be changed." Expiration: "This header [Upload-Expires] MUST be included in every PATCH response if the upload
-/// is going to expire."
+/// is going to expire." As tusd does, each append renews the expiry (recorded with the bytes it kept): an upload expires
+/// once it has been idle for the configured expiration, not that long after its creation.
 /// </summary>
 internal static class TusPatchHandler
 {
@@ -109,7 +110,8 @@ internal static class TusPatchHandler
         // Not the request's abort token: when the client goes away, the bytes it sent are still kept (the body's read
         // fails, and the push entry makes what it took durable before it rethrows).
         var after = await uploads.AppendAsync(upload.Id, offset, context.Request.Body,
-            new AppendOptions { MaxLength = upload.Length is null ? room : null, Checksum = checksum }, CancellationToken.None).ConfigureAwait(false);
+            new AppendOptions { MaxLength = upload.Length is null ? room : null, Checksum = checksum, Expires = store.Time.GetUtcNow() + store.Settings.Expiration },
+            CancellationToken.None).ConfigureAwait(false);
         metrics.Appended(after.Offset - offset, store.Time.GetElapsedTime(started));
         context.Response.Headers[TusHeaders.UploadOffset] = after.Offset.ToString(CultureInfo.InvariantCulture);
         TusRequest.WriteExpires(context.Response, after);

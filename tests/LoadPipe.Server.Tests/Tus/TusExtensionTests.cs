@@ -146,6 +146,36 @@ public sealed class TusExtensionTests
     }
 
     [Fact]
+    public async Task Expiration_APatch_RenewsTheExpiry()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var server = await RunningServer.StartAsync(time: time, configure: s => s with { Expiration = TimeSpan.FromHours(1) });
+        var upload = await CreatedAsync(server.Client, Body.Length, Metadata(("filename", "renewed")));
+        time.Advance(TimeSpan.FromMinutes(50));
+        var renewed = Rfc9110(time.GetUtcNow() + TimeSpan.FromHours(1));
+        using (var first = await PatchAsync(server.Client, upload, 0, Body[..4]))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, first.StatusCode);
+            Assert.Equal(renewed, Header(first, TusHeaders.UploadExpires));
+        }
+
+        // 100 minutes after its creation, 50 after its last PATCH: the sweeper's timer fired, and the upload is still there.
+        time.Advance(TimeSpan.FromMinutes(50));
+        var uploads = await server.Store.UploadsAsync(default);
+        Assert.Empty(await uploads.ListExpiredAsync(time.GetUtcNow(), 10).ToListAsync());
+        using (var head = await HeadAsync(server.Client, upload))
+        {
+            Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+            Assert.Equal(renewed, Header(head, TusHeaders.UploadExpires));
+        }
+        using (var rest = await PatchAsync(server.Client, upload, 4, Body[4..]))
+            Assert.Equal(HttpStatusCode.NoContent, rest.StatusCode);
+        Assert.Equal(["renewed"], server.StoredFiles());
+    }
+
+    private static string Rfc9110(DateTimeOffset time) => time.ToUniversalTime().ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+
+    [Fact]
     public async Task Expiration_UploadExpiresIsAnRfc9110Date()
     {
         await using var server = await RunningServer.StartAsync(configure: s => s with { Expiration = TimeSpan.FromHours(2) });

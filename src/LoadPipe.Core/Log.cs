@@ -44,6 +44,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 304, Level = LogLevel.Information, Message = "Upload {Id}: the destination already holds the finished object (a completion whose record was lost); adopting it")]
     public static partial void UploadAdopted(this ILogger logger, string id);
 
+    [LoggerMessage(EventId = 305, Level = LogLevel.Information, Message = "Upload {Id}: its intermediate object {Destination} was removed")]
+    public static partial void UploadObjectRemoved(this ILogger logger, string id, string destination);
+
     [LoggerMessage(EventId = 200, Level = LogLevel.Warning, Message = "Try {Attempt} failed ({Error}); waiting {Delay} before the next")]
     public static partial void Retrying(this ILogger logger, int attempt, string error, TimeSpan delay);
 }

@@ -153,5 +153,11 @@ internal static class Migrations
             PRIMARY KEY (upload_id, start)
         );
         """,
+        // 7: intermediate uploads (a tus partial upload waiting to be joined): their expiry holds after completion too,
+        // and their object goes with them.
+        """
+        ALTER TABLE uploads ADD COLUMN intermediate INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX uploads_intermediate_expiry ON uploads(expires_at) WHERE intermediate = 1 AND expires_at IS NOT NULL;
+        """,
     ];
 }

@@ -39,11 +39,11 @@ public sealed partial class PostgresManifest : IUploadStore
                 await ExecAsync(c, tx, "DELETE FROM chunks WHERE transfer_id = @id", cancellationToken, ("id", id)).ConfigureAwait(false);
                 await ExecAsync(c, tx, ManifestRows.RecordSessionFile("transfers WHERE id = @id"), cancellationToken, ("id", id)).ConfigureAwait(false);
                 await ExecAsync(c, tx, """
-                    INSERT INTO uploads(id, transfer_id, destination, pipeline, length, metadata, created_at, expires_at, status, updated_at)
-                    VALUES (@id, @transfer, @d, @p, @length, @metadata, @created, @expires, 'Open', @now)
+                    INSERT INTO uploads(id, transfer_id, destination, pipeline, length, metadata, created_at, expires_at, status, updated_at, intermediate)
+                    VALUES (@id, @transfer, @d, @p, @length, @metadata, @created, @expires, 'Open', @now, @intermediate)
                     """, cancellationToken, ("id", upload.Id), ("transfer", id), ("d", upload.Destination), ("p", upload.Pipeline), ("length", upload.Length),
                     ("metadata", UploadRows.WriteMetadata(upload.Metadata)), ("created", upload.Created.ToUnixTimeMilliseconds()),
-                    ("expires", upload.Expires?.ToUnixTimeMilliseconds()), ("now", Now())).ConfigureAwait(false);
+                    ("expires", upload.Expires?.ToUnixTimeMilliseconds()), ("now", Now()), ("intermediate", upload.Intermediate ? 1 : 0)).ConfigureAwait(false);
                 return (await ReadUploadAsync(c, tx, upload.Id, cancellationToken).ConfigureAwait(false))!;
             }, cancellationToken).ConfigureAwait(false);
         }
@@ -156,7 +156,7 @@ public sealed partial class PostgresManifest : IUploadStore
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         await using var cmd = Command(UploadSelect + """
-             WHERE u.status = 'Open' AND u.expires_at IS NOT NULL AND u.expires_at < @now ORDER BY u.expires_at, u.id LIMIT @limit
+             WHERE (u.status = 'Open' OR u.intermediate = 1) AND u.expires_at IS NOT NULL AND u.expires_at < @now ORDER BY u.expires_at, u.id LIMIT @limit
             """, ("now", now.ToUnixTimeMilliseconds()), ("limit", limit));
         await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))

@@ -32,11 +32,11 @@ public sealed partial class SqliteManifest : IUploadStore
             await c.Command("DELETE FROM chunks WHERE transfer_id = $id", tx, ("$id", id)).ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             await c.Command(RecordSessionFile, tx, ("$id", id)).ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             await c.Command("""
-                INSERT INTO uploads(id, transfer_id, destination, pipeline, length, metadata, created_at, expires_at, status, updated_at)
-                VALUES ($id, $transfer, $d, $p, $length, $metadata, $created, $expires, 'Open', $now)
+                INSERT INTO uploads(id, transfer_id, destination, pipeline, length, metadata, created_at, expires_at, status, updated_at, intermediate)
+                VALUES ($id, $transfer, $d, $p, $length, $metadata, $created, $expires, 'Open', $now, $intermediate)
                 """, tx, ("$id", upload.Id), ("$transfer", id), ("$d", upload.Destination), ("$p", upload.Pipeline), ("$length", upload.Length),
                 ("$metadata", UploadRows.WriteMetadata(upload.Metadata)), ("$created", upload.Created.ToUnixTimeMilliseconds()),
-                ("$expires", upload.Expires?.ToUnixTimeMilliseconds()), ("$now", Now())).ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                ("$expires", upload.Expires?.ToUnixTimeMilliseconds()), ("$now", Now()), ("$intermediate", upload.Intermediate ? 1 : 0)).ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             return (await ReadUploadAsync(c, tx, upload.Id, cancellationToken).ConfigureAwait(false))!;
         }, cancellationToken);
 
@@ -134,7 +134,7 @@ public sealed partial class SqliteManifest : IUploadStore
     {
         await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var r = await c.Command(UploadSelect + """
-             WHERE u.status = 'Open' AND u.expires_at IS NOT NULL AND u.expires_at < $now ORDER BY u.expires_at, u.id LIMIT $limit
+             WHERE (u.status = 'Open' OR u.intermediate = 1) AND u.expires_at IS NOT NULL AND u.expires_at < $now ORDER BY u.expires_at, u.id LIMIT $limit
             """, null, ("$now", now.ToUnixTimeMilliseconds()), ("$limit", limit)).ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
             yield return UploadRows.ReadUpload(r);

@@ -28,4 +28,7 @@ internal static partial class Log
 
     [LoggerMessage(2007, LogLevel.Warning, "{Method} {Path}: {Message}")]
     public static partial void RequestRefused(ILogger logger, string method, string path, string message);
+
+    [LoggerMessage(2008, LogLevel.Warning, "partial upload {Id} was joined but not removed ({Message}); the sweeper removes it once it expires")]
+    public static partial void PartialNotRemoved(ILogger logger, string id, string message);
 }

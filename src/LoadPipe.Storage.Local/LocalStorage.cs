@@ -12,7 +12,7 @@ namespace LoadPipe.Storage.Local;
 /// <see cref="LocalWriteSession"/>), and are renamed over the target only at commit: a half file never carries the
 /// final name.
 /// </summary>
-public sealed class LocalStorage : IStorage, IRangedReader, ICheapReads, ISortedListing, IWritableStorage, IResumableWriter, ILocalFileIdentity
+public sealed class LocalStorage : IStorage, IRangedReader, ICheapReads, ISortedListing, IWritableStorage, IResumableWriter, IObjectRemover, ILocalFileIdentity
 {
     public const string PartialSuffix = ".lp-partial";
     private readonly string? _root;
@@ -32,6 +32,14 @@ public sealed class LocalStorage : IStorage, IRangedReader, ICheapReads, ISorted
         if (full != _root && !full.StartsWith(rootWithSep, StringComparison.Ordinal))
             throw new LoadPipeException(ErrorKind.Usage, $"'{path}' points outside {_root}");
         return full;
+    }
+
+    public Task<bool> RemoveAsync(string path, CancellationToken cancellationToken = default)
+    {
+        var full = Resolve(path);
+        if (!File.Exists(full)) return Task.FromResult(false);
+        File.Delete(full);
+        return Task.FromResult(true);
     }
 
     /// <summary>Depth first, each folder's entries sorted with folders compared as "name/": the files come out in

@@ -21,7 +21,7 @@ namespace LoadPipe.Storage.S3;
 /// (<see cref="S3WriteSession"/>). Copies inside one endpoint are done by the server (CopyObject, or
 /// UploadPartCopy above 5 GiB).
 /// </summary>
-public sealed class S3Storage : IStorage, IRangedReader, ISnapshotReads, ISortedListing, IWritableStorage, IResumableWriter, IServerSideCopier
+public sealed class S3Storage : IStorage, IRangedReader, ISnapshotReads, ISortedListing, IWritableStorage, IResumableWriter, IServerSideCopier, IObjectRemover
 {
     private readonly S3StorageOptions _options;
 
@@ -97,6 +97,16 @@ public sealed class S3Storage : IStorage, IRangedReader, ISnapshotReads, ISorted
         // (NoSuchBucket) from a missing key, which a HEAD cannot.
         var page = await ListPageAsync(where, where.FolderPrefix, null, 1, null, cancellationToken).ConfigureAwait(false);
         return where.Key.Length == 0 || page.S3Objects is { Count: > 0 } ? Folder(path, null) : null;
+    }
+
+    /// <summary>HeadObject, then DeleteObject: S3 answers a delete of a missing key with success, and the caller wants to know.</summary>
+    public async Task<bool> RemoveAsync(string path, CancellationToken cancellationToken = default)
+    {
+        var where = ParseObject(path);
+        if (await HeadAsync(where, cancellationToken).ConfigureAwait(false) is null) return false;
+        await CallAsync(where, ct => Client.DeleteObjectAsync(new DeleteObjectRequest { BucketName = where.Bucket, Key = where.Key }, ct), cancellationToken)
+            .ConfigureAwait(false);
+        return true;
     }
 
     public async Task<Stream> OpenReadAsync(string path, ReadOptions options, CancellationToken cancellationToken = default)

@@ -327,6 +327,26 @@ public abstract class UploadContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Intermediate_CompletedAndExpired_IsListedAndItsAbortRemovesTheObject()
+    {
+        var uploads = await OpenServiceAsync();
+        var now = DateTimeOffset.UtcNow;
+        var upload = await uploads.CreateAsync(new NewUpload
+        {
+            Destination = Resolver.Resolve(Destination("staged.bin")), Length = 3, Expires = now.AddHours(-1), Intermediate = true,
+        });
+        var done = await AppendAsync(uploads, upload, [1, 2, 3], 0, 3);
+        Assert.Equal((UploadStatus.Completed, true), (done.Status, done.Intermediate));
+        Assert.NotNull(await ReadObjectAsync("staged.bin"));
+
+        Assert.Equal([upload.Id], (await uploads.ListExpiredAsync(now, 10).ToListAsync()).Select(u => u.Id));
+        Assert.True(await uploads.AbortAsync(upload.Id));
+
+        Assert.Null(await ReadObjectAsync("staged.bin"));
+        Assert.Null(await uploads.GetAsync(upload.Id));
+    }
+
+    [Fact]
     public async Task Append_ThroughZstd_EachAppendFramedOnItsOwnAndTheObjectDecodesToTheBody()
     {
         var first = await OpenServiceAsync();

@@ -29,6 +29,9 @@ public sealed record StorageFeatures
     /// <summary><see cref="IServerSideCopier"/>: copies within the store without the bytes passing through.</summary>
     public bool ServerSideCopy { get; init; }
 
+    /// <summary><see cref="IObjectRemover"/>: removes an object it holds.</summary>
+    public bool Remove { get; init; }
+
     /// <summary><see cref="IDeduplicatingWriter"/>: keeps one copy of each content, asked before a new write.</summary>
     public bool DeduplicatingWriter { get; init; }
 
@@ -66,6 +69,7 @@ public sealed record StorageFeatures
         ResumableWrite = storage is IResumableWriter,
         ServerSideCopy = storage is IServerSideCopier,
         DeduplicatingWriter = storage is IDeduplicatingWriter,
+        Remove = storage is IObjectRemover,
     };
 
     /// <summary>The capabilities both this and <paramref name="mask"/> have, with the limitations of either.</summary>
@@ -80,6 +84,7 @@ public sealed record StorageFeatures
         ResumableWrite = ResumableWrite && mask.ResumableWrite,
         ServerSideCopy = ServerSideCopy && mask.ServerSideCopy,
         DeduplicatingWriter = DeduplicatingWriter && mask.DeduplicatingWriter,
+        Remove = Remove && mask.Remove,
     };
 
     /// <summary><paramref name="storage"/> as the capability interface <typeparamref name="T"/> when this record offers
@@ -92,6 +97,7 @@ public sealed record StorageFeatures
             : typeof(T) == typeof(IResumableWriter) ? ResumableWrite
             : typeof(T) == typeof(IServerSideCopier) ? ServerSideCopy
             : typeof(T) == typeof(IDeduplicatingWriter) ? DeduplicatingWriter
+            : typeof(T) == typeof(IObjectRemover) ? Remove
             : typeof(T) == typeof(IRangedReader) ? RangedRead
             : typeof(T) == typeof(ICheapReads) ? CheapReads
             : typeof(T) == typeof(ISortedListing) ? SortedListing

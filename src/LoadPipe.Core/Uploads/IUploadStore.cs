@@ -48,13 +48,14 @@ public interface IUploadStore
     /// <summary>Deletes the upload and its tail (its transfer stays, for `lp status`). False when there was none.</summary>
     Task<bool> DeleteUploadAsync(string id, CancellationToken cancellationToken = default);
 
-    /// <summary>Open uploads that expired before <paramref name="now"/>, oldest expiry first, at most <paramref name="limit"/>.</summary>
+    /// <summary>Uploads that expired before <paramref name="now"/>, open ones and completed intermediate ones, oldest expiry
+    /// first, at most <paramref name="limit"/>.</summary>
     IAsyncEnumerable<UploadRecord> ListExpiredUploadsAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken = default);
 }
 
 /// <summary>An upload to record: <see cref="Destination"/> is the destination's key, <see cref="Pipeline"/> its stage specs joined.</summary>
 public sealed record NewUploadRecord(string Id, string Destination, string Pipeline, long? Length, IReadOnlyDictionary<string, string> Metadata,
-    DateTimeOffset Created, DateTimeOffset? Expires);
+    DateTimeOffset Created, DateTimeOffset? Expires, bool Intermediate = false);
 
 /// <summary>An upload as the manifest holds it, with the state of its transfer.</summary>
 public sealed record UploadRecord
@@ -69,6 +70,7 @@ public sealed record UploadRecord
     public IReadOnlyDictionary<string, string> Metadata { get; init; } = new Dictionary<string, string>();
     public DateTimeOffset Created { get; init; }
     public DateTimeOffset? Expires { get; init; }
+    public bool Intermediate { get; init; }
     public UploadStatus Status { get; init; }
     public string? Sha256 { get; init; }
     public string? Md5 { get; init; }
@@ -90,7 +92,7 @@ public sealed record UploadRecord
     public Upload ToUpload() => new()
     {
         Id = Id, Destination = Destination, Offset = Offset, Length = Length, Metadata = Metadata, Created = Created, Expires = Expires,
-        Status = Status, Sha256 = Sha256, Md5 = Md5, TransferId = TransferId,
+        Status = Status, Sha256 = Sha256, Md5 = Md5, TransferId = TransferId, Intermediate = Intermediate,
     };
 }
 
@@ -118,7 +120,8 @@ public static class UploadRows
         SELECT u.id, u.transfer_id, u.destination, u.pipeline, u.length, u.upload_offset, u.metadata, u.created_at, u.expires_at, u.status,
             u.sha256, u.md5, t.epoch, t.bytes_confirmed, t.sink_state,
             (SELECT COALESCE(MAX(c.seq) + 1, 0) FROM chunks c WHERE c.transfer_id = u.transfer_id),
-            (SELECT COALESCE(SUM({tailLength}(s.bytes)), 0) FROM upload_tails s WHERE s.upload_id = u.id)
+            (SELECT COALESCE(SUM({tailLength}(s.bytes)), 0) FROM upload_tails s WHERE s.upload_id = u.id),
+            u.intermediate
         FROM uploads u JOIN transfers t ON t.id = u.transfer_id
         """;
 
@@ -141,6 +144,7 @@ public static class UploadRows
         SinkState = r.IsDBNull(14) ? null : r.GetString(14),
         NextChunk = Convert.ToInt32(r.GetValue(15), System.Globalization.CultureInfo.InvariantCulture),
         TailLength = Convert.ToInt64(r.GetValue(16), System.Globalization.CultureInfo.InvariantCulture),
+        Intermediate = Convert.ToInt64(r.GetValue(17), System.Globalization.CultureInfo.InvariantCulture) != 0,
     };
 
     /// <summary>The transfer key of upload <paramref name="id"/>: its source is "upload:ID", which no location resolves to.</summary>

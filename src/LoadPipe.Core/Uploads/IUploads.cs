@@ -54,11 +54,13 @@ public interface IUploads
     /// a zero-length upload, and to finish one whose process died between its last append and the completion).</summary>
     Task<Upload> CompleteAsync(string id, CancellationToken cancellationToken = default);
 
-    /// <summary>Drops the upload and everything it received; the destination's final name is untouched. False when there was none.</summary>
+    /// <summary>Drops the upload and everything it received; the destination's final name is untouched, except for a
+    /// completed <see cref="NewUpload.Intermediate"/> upload, whose object is removed with it. False when there was none.</summary>
     Task<bool> AbortAsync(string id, CancellationToken cancellationToken = default);
 
-    /// <summary>Open uploads whose <see cref="Upload.Expires"/> is before <paramref name="now"/>, oldest first, at most
-    /// <paramref name="limit"/>: a sweeper aborts them.</summary>
+    /// <summary>Uploads whose <see cref="Upload.Expires"/> is before <paramref name="now"/>, oldest first, at most
+    /// <paramref name="limit"/>: the open ones, and the completed ones that are <see cref="NewUpload.Intermediate"/>. A
+    /// sweeper aborts them.</summary>
     IAsyncEnumerable<Upload> ListExpiredAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken = default);
 }
 
@@ -83,6 +85,11 @@ public sealed record NewUpload
 
     /// <summary>The id to give the upload (URL-safe); null: a new random one.</summary>
     public string? Id { get; init; }
+
+    /// <summary>The object is an intermediate that something else consumes (a tus partial upload waiting to be joined
+    /// into a final one), not a result: its expiry holds after completion too, and aborting the upload (the sweeper,
+    /// the consumer once done) removes the object. The destination must be able to remove objects. Default false.</summary>
+    public bool Intermediate { get; init; }
 }
 
 public enum UploadStatus { Open, Completed }
@@ -106,6 +113,9 @@ public sealed record Upload
     public DateTimeOffset Created { get; init; }
 
     public DateTimeOffset? Expires { get; init; }
+
+    /// <summary>See <see cref="NewUpload.Intermediate"/>.</summary>
+    public bool Intermediate { get; init; }
 
     public UploadStatus Status { get; init; }
 

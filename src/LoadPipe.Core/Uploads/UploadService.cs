@@ -73,10 +73,12 @@ public sealed partial class UploadService : IUploads, IAsyncDisposable
             throw new LoadPipeException(ErrorKind.Usage, $"upload id '{id}' is not 1 to 128 letters, digits, '-' or '_'");
         var destination = request.Destination;
         CheckDestination(destination);
+        if (request.Intermediate && !StorageFeatures.Of(destination.Storage).Remove)
+            throw new LoadPipeException(ErrorKind.Usage, $"{destination}: {destination.Storage.Description} cannot remove objects, so it cannot hold an intermediate upload");
         var pipeline = Pipeline(request.Stages);
         var sessionId = await SessionAsync(cancellationToken).ConfigureAwait(false);
         var record = await _store.CreateUploadAsync(
-            new NewUploadRecord(id, destination.Key, pipeline, request.Length, request.Metadata, _time.GetUtcNow(), request.Expires),
+            new NewUploadRecord(id, destination.Key, pipeline, request.Length, request.Metadata, _time.GetUtcNow(), request.Expires, request.Intermediate),
             UploadRows.KeyOf(id, destination.Key, pipeline), sessionId, cancellationToken).ConfigureAwait(false);
         _leases[id] = record.Lease;
         Replace(id, new RunningHashes(record.Epoch, Options.Md5));
@@ -238,6 +240,7 @@ public sealed partial class UploadService : IUploads, IAsyncDisposable
         if (row.Status == UploadStatus.Completed)
         {
             Forget(id);
+            if (row.Intermediate) await RemoveObjectAsync(row, cancellationToken).ConfigureAwait(false);
             return await _store.DeleteUploadAsync(id, cancellationToken).ConfigureAwait(false);
         }
         await using var held = await LockAsync(id, cancellationToken).ConfigureAwait(false);
@@ -253,6 +256,16 @@ public sealed partial class UploadService : IUploads, IAsyncDisposable
         var deleted = await _store.DeleteUploadAsync(id, cancellationToken).ConfigureAwait(false);
         _logger.UploadAborted(id);
         return deleted;
+    }
+
+    /// <summary>The object a completed intermediate upload made, removed before its record goes: a crash in between
+    /// leaves the record, and the next sweep removes nothing twice.</summary>
+    private async Task RemoveObjectAsync(UploadRecord row, CancellationToken cancellationToken)
+    {
+        var destination = _resolve(row.Destination);
+        if (StorageFeatures.Of(destination.Storage).As<IObjectRemover>(destination.Storage) is not { } remover) return;
+        await _retry.ExecuteAsync(async ct => await remover.RemoveAsync(destination.Path, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+        _logger.UploadObjectRemoved(row.Id, destination.ToString());
     }
 
     /// <summary>Drops what the destination holds of the upload (the partial file, the multipart upload), as a pulled

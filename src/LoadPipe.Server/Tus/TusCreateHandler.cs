@@ -112,6 +112,8 @@ internal static class TusCreateHandler
                 Length = length,
                 Metadata = metadata,
                 Expires = store.Time.GetUtcNow() + store.Settings.Expiration,
+                // A partial's object waits in staging for a final upload; it goes once one used it, or when it expires.
+                Intermediate = concat == "partial",
             }, context.RequestAborted).ConfigureAwait(false);
         }
         catch
@@ -176,7 +178,8 @@ internal static class TusCreateHandler
     /// Concatenation: "Multiple partial uploads are concatenated into a final upload in the specified order ... The length
     /// of the final upload MUST be the sum of the length of all partial uploads." Each partial's bytes are read back from
     /// the staging place they were stored in and appended through the push entry, so the final object is made, hashed and
-    /// recorded as any upload is. The partials stay ("The Client, however, MAY attempt to use a partial upload multiple times").
+    /// recorded as any upload is. Then the partials go, their staging objects and their state: "The Server MAY delete
+    /// partial uploads after concatenation." (Those no final ever uses go when they expire, through the sweeper.)
     /// </summary>
     private static async Task CreateFinalAsync(TusStore store, IUploads uploads, Upload final, IReadOnlyList<Upload> partials,
         ServerMetrics metrics, ILogger logger, CancellationToken cancellationToken)
@@ -203,6 +206,18 @@ internal static class TusCreateHandler
             await uploads.AbortAsync(final.Id, CancellationToken.None).ConfigureAwait(false);
             if (TusRequest.ObjectName(final) is { } name) store.ReleaseName(name);
             throw;
+        }
+        foreach (var id in partials.Select(p => p.Id).Distinct(StringComparer.Ordinal))
+        {
+            try
+            {
+                await uploads.AbortAsync(id, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Core.Errors.LoadPipeException e)
+            {
+                // The final upload is whole: a partial left behind is the sweeper's once it expires.
+                Log.PartialNotRemoved(logger, id, e.Message);
+            }
         }
     }
 }

@@ -78,7 +78,8 @@ public sealed class TusStore(
         return null;
     }
 
-    /// <summary>True when an open upload is past its expiry: it is answered as gone, and removed.</summary>
+    /// <summary>True when an open upload (or a finished partial one, waiting for a final) is past its expiry: it is
+    /// answered as gone, and removed.</summary>
     public bool IsExpired(Upload upload) =>
-        upload.Status == UploadStatus.Open && upload.Expires is { } expires && expires <= Time.GetUtcNow();
+        (upload.Status == UploadStatus.Open || upload.Intermediate) && upload.Expires is { } expires && expires <= Time.GetUtcNow();
 }

@@ -108,6 +108,29 @@ public sealed class TusExtensionTests
         using (var patch = await PatchAsync(server.Client, final, 70_004, []))
             await AssertProblemAsync(patch, 403);
         Assert.Equal(parts[2].Concat(parts[1]).Concat(parts[0]).ToArray(), await File.ReadAllBytesAsync(Path.Combine(server.Destination, "joined.bin")));
+        // The partials went with the concatenation: their staging objects and their state.
+        Assert.Equal(["joined.bin"], server.StoredFiles());
+        foreach (var url in urls)
+        {
+            using var head = await HeadAsync(server.Client, url);
+            Assert.Equal(HttpStatusCode.NotFound, head.StatusCode);
+        }
+    }
+
+    [Fact]
+    public async Task Expiration_FinishedPartialNoFinalUsed_IsSweptWithItsStagingObject()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var server = await RunningServer.StartAsync(time: time, configure: s => s with { Expiration = TimeSpan.FromHours(1) });
+        var partial = await CreatedAsync(server.Client, Body.Length, concat: "partial");
+        using (var patch = await PatchAsync(server.Client, partial, 0, Body))
+            Assert.Equal(HttpStatusCode.NoContent, patch.StatusCode);
+        Assert.Single(server.StoredFiles());
+
+        time.Advance(TimeSpan.FromHours(2));
+        var uploads = await server.Store.UploadsAsync(default);
+        await Poll.UntilAsync(async () => await uploads.GetAsync(partial.Segments[^1]) is null, () => "the sweeper did not remove the expired partial upload");
+        Assert.Empty(server.StoredFiles());
     }
 
     [Fact]

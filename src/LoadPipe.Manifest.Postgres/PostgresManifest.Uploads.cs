@@ -56,8 +56,8 @@ public sealed partial class PostgresManifest : IUploadStore
         }
     }
 
-    private static LoadPipeException DestinationBusy(string destination, string other) =>
-        new(ErrorKind.Busy, $"destination busy: upload {other} is still open for {Core.Locations.Location.Display(destination)}");
+    private static UploadDestinationBusyException DestinationBusy(string destination, string other) =>
+        new($"destination busy: upload {other} is still open for {Core.Locations.Location.Display(destination)}");
 
     public async Task<UploadRecord?> GetUploadAsync(string id, CancellationToken cancellationToken = default)
     {

@@ -40,8 +40,8 @@ public sealed partial class SqliteManifest : IUploadStore
             return (await ReadUploadAsync(c, tx, upload.Id, cancellationToken).ConfigureAwait(false))!;
         }, cancellationToken);
 
-    internal static LoadPipeException DestinationBusy(string destination, string other) =>
-        new(ErrorKind.Busy, $"destination busy: upload {other} is still open for {Core.Locations.Location.Display(destination)}");
+    internal static UploadDestinationBusyException DestinationBusy(string destination, string other) =>
+        new($"destination busy: upload {other} is still open for {Core.Locations.Location.Display(destination)}");
 
     public async Task<UploadRecord?> GetUploadAsync(string id, CancellationToken cancellationToken = default)
     {

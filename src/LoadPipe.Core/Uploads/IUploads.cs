@@ -165,3 +165,8 @@ public sealed class UploadTooLargeException(string message)
 
 public sealed class UploadChecksumException(string message)
     : LoadPipeException(ErrorKind.Integrity, message);
+
+/// <summary>Another open upload has this destination (one open upload per destination, across every process sharing
+/// the manifest): the upload was not created.</summary>
+public sealed class UploadDestinationBusyException(string message)
+    : LoadPipeException(ErrorKind.Busy, message);

@@ -52,7 +52,6 @@ internal sealed class ExpirationSweeper(TusStore store, ServerMetrics metrics, I
             foreach (var upload in expired)
             {
                 if (!await uploads.AbortAsync(upload.Id, cancellationToken).ConfigureAwait(false)) continue;
-                if (TusRequest.ObjectName(upload) is { } name) store.ReleaseName(name);
                 metrics.UploadExpired();
                 Log.UploadExpired(logger, upload.Id);
                 removed++;

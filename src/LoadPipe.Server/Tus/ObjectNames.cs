@@ -21,10 +21,10 @@ public static class ObjectNames
         return null;
     }
 
-    /// <summary><paramref name="name"/> made distinct with the upload's id: "report.pdf" becomes "report-1a2b3c4d.pdf".</summary>
-    public static string WithId(string name, string id)
+    /// <summary><paramref name="name"/> made distinct with <paramref name="tag"/> (part or all of the upload's id):
+    /// "report.pdf" becomes "report-1a2b3c4d.pdf".</summary>
+    public static string WithId(string name, string tag)
     {
-        var tag = id.Length > 8 ? id[..8] : id;
         var dot = name.LastIndexOf('.');
         return dot > 0 ? $"{name[..dot]}-{tag}{name[dot..]}" : $"{name}-{tag}";
     }

@@ -93,36 +93,22 @@ internal static class TusCreateHandler
         }
 
         var id = TusStore.NewId();
-        string? objectName = null;
-        var destination = store.Staging.Child(id);
-        if (concat != "partial")
-        {
-            objectName = await store.ChooseNameAsync(filename, id, context.RequestAborted).ConfigureAwait(false);
-            destination = store.Destination.Child(objectName);
-            metadata[UploadMetadata.ObjectKey] = objectName;
-        }
         if (concat.Length > 0) metadata[UploadMetadata.ConcatKey] = concat;
-        Upload upload;
-        try
+        var request = new NewUpload
         {
-            upload = await uploads.CreateAsync(new NewUpload
-            {
-                Id = id,
-                Destination = destination,
-                Length = length,
-                Metadata = metadata,
-                Expires = store.Time.GetUtcNow() + store.Settings.Expiration,
-                // A partial's object waits in staging for a final upload; it goes once one used it, or when it expires.
-                Intermediate = concat == "partial",
-            }, context.RequestAborted).ConfigureAwait(false);
-        }
-        catch
-        {
-            if (objectName is not null) store.ReleaseName(objectName);
-            throw;
-        }
+            Id = id,
+            Destination = store.Staging.Child(id),
+            Length = length,
+            Metadata = metadata,
+            Expires = store.Time.GetUtcNow() + store.Settings.Expiration,
+            // A partial's object waits in staging for a final upload; it goes once one used it, or when it expires.
+            Intermediate = concat == "partial",
+        };
+        var upload = concat == "partial"
+            ? await uploads.CreateAsync(request, context.RequestAborted).ConfigureAwait(false)
+            : await store.CreateNamedAsync(uploads, filename, request, context.RequestAborted).ConfigureAwait(false);
         metrics.UploadCreated();
-        Log.UploadCreated(logger, id, destination.ToString());
+        Log.UploadCreated(logger, id, Core.Locations.Location.Display(upload.Destination));
         context.Response.Headers.Location = TusRequest.UrlOf(context, id);
         TusRequest.WriteExpires(context.Response, upload);
 
@@ -204,7 +190,6 @@ internal static class TusCreateHandler
         {
             // Half a final upload is of no use to anyone: it goes, and the client may ask again.
             await uploads.AbortAsync(final.Id, CancellationToken.None).ConfigureAwait(false);
-            if (TusRequest.ObjectName(final) is { } name) store.ReleaseName(name);
             throw;
         }
         foreach (var id in partials.Select(p => p.Id).Distinct(StringComparer.Ordinal))

@@ -21,7 +21,6 @@ internal static class TusDeleteHandler
             await Problem.WriteAsync(context, StatusCodes.Status404NotFound).ConfigureAwait(false);
             return;
         }
-        if (TusRequest.ObjectName(upload) is { } name) store.ReleaseName(name);
         context.Response.StatusCode = StatusCodes.Status204NoContent;
     }
 }

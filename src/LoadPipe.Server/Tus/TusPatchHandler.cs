@@ -121,7 +121,6 @@ internal static class TusPatchHandler
 
     public static void Completed(TusStore store, Upload upload, ServerMetrics metrics, ILogger logger)
     {
-        if (TusRequest.ObjectName(upload) is { } name) store.ReleaseName(name);
         metrics.UploadCompleted();
         Log.UploadCompleted(logger, upload.Id, upload.Offset, upload.Sha256);
     }

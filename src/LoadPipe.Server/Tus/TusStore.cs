@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using LoadPipe.Core.Locations;
 using LoadPipe.Core.Uploads;
@@ -7,14 +6,13 @@ namespace LoadPipe.Server.Tus;
 
 /// <summary>
 /// What the tus handlers share: the push entry (<see cref="IUploads"/>, opened on first use), where finished uploads go
-/// and where partial ones wait, and the names given out but not yet written.
+/// and where partial ones wait.
 /// </summary>
 public sealed class TusStore(
     Func<CancellationToken, Task<IUploads>> openUploads, Location destination, Location staging, ServerSettings settings, TimeProvider time)
     : IAsyncDisposable
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
-    private readonly ConcurrentDictionary<string, byte> _reservedNames = new(StringComparer.Ordinal);
     private IUploads? _uploads;
 
     public Location Destination { get; } = destination;
@@ -42,24 +40,45 @@ public sealed class TusStore(
     /// <summary>A new upload id: 128 random bits, URL-safe.</summary>
     public static string NewId() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
 
-    /// <summary>The destination object for <paramref name="wanted"/> (already checked by <see cref="ObjectNames.Problem"/>),
-    /// or the id when the client gave no name: made distinct from an existing object and from names other uploads of this
-    /// process hold. Release it with <see cref="ReleaseName"/> once the upload is finished or gone.</summary>
-    public async Task<string> ChooseNameAsync(string? wanted, string id, CancellationToken cancellationToken)
+    /// <summary>
+    /// Creates <paramref name="request"/> as the upload of an object at the destination named <paramref name="wanted"/>
+    /// (already checked by <see cref="ObjectNames.Problem"/>), or the upload's id when the client gave no name. A name is
+    /// taken only when no object has it and no other open upload holds it, whatever process shares the manifest: the
+    /// manifest's one open upload per destination is the claim (a conditional insert, not this process's memory), and
+    /// the object is looked for again once the claim is held, since an upload of that name may have finished (and let
+    /// its claim go) just before. A name taken gets the id: "report.pdf" becomes "report-1a2b3c4d.pdf", then the whole id.
+    /// </summary>
+    public async Task<Upload> CreateNamedAsync(IUploads uploads, string? wanted, NewUpload request, CancellationToken cancellationToken)
     {
-        if (wanted is null) return id;
-        if (_reservedNames.TryAdd(wanted, 0))
+        var id = request.Id!;
+        string[] names = wanted is null ? [id] : [wanted, ObjectNames.WithId(wanted, id[..8]), ObjectNames.WithId(wanted, id)];
+        foreach (var name in names)
         {
-            if (await Destination.Storage.StatAsync(Destination.Child(wanted).Path, cancellationToken).ConfigureAwait(false) is null)
-                return wanted;
-            _reservedNames.TryRemove(wanted, out _);
+            var destination = Destination.Child(name);
+            if (await Destination.Storage.StatAsync(destination.Path, cancellationToken).ConfigureAwait(false) is not null) continue;
+            var metadata = new Dictionary<string, string>(request.Metadata, StringComparer.Ordinal) { [UploadMetadata.ObjectKey] = name };
+            // An empty upload would be made (and could replace an object) at its creation: its length is declared only
+            // once the claim is known good.
+            var empty = request.Length == 0;
+            Upload upload;
+            try
+            {
+                upload = await uploads.CreateAsync(request with { Destination = destination, Metadata = metadata, Length = empty ? null : request.Length },
+                    cancellationToken).ConfigureAwait(false);
+            }
+            catch (UploadDestinationBusyException)
+            {
+                continue;
+            }
+            if (await Destination.Storage.StatAsync(destination.Path, cancellationToken).ConfigureAwait(false) is not null)
+            {
+                await uploads.AbortAsync(upload.Id, CancellationToken.None).ConfigureAwait(false);
+                continue;
+            }
+            return empty ? await uploads.DeclareLengthAsync(upload.Id, 0, cancellationToken).ConfigureAwait(false) : upload;
         }
-        var distinct = ObjectNames.WithId(wanted, id);
-        _reservedNames.TryAdd(distinct, 0);
-        return distinct;
+        throw new UploadDestinationBusyException($"every name tried for upload {id} is taken ({string.Join(", ", names)})");
     }
-
-    public void ReleaseName(string name) => _reservedNames.TryRemove(name, out _);
 
     public async ValueTask DisposeAsync()
     {
@@ -73,8 +92,7 @@ public sealed class TusStore(
     {
         var upload = await uploads.GetAsync(id, cancellationToken).ConfigureAwait(false);
         if (upload is null || !IsExpired(upload)) return upload;
-        if (await uploads.AbortAsync(id, CancellationToken.None).ConfigureAwait(false) && TusRequest.ObjectName(upload) is { } name)
-            ReleaseName(name);
+        await uploads.AbortAsync(id, CancellationToken.None).ConfigureAwait(false);
         return null;
     }
 

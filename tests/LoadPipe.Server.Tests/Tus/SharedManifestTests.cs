@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text;
 using LoadPipe.Server.Tests.Support;
 using Npgsql;
 using static LoadPipe.Server.Tests.Support.TusCalls;
@@ -41,6 +42,60 @@ public sealed class SharedManifestTests
                     Assert.Equal(10, Offset(head));
             }
             Assert.Equal("0123456789", await File.ReadAllTextAsync(Path.Combine(destination.FullName, "shared.bin")));
+        }
+        finally
+        {
+            destination.Delete(recursive: true);
+            NpgsqlConnection.ClearAllPools();
+            await using var c = new NpgsqlConnection(postgres);
+            await c.OpenAsync();
+            await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {database} WITH (FORCE)", c);
+            await drop.ExecuteNonQueryAsync();
+        }
+    }
+
+    [Fact]
+    public async Task TwoServersSharingAPostgresManifest_SameFilenameAtOnce_EachUploadGetsAnObjectOfItsOwn()
+    {
+        var postgres = Environment.GetEnvironmentVariable("LP_TEST_POSTGRES") is { Length: > 0 } s ? s
+            : throw new InvalidOperationException("LP_TEST_POSTGRES is not set: run scripts/test.sh, which starts PostgreSQL");
+        var database = "lp_srv_" + Guid.NewGuid().ToString("N")[..12];
+        await using (var c = new NpgsqlConnection(postgres))
+        {
+            await c.OpenAsync();
+            await using var create = new NpgsqlCommand($"CREATE DATABASE {database}", c);
+            await create.ExecuteNonQueryAsync();
+        }
+        var destination = Directory.CreateTempSubdirectory("lp-shared-");
+        try
+        {
+            var manifest = new NpgsqlConnectionStringBuilder(postgres) { Database = database }.ConnectionString;
+            await using (var a = await RunningServer.StartAsync(manifest: manifest, configure: x => x with { Destination = destination.FullName + "/" }))
+            await using (var b = await RunningServer.StartAsync(manifest: manifest, configure: x => x with { Destination = destination.FullName + "/" }))
+            {
+                var name = Metadata(("filename", "same.bin"));
+                // One on each server first: neither knows of the other's upload but through the manifest.
+                var created = new List<(RunningServer Server, Uri Url)>
+                {
+                    (a, await CreatedAsync(a.Client, 5, name)),
+                    (b, await CreatedAsync(b.Client, 5, name)),
+                };
+                // Then six at once, alternating.
+                var servers = Enumerable.Range(0, 6).Select(i => i % 2 == 0 ? a : b).ToList();
+                var urls = await Task.WhenAll(servers.Select(server => CreatedAsync(server.Client, 5, name)));
+                created.AddRange(servers.Zip(urls));
+
+                for (var i = 0; i < created.Count; i++)
+                {
+                    var (server, url) = created[i];
+                    using var patch = await PatchAsync(server.Client, url, 0, Encoding.ASCII.GetBytes($"body{i}"));
+                    Assert.Equal(HttpStatusCode.NoContent, patch.StatusCode);
+                }
+            }
+            var stored = Directory.GetFiles(destination.FullName).Select(f => (Path.GetFileName(f), File.ReadAllText(f))).ToList();
+            Assert.Equal(8, stored.Count);
+            Assert.Contains(stored, f => f.Item1 == "same.bin");
+            Assert.Equal(Enumerable.Range(0, 8).Select(i => $"body{i}").Order(), stored.Select(f => f.Item2).Order());
         }
         finally
         {

@@ -11,8 +11,8 @@ namespace LoadPipe.Storage.Tus;
 /// <summary>
 /// The requests of the tus protocol against one creation endpoint: OPTIONS (discovery), POST (Creation), HEAD,
 /// PATCH and DELETE (Termination). Every request but OPTIONS carries <c>Tus-Resumable: 1.0.0</c> ("Tus-Resumable":
-/// "MUST be included in every request and response except for OPTIONS requests"). The bearer token, when there is
-/// one, goes only to the endpoint's own origin: an upload URL on another host (a server may answer with any
+/// "MUST be included in every request and response except for OPTIONS requests"). The bearer token and the extra
+/// headers, when there are some, go only to the endpoint's own origin: an upload URL on another host (a server may answer with any
 /// Location) never sees it. No message holds an upload URL or the token: an upload URL is, on many servers, the one
 /// credential of its upload.
 /// </summary>
@@ -23,14 +23,17 @@ internal sealed class TusProtocol
 
     private readonly HttpClient _http;
     private readonly string? _bearerToken;
+    private readonly IReadOnlyDictionary<string, string> _headers;
 
     /// <param name="endpoint">The creation URL ("Creation": "a known upload creation URL"), ending with '/'.</param>
     /// <param name="timeout">Longest silence: before an answer's headers, and between two pieces of a body sent.</param>
-    public TusProtocol(HttpClient http, Uri endpoint, string? bearerToken, TimeSpan timeout)
+    /// <param name="headers">Extra headers for the endpoint's origin, as the bearer token goes.</param>
+    public TusProtocol(HttpClient http, Uri endpoint, string? bearerToken, TimeSpan timeout, IReadOnlyDictionary<string, string>? headers = null)
     {
         _http = http;
         Endpoint = endpoint;
         _bearerToken = bearerToken;
+        _headers = headers ?? new Dictionary<string, string>();
         Timeout = timeout;
     }
 
@@ -60,27 +63,41 @@ internal sealed class TusProtocol
     }
 
     /// <summary>
-    /// "Creation", POST: an empty body with <c>Upload-Length</c>, or <c>Upload-Defer-Length: 1</c> when
-    /// <paramref name="length"/> is -1 ("creation-defer-length"), and <c>Upload-Metadata</c>. "The Server MUST
-    /// acknowledge a successful upload creation with the 201 Created status. The Server MUST set the Location header
-    /// to the URL of the created resource. This URL MAY be absolute or relative." Creation With Upload is not used:
-    /// the engine starts a write before it has its first chunk, and a chunk sent with the POST could not be retried
-    /// without creating a second upload.
+    /// "Creation", POST: <c>Upload-Length</c>, or <c>Upload-Defer-Length: 1</c> when <paramref name="length"/> is -1
+    /// ("creation-defer-length"), and <c>Upload-Metadata</c>. "The Server MUST acknowledge a successful upload creation
+    /// with the 201 Created status. The Server MUST set the Location header to the URL of the created resource. This URL
+    /// MAY be absolute or relative." With <paramref name="body"/> (Creation With Upload): "The Client MUST include the
+    /// Content-Type: application/offset+octet-stream header. The Server SHOULD accept as many bytes as possible and MUST
+    /// include the Upload-Offset header in the response"; the body carries <c>Upload-Checksum</c> as a PATCH does. The
+    /// answer's offset is what the server took of the body (0 without one).
     /// </summary>
-    public async Task<Uri> CreateAsync(long length, string? metadata, string what, CancellationToken cancellationToken)
+    public async Task<(Uri Upload, long Offset)> CreateAsync(long length, string? metadata, ReadOnlyMemory<byte> body, string? checksum, string what,
+        CancellationToken cancellationToken)
     {
         using var response = await SendAsync(() =>
         {
-            var request = new HttpRequestMessage(HttpMethod.Post, Endpoint) { Content = new ByteArrayContent([]) };
+            HttpContent content;
+            if (body.IsEmpty) content = new ByteArrayContent([]);
+            else
+            {
+                content = new PatchContent(body);
+                content.Headers.ContentType = new MediaTypeHeaderValue(OffsetOctetStream);
+            }
+            var request = new HttpRequestMessage(HttpMethod.Post, Endpoint) { Content = content };
             if (length >= 0) request.Headers.TryAddWithoutValidation("Upload-Length", length.ToString(CultureInfo.InvariantCulture));
             else request.Headers.TryAddWithoutValidation("Upload-Defer-Length", "1");
             if (metadata is { Length: > 0 }) request.Headers.TryAddWithoutValidation("Upload-Metadata", metadata);
+            if (!body.IsEmpty && checksum is not null) request.Headers.TryAddWithoutValidation("Upload-Checksum", checksum);
             return request;
         }, Version, $"{what}: POST", cancellationToken).ConfigureAwait(false);
         if (response.StatusCode != HttpStatusCode.Created) throw TusErrors.FromResponse(response, $"{what}: POST (creation)");
         var location = response.Headers.Location
             ?? throw new LoadPipeException(ErrorKind.Permanent, $"{what}: the server created no upload (201 without Location)");
-        return location.IsAbsoluteUri ? location : new Uri(Endpoint, location);
+        var offset = body.IsEmpty ? 0 : Number(response, "Upload-Offset")
+            ?? throw new LoadPipeException(ErrorKind.Permanent, $"{what}: the server answered a creation with upload without Upload-Offset");
+        if (offset > body.Length)
+            throw new LoadPipeException(ErrorKind.Permanent, $"{what}: the server answered a creation with {body.Length} bytes with the offset {offset}");
+        return (location.IsAbsoluteUri ? location : new Uri(Endpoint, location), offset);
     }
 
     /// <summary>
@@ -159,8 +176,11 @@ internal sealed class TusProtocol
     {
         using var request = create();
         if (tusResumable is not null) request.Headers.TryAddWithoutValidation("Tus-Resumable", tusResumable);
-        if (_bearerToken is not null && SameOrigin(request.RequestUri!, Endpoint))
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _bearerToken);
+        if (SameOrigin(request.RequestUri!, Endpoint))
+        {
+            foreach (var (name, value) in _headers) request.Headers.TryAddWithoutValidation(name, value);
+            if (_bearerToken is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _bearerToken);
+        }
         using var silence = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         silence.CancelAfter(Timeout);
         if (request.Content is PatchContent patch) patch.Progress = () => silence.CancelAfter(Timeout);

@@ -5,7 +5,7 @@ namespace LoadPipe.Storage.Tus;
 
 /// <summary>
 /// What a new process needs to continue a tus upload, saved by the engine in the manifest as soon as the upload is
-/// created, before the first PATCH: <c>{"upload":"https://host/files/24e5...","path":"big.iso","length":1048576}</c>.
+/// created (before the first PATCH, or with the first chunk when that chunk made it: creation-with-upload): <c>{"upload":"https://host/files/24e5...","path":"big.iso","length":1048576}</c>.
 /// The upload URL is, on a server without other auth, the one credential of that upload: the manifest keeps it, no
 /// message prints it.
 /// </summary>

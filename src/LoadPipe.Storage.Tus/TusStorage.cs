@@ -19,8 +19,8 @@ namespace LoadPipe.Storage.Tus;
 /// still holds whole; <see cref="ListAsync"/> and <see cref="OpenReadAsync"/> refuse.</item>
 /// <item>Visibility: what the server does with a finished upload is its own (a file beside its metadata, an object at a
 /// destination); an upload is finished when the server's offset reaches its length.</item>
-/// <item>The server is asked once what it offers (OPTIONS): checksum, termination and creation-defer-length are used
-/// where offered.</item>
+/// <item>The server is asked once what it offers (OPTIONS): checksum, termination, creation-defer-length and
+/// creation-with-upload are used where offered.</item>
 /// </list>
 /// Requests the engine does not retry itself (OPTIONS, the HEAD of a resume, DELETE) are retried here with the
 /// project's retry policy; PATCH and POST fail at once, for the engine to retry (a PATCH after a failed one first
@@ -39,7 +39,7 @@ public sealed class TusStorage : IStorage, IWritableStorage, IResumableWriter
     internal TusStorage(TusStorageOptions options, HttpClient http, ResiliencePipeline retry, ILogger logger, TusFinishedUploads? finished)
     {
         _options = options;
-        _protocol = new TusProtocol(http, options.Endpoint, options.BearerToken, options.Timeout);
+        _protocol = new TusProtocol(http, options.Endpoint, options.BearerToken, options.Timeout, options.Headers);
         _retry = retry;
         _logger = logger;
         _finished = finished;
@@ -72,7 +72,9 @@ public sealed class TusStorage : IStorage, IWritableStorage, IResumableWriter
     public Task CreateFolderAsync(string path, CancellationToken cancellationToken = default) => Task.CompletedTask;
 
     /// <summary>Creates the upload ("Creation"): with its length, or deferred ("creation-defer-length") when the
-    /// engine does not know it; refused before any request when the server cannot take it.</summary>
+    /// engine does not know it; refused before any request when the server cannot take it. Where the server offers
+    /// creation-with-upload the POST waits for the first write and carries it (one request fewer per object, and a
+    /// small object is one request); the upload URL is then the session's resume state from that write on.</summary>
     public async Task<IWriteSession> BeginWriteAsync(string path, WriteRequest request, CancellationToken cancellationToken = default)
     {
         var what = What(path);
@@ -85,7 +87,10 @@ public sealed class TusStorage : IStorage, IWritableStorage, IResumableWriter
         if (server.MaxSize is { } max && request.ExpectedSize > max)
             throw new LoadPipeException(ErrorKind.Permanent, $"{what}: {request.ExpectedSize} bytes, more than the {max} the server takes (Tus-Max-Size)");
         var metadata = TusMetadata.For(path, request.ContentType, request.Metadata);
-        var upload = await _protocol.CreateAsync(request.ExpectedSize, metadata, what, cancellationToken).ConfigureAwait(false);
+        var creation = new TusCreation(request.ExpectedSize, metadata);
+        if (server.Offers("creation-with-upload"))
+            return new TusWriteSession(_protocol, creation, path, server, what, _logger, _finished);
+        var (upload, _) = await _protocol.CreateAsync(request.ExpectedSize, metadata, ReadOnlyMemory<byte>.Empty, null, what, cancellationToken).ConfigureAwait(false);
         _logger.UploadCreated(what, request.ExpectedSize < 0 ? "a deferred length" : request.ExpectedSize.ToString(CultureInfo.InvariantCulture) + " bytes",
             server.ChecksumAlgorithm ?? "none");
         return new TusWriteSession(_protocol, new TusResumeState(upload.AbsoluteUri, path, request.ExpectedSize), server, what, _logger, _finished);

@@ -14,7 +14,8 @@ namespace LoadPipe.Storage.Tus;
 /// `type: tus` remotes, and <c>tus+http://</c> / <c>tus+https://</c> URLs without a remote (the URL up to its last '/'
 /// is the endpoint, the rest the file's name). Settings: `url` (required: the creation endpoint, http(s), with or
 /// without the "tus+" prefix), `bearer_token` (sent as <c>Authorization: Bearer</c> to the endpoint's origin),
-/// `timeout` (the longest silence of a request, as "30s", "2m", "500ms" or seconds; default 60s; 0 waits forever).
+/// `timeout` (the longest silence of a request, as "30s", "2m", "500ms" or seconds; default 60s; 0 waits forever),
+/// `headers` (a map of extra request headers, e.g. a custom auth header: sent to the endpoint's origin, never shown).
 /// See docs/adapters/tus.md.
 /// </summary>
 /// <param name="manifest">The run's manifest, opened on first use: finished uploads are recorded there by path, so that a
@@ -25,7 +26,7 @@ public sealed class TusStorageFactory(ILoggerFactory? loggers = null, Func<Cance
 
     public string Type => "tus";
 
-    public IReadOnlySet<string> Settings { get; } = new HashSet<string> { "url", "bearer_token", "timeout" };
+    public IReadOnlySet<string> Settings { get; } = new HashSet<string> { "url", "bearer_token", "timeout", "headers.*" };
 
     public IReadOnlyCollection<string> UrlSchemes { get; } = ["tus+http", "tus+https"];
 
@@ -50,14 +51,44 @@ public sealed class TusStorageFactory(ILoggerFactory? loggers = null, Func<Cance
         var timeout = remote.Get("timeout") is { } t
             ? RemoteDefinition.ParseTimeout(t) ?? throw new LoadPipeException(ErrorKind.Usage, $"{where}: timeout '{t}' is not a duration (examples: 30s, 2m, 500ms; 0 for none)")
             : TusDefaults.Timeout;
+        var bearer = string.IsNullOrWhiteSpace(remote.Get("bearer_token")) ? null : remote.Get("bearer_token")!.Trim();
         return new TusStorageOptions
         {
             Name = remote.Name,
             Endpoint = url,
-            BearerToken = string.IsNullOrWhiteSpace(remote.Get("bearer_token")) ? null : remote.Get("bearer_token")!.Trim(),
+            BearerToken = bearer,
             Timeout = timeout,
+            Headers = ReadHeaders(remote, where, bearer is not null),
         };
     }
+
+    /// <summary>`headers:`, a map the config reader gives as "headers.NAME" settings. A name must be an HTTP token and not
+    /// one tus sets itself; a value is one line. Errors name the header, never its value.</summary>
+    private static Dictionary<string, string> ReadHeaders(RemoteDefinition remote, string where, bool hasBearer)
+    {
+        var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (key, value) in remote.Settings)
+        {
+            if (!key.StartsWith(HeadersPrefix, StringComparison.Ordinal)) continue;
+            var name = key[HeadersPrefix.Length..];
+            if (name.Length == 0 || !name.All(c => c < 127 && (char.IsAsciiLetterOrDigit(c) || "!#$%&'*+-.^_`|~".Contains(c))))
+                throw new LoadPipeException(ErrorKind.Usage, $"{where}: headers: '{name}' is not a header name");
+            if (Reserved.Contains(name) || (hasBearer && name.Equals("Authorization", StringComparison.OrdinalIgnoreCase)))
+                throw new LoadPipeException(ErrorKind.Usage, $"{where}: headers: {name} is set by the tus client itself{(hasBearer ? " (or by bearer_token)" : "")}");
+            if (value.Any(c => c is '\r' or '\n' or '\0'))
+                throw new LoadPipeException(ErrorKind.Usage, $"{where}: headers: the value of {name} holds a line break");
+            headers[name] = value;
+        }
+        return headers;
+    }
+
+    private const string HeadersPrefix = "headers.";
+
+    private static readonly HashSet<string> Reserved = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Tus-Resumable", "Upload-Offset", "Upload-Length", "Upload-Defer-Length", "Upload-Metadata", "Upload-Checksum", "Upload-Concat",
+        "Content-Type", "Content-Length", "Transfer-Encoding", "Host", "X-HTTP-Method-Override",
+    };
 
 
     private static HttpClient CreateClient()

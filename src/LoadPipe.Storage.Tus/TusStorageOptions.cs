@@ -13,6 +13,10 @@ public sealed class TusStorageOptions
     /// host). Default none.</summary>
     public string? BearerToken { get; init; }
 
+    /// <summary>Extra request headers (a custom auth header, say), sent with every request to the endpoint's origin,
+    /// never to an upload URL on another host, and never shown. The headers tus itself sets cannot be given. Default none.</summary>
+    public IReadOnlyDictionary<string, string> Headers { get; init; } = new Dictionary<string, string>();
+
     /// <summary>The longest silence: before an answer's headers, and while a PATCH body is sent. Default 60 seconds.</summary>
     public TimeSpan Timeout { get; init; } = TusDefaults.Timeout;
 }

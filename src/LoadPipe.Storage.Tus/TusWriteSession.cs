@@ -1,3 +1,4 @@
+using System.Globalization;
 using LoadPipe.Core.Errors;
 using LoadPipe.Core.Storage;
 using Microsoft.Extensions.Logging;
@@ -7,7 +8,10 @@ namespace LoadPipe.Storage.Tus;
 /// <summary>
 /// One tus upload as the engine writes it: sequential writes from offset 0, each one PATCH (with
 /// <c>Upload-Checksum</c> when the server offers the checksum extension) that returns once the server's 204 says it
-/// holds the bytes. The upload URL is in <see cref="ResumeState"/> from the start.
+/// holds the bytes. The upload URL is in <see cref="ResumeState"/> from the start, or, where the server offers
+/// creation-with-upload, from the first write on: that write is the POST's body (a <see cref="TusCreation"/> waits for it).
+/// A POST that fails may have made an upload whose URL never arrived: the retry makes another, and the server expires
+/// the first.
 /// <para>A tus server cannot drop bytes it holds. What it holds beyond <see cref="Length"/> (a PATCH sent but not
 /// confirmed before a crash, or the part of one a server keeps when the client dies mid-body, as "The Server SHOULD
 /// always attempt to store as much of the received data as possible" asks) is the same bytes again, as the engine
@@ -23,7 +27,9 @@ internal sealed class TusWriteSession : IWriteSession
 {
     private const int MaxStalls = 3;
     private readonly TusProtocol _protocol;
-    private readonly Uri _upload;
+    private Uri? _upload;
+    // The creation that waits for the first write (creation-with-upload); null once the upload exists.
+    private TusCreation? _creation;
     private readonly string _path;
     private readonly string _what;
     private readonly string? _checksum;
@@ -56,7 +62,23 @@ internal sealed class TusWriteSession : IWriteSession
         if (_stored > confirmedLength) _logger.SkippingHeldBytes(what, confirmedLength, _stored);
     }
 
-    public string? ResumeState { get; }
+    /// <summary>A session whose upload is created by its first write (or its commit, for an empty object).</summary>
+    public TusWriteSession(TusProtocol protocol, TusCreation creation, string path, TusServerInfo server, string what, ILogger logger,
+        TusFinishedUploads? finished)
+    {
+        _protocol = protocol;
+        _creation = creation;
+        _path = path;
+        _what = what;
+        _checksum = server.ChecksumAlgorithm;
+        _terminates = server.Offers("termination");
+        _logger = logger;
+        _finished = finished;
+        _total = creation.Length;
+    }
+
+    /// <summary>Null until the upload exists.</summary>
+    public string? ResumeState { get; private set; }
 
     public int ChunkAlignment => 1;
 
@@ -78,14 +100,14 @@ internal sealed class TusWriteSession : IWriteSession
     /// finished upload is then recorded under its path, for a later <see cref="TusStorage.StatAsync"/>.</summary>
     public async Task<ObjectInfo> CommitAsync(CancellationToken cancellationToken = default)
     {
-        if (_total < 0 || _uncertain) await WriteCoreAsync(ReadOnlyMemory<byte>.Empty, final: true, cancellationToken).ConfigureAwait(false);
+        if (_total < 0 || _uncertain || _creation is not null) await WriteCoreAsync(ReadOnlyMemory<byte>.Empty, final: true, cancellationToken).ConfigureAwait(false);
         if (_total != Length)
             throw new SourceChangedException($"{_what}: {Length} bytes were written, but the upload was created for {_total}");
         if (_stored != _total)
             throw new LoadPipeException(ErrorKind.Transient, $"{_what}: the server holds {_stored} of the upload's {_total} bytes");
         _completed = true;
         if (_finished is not null)
-            await _finished.RememberAsync(new TusResumeState(_upload.AbsoluteUri, _path, Length), cancellationToken).ConfigureAwait(false);
+            await _finished.RememberAsync(new TusResumeState(_upload!.AbsoluteUri, _path, Length), cancellationToken).ConfigureAwait(false);
         return new ObjectInfo { Path = _path, Size = Length };
     }
 
@@ -93,7 +115,7 @@ internal sealed class TusWriteSession : IWriteSession
     /// expires it. A finished upload is left alone.</summary>
     public async Task AbortAsync(CancellationToken cancellationToken = default)
     {
-        if (_completed) return;
+        if (_completed || _upload is null) return;
         if (!_terminates)
         {
             _logger.CannotTerminate(_what);
@@ -112,7 +134,11 @@ internal sealed class TusWriteSession : IWriteSession
             throw new SourceChangedException($"{_what}: more bytes ({end}) than the {_total} the upload was created for");
         if (final && _total >= 0 && end != _total)
             throw new SourceChangedException($"{_what}: the output ended at {end} bytes, but the upload was created for {_total}");
-        if (_uncertain)
+        if (_creation is not null)
+        {
+            if (await CreateWithUploadAsync(data, final, end, cancellationToken).ConfigureAwait(false)) return;
+        }
+        else if (_uncertain)
         {
             await RereadOffsetAsync(cancellationToken).ConfigureAwait(false);
             _uncertain = false;
@@ -126,7 +152,7 @@ internal sealed class TusWriteSession : IWriteSession
             var before = _stored;
             _uncertain = true;
             var sent = data[from..];
-            var result = await _protocol.PatchAsync(_upload, offset + from, sent, declare,
+            var result = await _protocol.PatchAsync(_upload!, offset + from, sent, declare,
                 _checksum is null ? null : TusChecksum.Header(_checksum, sent.Span), _what, cancellationToken).ConfigureAwait(false);
             switch (result.Outcome)
             {
@@ -154,11 +180,31 @@ internal sealed class TusWriteSession : IWriteSession
         Length = end;
     }
 
+    /// <summary>The first write as the creation's body: the upload's length is declared here when this write is the
+    /// last one too (nothing deferred is left to declare). True when the server took all of it; else the rest goes
+    /// in PATCH requests, as a short PATCH's rest does.</summary>
+    private async Task<bool> CreateWithUploadAsync(ReadOnlyMemory<byte> data, bool final, long end, CancellationToken cancellationToken)
+    {
+        var creation = _creation!;
+        var length = creation.Length >= 0 ? creation.Length : final ? end : -1;
+        var (upload, stored) = await _protocol.CreateAsync(length, creation.Metadata, data,
+            _checksum is null || data.IsEmpty ? null : TusChecksum.Header(_checksum, data.Span), _what, cancellationToken).ConfigureAwait(false);
+        _upload = upload;
+        _creation = null;
+        _total = length;
+        _stored = stored;
+        ResumeState = new TusResumeState(upload.AbsoluteUri, _path, length).ToJson();
+        _logger.UploadCreated(_what, length < 0 ? "a deferred length" : length.ToString(CultureInfo.InvariantCulture) + " bytes", _checksum ?? "none");
+        if (_stored < end) return false;
+        Length = end;
+        return true;
+    }
+
     /// <summary>HEAD: the offset the server holds, after a PATCH that failed or was refused. Fewer bytes than were
     /// confirmed, or no upload at all, cannot be continued.</summary>
     private async Task RereadOffsetAsync(CancellationToken cancellationToken)
     {
-        var status = await _protocol.HeadAsync(_upload, _what, cancellationToken).ConfigureAwait(false)
+        var status = await _protocol.HeadAsync(_upload!, _what, cancellationToken).ConfigureAwait(false)
             ?? throw new ResumeMismatchException($"{_what}: the server no longer knows the upload (expired or terminated)");
         _logger.OffsetReread(_what, status.Offset);
         if (status.Offset < Length)
@@ -172,3 +218,6 @@ internal sealed class TusWriteSession : IWriteSession
         _stored = status.Offset;
     }
 }
+
+/// <summary>An upload to create with the first write (creation-with-upload): its length (-1: deferred) and metadata.</summary>
+internal sealed record TusCreation(long Length, string? Metadata);

@@ -180,7 +180,7 @@ public sealed partial class LocationResolver
             throw new LoadPipeException(ErrorKind.Usage,
                 $"{where}remote '{remote.Name}': unknown type '{remote.Type}' (known: {string.Join(", ", _factories.Keys.Where(k => k != "stdio").Order())})");
         foreach (var key in remote.Settings.Keys)
-            if (!factory.Settings.Contains(key))
+            if (!factory.Settings.Contains(key) && !(key.IndexOf('.', StringComparison.Ordinal) is > 0 and var dot && factory.Settings.Contains(key[..dot] + ".*")))
                 throw new LoadPipeException(ErrorKind.Usage,
                     $"{where}remote '{remote.Name}': unknown setting '{key}' for type {remote.Type} (known: {string.Join(", ", factory.Settings.Order())})");
     }

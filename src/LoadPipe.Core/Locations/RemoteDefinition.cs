@@ -43,7 +43,8 @@ public interface IStorageFactory
 {
     string Type { get; }
 
-    /// <summary>The setting names this type understands; any other is reported as a mistake.</summary>
+    /// <summary>The setting names this type understands; any other is reported as a mistake. "NAME.*" stands for a map
+    /// (`NAME:` with keys under it), which the config gives as settings "NAME.KEY".</summary>
     IReadOnlySet<string> Settings { get; }
 
     /// <summary>True when "TYPE:path" works without a remote of that name in the config (s3: uses the AWS

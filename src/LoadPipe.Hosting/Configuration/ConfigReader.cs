@@ -73,6 +73,16 @@ public static partial class ConfigReader
                         foreach (var (settingKey, settingNode) in Map(remoteNode, name, $"remotes.{remoteName}").Children)
                         {
                             var setting = Key(settingKey, name);
+                            if (settingNode is YamlMappingNode map && setting != "type")
+                            {
+                                // A map setting (a tus remote's `headers:`) becomes "setting.KEY" entries.
+                                foreach (var (entryKey, entryNode) in map.Children)
+                                {
+                                    var entry = Key(entryKey, name);
+                                    settings[$"{setting}.{entry}"] = Scalar(entryNode, name, $"remotes.{remoteName}.{setting}.{entry}");
+                                }
+                                continue;
+                            }
                             var v = Scalar(settingNode, name, $"remotes.{remoteName}.{setting}");
                             if (setting == "type") type = v;
                             else settings[setting] = v;
@@ -321,9 +331,44 @@ public static partial class ConfigReader
         return open.Count > 0 ? open.Last() : null;
     }
 
-    /// <summary>The config text with the values of secret-looking keys (secret, password, token, private key)
-    /// replaced by ***: what is stored with each session, where others may read it.</summary>
-    public static string Redact(string text) => SecretLine().Replace(text, "$1\"***\"");
+    /// <summary>The config text with the values of secret-looking keys (secret, password, token, private key), and
+    /// every value under a `headers:` map (a custom auth header is a secret whatever its name), replaced by ***: what
+    /// is stored with each session, where others may read it.</summary>
+    public static string Redact(string text) => RedactHeaderMaps(SecretLine().Replace(text, "$1\"***\""));
+
+    /// <summary>Masks the values of the lines indented under a `headers:` key, and a `headers:` written on one line.</summary>
+    private static string RedactHeaderMaps(string text)
+    {
+        var lines = text.Split('\n');
+        var under = -1;
+        for (var i = 0; i < lines.Length; i++)
+        {
+            var line = lines[i];
+            var indent = line.Length - line.TrimStart().Length;
+            var content = line.Trim();
+            if (under >= 0)
+            {
+                if (content.Length == 0 || content.StartsWith('#')) continue;
+                if (indent > under)
+                {
+                    lines[i] = HeaderEntry().Replace(line, "$1\"***\"");
+                    continue;
+                }
+                under = -1;
+            }
+            var match = HeadersKey().Match(line);
+            if (!match.Success) continue;
+            if (match.Groups[2].Value.Trim() is { Length: > 0 } rest && !rest.StartsWith('#')) lines[i] = match.Groups[1].Value + "\"***\"";
+            else under = indent;
+        }
+        return string.Join('\n', lines);
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^(\s*-?\s*headers\s*:\s*)(.*)$")]
+    private static partial System.Text.RegularExpressions.Regex HeadersKey();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^(\s*-?\s*[^:#\s][^:#]*:\s*)(?!\s*$).+$")]
+    private static partial System.Text.RegularExpressions.Regex HeaderEntry();
 
     [System.Text.RegularExpressions.GeneratedRegex(@"(?im)^(\s*-?\s*[\w.-]*(?:secret|password|passwd|token|private_key|credentials?)[\w.-]*\s*:\s*)(?!\s*$).+$")]
     private static partial System.Text.RegularExpressions.Regex SecretLine();

@@ -87,6 +87,30 @@ public sealed class ConfigReaderTests
     }
 
     [Fact]
+    public void Parse_RemoteWithAHeadersMap_GivesOneSettingPerHeader()
+    {
+        var config = ConfigReader.Parse("remotes:\n  up:\n    type: tus\n    url: https://tus.example.org/files/\n    headers:\n      X-Upload-Key: k3y\n      X-Team: blue\n",
+            "/x/config.yaml");
+
+        Assert.Equal("k3y", config.Remotes["up"].Settings["headers.X-Upload-Key"]);
+        Assert.Equal("blue", config.Remotes["up"].Settings["headers.X-Team"]);
+    }
+
+    [Fact]
+    public void Redact_HeadersMap_EveryValueHidden()
+    {
+        var text = "remotes:\n  up:\n    type: tus\n    headers:\n      X-Upload-Key: k3y-s3cret\n      # a comment\n      X-Other: 'two words'\n    timeout: 30s\n  inline:\n    headers: {X-Key: inl1ne}\n";
+
+        var redacted = ConfigReader.Redact(text);
+
+        Assert.DoesNotContain("k3y-s3cret", redacted);
+        Assert.DoesNotContain("two words", redacted);
+        Assert.DoesNotContain("inl1ne", redacted);
+        Assert.Contains("      X-Upload-Key: \"***\"", redacted);
+        Assert.Contains("    timeout: 30s", redacted);
+    }
+
+    [Fact]
     public void Parse_Empty_IsAnEmptyConfig()
     {
         var config = ConfigReader.Parse("", "/x/config.yaml");

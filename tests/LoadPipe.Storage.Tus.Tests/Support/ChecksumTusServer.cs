@@ -13,7 +13,9 @@ namespace LoadPipe.Storage.Tus.Tests.Support;
 /// reference server lacks: one upload at a time, in memory. It follows the extension's rules ("Checksum"): an
 /// unsupported algorithm gets 400, a mismatch 460, and in both cases the chunk is discarded. Every PATCH's
 /// <c>Upload-Checksum</c> is recorded; <see cref="FailNextWith460"/> answers the next PATCH 460 whatever it carries, as a
-/// server does for a chunk damaged on the way. With <see cref="RequiredToken"/> it asks for a bearer token.
+/// server does for a chunk damaged on the way. With <see cref="RequiredToken"/> it asks for a bearer token, with
+/// <see cref="RequiredHeader"/> for a header of its own. With <see cref="CreationWithUpload"/> it offers that extension
+/// and takes a POST's body as the first PATCH's. <see cref="Requests"/> lists each POST and PATCH with its body's length.
 /// </summary>
 public sealed class ChecksumTusServer : IAsyncDisposable
 {
@@ -35,6 +37,14 @@ public sealed class ChecksumTusServer : IAsyncDisposable
     public List<string?> ChecksumsReceived { get; } = [];
 
     public bool FailNextWith460 { get; set; }
+
+    public bool CreationWithUpload { get; set; }
+
+    /// <summary>When set, every request but OPTIONS must carry this header with this value, else 401.</summary>
+    public (string Name, string Value)? RequiredHeader { get; set; }
+
+    /// <summary>Each POST and PATCH: its method and the length of its body, in arrival order.</summary>
+    public List<(string Method, long Bytes)> Requests { get; } = [];
 
     /// <summary>When set, every request but OPTIONS must carry <c>Authorization: Bearer</c> with it, else 401.</summary>
     public string? RequiredToken { get; set; }
@@ -61,13 +71,19 @@ public sealed class ChecksumTusServer : IAsyncDisposable
         if (request.Method == HttpMethods.Options)
         {
             response.Headers["Tus-Version"] = "1.0.0";
-            response.Headers["Tus-Extension"] = _algorithms.Length > 0 ? "creation,termination,checksum" : "creation,termination";
+            response.Headers["Tus-Extension"] = (CreationWithUpload ? "creation,creation-with-upload" : "creation")
+                + (_algorithms.Length > 0 ? ",termination,checksum" : ",termination");
             if (_algorithms.Length > 0) response.Headers["Tus-Checksum-Algorithm"] = string.Join(',', _algorithms);
             response.StatusCode = 204;
             return;
         }
         response.Headers["Tus-Resumable"] = "1.0.0";
         if (RequiredToken is not null && request.Headers.Authorization != "Bearer " + RequiredToken)
+        {
+            response.StatusCode = 401;
+            return;
+        }
+        if (RequiredHeader is { } required && request.Headers[required.Name] != required.Value)
         {
             response.StatusCode = 401;
             return;
@@ -80,8 +96,13 @@ public sealed class ChecksumTusServer : IAsyncDisposable
         switch (request.Method)
         {
             case "POST":
-                _length = long.Parse(request.Headers["Upload-Length"]!, CultureInfo.InvariantCulture);
+                _length = request.Headers.ContainsKey("Upload-Length") ? long.Parse(request.Headers["Upload-Length"]!, CultureInfo.InvariantCulture) : -1;
                 _content.SetLength(0);
+                if (CreationWithUpload && request.ContentType == "application/offset+octet-stream")
+                {
+                    if (!await TakeBodyAsync(request, response, "POST")) return;
+                }
+                else Requests.Add(("POST", 0));
                 response.Headers.Location = Endpoint + "1";
                 response.StatusCode = 201;
                 return;
@@ -110,8 +131,16 @@ public sealed class ChecksumTusServer : IAsyncDisposable
             response.StatusCode = 409;
             return;
         }
+        if (request.Headers.ContainsKey("Upload-Length")) _length = long.Parse(request.Headers["Upload-Length"]!, CultureInfo.InvariantCulture);
+        if (await TakeBodyAsync(request, response, "PATCH")) response.StatusCode = 204;
+    }
+
+    /// <summary>Keeps the body (unless its checksum is refused) and sets Upload-Offset; false after writing a refusal.</summary>
+    private async Task<bool> TakeBodyAsync(HttpRequest request, HttpResponse response, string method)
+    {
         using var body = new MemoryStream();
         await request.Body.CopyToAsync(body);
+        Requests.Add((method, body.Length));
         var checksum = request.Headers["Upload-Checksum"].ToString();
         ChecksumsReceived.Add(checksum.Length > 0 ? checksum : null);
         if (checksum.Length > 0)
@@ -120,7 +149,7 @@ public sealed class ChecksumTusServer : IAsyncDisposable
             if (!_algorithms.Contains(algorithm))
             {
                 response.StatusCode = 400;
-                return;
+                return false;
             }
 #pragma warning disable CA5350, CA5351 // the algorithms tus servers offer
             var actual = Convert.ToBase64String(algorithm == "sha1" ? SHA1.HashData(body.ToArray()) : MD5.HashData(body.ToArray()));
@@ -129,13 +158,13 @@ public sealed class ChecksumTusServer : IAsyncDisposable
             {
                 FailNextWith460 = false;
                 response.StatusCode = 460;
-                return;
+                return false;
             }
         }
         body.Position = 0;
         await body.CopyToAsync(_content);
         response.Headers["Upload-Offset"] = _content.Length.ToString(CultureInfo.InvariantCulture);
-        response.StatusCode = 204;
+        return true;
     }
 
     public async ValueTask DisposeAsync() => await _app.DisposeAsync();

@@ -15,7 +15,7 @@ public sealed class S3StorageContractTests : StorageContractTests
 
     protected override StorageFeatures Features => new()
     {
-        RangedRead = true, SortedListing = true, Write = true, ResumableWrite = true, ServerSideCopy = true,
+        RangedRead = true, SortedListing = true, Write = true, ResumableWrite = true, ServerSideCopy = true, Remove = true,
     };
 
     protected override string Folder => $"{S3Server.Bucket}/{_prefix}";

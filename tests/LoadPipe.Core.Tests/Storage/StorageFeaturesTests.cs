@@ -9,7 +9,7 @@ public sealed class StorageFeaturesTests
 {
     [Fact]
     public void Of_StoreWithoutADeclaration_IsWhatItsTypeImplements() =>
-        Assert.Equal(new StorageFeatures { RangedRead = true, CheapReads = true, SortedListing = true, Write = true, ResumableWrite = true },
+        Assert.Equal(new StorageFeatures { RangedRead = true, CheapReads = true, SortedListing = true, Write = true, ResumableWrite = true, Remove = true },
             StorageFeatures.Of(new LocalStorage()));
 
     [Fact]

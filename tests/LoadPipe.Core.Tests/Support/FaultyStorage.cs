@@ -12,7 +12,7 @@ namespace LoadPipe.Core.Tests.Support;
 /// then fails, as a process killed before the manifest recorded it.
 /// Its capabilities are the local disk's, so the engine takes the paths it takes there.
 /// </summary>
-public sealed class FaultyStorage(LocalStorage inner) : IStorage, IHasFeatures, IRangedReader, ICheapReads, ISortedListing, IWritableStorage, IResumableWriter
+public sealed class FaultyStorage(LocalStorage inner) : IStorage, IHasFeatures, IRangedReader, ICheapReads, ISortedListing, IWritableStorage, IResumableWriter, IObjectRemover
 {
     private int _writes;
     private int _transientLeft;
@@ -42,6 +42,8 @@ public sealed class FaultyStorage(LocalStorage inner) : IStorage, IHasFeatures, 
         inner.OpenReadAsync(path, options, cancellationToken);
 
     public Task CreateFolderAsync(string path, CancellationToken cancellationToken = default) => inner.CreateFolderAsync(path, cancellationToken);
+
+    public Task<bool> RemoveAsync(string path, CancellationToken cancellationToken = default) => inner.RemoveAsync(path, cancellationToken);
 
     public async Task<IWriteSession> BeginWriteAsync(string path, WriteRequest request, CancellationToken cancellationToken = default) =>
         new Session(this, await inner.BeginWriteAsync(path, request, cancellationToken));

@@ -106,9 +106,16 @@ start_tus_reference() {
   export LP_TEST_TUS_LOG="$work/tus.log"
 }
 
+# A browser for the browser tests: Debian's chromium, which Playwright drives (it downloads no browser of its own).
+find_chromium() {
+  need_apt chromium chromium || return 1
+  export LP_TEST_CHROMIUM="$(command -v chromium)"
+}
+
 start_postgres || echo "test.sh: PostgreSQL could not start; its tests will fail" >&2
 start_s3 || echo "test.sh: the S3 server could not start; its tests will fail" >&2
 start_tus_reference || echo "test.sh: the tus reference server could not start; its tests are skipped" >&2
+find_chromium || echo "test.sh: chromium could not be installed; the browser tests will fail" >&2
 
 # A 4 MiB file system for the "disk full" test (needs root to mount; the test says so if it is missing).
 mkdir -p "$small_disk"

@@ -132,7 +132,7 @@ public sealed partial class SqliteManifest : IJobQueue
         await using var tx = c.Begin(deferred: false);
         var all = At(parameters);
         var job = await ReadJobAsync(c.Command($"UPDATE jobs SET {JobRows.EndRunSet(end)} WHERE {JobRows.Fence} RETURNING {JobRows.Columns}", tx,
-            [.. all.Where(p => p.Item1 is not ("@run" or "@attempt_error" or "@sent" or "@resumed" or "@session"))]), cancellationToken).ConfigureAwait(false)
+            [.. all.Where(p => p.Item1 is not ("@run" or "@attempt_error" or "@sent" or "@resumed"))]), cancellationToken).ConfigureAwait(false)
             ?? throw new JobFencedException(lease);
         await c.Command(JobRows.EndAttempt, tx, [.. all.Where(p => p.Item1 is "@now" or "@attempt_error" or "@sent" or "@resumed" or "@session" or "@id" or "@run")])
             .ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);

@@ -119,7 +119,7 @@ public abstract partial class ManifestContractTests
 
         Assert.False(signal.CancelRequested);
         Assert.Equal(("copying", 40L, 100L, "a.bin", (long?)7), (during!.Phase, during.BytesDone, during.BytesTotal, during.Message, during.SessionId));
-        Assert.Equal((JobState.Completed, (string?)null, 100L, "1 file, 100 B"), (after!.State, after.Holder, after.BytesDone, after.Message));
+        Assert.Equal((JobState.Completed, (string?)null, 100L, "1 file, 100 B", (long?)7), (after!.State, after.Holder, after.BytesDone, after.Message, after.SessionId));
         Assert.NotNull(after.FinishedAt);
         Assert.Equal((90L, 10L, (long?)7, (string?)null), (attempt.BytesSent, attempt.BytesResumed, attempt.SessionId, attempt.Error));
         Assert.NotNull(attempt.EndedAt);

@@ -89,7 +89,7 @@ public static class JobRows
     };
 
     private const string Common = """
-        , holder = NULL, lease_expires = NULL, updated_at = @now,
+        , holder = NULL, lease_expires = NULL, updated_at = @now, session_id = COALESCE(@session, session_id),
         bytes_done = COALESCE(@done, bytes_done), bytes_total = COALESCE(@total, bytes_total), message = COALESCE(@message, message)
         """;
 

@@ -66,6 +66,34 @@ public sealed class JobCommandsTests
     }
 
     [Fact]
+    public async Task Worker_Sigterm_HandsTheRunningJobBackAfterTheGrace_AndTheNextWorkerResumesIt()
+    {
+        using var sandbox = new Sandbox();
+        var bytes = Digest.WriteRandomFile(sandbox.PathOf("in/big.bin"), 8 << 20, seed: 1503);
+        var id = (await sandbox.LpAsync("jobs", "add", "in/big.bin", "out/", "--chunk-size", "1M", "--bwlimit", "1M")).AssertExitCode(0).Stdout.Trim();
+        LpResult drained;
+        await using (var worker = sandbox.StartLp("worker", "--grace", "1s"))
+        {
+            await Eventually.ValueAsync(() => ShowAsync(sandbox, id), j => j.GetProperty("progress").GetProperty("bytes_done").GetInt64() >= 2 << 20,
+                TimeSpan.FromMinutes(1), j => $"job not moving: {j}", () => worker.HasExited);
+            await worker.TerminateAsync();
+            drained = await worker.WaitAsync();
+        }
+        var handedBack = await ShowAsync(sandbox, id);
+
+        (await sandbox.LpAsync("worker", "--exit-when-idle")).AssertExitCode(0);
+        var done = await ShowAsync(sandbox, id);
+
+        drained.AssertExitCode(0);
+        Assert.Equal(("pending", 0), (handedBack.GetProperty("state").GetString(), handedBack.GetProperty("attempt").GetInt32()));
+        Assert.Equal("handed back: the worker stopped", Assert.Single(handedBack.GetProperty("attempts").EnumerateArray()).GetProperty("error").GetString());
+        Assert.Equal(("completed", 1), (done.GetProperty("state").GetString(), done.GetProperty("attempt").GetInt32()));
+        var resumed = done.GetProperty("attempts")[1];
+        Assert.True(resumed.GetProperty("bytes_resumed").GetInt64() >= 1 << 20, $"the second run did not resume: {resumed}");
+        Assert.Equal(Digest.Sha256(bytes), Digest.Sha256OfFile(sandbox.PathOf("out/big.bin")));
+    }
+
+    [Fact]
     public async Task JobsRetry_OfAFailedJob_RunsItAgain()
     {
         using var sandbox = new Sandbox();

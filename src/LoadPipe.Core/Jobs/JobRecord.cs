@@ -102,6 +102,8 @@ public sealed record JobQuery
     public string? User { get; init; }
     public int Limit { get; init; } = 100;
     public long? BeforeId { get; init; }
+    /// <summary>Only jobs changed after this time (an event stream's next read).</summary>
+    public DateTimeOffset? UpdatedAfter { get; init; }
 }
 
 /// <summary>A worker process as it last reported itself.</summary>

@@ -227,6 +227,7 @@ public static class JobRows
         if (query.State is { } state) { where.Add("state = @state"); parameters.Add(("state", Name(state))); }
         if (query.User is { } user) { where.Add("user_name = @user"); parameters.Add(("user", user)); }
         if (query.BeforeId is { } before) { where.Add("id < @before"); parameters.Add(("before", before)); }
+        if (query.UpdatedAfter is { } after) { where.Add("updated_at > @updated_after"); parameters.Add(("updated_after", after.ToUnixTimeMilliseconds())); }
         var sql = Select + (where.Count > 0 ? " WHERE " + string.Join(" AND ", where) : "") + " ORDER BY id DESC LIMIT @limit";
         return (sql, [.. parameters]);
     }

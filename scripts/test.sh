@@ -110,6 +110,9 @@ start_postgres || echo "test.sh: PostgreSQL could not start; its tests will fail
 start_s3 || echo "test.sh: the S3 server could not start; its tests will fail" >&2
 start_tus_reference || echo "test.sh: the tus reference server could not start; its tests are skipped" >&2
 
+# Debian's chromium for the dashboard's browser test (Microsoft.Playwright drives it; no browser download).
+if need_apt chromium chromium; then export LP_TEST_CHROMIUM="$(command -v chromium)"; fi
+
 # A 4 MiB file system for the "disk full" test (needs root to mount; the test says so if it is missing).
 mkdir -p "$small_disk"
 if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=4m tmpfs "$small_disk" 2>/dev/null; then

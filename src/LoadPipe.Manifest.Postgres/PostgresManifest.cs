@@ -459,6 +459,7 @@ public sealed partial class PostgresManifest : IManifest, IAdapterStateStore
         {
             _lockGate.Release();
         }
+        await CloseListenerAsync().ConfigureAwait(false);
         await _dataSource.DisposeAsync().ConfigureAwait(false);
         await _lockSource.DisposeAsync().ConfigureAwait(false);
     }

@@ -174,5 +174,80 @@ internal static class Migrations
         ALTER TABLE uploads ADD COLUMN intermediate INTEGER NOT NULL DEFAULT 0;
         CREATE INDEX uploads_intermediate_expiry ON uploads(expires_at) WHERE intermediate = 1 AND expires_at IS NOT NULL;
         """,
+        // 10: the job queue (IJobQueue): jobs with their lease, epoch and progress, one entry per run of each, the
+        // workers' heartbeats and the cron schedules. A unique key is unique among the active jobs only.
+        """
+        CREATE TABLE jobs (
+            id               INTEGER PRIMARY KEY,
+            state            TEXT NOT NULL,
+            phase            TEXT,
+            source           TEXT NOT NULL,
+            destination      TEXT NOT NULL,
+            options          TEXT NOT NULL,
+            user_name        TEXT,
+            priority         INTEGER NOT NULL DEFAULT 0,
+            run_after        INTEGER NOT NULL,
+            attempt          INTEGER NOT NULL DEFAULT 0,
+            max_attempts     INTEGER NOT NULL,
+            runs             INTEGER NOT NULL DEFAULT 0,
+            bytes_done       INTEGER NOT NULL DEFAULT 0,
+            bytes_total      INTEGER NOT NULL DEFAULT -1,
+            message          TEXT,
+            error            TEXT,
+            holder           TEXT,
+            lease_expires    INTEGER,
+            epoch            INTEGER NOT NULL DEFAULT 0,
+            cancel_requested INTEGER NOT NULL DEFAULT 0,
+            unique_key       TEXT,
+            quota_scope      TEXT,
+            schedule         TEXT,
+            session_id       INTEGER,
+            created_at       INTEGER NOT NULL,
+            updated_at       INTEGER NOT NULL,
+            finished_at      INTEGER
+        );
+        -- ClaimAsync: the ready jobs in claim order; EnqueueAsync: one active job per unique key.
+        CREATE INDEX jobs_ready ON jobs(priority DESC, run_after, id) WHERE state = 'pending';
+        CREATE UNIQUE INDEX jobs_unique ON jobs(unique_key) WHERE state IN ('pending', 'running');
+        CREATE INDEX jobs_running ON jobs(lease_expires) WHERE state = 'running';
+        CREATE INDEX jobs_state ON jobs(state, id);
+        CREATE TABLE job_attempts (
+            job_id        INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+            run           INTEGER NOT NULL,
+            worker        TEXT NOT NULL,
+            started_at    INTEGER NOT NULL,
+            ended_at      INTEGER,
+            bytes_sent    INTEGER NOT NULL DEFAULT 0,
+            bytes_resumed INTEGER NOT NULL DEFAULT 0,
+            error         TEXT,
+            session_id    INTEGER,
+            PRIMARY KEY (job_id, run)
+        );
+        CREATE TABLE job_workers (
+            name         TEXT PRIMARY KEY,
+            host         TEXT NOT NULL,
+            pid          INTEGER NOT NULL,
+            concurrency  INTEGER NOT NULL,
+            running      INTEGER NOT NULL,
+            state        TEXT NOT NULL,
+            started_at   INTEGER NOT NULL,
+            heartbeat_at INTEGER NOT NULL
+        );
+        CREATE TABLE job_schedules (
+            name         TEXT PRIMARY KEY,
+            cron         TEXT NOT NULL,
+            time_zone    TEXT NOT NULL,
+            source       TEXT NOT NULL,
+            destination  TEXT NOT NULL,
+            options      TEXT NOT NULL,
+            user_name    TEXT,
+            priority     INTEGER NOT NULL,
+            max_attempts INTEGER NOT NULL,
+            next_tick    INTEGER NOT NULL,
+            last_tick    INTEGER,
+            created_at   INTEGER NOT NULL
+        );
+        CREATE INDEX jobs_schedule ON jobs(schedule, id) WHERE schedule IS NOT NULL;
+        """,
     ];
 }

@@ -4,6 +4,7 @@ using LoadPipe.Core.Uploads;
 using LoadPipe.Hosting;
 using LoadPipe.Server.Auth;
 using LoadPipe.Server.Health;
+using LoadPipe.Server.Jobs;
 using LoadPipe.Server.Metrics;
 using LoadPipe.Server.Problems;
 using LoadPipe.Server.Tus;
@@ -121,6 +122,11 @@ public sealed class LoadPipeServer : IAsyncDisposable
         {
             if (settings.Jwt is not null) endpoint.RequireAuthorization(JwtAuthentication.UploadPolicy);
         });
+        app.MapJobsApi(host, endpoint =>
+        {
+            if (settings.Jwt is not null) endpoint.RequireAuthorization(JwtAuthentication.AnyTokenPolicy);
+        });
+        app.MapDashboard();
         var scrape = app.MapPrometheusScrapingEndpoint("/metrics");
         if (settings.Jwt is not null) scrape.RequireAuthorization(JwtAuthentication.AnyTokenPolicy);
         return new LoadPipeServer(app, store);

@@ -17,7 +17,7 @@ internal static class CliJson
             switch (value)
             {
                 case null or string or int or long or double or bool or Dictionary<string, string> or Dictionary<string, string?>
-                    or string[] or List<string> or List<Dictionary<string, string?>>:
+                    or string[] or List<string> or List<Dictionary<string, string?>> or Dictionary<string, object?> or List<Dictionary<string, object?>>:
                     break;
                 case IReadOnlyDictionary<string, string> map:
                     obj[key] = map.ToDictionary(p => p.Key, p => p.Value);
@@ -37,6 +37,7 @@ internal static class CliJson
 [JsonSerializable(typeof(Dictionary<string, string>))]
 [JsonSerializable(typeof(Dictionary<string, string?>))]
 [JsonSerializable(typeof(List<Dictionary<string, string?>>))]
+[JsonSerializable(typeof(List<Dictionary<string, object?>>))]
 [JsonSerializable(typeof(string[]))]
 [JsonSerializable(typeof(List<string>))]
 [JsonSerializable(typeof(string))]

@@ -1,0 +1,66 @@
+using System.Collections.Concurrent;
+using LoadPipe.Core.Jobs;
+using LoadPipe.Core.Transfers;
+
+namespace LoadPipe.Hosting.Jobs;
+
+/// <summary>Adds up a job's copy as the engine reports it (from many threads), for the worker to write at most once a
+/// second (<see cref="Snapshot"/> returns null when nothing moved since the last one).</summary>
+internal sealed class JobProgressObserver(long knownTotal) : ITransferObserver
+{
+    private readonly ConcurrentDictionary<string, long> _files = new(StringComparer.Ordinal);
+    private long _planned;
+    private long _finishedBytes;
+    private long _resumed;
+    private long _sent;
+    private int _filesDone;
+    private string? _current;
+    private long _lastDone = -1;
+
+    public void FilePlanned(long size)
+    {
+        if (size > 0) Interlocked.Add(ref _planned, size);
+    }
+
+    public void FileStarted(string name, long size, long resumedBytes)
+    {
+        _files[name] = resumedBytes;
+        Interlocked.Add(ref _resumed, resumedBytes);
+        _current = name;
+    }
+
+    public void FileProgress(string name, long sourceBytes) => _files[name] = sourceBytes;
+
+    public void FileFinished(FileResult result)
+    {
+        // The engine names a file by its destination (FileTransfer: FileStarted(destination.ToString(), ...)).
+        _files.TryRemove(result.Destination, out _);
+        Interlocked.Add(ref _finishedBytes, result.Bytes);
+        Interlocked.Add(ref _sent, result.BytesSent);
+        Interlocked.Increment(ref _filesDone);
+    }
+
+    private long Done => Interlocked.Read(ref _finishedBytes) + _files.Values.Sum();
+
+    private long Total => Interlocked.Read(ref _planned) is > 0 and var planned ? planned : knownTotal;
+
+    public JobProgress? Snapshot()
+    {
+        var done = Done;
+        if (done == Interlocked.Exchange(ref _lastDone, done)) return null;
+        var resumed = Interlocked.Read(ref _resumed);
+        return new JobProgress("copying", done, Total, Math.Max(0, done - resumed), resumed, _current);
+    }
+
+    /// <summary>The figures a run ends with: the summary's when the copy returned one.</summary>
+    public JobProgress Final(TransferSummary? summary)
+    {
+        if (summary is null)
+        {
+            var done = Done;
+            var resumed = Interlocked.Read(ref _resumed);
+            return new JobProgress("stopped", done, Total, Math.Max(0, done - resumed), resumed, _current);
+        }
+        return new JobProgress("done", summary.Bytes, Math.Max(Total, summary.Bytes), summary.BytesSent, summary.BytesResumed, null, summary.Session);
+    }
+}

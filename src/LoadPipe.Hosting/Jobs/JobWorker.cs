@@ -1,0 +1,357 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using LoadPipe.Core.Errors;
+using LoadPipe.Core.Jobs;
+using LoadPipe.Core.Manifest;
+using LoadPipe.Core.Transfers;
+using Microsoft.Extensions.Logging;
+
+namespace LoadPipe.Hosting.Jobs;
+
+/// <summary>What `lp worker` runs with; each property's default is stated on it.</summary>
+public sealed record JobWorkerOptions
+{
+    /// <summary>The worker's name in the queue (holder of its jobs). Default HOST:PID.</summary>
+    public string? Name { get; init; }
+
+    /// <summary>Jobs run at once. Default 1.</summary>
+    public int Concurrency { get; init; } = 1;
+
+    /// <summary>How long a claim holds without a heartbeat; the heartbeat renews it every third of it. Default 30 s.</summary>
+    public TimeSpan Lease { get; init; } = JobDefaults.Lease;
+
+    /// <summary>The longest an idle worker waits before it looks at the queue again (NOTIFY wakes it sooner on
+    /// PostgreSQL). Default 1 s.</summary>
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How often a running job's cancel flag is read: a cancel stops it within this. Default 0.5 s.</summary>
+    public TimeSpan CancelCheckInterval { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>After a stop (SIGTERM), how long running jobs may go on before they are handed back. Default 30 s.</summary>
+    public TimeSpan Grace { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The wait before a failed job's next attempt. Default <see cref="JobBackoff.Default"/> (10 s doubling, up to 10 min).</summary>
+    public JobBackoff Backoff { get; init; } = JobBackoff.Default;
+
+    /// <summary>Stop once no job is ready and none runs (a batch run, seed 003's process_batch). Default false.</summary>
+    public bool ExitWhenIdle { get; init; }
+
+    /// <summary>Run the due schedule ticks. Default true.</summary>
+    public bool RunSchedules { get; init; } = true;
+}
+
+/// <summary>
+/// `lp worker`: claims jobs from the manifest's queue and runs each through the engine, as `lp copy` would, so that
+/// stages, resume, dedup and hashes hold for jobs. Around the runs, one loop every <see cref="JobWorkerOptions.CancelCheckInterval"/>
+/// reads the flags of the jobs it holds (a cancel, or a job another worker took over after this one's lease expired:
+/// either stops the run), writes their progress at most once a second, and renews their leases. A job's transfer is
+/// fenced twice: by the job's epoch (a holder that lost the job cannot record its end) and by the transfer's own
+/// (a holder that lost the transfer cannot confirm a chunk), so a takeover resumes from the last confirmed chunk.
+/// </summary>
+public sealed partial class JobWorker(LoadPipeHost host, JobWorkerOptions options)
+{
+    private readonly ILogger _logger = host.Loggers.CreateLogger("LoadPipe.Worker");
+    private readonly ConcurrentDictionary<long, RunningJob> _running = new();
+    private readonly TimeProvider _time = host.Time;
+
+    public string Name { get; } = options.Name ?? $"{Core.Locations.Location.ThisHost}:{Environment.ProcessId}";
+
+    /// <summary>Runs until <paramref name="stop"/> (SIGTERM): then claims nothing more, lets running jobs finish for
+    /// the grace period, and hands back the rest. <paramref name="kill"/> stops at once, handing everything back.</summary>
+    public async Task RunAsync(CancellationToken stop, CancellationToken kill = default)
+    {
+        var manifest = await host.ManifestAsync(kill).ConfigureAwait(false);
+        var queue = await host.JobQueueAsync(kill).ConfigureAwait(false);
+        var started = _time.GetUtcNow();
+        using var watchStop = CancellationTokenSource.CreateLinkedTokenSource(kill);
+        var watch = WatchAsync(queue, started, watchStop.Token);
+        var slotFreed = new SemaphoreSlim(0);
+        var lastSchedules = DateTimeOffset.MinValue;
+        try
+        {
+            while (!stop.IsCancellationRequested && !kill.IsCancellationRequested)
+            {
+                var claimed = 0;
+                try
+                {
+                    var now = _time.GetUtcNow();
+                    if (options.RunSchedules && now - lastSchedules >= TimeSpan.FromSeconds(1))
+                    {
+                        lastSchedules = now;
+                        await JobSchedules.RunDueAsync(queue, _time, _logger, kill).ConfigureAwait(false);
+                    }
+                    var free = options.Concurrency - _running.Count;
+                    if (free > 0)
+                    {
+                        await queue.RescueExpiredAsync(kill).ConfigureAwait(false);
+                        foreach (var job in await queue.ClaimAsync(Name, free, options.Lease, kill).ConfigureAwait(false))
+                        {
+                            claimed++;
+                            var run = new RunningJob(job, kill);
+                            _running[job.Id] = run;
+                            run.Task = Task.Run(async () =>
+                            {
+                                try { await RunJobAsync(manifest, queue, run).ConfigureAwait(false); }
+                                finally
+                                {
+                                    _running.TryRemove(job.Id, out _);
+                                    run.Dispose();
+                                    slotFreed.Release();
+                                }
+                            }, CancellationToken.None);
+                        }
+                    }
+                }
+                catch (Exception e) when (e is not OperationCanceledException && IsQueueFault(e))
+                {
+                    _logger.QueueUnreachable(e.Message.Split('\n')[0]);
+                }
+                if (claimed > 0) continue;
+                if (options.ExitWhenIdle && _running.IsEmpty) break;
+                // Idle or full: wake on a NOTIFY, a finished job, or the poll interval.
+                using var wake = CancellationTokenSource.CreateLinkedTokenSource(stop, kill);
+                var waits = new List<Task> { slotFreed.WaitAsync(wake.Token) };
+                if (options.Concurrency - _running.Count > 0) waits.Add(queue.WaitForJobsAsync(options.PollInterval, wake.Token));
+                else waits.Add(Task.Delay(options.PollInterval, _time, wake.Token));
+                await Task.WhenAny(waits).ConfigureAwait(false);
+                await wake.CancelAsync().ConfigureAwait(false);
+                try { await Task.WhenAll(waits).ConfigureAwait(false); } catch (OperationCanceledException) { }
+            }
+            await DrainAsync(kill).ConfigureAwait(false);
+        }
+        finally
+        {
+            await watchStop.CancelAsync().ConfigureAwait(false);
+            try { await watch.ConfigureAwait(false); } catch (OperationCanceledException) { }
+            try
+            {
+                await queue.RecordWorkerAsync(new WorkerRecord(Name, Core.Locations.Location.ThisHost, Environment.ProcessId, options.Concurrency, 0, "stopped",
+                    started, _time.GetUtcNow()), CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception e) when (IsQueueFault(e))
+            {
+                _logger.QueueUnreachable(e.Message.Split('\n')[0]);
+            }
+        }
+    }
+
+    /// <summary>Lets the running jobs finish within the grace period, then hands the rest back (each resumes from its
+    /// last confirmed chunk on the worker that claims it next).</summary>
+    private async Task DrainAsync(CancellationToken kill)
+    {
+        var left = _running.Values.ToList();
+        if (left.Count == 0) return;
+        _logger.WorkerDraining(Name, left.Count, options.Grace);
+        var all = Task.WhenAll(left.Select(r => r.Task!));
+        try
+        {
+            await all.WaitAsync(options.Grace, _time, kill).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is TimeoutException or OperationCanceledException)
+        {
+            foreach (var run in _running.Values) run.Stop(StopReason.HandBack);
+            await all.ConfigureAwait(false);
+        }
+    }
+
+    private async Task RunJobAsync(IManifest manifest, IJobQueue queue, RunningJob run)
+    {
+        var job = run.Job;
+        var lease = job.Lease;
+        _logger.JobStarted(job.Id, job.Attempt, job.MaxAttempts, job.Source, job.Destination);
+        try
+        {
+            var spec = JobSpec.Parse(job.Options);
+            var source = host.Resolver.Resolve(job.Source);
+            var destination = host.Resolver.Resolve(job.Destination);
+            var transferOptions = host.Options(spec.Settings, null, "copy");
+            if (spec.Metadata is { Count: > 0 } metadata) transferOptions.Metadata = new Dictionary<string, string>(metadata);
+            var engine = host.CreateEngine(manifest);
+            var summary = await engine.CopyAsync(source, destination, transferOptions, run.Progress, run.Token).ConfigureAwait(false);
+            var final = run.Progress.Final(summary);
+            var quota = summary.StopReason ?? summary.Failures.FirstOrDefault(f => f.ErrorKind == ErrorKind.Quota)?.Error;
+            if (summary.Status == SessionStatus.Completed)
+            {
+                var message = Describe(summary);
+                await queue.CompleteAsync(lease, final, message, CancellationToken.None).ConfigureAwait(false);
+                _logger.JobCompleted(job.Id, message);
+            }
+            else if (quota is not null)
+                await WaitForQuotaAsync(queue, job, quota, final).ConfigureAwait(false);
+            else
+            {
+                var error = summary.Failures.FirstOrDefault()?.Error ?? $"the copy ended {summary.Status.Name()}";
+                if (summary.FilesFailed > 1) error = $"{summary.FilesFailed} files failed; first: {error}";
+                await FailAsync(queue, job, error, final).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (run.Token.IsCancellationRequested)
+        {
+            await StoppedAsync(queue, run).ConfigureAwait(false);
+        }
+        catch (JobFencedException)
+        {
+            _logger.JobLost(job.Id);
+        }
+        catch (LoadPipeException e) when (e.Kind == ErrorKind.Quota)
+        {
+            await WaitForQuotaAsync(queue, job, e.Message, run.Progress.Final(null)).ConfigureAwait(false);
+        }
+        catch (Exception e) when (!IsQueueFault(e) || e is LoadPipeException)
+        {
+            var error = e is LoadPipeException ? e.Message : $"{e.GetType().Name}: {e.Message.Split('\n')[0]}";
+            await FailAsync(queue, job, error, run.Progress.Final(null)).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            // The queue itself is unreachable: nothing can be recorded; the lease expires and another worker (or this
+            // one) takes the job over.
+            _logger.QueueUnreachable(e.Message.Split('\n')[0]);
+        }
+    }
+
+    private async Task StoppedAsync(IJobQueue queue, RunningJob run)
+    {
+        var job = run.Job;
+        try
+        {
+            switch (run.Reason)
+            {
+                case StopReason.Cancel:
+                    await queue.CancelledAsync(job.Lease, run.Progress.Final(null), CancellationToken.None).ConfigureAwait(false);
+                    _logger.JobCancelled(job.Id);
+                    break;
+                case StopReason.Lost:
+                    _logger.JobLost(job.Id);
+                    break;
+                default:
+                    await queue.ReleaseAsync(job.Lease, "handed back: the worker stopped", run.Progress.Final(null), CancellationToken.None).ConfigureAwait(false);
+                    _logger.JobHandedBack(job.Id);
+                    break;
+            }
+        }
+        catch (JobFencedException)
+        {
+            _logger.JobLost(job.Id);
+        }
+    }
+
+    private async Task FailAsync(IJobQueue queue, JobRecord job, string error, JobProgress final)
+    {
+        try
+        {
+            var after = await queue.FailAsync(job.Lease, error, _time.GetUtcNow() + options.Backoff.After(job.Attempt), final, CancellationToken.None).ConfigureAwait(false);
+            _logger.JobFailed(job.Id, after.Attempt, after.MaxAttempts, error);
+        }
+        catch (JobFencedException)
+        {
+            _logger.JobLost(job.Id);
+        }
+    }
+
+    private async Task WaitForQuotaAsync(IJobQueue queue, JobRecord job, string reason, JobProgress final)
+    {
+        var until = QuotaReset(reason) ?? _time.GetUtcNow().AddHours(1);
+        try
+        {
+            await queue.WaitForQuotaAsync(job.Lease, until, reason, final, CancellationToken.None).ConfigureAwait(false);
+            _logger.JobQuotaWait(job.Id, until, reason);
+        }
+        catch (JobFencedException)
+        {
+            _logger.JobLost(job.Id);
+        }
+    }
+
+    /// <summary>The reset time a quota error names, "(2026-12-08T08:00:00Z)" (YouTubeQuota's message), or null.</summary>
+    public static DateTimeOffset? QuotaReset(string reason) =>
+        ResetTime().Match(reason) is { Success: true } m
+        && DateTimeOffset.TryParse(m.Groups[1].Value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) ? at : null;
+
+    [GeneratedRegex(@"\((\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)\)")]
+    private static partial Regex ResetTime();
+
+    /// <summary>Every <see cref="JobWorkerOptions.CancelCheckInterval"/>: cancel flags and lost jobs; every second,
+    /// progress; every third of the lease, the leases and this worker's own heartbeat.</summary>
+    private async Task WatchAsync(IJobQueue queue, DateTimeOffset started, CancellationToken cancellationToken)
+    {
+        var lastProgress = DateTimeOffset.MinValue;
+        var lastHeartbeat = DateTimeOffset.MinValue;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                var now = _time.GetUtcNow();
+                if (!_running.IsEmpty)
+                {
+                    var held = (await queue.HeldJobsAsync(Name, cancellationToken).ConfigureAwait(false)).ToDictionary(h => h.Id);
+                    foreach (var run in _running.Values)
+                    {
+                        if (!held.TryGetValue(run.Job.Id, out var row) || row.Epoch != run.Job.Epoch) run.Stop(StopReason.Lost);
+                        else if (row.CancelRequested) run.Stop(StopReason.Cancel);
+                    }
+                }
+                if (now - lastProgress >= JobDefaults.ProgressInterval)
+                {
+                    lastProgress = now;
+                    foreach (var run in _running.Values)
+                    {
+                        if (run.Progress.Snapshot() is not { } progress) continue;
+                        try
+                        {
+                            if ((await queue.ReportProgressAsync(run.Job.Lease, progress, cancellationToken).ConfigureAwait(false)).CancelRequested)
+                                run.Stop(StopReason.Cancel);
+                        }
+                        catch (JobFencedException) { run.Stop(StopReason.Lost); }
+                    }
+                }
+                if (now - lastHeartbeat >= options.Lease / 3)
+                {
+                    lastHeartbeat = now;
+                    foreach (var run in _running.Values)
+                    {
+                        try { await queue.HeartbeatAsync(run.Job.Lease, options.Lease, cancellationToken).ConfigureAwait(false); }
+                        catch (JobFencedException) { run.Stop(StopReason.Lost); }
+                    }
+                    await queue.RecordWorkerAsync(new WorkerRecord(Name, Core.Locations.Location.ThisHost, Environment.ProcessId, options.Concurrency,
+                        _running.Count, _running.IsEmpty ? "idle" : "running", started, now), cancellationToken).ConfigureAwait(false);
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException && IsQueueFault(e))
+            {
+                _logger.QueueUnreachable(e.Message.Split('\n')[0]);
+            }
+            await Task.Delay(options.CancelCheckInterval, _time, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static string Describe(TransferSummary s) =>
+        string.Create(CultureInfo.InvariantCulture, $"{s.Files} file(s), {s.FilesSkipped} skipped, {s.BytesSent} bytes sent, {s.BytesResumed} resumed");
+
+    /// <summary>A fault of the database under the queue (a broken connection, a timeout), as opposed to one of the job.</summary>
+    private static bool IsQueueFault(Exception e) => e is System.Data.Common.DbException or TimeoutException or IOException or ManifestFailedException;
+
+    private enum StopReason { None, Cancel, Lost, HandBack }
+
+    private sealed class RunningJob(JobRecord job, CancellationToken kill) : IDisposable
+    {
+        private readonly CancellationTokenSource _stop = CancellationTokenSource.CreateLinkedTokenSource(kill);
+        private int _reason;
+
+        public JobRecord Job { get; } = job;
+        public Task? Task { get; set; }
+        public JobProgressObserver Progress { get; } = new(job.BytesTotal);
+        public CancellationToken Token => _stop.Token;
+        public StopReason Reason => (StopReason)Volatile.Read(ref _reason);
+
+        /// <summary>The first reason wins: a cancel then a lost lease stays a cancel.</summary>
+        public void Stop(StopReason reason)
+        {
+            if (Interlocked.CompareExchange(ref _reason, (int)reason, 0) == 0)
+                try { _stop.Cancel(); } catch (ObjectDisposedException) { }
+        }
+
+        public void Dispose() => _stop.Dispose();
+    }
+}

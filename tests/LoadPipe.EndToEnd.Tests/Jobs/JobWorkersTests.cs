@@ -1,0 +1,119 @@
+using System.Globalization;
+using LoadPipe.Core.Jobs;
+using LoadPipe.EndToEnd.Tests.Data;
+using LoadPipe.EndToEnd.Tests.Postgres;
+using LoadPipe.EndToEnd.Tests.Running;
+using LoadPipe.Manifest.Postgres;
+
+namespace LoadPipe.EndToEnd.Tests.Jobs;
+
+/// <summary>
+/// `lp worker` processes sharing one PostgreSQL manifest (a database of the test's own on LP_TEST_POSTGRES): jobs run
+/// once each; a worker killed with -9 loses its lease and its job is taken over and resumed from the last confirmed
+/// chunk; a schedule's tick is queued once however many workers see it.
+/// </summary>
+public sealed class JobWorkersTests
+{
+    [Fact]
+    public async Task Workers_ThreeOnOnePostgres_TwoHundredJobs_OneKilledMidLargeJob_EachJobOnceAndTheLargeOneResumed()
+    {
+        using var sandbox = new Sandbox();
+        await using var database = await PostgresDatabase.CreateAsync();
+        const int size = 40 << 20, chunk = 2 << 20;
+        var big = Digest.WriteRandomFile(sandbox.PathOf("in/big.bin"), size, seed: 1600);
+        var random = new Random(1601);
+        for (var i = 0; i < 199; i++)
+            Digest.WriteRandomFile(sandbox.PathOf($"in/small/f{i:D3}.bin"), random.Next(1, 64 << 10), seed: 1700 + i);
+        var bigId = long.Parse((await LpProcess.RunAsync(sandbox, "jobs", "add", "in/big.bin", "out/", "--chunk-size", "2M", "--bwlimit", "4M",
+            "--priority", "10", "--manifest", database.ConnectionString)).AssertExitCode(0).Stdout.Trim(), CultureInfo.InvariantCulture);
+        await using (var queue = await PostgresManifest.OpenAsync(database.ConnectionString))
+        {
+            for (var i = 0; i < 199; i++)
+                await queue.EnqueueAsync(new NewJob(sandbox.PathOf($"in/small/f{i:D3}.bin"), sandbox.PathOf("out/small/"), "{}"));
+        }
+        string[] Worker(string name) => ["worker", "--name", name, "--concurrency", "2", "--lease", "5s", "--poll", "500ms", "--manifest", database.ConnectionString];
+        var workers = new Dictionary<string, LpProcess> { ["w1"] = LpProcess.Start(sandbox, Worker("w1")), ["w2"] = LpProcess.Start(sandbox, Worker("w2")), ["w3"] = LpProcess.Start(sandbox, Worker("w3")) };
+        try
+        {
+            await using var probe = await PostgresManifest.OpenAsync(database.ConnectionString);
+            // Mid-way through the large job: some chunks confirmed, most of the file still to go.
+            var running = await Eventually.ValueAsync(async () => (Job: await probe.GetJobAsync(bigId), Confirmed: await database.ConfirmedBytesAsync()),
+                s => s.Job is { State: JobState.Running, Holder: not null } && s.Confirmed >= 3 * chunk,
+                TimeSpan.FromMinutes(3), s => $"large job {s.Job?.State} on {s.Job?.Holder}, {s.Confirmed} bytes confirmed",
+                () => workers.Values.Any(w => w.HasExited));
+            var victim = running.Job!.Holder!;
+            var confirmedBeforeKill = await database.ConfirmedBytesAsync();
+            await workers[victim].KillAsync();
+
+            var all = await Eventually.ValueAsync(async () => await probe.ListJobsAsync(new JobQuery { Limit = 1000 }).ToListAsync(),
+                jobs => jobs.Count == 200 && jobs.All(j => j.IsFinal),
+                TimeSpan.FromMinutes(5), jobs => $"{jobs.Count(j => j.State == JobState.Completed)} of 200 jobs completed",
+                () => workers.Where(w => w.Key != victim).Any(w => w.Value.HasExited));
+
+            Assert.All(all, j => Assert.Equal(JobState.Completed, j.State));
+            foreach (var job in all)
+            {
+                var attempts = await probe.ListAttemptsAsync(job.Id);
+                Assert.True(attempts.Count(a => a.EndedAt is not null && a.Error is null) == 1, $"job {job.Id} completed {attempts.Count(a => a.Error is null)} times");
+            }
+            Assert.Equal(Digest.Sha256(big), Digest.Sha256OfFile(sandbox.PathOf("out/big.bin")));
+            Assert.Equal(FileTree.Digests(sandbox.PathOf("in/small")), FileTree.Digests(sandbox.PathOf("out/small")));
+
+            var bigAttempts = await probe.ListAttemptsAsync(bigId);
+            var killed = bigAttempts[0];
+            var resumed = bigAttempts[^1];
+            Assert.Equal((victim, "lease expired"), (killed.Worker, killed.Error));
+            Assert.NotEqual(victim, resumed.Worker);
+            Assert.True(resumed.BytesResumed >= confirmedBeforeKill, $"resumed from {resumed.BytesResumed}, but {confirmedBeforeKill} bytes were confirmed before the kill");
+            Assert.Equal(size, resumed.BytesResumed + resumed.BytesSent);
+            // What the killed worker had reported sending, and the resumed run did not find confirmed, was sent twice.
+            Assert.True(killed.BytesSent - resumed.BytesResumed < 2 * chunk,
+                $"the killed run reported {killed.BytesSent} bytes sent, the takeover resumed from {resumed.BytesResumed}: more than 2 chunks sent again");
+        }
+        finally
+        {
+            foreach (var (name, worker) in workers)
+            {
+                if (!worker.HasExited) await worker.TerminateAsync();
+                await worker.WaitAsync();
+                await worker.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Schedule_MissedTicksWhileNoWorkerRan_TwoWorkersQueueItOnce()
+    {
+        using var sandbox = new Sandbox();
+        await using var database = await PostgresDatabase.CreateAsync();
+        var bytes = Digest.WriteRandomFile(sandbox.PathOf("in/a.bin"), 50_000, seed: 1650);
+        (await LpProcess.RunAsync(sandbox, "schedules", "add", "hourly", "in/", "out/", "--cron", "0 * * * *", "--manifest", database.ConnectionString)).AssertExitCode(0);
+        await using (var queue = await PostgresManifest.OpenAsync(database.ConnectionString))
+        {
+            // As if no worker had run for three hours: its tick three hours ago, and the two after it, were missed.
+            await using var connection = new Npgsql.NpgsqlConnection(database.ConnectionString);
+            await connection.OpenAsync();
+            await using var rewind = new Npgsql.NpgsqlCommand("UPDATE job_schedules SET next_tick = next_tick - 3 * 3600 * 1000", connection);
+            Assert.Equal(1, await rewind.ExecuteNonQueryAsync());
+        }
+        string[] worker = ["worker", "--exit-when-idle", "--poll", "200ms", "--manifest", database.ConnectionString];
+
+        LpResult a, b;
+        await using (var first = LpProcess.Start(sandbox, worker))
+        await using (var second = LpProcess.Start(sandbox, worker))
+        {
+            a = await first.WaitAsync();
+            b = await second.WaitAsync();
+        }
+        var listed = (await LpProcess.RunAsync(sandbox, "jobs", "list", "--json", "--manifest", database.ConnectionString)).AssertExitCode(0);
+        var schedule = Assert.Single((await LpProcess.RunAsync(sandbox, "schedules", "list", "--json", "--manifest", database.ConnectionString)).AssertExitCode(0).JsonLines);
+
+        a.AssertExitCode(0);
+        b.AssertExitCode(0);
+        var job = Assert.Single(listed.JsonLines);
+        Assert.Equal(("completed", "hourly"), (job.GetProperty("state").GetString(), job.GetProperty("schedule").GetString()));
+        Assert.Equal(job.GetProperty("id").GetInt64(), schedule.GetProperty("last_job").GetInt64());
+        Assert.True(DateTimeOffset.Parse(schedule.GetProperty("next_tick").GetString()!, CultureInfo.InvariantCulture) > DateTimeOffset.UtcNow.AddMinutes(-1));
+        Assert.Equal(Digest.Sha256(bytes), Digest.Sha256OfFile(sandbox.PathOf("out/a.bin")));
+    }
+}

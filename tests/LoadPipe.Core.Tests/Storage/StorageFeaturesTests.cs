@@ -55,7 +55,7 @@ public sealed class StorageFeaturesTests
     {
         public StorageFeatures Features => new()
         {
-            RangedRead = true, CheapReads = true, SortedListing = true, Write = true, ResumableWrite = true, ServerSideCopy = true, DeduplicatingWriter = true,
+            RangedRead = true, CheapReads = true, SortedListing = true, Write = true, ResumableWrite = true, ServerSideCopy = true, DeduplicatingWriter = true, GroupCommit = true,
         };
 
         public string Description => "boastful";

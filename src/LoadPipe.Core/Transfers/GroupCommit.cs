@@ -16,8 +16,8 @@ namespace LoadPipe.Core.Transfers;
 /// recorded complete, in one manifest transaction (<see cref="IManifest.CompleteTransfersAsync"/>), its locks let go and
 /// its files counted. No chunk records, no sink state, no per-file transactions: a file killed before its batch was
 /// recorded has no record beyond its pending row, and is sent again by the next run.
-/// <para>Batches are committed one at a time, in order, while the next one fills; a worker that fills a batch while
-/// the one before is still committing waits for it, so at most two batches are held. A file the fast path cannot take
+/// <para>Batches are committed one at a time, in order, while the next one fills; once two closed batches wait to be
+/// recorded, every worker waits for the older one, so at most three batches are held. A file the fast path cannot take
 /// (a lock another process holds, a source that changed, a failed write) goes the ordinary way, through
 /// <see cref="FileTransfer"/>, which reports it as it always did; so does every file of a batch whose commit failed.</para>
 /// </summary>
@@ -175,29 +175,34 @@ internal sealed class GroupCommit : IAsyncDisposable
 
     private async ValueTask AddAsync(Staged entry)
     {
-        Task? before = null;
+        Task? oldest = null;
         lock (_gate)
         {
             if (_open.Count == 0) _openedAt = _context.Time.GetTimestamp();
             _open.Add(entry);
             _openBytes += entry.Done.Completion.OutputSize;
-            if (_open.Count >= MaxFiles || _openBytes >= MaxBytes) before = CommitOpenBatch();
+            if (_open.Count >= MaxFiles || _openBytes >= MaxBytes) CommitOpenBatch();
             _ticker ??= TickAsync(_stopTicker.Token);
+            while (_closed.Count > 0 && _closed.Peek().IsCompleted) _closed.Dequeue();
+            // Backpressure: with two batches closed and not yet recorded, every worker waits for the older one, so a run
+            // holds at most three batches (the open one and two committing), whatever --transfers is.
+            if (_closed.Count >= 2) oldest = _closed.Peek();
         }
-        // Backpressure: the batch before this one must be done before this worker stages more.
-        if (before is not null) await before.ConfigureAwait(false);
+        if (oldest is not null) await oldest.ConfigureAwait(false);
     }
 
-    /// <summary>Starts the commit of the open batch, after the one before it; returns the one before. Under the gate.</summary>
-    private Task CommitOpenBatch()
+    /// <summary>Starts the commit of the open batch, after the one before it. Under the gate.</summary>
+    private void CommitOpenBatch()
     {
         var batch = _open;
         _open = new List<Staged>(MaxFiles);
         _openBytes = 0;
-        var before = _committing;
-        _committing = CommitAfterAsync(before, batch);
-        return before;
+        _committing = CommitAfterAsync(_committing, batch);
+        _closed.Enqueue(_committing);
     }
+
+    // The commits of closed batches, oldest first (completed ones are dropped as workers pass).
+    private readonly Queue<Task> _closed = new();
 
     /// <summary>Commits whatever the open batch holds, then waits for every batch: after it, every file staged so far is
     /// recorded, or was run the ordinary way. A manifest failure of any batch is thrown here.</summary>

@@ -399,6 +399,38 @@ public sealed partial class PostgresManifest : IManifest, IAdapterStateStore
             """, "held AS (SELECT id FROM transfers WHERE id = @id AND epoch = @epoch), dropped AS (DELETE FROM chunks WHERE transfer_id IN (SELECT id FROM held)), "),
             cancellationToken, ("md5", completion.Md5), ("sha", completion.Sha256), ("size", completion.OutputSize), ("now", Now()));
 
+    public async Task CompleteTransfersAsync(long sessionId, IReadOnlyCollection<CompletedTransfer> transfers, CancellationToken cancellationToken = default)
+    {
+        if (transfers.Count == 0) return;
+        // One statement for the batch, as AddPendingAsync: the columns go as arrays and are unnested into rows.
+        await using var cmd = Command($"""
+            WITH done AS (
+                INSERT INTO transfers(session_id, source, destination, pipeline, source_size, source_version, source_modified, status,
+                    bytes_confirmed, md5, sha256, output_size, updated_at, epoch)
+                SELECT @session, k.s, k.d, k.p, k.size, k.version, k.modified, 'Completed', k.osize, k.md5, k.sha, k.osize, @now, 1
+                FROM unnest(@s::text[], @d::text[], @p::text[], @size::bigint[], @version::text[], @modified::bigint[], @osize::bigint[],
+                    @md5::text[], @sha::text[]) AS k(s, d, p, size, version, modified, osize, md5, sha)
+                ON CONFLICT (source, destination, pipeline) DO UPDATE SET
+                    session_id = excluded.session_id, source_size = excluded.source_size, source_version = excluded.source_version,
+                    source_modified = excluded.source_modified, status = 'Completed', sink_state = NULL, bytes_confirmed = excluded.bytes_confirmed,
+                    attempts = 1, last_error = NULL, md5 = excluded.md5, sha256 = excluded.sha256, output_size = excluded.output_size,
+                    updated_at = excluded.updated_at, epoch = transfers.epoch + 1
+                RETURNING {ManifestRows.TransferColumns}
+            ), dropped AS (
+                DELETE FROM chunks WHERE transfer_id IN (SELECT id FROM done)
+            )
+            {ManifestRows.RecordSessionFile("done")}
+            """,
+            ("session", sessionId), ("now", Now()),
+            ("s", transfers.Select(t => t.Key.Source).ToArray()), ("d", transfers.Select(t => t.Key.Destination).ToArray()),
+            ("p", transfers.Select(t => t.Key.Pipeline).ToArray()), ("size", transfers.Select(t => t.Source.Size).ToArray()),
+            ("version", transfers.Select(t => t.Source.Version).ToArray()),
+            ("modified", transfers.Select(t => t.Source.Modified?.ToUnixTimeMilliseconds()).ToArray()),
+            ("osize", transfers.Select(t => t.Completion.OutputSize).ToArray()),
+            ("md5", transfers.Select(t => t.Completion.Md5).ToArray()), ("sha", transfers.Select(t => t.Completion.Sha256).ToArray()));
+        await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     public Task FailTransferAsync(TransferLease lease, string error, CancellationToken cancellationToken = default) =>
         FencedAsync(lease, Recorded("UPDATE transfers SET status = 'Failed', last_error = @error, updated_at = @now WHERE id = @id AND epoch = @epoch"),
             cancellationToken, ("error", Location.RedactUrls(error)), ("now", Now()));

@@ -12,7 +12,7 @@ namespace LoadPipe.Storage.Local;
 /// <see cref="LocalWriteSession"/>), and are renamed over the target only at commit: a half file never carries the
 /// final name.
 /// </summary>
-public sealed class LocalStorage : IStorage, IRangedReader, ICheapReads, ISortedListing, IWritableStorage, IResumableWriter, IObjectRemover, ILocalFileIdentity
+public sealed class LocalStorage : IStorage, IRangedReader, ICheapReads, ISortedListing, IWritableStorage, IResumableWriter, IObjectRemover, IGroupCommitWriter, ILocalFileIdentity
 {
     public const string PartialSuffix = ".lp-partial";
     private readonly string? _root;
@@ -206,6 +206,18 @@ public sealed class LocalStorage : IStorage, IRangedReader, ICheapReads, ISorted
             return Task.FromResult<IWriteSession?>(null);
         return Task.FromResult<IWriteSession?>(LocalWriteSession.Create(target, partial, request, confirmedLength));
     }
+
+    /// <summary>The file is written whole to its partial file, under that file's lock (<see cref="LocalStagedObject"/>).</summary>
+    public Task<IStagedObject> StageAsync(string path, ReadOnlyMemory<byte> content, WriteRequest request, CancellationToken cancellationToken = default) =>
+        Task.FromResult<IStagedObject>(LocalStagedObject.Stage(path, Resolve(path), content, request, _madeFolders));
+
+    /// <summary>fsyncs from a pool of threads, renames, one fsync per folder (<see cref="LocalStagedObject.CommitAsync"/>).</summary>
+    public Task CommitAsync(IReadOnlyList<IStagedObject> staged, CancellationToken cancellationToken = default) =>
+        LocalStagedObject.CommitAsync(staged.Select(s => s as LocalStagedObject
+            ?? throw new ArgumentException($"{s.Path} was not staged by local disk", nameof(staged))).ToList());
+
+    // Folders this store created or found while staging: each is asked for once per run, not once per file.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _madeFolders = new(StringComparer.Ordinal);
 
     /// <summary>".NAME.lp-partial" in the target's folder: hidden, on the same file system, so the rename is atomic.</summary>
     public static string PartialPath(string target) =>

@@ -78,16 +78,16 @@ internal sealed partial class LocalWriteSession : IWriteSession
     /// <summary>On Unix, FileShare.None makes .NET take flock(LOCK_EX | LOCK_NB) at open (any other share takes
     /// LOCK_SH, which two writers can both hold). On Windows the share mode is the lock; Delete lets the commit rename
     /// the file while it is still open.</summary>
-    private static FileShare ExclusiveShare => OperatingSystem.IsWindows() ? FileShare.Read | FileShare.Delete : FileShare.None;
+    internal static FileShare ExclusiveShare => OperatingSystem.IsWindows() ? FileShare.Read | FileShare.Delete : FileShare.None;
 
     /// <summary>An exclusive flock on the partial file, for as long as the handle is open: taken again explicitly because
     /// .NET's own can be switched off (DOTNET_SYSTEM_IO_DISABLEFILELOCKING). flock belongs to the open file, not the
     /// process, so two sessions of one process exclude each other too; the kernel drops it when the process dies,
     /// kill -9 included. On NFS, Linux turns it into a lock the server holds, so it also works across machines. A file
     /// system that cannot lock at all leaves only the manifest's destination lock.</summary>
-    private static void TakeLock(SafeFileHandle handle, string target)
+    internal static void TakeLock(SafeFileHandle handle, string target)
     {
-        if (OperatingSystem.IsWindows()) return;
+        if (OperatingSystem.IsWindows() || DotnetLocksAtOpen) return;
         try
         {
             if (Flock((int)handle.DangerousGetHandle(), LockExclusive | LockNonBlocking) == 0) return;
@@ -99,6 +99,12 @@ internal sealed partial class LocalWriteSession : IWriteSession
         if (Marshal.GetLastPInvokeError() == EWouldBlock) throw Busy(target, null);
     }
 
+    /// <summary>True unless .NET's own lock at open was switched off (the same switch and variable .NET reads): it is
+    /// then the lock, and taking it a second time would cost a system call per file for nothing.</summary>
+    private static readonly bool DotnetLocksAtOpen =
+        !(AppContext.TryGetSwitch("System.IO.DisableFileLocking", out var disabled) && disabled)
+        && Environment.GetEnvironmentVariable("DOTNET_SYSTEM_IO_DISABLEFILELOCKING") is not ("1" or "true" or "True" or "TRUE");
+
     private const int LockExclusive = 2, LockNonBlocking = 4;
     private static readonly int EWouldBlock = OperatingSystem.IsLinux() ? EAGAIN : 35;
     private const int ErrorSharingViolation = 32;
@@ -107,10 +113,10 @@ internal sealed partial class LocalWriteSession : IWriteSession
     private static partial int Flock(int fd, int operation);
 
     /// <summary>.NET's own lock at open found the file locked (EWOULDBLOCK), or Windows refused to share it.</summary>
-    private static bool IsLockedByAnother(IOException e) =>
+    internal static bool IsLockedByAnother(IOException e) =>
         (e.HResult & 0xFFFF) == (OperatingSystem.IsWindows() ? ErrorSharingViolation : EWouldBlock);
 
-    private static LoadPipeException Busy(string target, Exception? inner) =>
+    internal static LoadPipeException Busy(string target, Exception? inner) =>
         new(ErrorKind.Busy, $"destination busy: another lp process is writing {target} (it holds the lock on its partial file)", inner);
 
     public string? ResumeState => _partial;

@@ -65,6 +65,14 @@ public interface IManifest : IAsyncDisposable
     /// <exception cref="TransferFencedException">Another process took the transfer since <paramref name="lease"/>: nothing changed.</exception>
     Task CompleteTransferAsync(TransferLease lease, TransferCompletion completion, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Records many transfers as completed, in one transaction (the group commit of small files): each is created, or
+    /// taken over from whatever state it was in (a new epoch, which fences off any earlier holder; its chunks dropped), with
+    /// its source identity, its completion and one attempt, and each joins <paramref name="sessionId"/>'s record. For
+    /// objects already durable at their final names, whose transfer locks the caller holds. The keys must be distinct.
+    /// </summary>
+    Task CompleteTransfersAsync(long sessionId, IReadOnlyCollection<CompletedTransfer> transfers, CancellationToken cancellationToken = default);
+
     /// <exception cref="TransferFencedException">Another process took the transfer since <paramref name="lease"/>: nothing changed.</exception>
     Task FailTransferAsync(TransferLease lease, string error, CancellationToken cancellationToken = default);
 
@@ -180,6 +188,9 @@ public sealed record ChunkRecord(int Sequence, long Offset, long Length, long? I
 }
 
 public sealed record TransferCompletion(long OutputSize, string? Md5, string? Sha256);
+
+/// <summary>One transfer of <see cref="IManifest.CompleteTransfersAsync"/>: what it was, from which source, and how it ended.</summary>
+public sealed record CompletedTransfer(TransferKey Key, SourceIdentity Source, TransferCompletion Completion);
 
 public sealed record SessionStart(string Command, string Source, string Destination, string? Project = null, string? ConfigSnapshot = null);
 

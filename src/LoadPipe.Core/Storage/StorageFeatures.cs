@@ -35,6 +35,9 @@ public sealed record StorageFeatures
     /// <summary><see cref="IDeduplicatingWriter"/>: keeps one copy of each content, asked before a new write.</summary>
     public bool DeduplicatingWriter { get; init; }
 
+    /// <summary><see cref="IGroupCommitWriter"/>: makes a batch of small objects durable together.</summary>
+    public bool GroupCommit { get; init; }
+
     /// <summary>A limitation, declared by the store (<see cref="IHasFeatures"/>): its one object is a stream, read once
     /// from the start (standard input). Nothing reads it twice: no open to check it before the write, no pass to hash
     /// it, no new start when it changes; and it is no place a destination could name as where its bytes came from.</summary>
@@ -70,6 +73,7 @@ public sealed record StorageFeatures
         ServerSideCopy = storage is IServerSideCopier,
         DeduplicatingWriter = storage is IDeduplicatingWriter,
         Remove = storage is IObjectRemover,
+        GroupCommit = storage is IGroupCommitWriter,
     };
 
     /// <summary>The capabilities both this and <paramref name="mask"/> have, with the limitations of either.</summary>
@@ -85,6 +89,7 @@ public sealed record StorageFeatures
         ServerSideCopy = ServerSideCopy && mask.ServerSideCopy,
         DeduplicatingWriter = DeduplicatingWriter && mask.DeduplicatingWriter,
         Remove = Remove && mask.Remove,
+        GroupCommit = GroupCommit && mask.GroupCommit,
     };
 
     /// <summary><paramref name="storage"/> as the capability interface <typeparamref name="T"/> when this record offers
@@ -98,6 +103,7 @@ public sealed record StorageFeatures
             : typeof(T) == typeof(IServerSideCopier) ? ServerSideCopy
             : typeof(T) == typeof(IDeduplicatingWriter) ? DeduplicatingWriter
             : typeof(T) == typeof(IObjectRemover) ? Remove
+            : typeof(T) == typeof(IGroupCommitWriter) ? GroupCommit
             : typeof(T) == typeof(IRangedReader) ? RangedRead
             : typeof(T) == typeof(ICheapReads) ? CheapReads
             : typeof(T) == typeof(ISortedListing) ? SortedListing

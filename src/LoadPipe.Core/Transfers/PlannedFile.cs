@@ -22,8 +22,11 @@ internal sealed record TransferFeatures(StorageFeatures Source, StorageFeatures 
 /// <see cref="Completed"/>: the manifest recorded this transfer as completed from a source with the same identity, and
 /// is trusted on it (the destination is not asked). <see cref="NotDone"/>: the planner looked the transfer up in the
 /// manifest and found no completed record of this source, so the transfer need not look again before it takes the lock
-/// (it looks once more under the lock, which is what decides).</summary>
-internal readonly record struct DestinationHint(bool Listed, ObjectInfo? Info, Manifest.TransferRecord? Completed = null, bool NotDone = false)
+/// (it looks once more under the lock, which is what decides). <see cref="NothingToResume"/>: the planner found no record
+/// of the transfer, or one that holds nothing a resume could use (pending, or completed from another source), so a small
+/// file may take the group commit (<see cref="GroupCommit"/>).</summary>
+internal readonly record struct DestinationHint(bool Listed, ObjectInfo? Info, Manifest.TransferRecord? Completed = null, bool NotDone = false,
+    bool NothingToResume = false)
 {
     public static DestinationHint Unknown => new(false, null);
 

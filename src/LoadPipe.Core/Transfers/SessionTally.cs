@@ -51,5 +51,8 @@ internal sealed class SessionTally
         }
     }
 
+    /// <summary>Counts bytes written without a sink (a small file staged whole for a group commit).</summary>
+    public void AddSent(long bytes) => Interlocked.Add(ref _sentBySinksDone, bytes);
+
     public SessionCounts Counts() => new(Files, FilesSkipped, FilesFailed, Bytes, BytesSent);
 }

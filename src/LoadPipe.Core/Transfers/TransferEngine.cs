@@ -104,7 +104,13 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
         // once everything else is done, so that processes sharing a folder share the work instead of waiting on each other.
         var inProgressElsewhere = new System.Collections.Concurrent.ConcurrentQueue<PlannedFile>();
 
-        async ValueTask RunOne(PlannedFile item, bool waitIfInProgress, CancellationToken ct)
+        // Small files to a store that commits in batches (local disk) are staged and committed together; the others,
+        // and any a batch lets go, run one by one.
+        GroupCommit grouped = null!;
+        grouped = new GroupCommit(context, (item, ct) => RunOne(item, false, ct, mayGroup: false), Count, cancellationToken);
+        await using var groupedUntilTheEnd = grouped;
+
+        async ValueTask RunOne(PlannedFile item, bool waitIfInProgress, CancellationToken ct, bool mayGroup = true)
         {
             FileResult result;
             // The plan reported what it listed; files planned without a stat (lp retry's) are reported here, once stat'ed.
@@ -115,6 +121,7 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
                     ?? throw new LoadPipeException(ErrorKind.NotFound, $"{item.From}: no such file");
                 if (!planned) observer.FilePlanned(info.Size);
                 planned = true;
+                if (mayGroup && !waitIfInProgress && grouped.Accepts(item) && await grouped.TryStageAsync(item, ct).ConfigureAwait(false)) return;
                 try
                 {
                     result = await transfer.RunAsync(item.From, info, item.To, item.Hint, item.Features, waitIfInProgress, ct).ConfigureAwait(false);
@@ -167,6 +174,8 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
             {
                 var parallel = new ParallelOptions { MaxDegreeOfParallelism = options.Transfers, CancellationToken = cancellationToken };
                 await Parallel.ForEachAsync(Unsettled(cancellationToken), parallel, (item, ct) => RunOne(item, false, ct)).ConfigureAwait(false);
+                // Before the files put aside: a batch whose commit failed may put some of its files aside too.
+                await grouped.DrainAsync().ConfigureAwait(false);
                 await Parallel.ForEachAsync(inProgressElsewhere, parallel, (item, ct) => RunOne(item, true, ct)).ConfigureAwait(false);
                 status = SessionStatuses.Of(tally.FilesFailed, tally.Files);
             }
@@ -322,7 +331,14 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
             }
             if (record is null) pending.Add((Key(file), identity));
             var notDone = record is not { Status: TransferStatus.Completed } || !record.Source.SameAs(identity);
-            settled.Add(file with { Hint = await existing.FindAsync(file.Info.Path).ConfigureAwait(false) with { NotDone = notDone } });
+            settled.Add(file with
+            {
+                Hint = await existing.FindAsync(file.Info.Path).ConfigureAwait(false) with
+                {
+                    NotDone = notDone,
+                    NothingToResume = record is null or { Status: TransferStatus.Pending or TransferStatus.Completed },
+                },
+            });
         }
         await manifest.AddPendingAsync(sessionId, pending, cancellationToken).ConfigureAwait(false);
         return settled;

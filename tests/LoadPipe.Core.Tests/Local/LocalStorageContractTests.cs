@@ -16,7 +16,7 @@ public sealed class LocalStorageContractTests : StorageContractTests, IDisposabl
 
     protected override StorageFeatures Features => new()
     {
-        RangedRead = true, CheapReads = true, SortedListing = true, Write = true, ResumableWrite = true, Remove = true,
+        RangedRead = true, CheapReads = true, SortedListing = true, Write = true, ResumableWrite = true, Remove = true, GroupCommit = true,
     };
 
     protected override string Folder => "";

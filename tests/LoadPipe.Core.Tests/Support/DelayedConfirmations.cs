@@ -48,6 +48,8 @@ public sealed class DelayedConfirmations(IManifest inner) : IManifest
         return Task.CompletedTask;
     }
 
+    public Task CompleteTransfersAsync(long sessionId, IReadOnlyCollection<CompletedTransfer> transfers, CancellationToken cancellationToken = default) =>
+        inner.CompleteTransfersAsync(sessionId, transfers, cancellationToken);
     public Task<long> BeginSessionAsync(SessionStart start, CancellationToken cancellationToken = default) => inner.BeginSessionAsync(start, cancellationToken);
     public Task EndSessionAsync(long sessionId, SessionSummary summary, CancellationToken cancellationToken = default) => inner.EndSessionAsync(sessionId, summary, cancellationToken);
     public Task RecordSessionCountsAsync(long sessionId, SessionCounts counts, CancellationToken cancellationToken = default) => inner.RecordSessionCountsAsync(sessionId, counts, cancellationToken);

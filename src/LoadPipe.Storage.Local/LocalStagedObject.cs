@@ -1,0 +1,232 @@
+using System.Collections.Concurrent;
+using System.Runtime.ExceptionServices;
+using System.Runtime.InteropServices;
+using LoadPipe.Core.Errors;
+using LoadPipe.Core.Storage;
+using Microsoft.Win32.SafeHandles;
+
+namespace LoadPipe.Storage.Local;
+
+/// <summary>
+/// A small file written whole to its partial file (".NAME.lp-partial", locked as a write session's is) and waiting for
+/// its batch's commit (<see cref="CommitAsync"/>): the batch's files are fsynced together from a pool of threads, then
+/// renamed, then each folder they were renamed in is fsynced once. A file that fits in one write needs nothing else of
+/// <see cref="LocalWriteSession"/>: no background fsync, no drop-behind, no resume.
+/// </summary>
+internal sealed partial class LocalStagedObject : IStagedObject
+{
+    private readonly string _target;
+    private readonly string _partial;
+    private SafeFileHandle? _handle;
+
+    private LocalStagedObject(string path, string target, string partial, SafeFileHandle handle)
+    {
+        Path = path;
+        _target = target;
+        _partial = partial;
+        _handle = handle;
+    }
+
+    public string Path { get; }
+
+    public bool Committed { get; private set; }
+
+    /// <summary>Writes <paramref name="content"/> to <paramref name="target"/>'s partial file, created (or taken over from
+    /// a run that died) under its lock and cut to the content's length. <paramref name="folders"/>: the folders this
+    /// store already made, so that a folder of 1,000 files is created once, not asked for 1,000 times.</summary>
+    public static LocalStagedObject Stage(string path, string target, ReadOnlyMemory<byte> content, WriteRequest request,
+        ConcurrentDictionary<string, byte> folders)
+    {
+        var partial = LocalStorage.PartialPath(target);
+        var folder = System.IO.Path.GetDirectoryName(target)!;
+        SafeFileHandle? handle = null;
+        try
+        {
+            if (!folders.ContainsKey(folder))
+            {
+                Directory.CreateDirectory(folder);
+                folders.TryAdd(folder, 0);
+            }
+            // Never truncated at open: a partial file another writer holds is never cut (see LocalWriteSession.Create).
+            handle = File.OpenHandle(partial, FileMode.OpenOrCreate, FileAccess.ReadWrite, LocalWriteSession.ExclusiveShare);
+            LocalWriteSession.TakeLock(handle, target);
+            RandomAccess.Write(handle, content.Span, 0);
+            // A partial file left longer by a run that died keeps no bytes beyond the content.
+            RandomAccess.SetLength(handle, content.Length);
+            if (request.Modified is { } modified) SetModified(handle, modified);
+            return new LocalStagedObject(path, target, partial, handle);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            handle?.Dispose();
+            throw new LoadPipeException(ErrorKind.Auth, $"{target}: permission denied", e);
+        }
+        catch (IOException e)
+        {
+            handle?.Dispose();
+            throw LocalWriteSession.IsLockedByAnother(e) ? LocalWriteSession.Busy(target, e) : new LoadPipeException(ErrorKind.Permanent, $"{target}: {e.Message}", e);
+        }
+        catch
+        {
+            handle?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>fsyncs the batch from up to this many threads at once. A journalling file system (ext4, xfs) folds the
+    /// fsyncs that arrive together into one journal commit, so 16 at once cost about what one costs alone; one after
+    /// another, each waits for a commit of its own. syncfs would be one call, but it flushes everything every process has
+    /// written to the file system, which on a shared machine has no bound.</summary>
+    private const int SyncThreads = 16;
+
+    /// <summary>Durable first, then named, then the names durable: a final name never carries bytes a power loss could
+    /// take. Runs on threads of its own: the fsyncs block.</summary>
+    public static Task CommitAsync(IReadOnlyList<LocalStagedObject> batch) =>
+        Task.Factory.StartNew(() => Commit(batch), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    private static void Commit(IReadOnlyList<LocalStagedObject> batch)
+    {
+        SyncAll(batch);
+        var folders = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var staged in batch)
+        {
+            if (staged._handle is null || !staged.TryRename()) continue;
+            // Let go only once renamed, as a write session's commit does: a writer that opened the partial file just
+            // before finds it locked and leaves it alone.
+            staged._handle.Dispose();
+            staged._handle = null;
+            staged.Committed = true;
+            folders.Add(System.IO.Path.GetDirectoryName(staged._target)!);
+        }
+        foreach (var folder in folders) SyncFolder(folder);
+    }
+
+    private static void SyncAll(IReadOnlyList<LocalStagedObject> batch)
+    {
+        var next = -1;
+        ExceptionDispatchInfo? failure = null;
+        var helpers = new Thread[Math.Max(0, Math.Min(SyncThreads, batch.Count) - 1)];
+        for (var i = 0; i < helpers.Length; i++)
+        {
+            helpers[i] = new Thread(Work) { IsBackground = true, Name = "lp fsync" };
+            helpers[i].Start();
+        }
+        Work();
+        foreach (var helper in helpers) helper.Join();
+        failure?.Throw();
+
+        void Work()
+        {
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < batch.Count && Volatile.Read(ref failure) is null)
+            {
+                try
+                {
+                    if (batch[i]._handle is { } handle) RandomAccess.FlushToDisk(handle);
+                }
+                catch (Exception e)
+                {
+                    Interlocked.CompareExchange(ref failure, ExceptionDispatchInfo.Capture(e), null);
+                }
+            }
+        }
+    }
+
+    /// <summary>One rename(2), where .NET's File.Move adds a stat of its own; false when it failed (the target is a
+    /// folder, the folder went away): the file is then left to the engine's ordinary path, which says why.</summary>
+    private bool TryRename()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            try
+            {
+                File.Move(_partial, _target, overwrite: true);
+                return true;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return false;
+            }
+        }
+        return Rename(_partial, _target) == 0;
+    }
+
+    /// <summary>fsync of a folder makes the renames in it durable; unlike a write session's, a failure here throws: the
+    /// batch is then not known to be durable.</summary>
+    private static void SyncFolder(string folder)
+    {
+        if (OperatingSystem.IsWindows()) return;
+        var fd = Open(folder, 0 /* O_RDONLY */);
+        if (fd < 0) throw new IOException($"{folder}: cannot open the folder to make its new names durable (errno {Marshal.GetLastPInvokeError()})");
+        try
+        {
+            if (Fsync(fd) != 0) throw new IOException($"{folder}: fsync of the folder failed (errno {Marshal.GetLastPInvokeError()})");
+        }
+        finally
+        {
+            _ = Close(fd);
+        }
+    }
+
+    /// <summary>The modified time, set with one futimens(2) that leaves the access time alone (.NET's setter stats the
+    /// file first to keep it).</summary>
+    private static void SetModified(SafeFileHandle handle, DateTimeOffset modified)
+    {
+        if (!OperatingSystem.IsLinux() || !Environment.Is64BitProcess)
+        {
+            File.SetLastWriteTimeUtc(handle, modified.UtcDateTime);
+            return;
+        }
+        var ticks = modified.UtcTicks - DateTime.UnixEpoch.Ticks;
+        // struct timespec[2] on 64-bit Linux: { tv_sec, tv_nsec } for the access time (omitted), then the modified time.
+        long[] times = [0, UtimeOmit, Math.DivRem(ticks, TimeSpan.TicksPerSecond, out var rest), rest * 100];
+        if (rest < 0) (times[2], times[3]) = (times[2] - 1, (rest + TimeSpan.TicksPerSecond) * 100);
+        var added = false;
+        try
+        {
+            handle.DangerousAddRef(ref added);
+            if (Futimens((int)handle.DangerousGetHandle(), times) != 0) File.SetLastWriteTimeUtc(handle, modified.UtcDateTime);
+        }
+        finally
+        {
+            if (added) handle.DangerousRelease();
+        }
+    }
+
+    private const long UtimeOmit = (1L << 30) - 2;
+
+    [LibraryImport("libc", EntryPoint = "futimens", SetLastError = true)]
+    private static partial int Futimens(int fd, long[] times);
+
+    [LibraryImport("libc", EntryPoint = "rename", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int Rename(string from, string to);
+
+    [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int Open(string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
+    private static partial int Fsync(int fd);
+
+    [LibraryImport("libc", EntryPoint = "close")]
+    private static partial int Close(int fd);
+
+    /// <summary>Not committed: the partial file is deleted while its lock is still held, as an aborted session's is.</summary>
+    public ValueTask DisposeAsync()
+    {
+        if (_handle is null) return ValueTask.CompletedTask;
+        try
+        {
+            File.Delete(_partial);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Left behind: the next write of this path takes it over.
+        }
+        finally
+        {
+            _handle.Dispose();
+            _handle = null;
+        }
+        return ValueTask.CompletedTask;
+    }
+}

@@ -123,7 +123,7 @@ public static class FetchCommand
                     throw new LoadPipeException(ErrorKind.Usage, $"--files {listName}: no such file");
                 }
             }
-            var manifest = await session.ManifestAsync(stop).ConfigureAwait(false);
+            var manifest = await session.Host.ManifestAsync(stop).ConfigureAwait(false);
             var pipeline = new FetchPipeline(downloader, processors, posts, options, manifest, logger);
             FetchSummary summary;
             await using (list.ConfigureAwait(false))

@@ -14,8 +14,9 @@ namespace LoadPipe.Core.Caching;
 /// it; a file larger than the whole limit is let in alone.</item>
 /// </list>
 /// Bytes go to disk as they are written: nothing is held whole in memory. Entries are written to a temporary file
-/// and renamed into place, so a crash never leaves a half entry; files and temporaries left by a crash are deleted
-/// when the cache is opened. Safe to share between threads of one process.
+/// and renamed into place, so a crash never leaves a half entry (temporaries are deleted when the cache is opened).
+/// Files are not: another process may share the folder and be writing them (a killed run's files stay, uncounted).
+/// Safe to share between threads of one process.
 /// </summary>
 public sealed class DiskCache
 {
@@ -35,7 +36,6 @@ public sealed class DiskCache
         Directory = System.IO.Directory.CreateDirectory(directory).FullName;
         Limit = limit;
         foreach (var stale in System.IO.Directory.EnumerateFiles(Directory, "*.tmp")) TryDelete(stale);
-        foreach (var stale in System.IO.Directory.EnumerateFiles(Directory, "*" + FileSuffix)) TryDelete(stale);
         // Entries from earlier runs, oldest access first.
         foreach (var file in new DirectoryInfo(Directory).EnumerateFiles("*" + EntrySuffix).OrderBy(f => f.LastWriteTimeUtc))
         {

@@ -131,18 +131,4 @@ public sealed class DiskCacheTests : IDisposable
         Assert.Equal(TestData.Random(300, 2), File.ReadAllBytes(_dir["kept.bin"]));
         Assert.Equal(10, cache.Size);
     }
-
-    [Fact]
-    public async Task Open_LeftoverFilesOfAKilledRun_AreDeleted()
-    {
-        var cache = new DiskCache(_dir["cache"], 100);
-        var file = cache.NewFile();
-        await file.ReserveAsync(50);
-        File.WriteAllBytes(file.Path, new byte[50]);
-
-        var reopened = new DiskCache(_dir["cache"], 100);
-
-        Assert.False(File.Exists(file.Path));
-        Assert.Equal(0, reopened.Size);
-    }
 }

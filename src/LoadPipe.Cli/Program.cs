@@ -67,9 +67,18 @@ public static class Program
         _ => null,
     };
 
+    /// <summary>The first Ctrl-C (or SIGTERM) stops cleanly: what is in hand is finished or abandoned at a chunk's end.
+    /// A second one exits at once with 130: everything confirmed is in the manifest already (as after a kill), and the
+    /// next run continues from there.</summary>
     private static void Stop(PosixSignalContext context)
     {
         context.Cancel = true;
+        if (Interrupt.IsCancellationRequested)
+        {
+            Console.Error.WriteLine("interrupted again: stopping now; run the same command again to continue");
+            Environment.Exit(SummaryWriter.Interrupted);
+        }
+        Console.Error.WriteLine("stopping: finishing what is in hand (interrupt again to stop at once)");
         Interrupt.Cancel();
     }
 

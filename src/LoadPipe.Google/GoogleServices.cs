@@ -56,6 +56,24 @@ public sealed class GoogleServices
         }
     }
 
+    /// <summary>
+    /// Who <paramref name="remote"/>'s credentials are, as text that holds no secret and changes when they do: the
+    /// service account's client_email, or the login's client and the time `lp auth login` ran (a new login may be
+    /// another user). LP_GOOGLE_ACCESS_TOKEN is an opaque token, so it is named by its SHA-256 (it changes with each
+    /// token). Throws as <see cref="TokenSourceFor"/> does when the remote has no credentials.
+    /// </summary>
+    public string CredentialIdentity(RemoteDefinition remote)
+    {
+        if (_environment(AccessTokenVariable) is { Length: > 0 } fixedToken)
+            return "access-token sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(fixedToken.Trim())));
+        if (remote.Get("service_account_file") is { Length: > 0 } keyFile)
+            return "service-account " + ServiceAccountKey.Read(remote.Name, keyFile).ClientEmail;
+        var login = Tokens.Load(remote.Name)
+            ?? throw new LoadPipeException(ErrorKind.Auth,
+                $"remote '{remote.Name}' is not signed in: run lp auth login {remote.Name} (or set service_account_file)");
+        return $"login {login.ClientId} {login.TokenUrl} {login.LoggedInAt.UtcTicks}";
+    }
+
     private IAccessTokenSource Create(RemoteDefinition remote, IReadOnlyList<string> scopes)
     {
         if (_environment(AccessTokenVariable) is { Length: > 0 } fixedToken) return new FixedTokenSource(fixedToken.Trim());

@@ -98,6 +98,14 @@ public sealed class FetchTests(FileServer server, WebhookReceiver hooks) : IClas
         Assert.Contains(errors, e => e.Contains("line 3: entry 3 is not JSON", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.Contains("line 4: entry 4 (id 4): 'ftp://example.org/x' is not an http(s) URL", StringComparison.Ordinal));
         run.AssertNoStackTrace();
+        // The rejected entries are the session's too, failed with their reasons, under their place in the list.
+        var session = (await sandbox.LpAsync("status", "--json")).JsonLines[0].GetProperty("session").GetInt64();
+        var transfers = (await sandbox.LpAsync("status", session.ToString(System.Globalization.CultureInfo.InvariantCulture), "--json")).AssertExitCode(0).JsonLines;
+        Assert.Equal(4, transfers.Count);
+        var rejected = transfers.Where(t => t.GetProperty("status").GetString() == "failed").ToList();
+        Assert.Equal(["line 2", "line 3", "line 4"], rejected.Select(t => t.GetProperty("last_error").GetString()!)
+            .Select(e => e[(e.IndexOf("line ", StringComparison.Ordinal))..][..6]).Order().ToArray());
+        Assert.All(rejected, t => Assert.Matches(@"files\.jsonl#line=[234]$", t.GetProperty("source").GetString()));
 
         var strict = await sandbox.LpAsync("fetch", "--files", list, "--strict", "--force");
         strict.AssertExitCode(2);
@@ -359,6 +367,62 @@ public sealed class FetchTests(FileServer server, WebhookReceiver hooks) : IClas
         var status = await sandbox.LpAsync("status", "--json");
         Assert.Contains(status.JsonLines, s => s.GetProperty("command").GetString() == "fetch" && s.GetProperty("status").GetString() == "interrupted");
         Assert.Contains(status.JsonLines, s => s.GetProperty("command").GetString() == "fetch" && s.GetProperty("status").GetString() == "completed");
+    }
+
+    [Fact]
+    public async Task Fetch_SameUrlListedThrice_DownloadedOnceAndEveryEntryGetsTheResultUnderItsOwnName()
+    {
+        using var sandbox = new Sandbox();
+        var content = server.PublishRandom("twice.bin", 30_000, seed: 21);
+        var other = server.PublishRandom("once.bin", 1000, seed: 22);
+        var list = WriteJsonList(sandbox, [("a", "first.bin", server.UrlOf("twice.bin")), ("b", "second.bin", server.UrlOf("twice.bin")),
+            ("c", "once.bin", server.UrlOf("once.bin")), ("d", "third.bin", server.UrlOf("twice.bin"))]);
+        var results = sandbox.PathOf("results.jsonl");
+        var saved = sandbox.PathOf("saved");
+
+        var run = await sandbox.LpAsync("fetch", "--files", list, "--post-processor", "jsonl:" + results, "--save", saved, "--json");
+
+        run.AssertExitCode(0);
+        var lines = ReadResults(results);
+        Assert.Equal(4, lines.Count);
+        foreach (var (id, name) in new[] { ("a", "first.bin"), ("b", "second.bin"), ("d", "third.bin") })
+        {
+            Assert.Equal(("done", Digest.Sha256(content)), (lines[id].GetProperty("status").GetString(), lines[id].GetProperty("sha256").GetString()));
+            Assert.Equal(Digest.Sha256(content), Digest.Sha256(File.ReadAllBytes(Path.Combine(saved, name))));
+        }
+        Assert.Equal(Digest.Sha256(other), lines["c"].GetProperty("sha256").GetString());
+        Assert.Single(server.RequestsFor("twice.bin"), r => r.Method == "GET");
+    }
+
+    [Fact]
+    public async Task Fetch_InterruptedTwice_StopsAtOnceWithoutDrainingAndExits130()
+    {
+        using var sandbox = new Sandbox();
+        var names = Enumerable.Range(0, 40).Select(i => $"twice-int-{i}.bin").ToList();
+        foreach (var name in names)
+        {
+            server.PublishRandom(name, 64 << 10, seed: name.GetHashCode(StringComparison.Ordinal));
+            // About 6 s a file: draining the 2 downloads and the 20 queued entries would take a minute or more.
+            server.Inject(name, Fault.Trickle(1024, TimeSpan.FromMilliseconds(100)));
+        }
+        var list = WriteJsonList(sandbox, names.Select(n => (n, n, server.UrlOf(n))));
+        var results = sandbox.PathOf("results.jsonl");
+
+        await using var lp = sandbox.StartLp("fetch", "--files", list, "--post-processor", "jsonl:" + results, "--downloads", "2", "--download-queue-size", "20");
+        await Poll.UntilAsync(() => names.Take(2).All(n => server.RequestsFor(n).Count > 0), TimeSpan.FromMinutes(1),
+            () => "the first downloads did not start", () => lp.HasExited);
+        await lp.InterruptAsync();
+        await Poll.UntilAsync(() => lp.StderrSoFar.Contains("stopping:", StringComparison.Ordinal), TimeSpan.FromMinutes(1),
+            () => "no 'stopping' line after the first interrupt:\n" + lp.StderrSoFar, () => lp.HasExited);
+        await lp.InterruptAsync();
+        var stopped = await lp.WaitAsync();
+
+        stopped.AssertExitCode(130);
+        Assert.Contains("interrupted again: stopping now", stopped.Stderr, StringComparison.Ordinal);
+        // Stopped with entries still in hand: the drain would have finished them all.
+        var done = File.Exists(results) ? File.ReadAllLines(results).Count(l => l.Length > 0) : 0;
+        Assert.InRange(done, 0, 19);
+        stopped.AssertNoStackTrace();
     }
 
     private static string WriteJsonList(Sandbox sandbox, IEnumerable<(string Id, string Name, string Url)> entries)

@@ -16,7 +16,7 @@ namespace LoadPipe.Testing.Google;
 /// <summary>
 /// A local server that speaks Google's published protocols for what LoadPipe uses: OAuth 2.0 (consent page, token
 /// endpoint, service-account JWT bearer grant), Drive API v3 (files list/get/create/update/delete, media download
-/// with Range, export of Google documents, resumable uploads) and YouTube Data API v3 (videos.insert as a resumable upload, videos.list). Kestrel
+/// with Range, export of Google documents, resumable uploads) and YouTube Data API v3 (videos.insert as a resumable upload, videos.list, channels.list). Kestrel
 /// on 127.0.0.1, everything under <see cref="BaseUri"/>; file contents on disk under a temp folder.
 /// <code>
 /// await using var google = await GoogleProtocolServer.StartAsync();
@@ -106,6 +106,8 @@ public sealed class GoogleProtocolServer : IAsyncDisposable
     public RequestLog Requests { get; } = new();
     public string DataDirectory => _dataDirectory;
     public string RootFolderId => Drive.RootFolderId;
+    /// <summary>The one channel's id (channels.list mine=true).</summary>
+    public string ChannelId => global::LoadPipe.Testing.Google.YouTube.YouTubeApi.ChannelId;
 
     /// <summary>The upload sessions so far (received bytes, total, completed, expired).</summary>
     public IReadOnlyList<UploadSessionInfo> UploadSessions => _uploads.Snapshot();
@@ -243,6 +245,9 @@ public sealed class GoogleProtocolServer : IAsyncDisposable
             case RequestKind.YouTubeList when await AuthorizedAsync(context, GoogleScopes.YouTubeList):
                 await _youTubeApi.ListAsync(context);
                 break;
+            case RequestKind.YouTubeChannels when await AuthorizedAsync(context, GoogleScopes.YouTubeList):
+                await _youTubeApi.ChannelsAsync(context);
+                break;
             case RequestKind.Other:
                 await GoogleErrors.WriteApiErrorAsync(context, 404, "notFound", $"No such endpoint: {method} {request.Path}");
                 break;
@@ -278,6 +283,7 @@ public sealed class GoogleProtocolServer : IAsyncDisposable
             ["upload", "drive", "v3", "files"] when post => RequestKind.DriveUploadStart,
             ["upload", "drive", "v3", "files", _] when patch => RequestKind.DriveUpdate,
             ["youtube", "v3", "videos"] when get => RequestKind.YouTubeList,
+            ["youtube", "v3", "channels"] when get => RequestKind.YouTubeChannels,
             ["upload", "youtube", "v3", "videos"] when post => RequestKind.YouTubeUploadStart,
             _ => RequestKind.Other,
         };

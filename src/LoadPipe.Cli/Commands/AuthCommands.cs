@@ -32,7 +32,7 @@ public static class AuthCommands
         {
             var remote = ConfiguredRemote(session, parse.GetValue(remoteName)!);
             var scopes = GoogleScopes.For(remote);
-            var login = new InstalledAppLogin(session.Google.Tokens, session.Google.Time);
+            var login = new InstalledAppLogin(session.Host.Google.Tokens, session.Host.Google.Time);
             var stored = await login.LoginAsync(remote, scopes, url =>
             {
                 Console.Error.WriteLine($"To let LoadPipe use remote '{remote.Name}' ({remote.Type}), open this address in a browser and allow access:");
@@ -45,7 +45,7 @@ public static class AuthCommands
 
             if (session.Json) Console.Out.WriteLine(CliJson.Line(Describe(session, stored)));
             else if (!session.Quiet)
-                Console.Out.WriteLine($"signed in: remote '{stored.Remote}' ({stored.Type}, {ShortScopes(stored.Scopes)}); stored encrypted in {session.Google.Tokens.PathFor(stored.Remote)}");
+                Console.Out.WriteLine($"signed in: remote '{stored.Remote}' ({stored.Type}, {ShortScopes(stored.Scopes)}); stored encrypted in {session.Host.Google.Tokens.PathFor(stored.Remote)}");
             return SummaryWriter.Done;
         }));
         return command;
@@ -56,7 +56,7 @@ public static class AuthCommands
         var command = new Command("list", "The remotes with a stored sign-in: type, scopes, access token expiry (never the tokens)");
         command.SetAction((parse, ct) => Program.RunAsync(parse, session =>
         {
-            var store = session.Google.Tokens;
+            var store = session.Host.Google.Tokens;
             var failed = 0;
             var remotes = store.Remotes();
             foreach (var name in remotes)
@@ -76,7 +76,7 @@ public static class AuthCommands
                 if (session.Json) Console.Out.WriteLine(CliJson.Line(Describe(session, login)));
                 else
                     Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"{login.Remote,-16} {login.Type,-8} {Expiry(login),-26} {ShortScopes(login.Scopes)}{(session.Config.Remotes.ContainsKey(login.Remote) ? "" : "  (not in the config)")}"));
+                        $"{login.Remote,-16} {login.Type,-8} {Expiry(login),-26} {ShortScopes(login.Scopes)}{(session.Host.Config.Remotes.ContainsKey(login.Remote) ? "" : "  (not in the config)")}"));
             }
             if (remotes.Count == 0 && !session.Json && !session.Quiet) Console.Error.WriteLine($"no stored sign-ins in {store.Directory}");
             return Task.FromResult(failed > 0 ? SummaryWriter.Failed : SummaryWriter.Done);
@@ -91,7 +91,7 @@ public static class AuthCommands
         command.SetAction((parse, ct) => Program.RunAsync(parse, session =>
         {
             var name = parse.GetValue(remoteName)!;
-            if (!session.Google.Tokens.Delete(name))
+            if (!session.Host.Google.Tokens.Delete(name))
                 throw new LoadPipeException(ErrorKind.NotFound, $"remote '{name}' has no stored sign-in (see lp auth list)");
             if (session.Json) Console.Out.WriteLine(CliJson.Line(new Dictionary<string, object?> { ["remote"] = name, ["logged_out"] = true }));
             else if (!session.Quiet) Console.Out.WriteLine($"signed out: remote '{name}' (its stored sign-in is deleted)");
@@ -101,10 +101,10 @@ public static class AuthCommands
     }
 
     private static RemoteDefinition ConfiguredRemote(CliSession session, string name) =>
-        session.Config.Remotes.TryGetValue(name, out var remote)
+        session.Host.Config.Remotes.TryGetValue(name, out var remote)
             ? remote
             : throw new LoadPipeException(ErrorKind.Usage,
-                $"no remote named '{name}' in {session.Config.Path} (lp auth login needs a gdrive or youtube remote with client_id and client_secret)");
+                $"no remote named '{name}' in {session.Host.Config.Path} (lp auth login needs a gdrive or youtube remote with client_id and client_secret)");
 
     private static Dictionary<string, object?> Describe(CliSession session, StoredLogin login) => new()
     {
@@ -115,8 +115,8 @@ public static class AuthCommands
         ["token_url"] = Location.Redact(login.TokenUrl),
         ["logged_in_at"] = login.LoggedInAt.UtcDateTime.ToString("O", CultureInfo.InvariantCulture),
         ["access_token_expires_at"] = login.AccessTokenExpiresAt?.UtcDateTime.ToString("O", CultureInfo.InvariantCulture),
-        ["in_config"] = session.Config.Remotes.ContainsKey(login.Remote),
-        ["file"] = session.Google.Tokens.PathFor(login.Remote),
+        ["in_config"] = session.Host.Config.Remotes.ContainsKey(login.Remote),
+        ["file"] = session.Host.Google.Tokens.PathFor(login.Remote),
     };
 
     private static string Expiry(StoredLogin login) => login.AccessTokenExpiresAt is { } at

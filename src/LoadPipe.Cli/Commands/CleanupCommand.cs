@@ -22,7 +22,7 @@ public static class CleanupCommand
         command.SetAction((parse, ct) => Program.RunAsync(parse, async session =>
         {
             var idle = Duration(parse.GetValue(olderThan)!);
-            var manifest = await session.ManifestAsync(ct).ConfigureAwait(false);
+            var manifest = await session.Host.ManifestAsync(ct).ConfigureAwait(false);
             var cutoff = DateTimeOffset.UtcNow - idle;
             int aborted = 0, failed = 0;
             await foreach (var t in manifest.ListTransfersAsync(null, ct).ConfigureAwait(false))
@@ -39,7 +39,7 @@ public static class CleanupCommand
                 if (held is null) continue;
                 try
                 {
-                    var destination = session.Resolver.Resolve(t.Key.Destination);
+                    var destination = await session.Host.Resolver.ResolveAsync(t.Key.Destination, ct).ConfigureAwait(false);
                     if (destination.Storage is IResumableWriter writer
                         && await writer.ResumeWriteAsync(destination.Path, t.SinkState, 0, new WriteRequest(), ct).ConfigureAwait(false) is { } open)
                     {

@@ -1,15 +1,14 @@
 using System.CommandLine;
-using LoadPipe.Core.Locations;
-using LoadPipe.Core.Manifest;
-using LoadPipe.Core.Transfers;
-using LoadPipe.Google;
 using LoadPipe.Hosting;
-using LoadPipe.Hosting.Configuration;
 using Microsoft.Extensions.Logging;
 
 namespace LoadPipe.Cli.Commands;
 
-/// <summary>What a command needs: its output flags, and the host (LoadPipe.Hosting) made from the global flags.</summary>
+/// <summary>
+/// One command's run as the CLI sees it: the output flags (--json, --quiet, --debug) and the host (LoadPipe.Hosting)
+/// made from the global flags. Commands call the host itself (<see cref="Host"/>) for config, remotes, the manifest
+/// and options: the CLI holds no wiring.
+/// </summary>
 public sealed class CliSession : IAsyncDisposable
 {
     private CliSession(ParseResult parse, LoadPipeHost host)
@@ -24,16 +23,6 @@ public sealed class CliSession : IAsyncDisposable
     public bool Json { get; }
     public bool Quiet { get; }
     public bool Debug { get; }
-
-    // Shorthands for the host's parts the commands use.
-    public LoadPipeConfig Config => Host.Config;
-    public LocationResolver Resolver => Host.Resolver;
-    public GoogleServices Google => Host.Google;
-
-    public Task<IManifest> ManifestAsync(CancellationToken cancellationToken) => Host.ManifestAsync(cancellationToken);
-
-    /// <summary>Flags over LP_* variables over the job over the config's defaults over built-in defaults, range-checked.</summary>
-    public TransferOptions Options(JobSettings flags, JobSettings? job = null, string command = "copy") => Host.Options(flags, job, command);
 
     public static CliSession Create(ParseResult parse, bool allowExec = true)
     {

@@ -53,16 +53,16 @@ public static class CopyCommands
         JobSettings flags, string command, CancellationToken cancellationToken, JobSettings? job = null,
         (TransferFlags Flags, ParseResult Parse)? notify = null, IReadOnlyDictionary<string, string>? metadata = null)
     {
-        var options = session.Options(flags, job, command);
-        var source = session.Resolver.Resolve(sourceText);
-        var destination = session.Resolver.Resolve(destinationText);
+        var options = session.Host.Options(flags, job, command);
+        var source = await session.Host.Resolver.ResolveAsync(sourceText, cancellationToken).ConfigureAwait(false);
+        var destination = await session.Host.Resolver.ResolveAsync(destinationText, cancellationToken).ConfigureAwait(false);
         if (metadata is { Count: > 0 })
         {
             if (destination.Storage is not YouTubeStorage)
                 throw new LoadPipeException(ErrorKind.Usage, $"--meta and the video flags (--title, --description, --tags, --category, --privacy) are for a youtube destination, not {destination}");
             options.Metadata = new Dictionary<string, string>(metadata);
         }
-        var manifest = await session.ManifestAsync(cancellationToken).ConfigureAwait(false);
+        var manifest = await session.Host.ManifestAsync(cancellationToken).ConfigureAwait(false);
         var engine = session.Host.CreateEngine(manifest);
         var reporter = new ProgressReporter(session.Quiet || session.Json);
         var reports = new FileReports(reporter);

@@ -8,17 +8,14 @@ using LoadPipe.Core.Sizes;
 using LoadPipe.Fetch.Downloads;
 using LoadPipe.Fetch.Input;
 using LoadPipe.Fetch.Pipeline;
-using LoadPipe.Fetch.Plugins;
-using LoadPipe.Fetch.PostProcessors;
 using LoadPipe.Fetch.Processing;
-using LoadPipe.Fetch.Processors;
 using LoadPipe.Storage.Http;
 using Microsoft.Extensions.Logging;
 
 namespace LoadPipe.Cli.Commands;
 
-/// <summary>`lp fetch --files LIST`: seed 002's download pipeline (LoadPipe.Fetch; docs/fetch.md). Wiring only: flags
-/// into <see cref="FetchOptions"/>, processor and post-processor specs into their objects, the summary and exit code.</summary>
+/// <summary>`lp fetch --files LIST`: seed 002's download pipeline (LoadPipe.Fetch; docs/fetch.md). Parsing and output
+/// only: flags into <see cref="FetchOptions"/> and specs (<see cref="FetchSpecs"/>), the summary and exit code.</summary>
 public static class FetchCommand
 {
     private static readonly Option<string> Files = new("--files") { Description = "The list: a JSON array of {id, name, url}, JSON lines, or one URL a line; - for stdin", Required = true };
@@ -78,7 +75,7 @@ public static class FetchCommand
         var retry = HttpDownloader.CreateRetryPolicy(retries, session.Host.Time, logger);
 
         var specs = parse.GetValue(Processor) is { Length: > 0 } given ? given : ["sha256"];
-        var processors = specs.Select(spec => CreateProcessor(spec, options.Processors, timeout)).ToList();
+        var processors = specs.Select(spec => FetchSpecs.Processor(spec, options.Processors, timeout)).ToList();
         var simulate = parse.GetValue(Simulate);
         options.Destination = (simulate ? "fetch-simulated:" : "fetch:") + string.Join(",", specs);
 
@@ -89,18 +86,8 @@ public static class FetchCommand
         {
             foreach (var spec in parse.GetValue(PostProcessor) ?? [])
             {
-                var colon = spec.IndexOf(':', StringComparison.Ordinal);
-                var (kind, target) = colon < 0 ? (spec, "") : (spec[..colon], spec[(colon + 1)..]);
-                if (target.Length == 0) throw new LoadPipeException(ErrorKind.Usage, $"--post-processor '{spec}': expected jsonl:FILE, csv:FILE or http:URL");
-                toStdout |= kind == "jsonl" && target == "-";
-                posts.Add(kind switch
-                {
-                    "jsonl" => new JsonLinesPostProcessor(target),
-                    "csv" => new CsvPostProcessor(target, processors.Select(p => p.Name).ToList()),
-                    "http" when Uri.TryCreate(target, UriKind.Absolute, out var url) && url.Scheme.StartsWith("http", StringComparison.Ordinal) =>
-                        new HttpPostProcessor(url, client, retry, message => logger.LogWarning("{Message}", message)),
-                    _ => throw new LoadPipeException(ErrorKind.Usage, $"--post-processor '{spec}': expected jsonl:FILE, csv:FILE or http:URL"),
-                });
+                posts.Add(FetchSpecs.PostProcessor(spec, processors, client, retry, message => logger.LogWarning("{Message}", message)));
+                toStdout |= FetchSpecs.WritesToStdout(spec);
             }
 
             IDownloader downloader = simulate
@@ -123,7 +110,7 @@ public static class FetchCommand
                     throw new LoadPipeException(ErrorKind.Usage, $"--files {listName}: no such file");
                 }
             }
-            var manifest = await session.ManifestAsync(stop).ConfigureAwait(false);
+            var manifest = await session.Host.ManifestAsync(stop).ConfigureAwait(false);
             var pipeline = new FetchPipeline(downloader, processors, posts, options, manifest, logger);
             FetchSummary summary;
             await using (list.ConfigureAwait(false))
@@ -142,17 +129,6 @@ public static class FetchCommand
             foreach (var p in processors.OfType<IAsyncDisposable>()) await p.DisposeAsync().ConfigureAwait(false);
         }
     }
-
-    private static IFileProcessor CreateProcessor(string spec, int instances, TimeSpan timeout) => spec switch
-    {
-        "md5" or "sha1" or "sha256" => new HashProcessor(spec),
-        "content-type" => new ContentTypeProcessor(),
-        "counts" => new CountsProcessor(),
-        "archive" => new ArchiveListProcessor(),
-        _ when spec.StartsWith("plugin:", StringComparison.Ordinal) && spec.Length > "plugin:".Length =>
-            new PluginProcessor(spec["plugin:".Length..], instances, timeout),
-        _ => throw new LoadPipeException(ErrorKind.Usage, $"--processor '{spec}': expected md5, sha1, sha256, content-type, counts, archive or plugin:COMMAND"),
-    };
 
     private static int Positive(int value, string flag) =>
         value >= 1 ? value : throw new LoadPipeException(ErrorKind.Usage, $"{flag} {value}: expected 1 or more");

@@ -15,7 +15,7 @@ public static class ListCommand
         var command = new Command("list", "List objects: size, modified time, path") { location, folder, recursive };
         command.SetAction((parse, ct) => Program.RunAsync(parse, async session =>
         {
-            var target = session.Resolver.Resolve(FlagAliases.Read(parse, location, folder));
+            var target = await session.Host.Resolver.ResolveAsync(FlagAliases.Read(parse, location, folder), ct).ConfigureAwait(false);
             var info = await target.Storage.StatAsync(target.Path, ct).ConfigureAwait(false)
                 ?? throw new Core.Errors.LoadPipeException(Core.Errors.ErrorKind.NotFound, $"{target}: no such file or folder");
             var entries = info.IsDirectory

@@ -14,7 +14,7 @@ public static class ProjectsCommand
         var command = new Command("projects", "The projects of the recorded sessions: sessions, files, bytes, last run");
         command.SetAction((parse, ct) => Program.RunAsync(parse, async session =>
         {
-            var manifest = await session.ManifestAsync(ct).ConfigureAwait(false);
+            var manifest = await session.Host.ManifestAsync(ct).ConfigureAwait(false);
             var count = 0;
             await foreach (var p in manifest.ListProjectsAsync(ct).ConfigureAwait(false))
             {

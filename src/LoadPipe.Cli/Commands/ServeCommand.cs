@@ -12,7 +12,7 @@ public static class ServeCommand
         var command = new Command("serve", "Serve tus 1.0.0 uploads at /files/ into server.uploads.destination") { listen };
         command.SetAction((parse, ct) => Program.RunAsync(parse, async session =>
         {
-            var settings = ServerSettings.From(session.Config.Server, parse.GetValue(listen));
+            var settings = ServerSettings.From(session.Host.Config.Server, parse.GetValue(listen));
             await using var server = LoadPipeServer.Create(session.Host, settings, c => PushEntry.OpenAsync(session.Host, settings.Destination, c, settings.Md5));
             await server.StartAsync(ct).ConfigureAwait(false);
             if (!session.Quiet)

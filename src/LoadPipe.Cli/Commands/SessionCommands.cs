@@ -24,7 +24,7 @@ public static class SessionCommands
         var command = new Command("sessions", "Every run, with its counts and state") { project, limit };
         command.SetAction((parse, ct) => Program.RunAsync(parse, async session =>
         {
-            var manifest = await session.ManifestAsync(ct).ConfigureAwait(false);
+            var manifest = await session.Host.ManifestAsync(ct).ConfigureAwait(false);
             var wanted = parse.GetValue(project);
             var shown = 0;
             await foreach (var listed in manifest.ListSessionsAsync(int.MaxValue, ct).ConfigureAwait(false))
@@ -91,7 +91,7 @@ public static class SessionCommands
         var command = new Command("notify", "POST a session's summary as JSON to a URL") { sessionId, url };
         command.SetAction((parse, ct) => Program.RunAsync(parse, async session =>
         {
-            var manifest = await session.ManifestAsync(ct).ConfigureAwait(false);
+            var manifest = await session.Host.ManifestAsync(ct).ConfigureAwait(false);
             var record = await manifest.GetSessionAsync(parse.GetValue(sessionId), ct).ConfigureAwait(false)
                 ?? throw new LoadPipeException(ErrorKind.Usage, $"session {parse.GetValue(sessionId)} does not exist (see lp sessions)");
             await SendAsync(parse.GetValue(url)!, record, ct).ConfigureAwait(false);

@@ -20,7 +20,7 @@ public static class StatusCommand
         var command = new Command("status", "What the manifest knows: sessions, transfers, offsets") { sessionId, limit, config };
         command.SetAction((parse, ct) => Program.RunAsync(parse, async session =>
         {
-            var manifest = await session.ManifestAsync(ct).ConfigureAwait(false);
+            var manifest = await session.Host.ManifestAsync(ct).ConfigureAwait(false);
             var id = parse.GetValue(sessionId);
             if (parse.GetValue(config) && id is null)
                 throw new LoadPipeException(ErrorKind.Usage, "--config shows one session's config: lp status SESSION --config");

@@ -16,9 +16,9 @@ public static class SyncCommand
         flags.AddTo(command);
         command.SetAction((parse, ct) => Program.RunAsync(parse, async session =>
         {
-            var jobs = session.Config.Jobs;
+            var jobs = session.Host.Config.Jobs;
             if (jobs.Count == 0)
-                throw new Core.Errors.LoadPipeException(Core.Errors.ErrorKind.Usage, $"config {session.Config.Path}: no jobs to run (add a 'jobs:' list)");
+                throw new Core.Errors.LoadPipeException(Core.Errors.ErrorKind.Usage, $"config {session.Host.Config.Path}: no jobs to run (add a 'jobs:' list)");
             var only = parse.GetValue(job) ?? [];
             var unknown = only.Except(jobs.Select(j => j.Name)).ToList();
             if (unknown.Count > 0)

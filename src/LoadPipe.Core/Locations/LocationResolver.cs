@@ -8,8 +8,10 @@ namespace LoadPipe.Core.Locations;
 /// of a scheme a factory claims (<see cref="IStorageFactory.UrlSchemes"/>: "tus+https://..."), "NAME:path" for a
 /// configured remote, anything else a local path. rclone's remote syntax is the model: a word followed by ':' is always
 /// a remote (write "./a:b" for a local file with a colon). A remote's locations are keyed by what it points at when its
-/// type says (<see cref="IStorageFactory.KeyRoot"/>): such a key ("s3://bucket/key") is taken back to the configured
+/// type says (<see cref="IStorageFactory.KeyRootAsync"/>): such a key ("s3://bucket/key") is taken back to the configured
 /// remote that points there, as `lp retry` needs.
+/// <para>Fronts call <see cref="ResolveAsync"/>: a remote whose key root needs a request (a Drive rooted at My Drive asks
+/// which account it signs in to, once) is asked without blocking a thread. <see cref="Resolve"/> waits for it.</para>
 /// </summary>
 public sealed partial class LocationResolver
 {
@@ -17,7 +19,7 @@ public sealed partial class LocationResolver
     private readonly Dictionary<string, IStorageFactory> _schemes;
     private readonly IReadOnlyDictionary<string, RemoteDefinition> _remotes;
     private readonly Dictionary<string, Storage.IStorage> _created = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, string?> _keyRoots = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Task<string?>> _keyRoots = new(StringComparer.Ordinal);
 
     public LocationResolver(IEnumerable<IStorageFactory> factories, IReadOnlyDictionary<string, RemoteDefinition>? remotes = null)
     {
@@ -30,6 +32,21 @@ public sealed partial class LocationResolver
 
     public IReadOnlyCollection<string> Types => _factories.Keys;
 
+    /// <summary>As <see cref="Resolve"/>, awaiting the key roots <paramref name="text"/> needs (its remote's, or every
+    /// remote's that may point at a key) rather than blocking on them.</summary>
+    public async ValueTask<Location> ResolveAsync(string text, CancellationToken cancellationToken = default)
+    {
+        var (remotes, isKey) = RemotesKeying(text);
+        foreach (var remote in remotes)
+        {
+            try { await KeyRootOfAsync(remote, cancellationToken).ConfigureAwait(false); }
+            catch (LoadPipeException) when (isKey) { } // A remote that cannot say where it points is passed over (RemoteOfKey).
+        }
+        return Resolve(text);
+    }
+
+    /// <summary>What the user typed as a <see cref="Location"/>; waits for a key root that needs a request (see
+    /// <see cref="ResolveAsync"/>).</summary>
     public Location Resolve(string text)
     {
         if (string.IsNullOrWhiteSpace(text))
@@ -105,14 +122,42 @@ public sealed partial class LocationResolver
         return KeyRootOf(remote) is { } root ? location with { Key = Location.KeyOf(root + path) } : location;
     }
 
-    /// <summary>The remote's key root (<see cref="IStorageFactory.KeyRoot"/>), asked once; null: keyed by its name.</summary>
-    private string? KeyRootOf(RemoteDefinition remote)
+    /// <summary>The remotes whose key roots resolving <paramref name="text"/> needs: the one it names, or, for a key,
+    /// those of a type that may have written it (a key root starts with its type).</summary>
+    private (IEnumerable<RemoteDefinition> Remotes, bool IsKey) RemotesKeying(string text)
     {
+        if (text == "-" || text.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || text.StartsWith("https://", StringComparison.OrdinalIgnoreCase)
+            || text.StartsWith("file://", StringComparison.OrdinalIgnoreCase)
+            || (SchemePrefix().Match(text) is { Success: true } scheme && _schemes.ContainsKey(scheme.Groups[1].Value)))
+            return ([], false);
+        if (KeyScheme().IsMatch(text)) return (KeyCandidates(text), true);
+        var m = RemotePrefix().Match(text);
+        return (m.Success && RemoteNamed(m.Groups[1].Value) is { } named ? [named] : [], false);
+    }
+
+    /// <summary>The remote's key root (<see cref="IStorageFactory.KeyRootAsync"/>), waited for; null: keyed by its name.</summary>
+    private string? KeyRootOf(RemoteDefinition remote) => KeyRootOfAsync(remote, CancellationToken.None).GetAwaiter().GetResult();
+
+    /// <summary>The remote's key root, asked once per process (a failure is asked again next time).</summary>
+    private async Task<string?> KeyRootOfAsync(RemoteDefinition remote, CancellationToken cancellationToken)
+    {
+        Task<string?>? pending;
         lock (_keyRoots)
         {
-            if (!_keyRoots.TryGetValue(remote.Name, out var root))
-                _keyRoots[remote.Name] = root = Factory(remote.Type, remote.Name + ":").KeyRoot(remote);
-            return root;
+            if (!_keyRoots.TryGetValue(remote.Name, out pending))
+                _keyRoots[remote.Name] = pending = Factory(remote.Type, remote.Name + ":").KeyRootAsync(remote, CancellationToken.None).AsTask();
+        }
+        try
+        {
+            return await pending.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception) when (pending.IsFaulted || pending.IsCanceled)
+        {
+            lock (_keyRoots)
+            {
+                if (_keyRoots.TryGetValue(remote.Name, out var cached) && cached == pending) _keyRoots.Remove(remote.Name);
+            }
+            throw;
         }
     }
 
@@ -121,11 +166,8 @@ public sealed partial class LocationResolver
     /// points nowhere yet, and says so when it is used.</summary>
     private (RemoteDefinition Remote, string Root)? RemoteOfKey(string key)
     {
-        var candidates = _remotes.Values.Concat(_factories.Values
-            .Where(f => f.AllowsImplicitRemote && !_remotes.ContainsKey(f.Type))
-            .Select(f => new RemoteDefinition(f.Type, f.Type, Empty)));
         (RemoteDefinition Remote, string Root)? best = null;
-        foreach (var remote in candidates)
+        foreach (var remote in KeyCandidates(key))
         {
             string? root;
             try { root = KeyRootOf(remote); }
@@ -135,6 +177,13 @@ public sealed partial class LocationResolver
         }
         return best;
     }
+
+    /// <summary>The configured and implicit remotes of a type <paramref name="key"/>'s scheme starts with.</summary>
+    private IEnumerable<RemoteDefinition> KeyCandidates(string key) =>
+        _remotes.Values.Concat(_factories.Values
+                .Where(f => f.AllowsImplicitRemote && !_remotes.ContainsKey(f.Type))
+                .Select(f => new RemoteDefinition(f.Type, f.Type, Empty)))
+            .Where(r => key.StartsWith(r.Type, StringComparison.Ordinal));
 
     /// <summary>A URL of a scheme <paramref name="owner"/> claims: its storage is made for the URL up to the last '/'
     /// of its path (one per such prefix), and the rest is the path in it, so that a location and its key resolve alike.</summary>

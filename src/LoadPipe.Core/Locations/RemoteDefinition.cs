@@ -62,8 +62,18 @@ public interface IStorageFactory
     /// What <paramref name="remote"/> points at, as the start of its locations' manifest keys (<see cref="Location.Key"/>):
     /// the path inside the remote is appended to it. The same text on every machine whose config points at the same
     /// place, whatever the remote is called there ("s3+https://host:9000/" for an S3 endpoint), read from the settings
-    /// alone (no request), ending with '/', with a scheme of its own so that the resolver takes it back
-    /// (<see cref="LocationResolver"/>), and without any secret. Default null: the remote is keyed by its name, "NAME:path".
+    /// alone (no request), ending with '/', with a scheme of its own that starts with <see cref="Type"/> ("s3://",
+    /// "s3+http://") so that the resolver takes it back (<see cref="LocationResolver"/>), and without any secret.
+    /// Default null: the remote is keyed by its name, "NAME:path" (unless <see cref="KeyRootAsync"/> says otherwise).
     /// </summary>
     string? KeyRoot(RemoteDefinition remote) => null;
+
+    /// <summary>
+    /// As <see cref="KeyRoot"/>, for a type whose settings do not say what a remote points at (Google's "My Drive" is
+    /// each account's own): the answer may need the store's service once, and is then kept where the next run finds it
+    /// without a request (the manifest's adapter state). Same contract; errors as the remote's requests throw them
+    /// (<see cref="ErrorKind.Auth"/> when it is not signed in). Default <see cref="KeyRoot"/>.
+    /// </summary>
+    ValueTask<string?> KeyRootAsync(RemoteDefinition remote, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(KeyRoot(remote));
 }

@@ -20,7 +20,6 @@ internal sealed class ChunkedSink : IAsyncDisposable
     private readonly IManifest _manifest;
     private readonly TransferLease _lease;
     private readonly ResiliencePipeline _retry;
-    private readonly IReadOnlyList<ChunkRecord> _confirmed;
     private readonly long _confirmedEnd;
     // MD5 and SHA-256 each run in their own lane, in chunk order, behind the writes: a chunk's buffer is reused
     // only once both lanes are past it, and at most BuffersInFlight chunks wait for them.
@@ -32,9 +31,8 @@ internal sealed class ChunkedSink : IAsyncDisposable
     // Null when not asked for (TransferOptions.Hashes): no lane runs for it.
     private readonly IncrementalHash? _md5;
     private readonly IncrementalHash? _sha256;
-    private readonly XxHash3 _verify = new();
+    private readonly ConfirmedChunkVerifier _verifier;
     private int _buffered;
-    private int _verifyIndex;
     private int _nextSequence;
     // Sessions that take several chunks at once (S3 parts): the writes in flight, oldest first. Each is confirmed in
     // the manifest, in order, once it and all before it are acknowledged; its buffer goes back once it is hashed too.
@@ -56,7 +54,7 @@ internal sealed class ChunkedSink : IAsyncDisposable
         _manifest = manifest;
         _lease = lease;
         _retry = retry;
-        _confirmed = confirmed;
+        _verifier = new ConfirmedChunkVerifier(confirmed);
         _confirmedEnd = confirmed.Count == 0 ? 0 : confirmed[^1].End;
         _nextSequence = confirmed.Count == 0 ? 0 : confirmed[^1].Sequence + 1;
         var alignment = Math.Max(1, session.ChunkAlignment);
@@ -82,7 +80,7 @@ internal sealed class ChunkedSink : IAsyncDisposable
     public long BytesResumed => _confirmedEnd;
 
     /// <summary>Confirmed chunks fed back in and found to match.</summary>
-    public int VerifiedChunks => _verifyIndex;
+    public int VerifiedChunks => _verifier.Checked;
 
     /// <summary>Valid after <see cref="CompleteAsync"/>; null when MD5 was not asked for.</summary>
     public string? Md5 => _md5 is null ? null : Convert.ToHexStringLower(_md5.GetCurrentHash());
@@ -146,26 +144,14 @@ internal sealed class ChunkedSink : IAsyncDisposable
         await Task.WhenAll(_md5Lane, _sha256Lane).ConfigureAwait(false);
     }
 
+    /// <summary>Bytes the destination already holds (before <see cref="_confirmedEnd"/>), fed back in: hashed, and checked
+    /// chunk by chunk.</summary>
     private void VerifyConfirmed(ReadOnlySpan<byte> data)
     {
         _md5?.AppendData(data);
         _sha256?.AppendData(data);
-        while (!data.IsEmpty)
-        {
-            var chunk = _confirmed[_verifyIndex];
-            var n = (int)Math.Min(data.Length, chunk.End - Position);
-            _verify.Append(data[..n]);
-            Position += n;
-            data = data[n..];
-            if (Position == chunk.End)
-            {
-                var actual = Convert.ToHexStringLower(_verify.GetCurrentHash());
-                _verify.Reset();
-                if (actual != chunk.Checksum)
-                    throw new ResumeMismatchException($"bytes {chunk.Offset}-{chunk.End - 1} do not match what was confirmed earlier", _verifyIndex);
-                _verifyIndex++;
-            }
-        }
+        _verifier.Append(data);
+        Position += data.Length;
     }
 
     private async Task FlushAsync(long? inputEnd, CancellationToken cancellationToken, bool final = false)

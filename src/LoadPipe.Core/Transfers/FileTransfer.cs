@@ -430,7 +430,7 @@ internal sealed class FileTransfer(TransferContext context)
                         await CheckSourceBehindConfirmedAsync(source, sourceInfo, features, confirmed.Take(boundary + 1).ToList(), chunkSize, cancellationToken).ConfigureAwait(false);
                         await FeedAsync(written, sink, confirmed[boundary].End, cancellationToken).ConfigureAwait(false);
                     }
-                    await CheckWrittenAsync(written, confirmed, boundary + 1, cancellationToken).ConfigureAwait(false);
+                    await ConfirmedChunkVerifier.CheckAsync(written, confirmed, boundary + 1, cancellationToken).ConfigureAwait(false);
                 }
             }
             if (boundary >= 0) inputStart = confirmed[boundary].InputEnd!.Value;
@@ -569,32 +569,20 @@ internal sealed class FileTransfer(TransferContext context)
         var inputTo = confirmed[^1].InputEnd!.Value;
         var framed = context.Stages.Cast<IFramedStage>().ToArray();
         using var chunk = new FramedChunk(chunkSize, framed.Length);
-        var hash = new System.IO.Hashing.XxHash3();
-        var index = first;
-        var position = confirmed[first].Offset;
+        var from = inputFrom;
+        var verifier = new ConfirmedChunkVerifier(confirmed, first, (_, _) => Changed(from));
         await using var reader = new SourceReader(source.Storage, features.Source, source.Path, sourceInfo.Version, inputFrom, _retry, context.Limiter);
         while (reader.Position < inputTo)
         {
             var want = (int)Math.Min(chunkSize, inputTo - reader.Position);
-            var from = reader.Position;
+            from = reader.Position;
             chunk.Count = await reader.ReadBlockAsync(chunk.Input.AsMemory(0, want), cancellationToken).ConfigureAwait(false);
             if (chunk.Count < want)
                 throw new SourceChangedException($"it ends at byte {reader.Position}, before the {inputTo} bytes an earlier run sent of it");
             var output = framed.Length == 0 ? chunk.Input.AsMemory(0, chunk.Count) : chunk.Frame(framed);
-            while (!output.IsEmpty)
-            {
-                if (index == confirmed.Count) throw Changed(from);
-                var n = (int)Math.Min(output.Length, confirmed[index].End - position);
-                hash.Append(output.Span[..n]);
-                output = output[n..];
-                position += n;
-                if (position < confirmed[index].End) continue;
-                if (Convert.ToHexStringLower(hash.GetCurrentHash()) != confirmed[index].Checksum) throw Changed(from);
-                hash.Reset();
-                index++;
-            }
+            if (verifier.Append(output.Span) < output.Length) throw Changed(from);
         }
-        if (index != confirmed.Count) throw Changed(inputFrom);
+        if (!verifier.Done) throw Changed(inputFrom);
 
         SourceChangedException Changed(long at) => new(
             $"its bytes from {at} differ from those an earlier run sent (its version, {sourceInfo.Version ?? "none"}, cannot tell a change)");
@@ -606,36 +594,6 @@ internal sealed class FileTransfer(TransferContext context)
         for (var i = confirmed.Count - 1; i >= 0; i--)
             if (confirmed[i].InputEnd is not null) return i;
         return -1;
-    }
-
-    /// <summary>Reads the destination's confirmed bytes of chunks <paramref name="first"/> on and compares each chunk
-    /// with its recorded XXH3.</summary>
-    private static async Task CheckWrittenAsync(Stream written, IReadOnlyList<ChunkRecord> confirmed, int first, CancellationToken cancellationToken)
-    {
-        var buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
-        var hash = new System.IO.Hashing.XxHash3();
-        try
-        {
-            for (var i = first; i < confirmed.Count; i++)
-            {
-                hash.Reset();
-                var left = confirmed[i].Length;
-                while (left > 0)
-                {
-                    var n = await written.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, left)), cancellationToken).ConfigureAwait(false);
-                    if (n == 0)
-                        throw new ResumeMismatchException($"the destination holds fewer bytes than the manifest confirmed ({confirmed[i].Offset + confirmed[i].Length - left})", i);
-                    hash.Append(buffer.AsSpan(0, n));
-                    left -= n;
-                }
-                if (Convert.ToHexStringLower(hash.GetCurrentHash()) != confirmed[i].Checksum)
-                    throw new ResumeMismatchException($"bytes {confirmed[i].Offset}-{confirmed[i].End - 1} do not match what was confirmed earlier", i);
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
     }
 
     /// <summary>Feeds the sink the destination's confirmed bytes up to <paramref name="end"/> (a chunk's end), which it

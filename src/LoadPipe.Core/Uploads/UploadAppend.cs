@@ -7,6 +7,7 @@ using LoadPipe.Core.Locations;
 using LoadPipe.Core.Manifest;
 using LoadPipe.Core.Stages;
 using LoadPipe.Core.Storage;
+using LoadPipe.Core.Transfers;
 
 namespace LoadPipe.Core.Uploads;
 
@@ -341,32 +342,16 @@ internal sealed class UploadAppend : IAsyncDisposable
     private static async Task HashAsync(Stream stream, RunningHashes hashes, IReadOnlyList<ChunkRecord>? chunks, CancellationToken cancellationToken)
     {
         var buffer = ChunkPool.Rent(1 << 20);
-        var verify = new XxHash3();
-        var index = 0;
+        var verifier = chunks is null ? null : new ConfirmedChunkVerifier(chunks, mismatch: (chunk, index) =>
+            new ResumeMismatchException($"bytes {chunk.Offset}-{chunk.End - 1} at the destination do not match what was confirmed", index));
         try
         {
             while (true)
             {
                 var n = await stream.ReadAsync(buffer.AsMemory(0, 1 << 20), cancellationToken).ConfigureAwait(false);
                 if (n == 0) break;
-                var data = buffer.AsMemory(0, n);
-                while (chunks is not null && !data.IsEmpty && index < chunks.Count)
-                {
-                    var chunk = chunks[index];
-                    var take = (int)Math.Min(data.Length, chunk.End - hashes.Position);
-                    verify.Append(data.Span[..take]);
-                    hashes.Append(data.Span[..take]);
-                    data = data[take..];
-                    if (hashes.Position == chunk.End)
-                    {
-                        var actual = Convert.ToHexStringLower(verify.GetCurrentHash());
-                        verify.Reset();
-                        if (actual != chunk.Checksum)
-                            throw new ResumeMismatchException($"bytes {chunk.Offset}-{chunk.End - 1} at the destination do not match what was confirmed");
-                        index++;
-                    }
-                }
-                hashes.Append(data.Span);
+                verifier?.Append(buffer.AsSpan(0, n));
+                hashes.Append(buffer.AsSpan(0, n));
             }
         }
         finally

@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using LoadPipe.Core.Errors;
+using LoadPipe.Fetch.Serialization;
 
 namespace LoadPipe.Fetch.Input;
 
@@ -94,15 +95,10 @@ public static class FetchListReader
                 entry = new FetchEntry(index, line, null, null, null, $"{listName} line {line}: entry {index + 1} is longer than {MaxEntryBytes} bytes");
             else
             {
-                try
-                {
-                    using var doc = JsonDocument.Parse(trimmed);
-                    entry = FromElement(doc.RootElement, index, line, listName);
-                }
-                catch (JsonException e)
-                {
-                    entry = new FetchEntry(index, line, null, null, null, $"{listName} line {line}: entry {index + 1} is not JSON ({FirstLine(e.Message)})");
-                }
+                var bytes = System.Text.Encoding.UTF8.GetBytes(trimmed);
+                entry = NotJson(bytes) is { } error
+                    ? new FetchEntry(index, line, null, null, null, $"{listName} line {line}: entry {index + 1} is not JSON ({FirstLine(error)})")
+                    : FromElement(bytes, index, line, listName);
             }
             index++;
             yield return entry;
@@ -187,8 +183,7 @@ public static class FetchListReader
                             break;
                         }
                         var element = data[start..(int)reader.BytesConsumed];
-                        using var doc = JsonDocument.Parse(element);
-                        entries.Add(FromElement(doc.RootElement, _index++, Line, listName));
+                        entries.Add(FromElement(element.Span, _index++, Line, listName));
                     }
                     consumed = (int)reader.BytesConsumed;
                     _state = reader.CurrentState;
@@ -214,13 +209,38 @@ public static class FetchListReader
         }
     }
 
-    private static FetchEntry FromElement(JsonElement e, long index, long line, string listName)
+    /// <summary>Null when <paramref name="json"/> is one valid JSON value, else the parser's message.</summary>
+    private static string? NotJson(ReadOnlySpan<byte> json)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(json, ReaderOptions);
+            while (reader.Read()) { }
+            return null;
+        }
+        catch (JsonException e)
+        {
+            return e.Message;
+        }
+    }
+
+    /// <summary>An entry from one valid JSON value (<see cref="ListItem"/>, through the compiled context).</summary>
+    private static FetchEntry FromElement(ReadOnlySpan<byte> json, long index, long line, string listName)
     {
         string Where() => $"{listName} line {line}: entry {index + 1}";
-        if (e.ValueKind != JsonValueKind.Object)
+        ListItem? item;
+        try
+        {
+            item = JsonSerializer.Deserialize(json, FetchJson.Default.ListItem);
+        }
+        catch (JsonException)
+        {
+            item = null; // valid JSON, but not an object
+        }
+        if (item is null)
             return new FetchEntry(index, line, null, null, null, $"{Where()} is not an object {{\"url\": ...}}");
         string? id = null, name = null, url = null;
-        if (e.TryGetProperty("id", out var idValue))
+        if (item.Id is { ValueKind: not JsonValueKind.Undefined } idValue)
         {
             id = idValue.ValueKind switch
             {
@@ -232,8 +252,8 @@ public static class FetchListReader
             if (idValue.ValueKind is not (JsonValueKind.String or JsonValueKind.Number or JsonValueKind.Null))
                 return new FetchEntry(index, line, null, null, null, $"{Where()}: 'id' must be a string or a number");
         }
-        if (e.TryGetProperty("name", out var nameValue) && nameValue.ValueKind == JsonValueKind.String) name = nameValue.GetString();
-        if (e.TryGetProperty("url", out var urlValue))
+        if (item.Name.ValueKind == JsonValueKind.String) name = item.Name.GetString();
+        if (item.Url is { ValueKind: not JsonValueKind.Undefined } urlValue)
         {
             if (urlValue.ValueKind != JsonValueKind.String)
                 return new FetchEntry(index, line, id, name, null, $"{Where()}{(id is null ? "" : $" (id {id})")}: 'url' must be a string");

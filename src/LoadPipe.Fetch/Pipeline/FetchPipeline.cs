@@ -2,6 +2,7 @@ using System.IO.Pipelines;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
+using LoadPipe.Core.Caching;
 using LoadPipe.Core.Errors;
 using LoadPipe.Core.Locations;
 using LoadPipe.Core.Manifest;
@@ -22,13 +23,21 @@ namespace LoadPipe.Fetch.Pipeline;
 /// <para>
 /// When every processor reads a stream (<see cref="IFileProcessor.NeedsPath"/> false) and nothing is saved, a file is
 /// handed to its processing worker before its download starts and the bytes flow through pipes as they arrive: no
-/// temporary file. Otherwise the download lands in the cache folder, within <see cref="FetchOptions.CacheLimit"/>, and
-/// is deleted (or moved to <see cref="FetchOptions.SaveDirectory"/>) once processed.
+/// temporary file. Otherwise the download lands in the core's bounded disk cache (<see cref="DiskCache"/>, under
+/// <see cref="FetchOptions.CacheDirectory"/>, within <see cref="FetchOptions.CacheLimit"/>): it takes its room before
+/// its first byte, waiting while the files before it fill the cache, is never evicted while it waits for its
+/// processor, and is deleted (or moved to <see cref="FetchOptions.SaveDirectory"/>) once processed.
 /// </para>
 /// <para>
 /// With a manifest, each entry is a transfer from its URL to <see cref="FetchOptions.Destination"/> through the stages:
 /// entries the manifest records as completed are skipped (unless <see cref="FetchOptions.Force"/>), the others are
-/// recorded as pending when read, then completed with their hashes or failed with their error. Cancelling
+/// recorded as pending when read, then completed with their hashes or failed with their error. An entry the list
+/// reader rejects is recorded as failed with its reason, keyed by its place in the list (<c>LIST#line=N</c>).
+/// </para>
+/// <para>
+/// A URL listed twice is fetched once: while the first entry is in hand, the later ones wait for it and get its result
+/// under their own id, name and line (and, with --save, a copy under their own name); once it is done, the manifest
+/// says so and they are skipped with its hashes. Cancelling
 /// <c>stop</c> stops reading the list; the entries already read are downloaded and processed, and the run ends as
 /// interrupted.
 /// </para>
@@ -71,7 +80,7 @@ public sealed class FetchPipeline
     public async Task<FetchSummary> RunAsync(IAsyncEnumerable<FetchEntry> entries, SessionStart? session = null, CancellationToken stop = default)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var run = new Run(this);
+        var run = new Run(this) { ListKey = session?.Source ?? "-" };
         long sessionId = 0;
         IAsyncDisposable? alive = null;
         if (_manifest is not null)
@@ -83,8 +92,8 @@ public sealed class FetchPipeline
         DirectoryInfo? ownCache = null;
         if (!_streaming)
         {
-            if (_options.CacheDirectory is { } dir) run.CacheDirectory = Directory.CreateDirectory(dir).FullName;
-            else run.CacheDirectory = (ownCache = Directory.CreateTempSubdirectory("lp-fetch-")).FullName;
+            var dir = _options.CacheDirectory ?? (ownCache = Directory.CreateTempSubdirectory("lp-fetch-")).FullName;
+            run.Cache = new DiskCache(dir, _options.CacheLimit);
             if (_options.SaveDirectory is { } save) Directory.CreateDirectory(save);
         }
         using var recording = new CancellationTokenSource();
@@ -158,8 +167,10 @@ public sealed class FetchPipeline
         public TransferKey Key { get; } = key;
         public IAsyncDisposable? Lock { get; set; }
         public TransferLease? Lease { get; set; }
-        public string? TempPath { get; set; }
-        public long Reserved { get; set; }
+        /// <summary>Later entries of the same URL, given this one's result (guarded by the run's in-hand table).</summary>
+        public List<FetchEntry> Followers { get; } = [];
+        /// <summary>The download in the cache, until it is processed.</summary>
+        public CacheFile? File { get; set; }
     }
 
     /// <summary>A file handed to the processing workers; <see cref="Download"/> ends when its bytes are all in.</summary>
@@ -171,13 +182,17 @@ public sealed class FetchPipeline
         private readonly Channel<Work> _downloads = Channel.CreateBounded<Work>(new BoundedChannelOptions(p._options.DownloadQueueSize) { SingleWriter = true });
         private readonly Channel<Job> _processing = Channel.CreateBounded<Job>(p._options.ProcessingQueueSize);
         private readonly Channel<FetchResult> _results = Channel.CreateBounded<FetchResult>(new BoundedChannelOptions(256) { SingleReader = true });
-        private readonly DownloadSpace _space = new(p._options.CacheLimit);
         private readonly List<FetchResult> _failures = [];
+        private readonly Dictionary<TransferKey, Work> _inHand = [];
         private long _entries, _done, _skipped, _failedInput, _failedDownload, _failedProcess, _failedPost, _bytes;
         private bool _interrupted;
 
         public long SessionId { get; set; }
-        public string CacheDirectory { get; set; } = "";
+
+        /// <summary>The list's key, as the session's source records it: with a line, what names a rejected entry.</summary>
+        public string ListKey { get; init; } = "-";
+        /// <summary>Where downloads wait for processing; null when they stream.</summary>
+        public DiskCache? Cache { get; set; }
         public string? StrictError { get; private set; }
 
         public async Task ExecuteAsync(IAsyncEnumerable<FetchEntry> entries, CancellationToken stop)
@@ -257,7 +272,7 @@ public sealed class FetchPipeline
                             break;
                         }
                         p._logger.EntryFailed("Input", error);
-                        await _results.Writer.WriteAsync(Failed(entry, FetchStage.Input, error), CancellationToken.None).ConfigureAwait(false);
+                        await RejectAsync(entry, error).ConfigureAwait(false);
                         continue;
                     }
                     batch.Add(entry);
@@ -299,9 +314,51 @@ public sealed class FetchPipeline
             }
             foreach (var w in work)
             {
-                await _downloads.Writer.WriteAsync(w, stop).ConfigureAwait(false);
                 Interlocked.Increment(ref _entries);
+                lock (_inHand)
+                {
+                    if (_inHand.TryGetValue(w.Key, out var first))
+                    {
+                        first.Followers.Add(w.Entry);
+                        continue;
+                    }
+                    _inHand[w.Key] = w;
+                }
+                try
+                {
+                    await _downloads.Writer.WriteAsync(w, stop).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    lock (_inHand) _inHand.Remove(w.Key);
+                    throw;
+                }
             }
+        }
+
+        /// <summary>An entry the list reader rejected: recorded as a failed transfer of its place in the list, so that
+        /// `lp status` shows it with its reason, and handed on as failed.</summary>
+        private async Task RejectAsync(FetchEntry entry, string error)
+        {
+            var result = Failed(entry, FetchStage.Input, error);
+            if (p._manifest is not { } manifest)
+            {
+                await _results.Writer.WriteAsync(result, CancellationToken.None).ConfigureAwait(false);
+                return;
+            }
+            var key = new TransferKey(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{ListKey}#line={entry.Line}"),
+                p._options.Destination, p._pipelineSpec);
+            var work = new Work(entry, key);
+            try
+            {
+                await manifest.AddPendingAsync(SessionId, [(key, Unknown)], CancellationToken.None).ConfigureAwait(false);
+                await BeginAsync(work).ConfigureAwait(false);
+            }
+            catch (LoadPipeException e)
+            {
+                p._logger.RecordFailed(entry.Label, Message(e));
+            }
+            await FinishAsync(work, result).ConfigureAwait(false);
         }
 
         private static readonly SourceIdentity Unknown = new(-1, null, null);
@@ -325,12 +382,12 @@ public sealed class FetchPipeline
 
         private async Task DownloadToFileAsync(Work work)
         {
-            work.TempPath = Path.Combine(CacheDirectory, Guid.NewGuid().ToString("N") + ".part");
+            var cached = work.File = Cache!.NewFile();
             DownloadInfo info;
             long length;
             try
             {
-                var file = new FileStream(work.TempPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
+                var file = new FileStream(cached.Path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
                 await using (file.ConfigureAwait(false))
                 {
                     var chain = StageChain.Create(p._options.Stages, file, CancellationToken.None);
@@ -338,9 +395,7 @@ public sealed class FetchPipeline
                     {
                         info = await p._downloader.DownloadAsync(work.Entry, chain.Input, async (size, ct) =>
                         {
-                            if (size < 0) return;
-                            await _space.ReserveAsync(size, ct).ConfigureAwait(false);
-                            work.Reserved = size;
+                            if (size >= 0) await cached.ReserveAsync(size, ct).ConfigureAwait(false);
                         }).ConfigureAwait(false);
                     }
                     catch (Exception e)
@@ -358,14 +413,10 @@ public sealed class FetchPipeline
                 throw;
             }
             // Room is taken for what is on disk, which the stages may have made larger than announced.
-            if (length > work.Reserved)
-            {
-                _space.Grow(length - work.Reserved);
-                work.Reserved = length;
-            }
+            cached.Account(length);
             var data = new FileData
             {
-                Id = work.Entry.Id, Name = work.Entry.FileName, Url = work.Entry.Url!, Path = work.TempPath, Size = length, Hashes = info.Hashes,
+                Id = work.Entry.Id, Name = work.Entry.FileName, Url = work.Entry.Url!, Path = cached.Path, Size = length, Hashes = info.Hashes,
             };
             await _processing.Writer.WriteAsync(new Job(work, p._processors.Select(_ => data).ToList(), Task.FromResult(info))).ConfigureAwait(false);
         }
@@ -452,30 +503,25 @@ public sealed class FetchPipeline
         /// <summary>Moves a processed file to --save; null when there is none.</summary>
         private string? Keep(Work work)
         {
-            if (p._options.SaveDirectory is not { } save || work.TempPath is null) return null;
+            if (p._options.SaveDirectory is not { } save || work.File is null) return null;
             var target = Path.Combine(save, work.Entry.FileName);
-            File.Move(work.TempPath, target, overwrite: true);
-            work.TempPath = null;
+            work.File.MoveTo(target);
+            work.File = null;
             return target;
         }
 
-        /// <summary>Deletes the temporary file (if it is still there) and gives its room back.</summary>
+        /// <summary>Deletes the download from the cache (if it is still there) and gives its room back.</summary>
         private void Discard(Work work)
         {
-            if (work.TempPath is { } temp)
-            {
-                try { File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-                work.TempPath = null;
-            }
-            if (work.Reserved > 0) _space.Release(work.Reserved);
-            work.Reserved = 0;
+            work.File?.Dispose();
+            work.File = null;
         }
 
         private async Task BeginAsync(Work work)
         {
             if (p._manifest is not { } manifest) return;
             work.Lock = await manifest.TryLockAsync(work.Key).ConfigureAwait(false)
-                ?? throw new LoadPipeException(ErrorKind.Busy, $"{Location.Redact(work.Entry.Url!)}: an earlier entry of this list, or another lp run, is fetching it with the same processors");
+                ?? throw new LoadPipeException(ErrorKind.Busy, $"{Shown(work.Entry)}: another lp run is fetching it with the same processors");
             var record = await manifest.StartTransferAsync(work.Key, SessionId, Unknown).ConfigureAwait(false);
             work.Lease = record.Lease;
         }
@@ -495,13 +541,36 @@ public sealed class FetchPipeline
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
-                    p._logger.RecordFailed(Location.Redact(work.Entry.Url!), Message(e));
+                    p._logger.RecordFailed(Shown(work.Entry), Message(e));
                 }
             }
             if (work.Lock is { } held) await held.DisposeAsync().ConfigureAwait(false);
             work.Lock = null;
             await _results.Writer.WriteAsync(result).ConfigureAwait(false);
+            List<FetchEntry> followers;
+            lock (_inHand)
+            {
+                if (!_inHand.Remove(work.Key, out var owner) || owner != work) return;
+                followers = [.. work.Followers];
+            }
+            foreach (var entry in followers)
+                await _results.Writer.WriteAsync(result with
+                {
+                    Id = entry.Id, Name = entry.Name, Url = entry.Url, Line = entry.Line, SavedAs = SaveCopy(result.SavedAs, entry),
+                }).ConfigureAwait(false);
         }
+
+        /// <summary>A later entry of a saved file keeps a copy under its own name; the same file when the names agree.</summary>
+        private string? SaveCopy(string? saved, FetchEntry entry)
+        {
+            if (saved is null || p._options.SaveDirectory is not { } save) return saved;
+            var target = Path.Combine(save, entry.FileName);
+            if (Path.GetFullPath(target) == Path.GetFullPath(saved)) return saved;
+            System.IO.File.Copy(saved, target, overwrite: true);
+            return target;
+        }
+
+        private static string Shown(FetchEntry entry) => entry.Url is { } url ? Location.Redact(url) : entry.Label;
 
         private static string? Hex(FetchResult result, string name) =>
             result.Results.TryGetValue(name, out var v) && v is JsonValue value && value.GetValueKind() == JsonValueKind.String ? value.GetValue<string>() : null;

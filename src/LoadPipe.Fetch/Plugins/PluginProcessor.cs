@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using LoadPipe.Core.Errors;
 using LoadPipe.Fetch.Processing;
+using LoadPipe.Fetch.Serialization;
 
 namespace LoadPipe.Fetch.Plugins;
 
@@ -56,10 +57,10 @@ public sealed class PluginProcessor : IFileProcessor, IAsyncDisposable
                 instance = null;
                 throw new LoadPipeException(ErrorKind.Permanent, $"plugin {Name} exited while processing the file (it is restarted for the next)");
             }
-            JsonObject response;
+            PluginResponse response;
             try
             {
-                response = JsonNode.Parse(answer) as JsonObject ?? throw new JsonException("not an object");
+                response = JsonSerializer.Deserialize(answer, FetchJson.Default.PluginResponse) ?? throw new JsonException("not an object");
             }
             catch (JsonException)
             {
@@ -67,9 +68,9 @@ public sealed class PluginProcessor : IFileProcessor, IAsyncDisposable
                 instance = null;
                 throw new LoadPipeException(ErrorKind.Permanent, $"plugin {Name} answered with a line that is not a JSON object: {Truncate(answer)}");
             }
-            if (response["error"] is { } error)
+            if (response.Error is { } error)
                 throw new LoadPipeException(ErrorKind.Permanent, $"plugin {Name}: {(error.GetValueKind() == JsonValueKind.String ? error.GetValue<string>() : error.ToJsonString())}");
-            return response["result"]?.DeepClone();
+            return response.Result;
         }
         catch (TimeoutException)
         {
@@ -97,27 +98,11 @@ public sealed class PluginProcessor : IFileProcessor, IAsyncDisposable
         return instance;
     }
 
-    private static string Request(FileData file)
+    private static string Request(FileData file) => JsonSerializer.Serialize(new PluginRequest
     {
-        using var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer))
-        {
-            w.WriteStartObject();
-            w.WriteNumber("protocol", ProtocolVersion);
-            w.WriteString("type", "process");
-            if (file.Id is null) w.WriteNull("id");
-            else w.WriteString("id", file.Id);
-            w.WriteString("name", file.Name);
-            w.WriteString("url", file.Url);
-            w.WriteString("path", file.Path);
-            w.WriteNumber("size", file.Size);
-            w.WriteStartObject("hashes");
-            foreach (var (k, v) in file.Hashes) w.WriteString(k, v);
-            w.WriteEndObject();
-            w.WriteEndObject();
-        }
-        return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
-    }
+        Protocol = ProtocolVersion, Type = "process", Id = file.Id, Name = file.Name, Url = file.Url, Path = file.Path, Size = file.Size,
+        Hashes = file.Hashes,
+    }, FetchJson.Default.PluginRequest);
 
     private static string Truncate(string text) => text.Length <= 200 ? text : text[..200] + "...";
 

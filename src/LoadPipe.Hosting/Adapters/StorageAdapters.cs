@@ -12,7 +12,7 @@ using Microsoft.Extensions.Logging;
 namespace LoadPipe.Hosting.Adapters;
 
 /// <summary>What an adapter's factory may take from the host: one instance of each per process.</summary>
-/// <param name="Manifest">The host's manifest, opened on first use (YouTube keeps its quota ledger there).</param>
+/// <param name="Manifest">The host's manifest, opened on first use (adapters keep their state there: YouTube its quota ledger, Google remotes the account they sign in to).</param>
 public sealed record AdapterServices(ILoggerFactory Loggers, GoogleServices Google, Func<CancellationToken, Task<IManifest>> Manifest);
 
 /// <summary>
@@ -28,7 +28,7 @@ public static class StorageAdapters
         new StdioStorageFactory(),
         new HttpStorageFactory(),
         new S3StorageFactory(services.Loggers),
-        new GoogleDriveStorageFactory(services.Google, services.Loggers),
+        new GoogleDriveStorageFactory(services.Google, services.Loggers, services.Manifest),
         new YouTubeStorageFactory(services.Google, services.Manifest, services.Loggers),
         new TusStorageFactory(services.Loggers, services.Manifest),
     ];

@@ -1,4 +1,5 @@
 using LoadPipe.Core.Errors;
+using LoadPipe.Core.Locations;
 using LoadPipe.Core.Manifest;
 using LoadPipe.Core.Stages;
 using LoadPipe.Core.Transfers;
@@ -72,8 +73,10 @@ public sealed class RetryRounds(LoadPipeHost host)
             {
                 var options = host.Options(request.Settings with { Process = StageCatalog.SplitPipeline(group.Key) }, null, "retry");
                 if (request.Metadata.Count > 0) options.Metadata = new Dictionary<string, string>(request.Metadata);
-                var pairs = group.Where(t => t.Key.Source != "-" && t.Key.Destination != "-" && !UploadRows.IsUploadSource(t.Key.Source))
-                    .Select(t => (host.Resolver.Resolve(t.Key.Source), host.Resolver.Resolve(t.Key.Destination))).ToList();
+                var pairs = new List<(Location, Location)>();
+                foreach (var t in group.Where(t => t.Key.Source != "-" && t.Key.Destination != "-" && !UploadRows.IsUploadSource(t.Key.Source)))
+                    pairs.Add((await host.Resolver.ResolveAsync(t.Key.Source, cancellationToken).ConfigureAwait(false),
+                        await host.Resolver.ResolveAsync(t.Key.Destination, cancellationToken).ConfigureAwait(false)));
                 var summary = await observer.RunCopyAsync(() => engine.RetryAsync(id, pairs, options, observer.Files, cancellationToken)).ConfigureAwait(false);
                 retried = true;
                 observer.CopyFinished(summary);

@@ -68,4 +68,67 @@ public sealed class DiskCacheTests : IDisposable
         Assert.True(cache.Size <= 1000);
         Assert.True(BytesOnDisk() <= 1000);
     }
+
+    [Fact]
+    public async Task Put_WhileTheOldestEntryIsBeingRead_EvictsOnlyEntriesNotInUse()
+    {
+        var cache = new DiskCache(_dir["cache"], 250);
+        await cache.PutAsync("a", TestData.Random(100, 1));
+        await cache.PutAsync("b", new byte[100]);
+        await using var reading = cache.TryOpen("a")!;
+
+        var admitted = await cache.PutAsync("c", new byte[100]);
+        var full = await cache.PutAsync("d", new byte[200]);
+
+        Assert.True(admitted);
+        Assert.False(full); // "a" is in use: evicting "c" would not make room, so it stays
+        var bytes = new byte[100];
+        reading.ReadExactly(bytes);
+        Assert.Equal(TestData.Random(100, 1), bytes);
+        Assert.Null(cache.TryOpen("b"));
+        using (var c = cache.TryOpen("c")) Assert.NotNull(c);
+        Assert.True(cache.Size <= 250);
+    }
+
+    [Fact]
+    public async Task NewFile_ReservedRoom_IsNeverEvictedAndTheNextFileWaitsUntilItIsGone()
+    {
+        var cache = new DiskCache(_dir["cache"], 250);
+        await cache.PutAsync("old", new byte[100]);
+        var first = cache.NewFile();
+        await first.ReserveAsync(200);
+        File.WriteAllBytes(first.Path, new byte[200]);
+
+        var second = cache.NewFile();
+        var waiting = second.ReserveAsync(100).AsTask();
+        var put = await cache.PutAsync("new", new byte[100]);
+
+        Assert.Null(cache.TryOpen("old")); // an entry not in use made room for the file
+        Assert.False(put);
+        Assert.False(waiting.IsCompleted);
+        Assert.Equal(200, new FileInfo(first.Path).Length);
+        first.Dispose();
+        await waiting;
+        Assert.False(File.Exists(first.Path));
+        Assert.Equal(100, cache.Size);
+        second.Dispose();
+        Assert.Equal(0, cache.Size);
+    }
+
+    [Fact]
+    public async Task NewFile_LargerThanTheLimit_IsLetInAloneAndMovedOutGivesTheRoomBack()
+    {
+        var cache = new DiskCache(_dir["cache"], 100);
+        var big = cache.NewFile();
+        await big.ReserveAsync(300);
+        File.WriteAllBytes(big.Path, TestData.Random(300, 2));
+        var next = cache.NewFile();
+        var waiting = next.ReserveAsync(10).AsTask();
+
+        Assert.False(waiting.IsCompleted);
+        big.MoveTo(_dir["kept.bin"]);
+        await waiting;
+        Assert.Equal(TestData.Random(300, 2), File.ReadAllBytes(_dir["kept.bin"]));
+        Assert.Equal(10, cache.Size);
+    }
 }

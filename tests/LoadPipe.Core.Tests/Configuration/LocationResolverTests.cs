@@ -71,14 +71,14 @@ public sealed class LocationResolverTests
     /// <summary>A store of boxes: a remote points at the box its `box` setting names, and is keyed by it.</summary>
     private sealed class BoxFactory : IStorageFactory
     {
-        public string Type => "boxes";
+        public string Type => "box"; // its keys' scheme starts with it (IStorageFactory.KeyRoot)
         public IReadOnlySet<string> Settings { get; } = new HashSet<string> { "box", "secret" };
         public Core.Storage.IStorage Create(RemoteDefinition remote) => new LocalStorage();
         public string? KeyRoot(RemoteDefinition remote) => "box://" + remote.Require("box") + "/";
     }
 
     private static RemoteDefinition Box(string name, string box) =>
-        new(name, "boxes", new Dictionary<string, string> { ["box"] = box, ["secret"] = "s3cr3t-" + name });
+        new(name, "box", new Dictionary<string, string> { ["box"] = box, ["secret"] = "s3cr3t-" + name });
 
     [Fact]
     public void Key_RemotesPointingAtTheSamePlace_AreOneKeyWhateverTheirNames()
@@ -108,6 +108,38 @@ public sealed class LocationResolverTests
         Assert.Same(resolver.Resolve("other:x").Storage, back.Storage);
         Assert.Equal(ErrorKind.Usage, nowhere.Kind);
         Assert.Contains("no remote in the config points at", nowhere.Message);
+    }
+
+    /// <summary>A type whose key root is known only by asking its service (as Drive's My Drive): asked once, later.</summary>
+    private sealed class AskingFactory : IStorageFactory
+    {
+        public int Asked;
+        public string Type => "acct";
+        public IReadOnlySet<string> Settings { get; } = new HashSet<string>();
+        public Core.Storage.IStorage Create(RemoteDefinition remote) => new LocalStorage();
+        public async ValueTask<string?> KeyRootAsync(RemoteDefinition remote, CancellationToken cancellationToken = default)
+        {
+            await Task.Yield();
+            Interlocked.Increment(ref Asked);
+            return "acct://account-7/";
+        }
+    }
+
+    [Fact]
+    public async Task ResolveAsync_KeyRootThatNeedsARequest_KeysByItAsksOnceAndTakesTheKeyBack()
+    {
+        var asking = new AskingFactory();
+        var remotes = new[] { new RemoteDefinition("work", "acct", new Dictionary<string, string>()) }.ToDictionary(r => r.Name);
+        var resolver = new LocationResolver([new LocalStorageFactory(), new BoxFactory(), asking], remotes);
+
+        var named = await resolver.ResolveAsync("work:dir/a.bin");
+        var back = await resolver.ResolveAsync("acct://account-7/dir/a.bin");
+        var other = Assert.Throws<LoadPipeException>(() => resolver.Resolve("box://b1/x"));
+
+        Assert.Equal(("acct://account-7/dir/a.bin", "work:dir/a.bin"), (named.Key, named.Uri));
+        Assert.Equal(("dir/a.bin", "work:dir/a.bin"), (back.Path, back.Uri));
+        Assert.Equal(1, asking.Asked);
+        Assert.Contains("no remote in the config points at", other.Message);
     }
 
     [Fact]

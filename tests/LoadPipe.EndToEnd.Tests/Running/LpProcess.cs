@@ -25,17 +25,25 @@ public sealed class LpProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly Task<string> _stdout;
     private readonly Task<string> _stderr;
+    private readonly StringBuilder _stderrSoFar;
     private readonly string _commandLine;
 
-    private LpProcess(Process process, Task<string> stdout, Task<string> stderr, string commandLine)
+    private LpProcess(Process process, Task<string> stdout, Task<string> stderr, StringBuilder stderrSoFar, string commandLine)
     {
         _process = process;
         _stdout = stdout;
         _stderr = stderr;
+        _stderrSoFar = stderrSoFar;
         _commandLine = commandLine;
     }
 
     public bool HasExited => _process.HasExited;
+
+    /// <summary>What lp has written to stderr so far, while it runs.</summary>
+    public string StderrSoFar
+    {
+        get { lock (_stderrSoFar) return _stderrSoFar.ToString(); }
+    }
 
     /// <summary>The process's standard input, when it was started with <c>redirectStdin</c>.</summary>
     public Stream StandardInput => _process.StandardInput.BaseStream;
@@ -73,11 +81,21 @@ public sealed class LpProcess : IAsyncDisposable
         info.Environment["XDG_DATA_HOME"] = sandbox.PathOf(".local/share");
 
         var process = Process.Start(info) ?? throw new InvalidOperationException("could not start " + info.FileName);
-        var stderr = process.StandardError.ReadToEndAsync();
+        var stderrSoFar = new StringBuilder();
+        var stderr = CollectAsync(process.StandardError, stderrSoFar);
         var output = closeStdoutAfter is { } limit ? ReadThenCloseAsync(process.StandardOutput.BaseStream, limit)
             : stdout is null ? process.StandardOutput.ReadToEndAsync()
             : PumpAsync(process.StandardOutput.BaseStream, stdout);
-        return new LpProcess(process, output, stderr, "lp " + string.Join(' ', args));
+        return new LpProcess(process, output, stderr, stderrSoFar, "lp " + string.Join(' ', args));
+    }
+
+    private static async Task<string> CollectAsync(StreamReader reader, StringBuilder seen)
+    {
+        var buffer = new char[4096];
+        int n;
+        while ((n = await reader.ReadAsync(buffer)) > 0)
+            lock (seen) seen.Append(buffer, 0, n);
+        lock (seen) return seen.ToString();
     }
 
     /// <summary>Waits for the end of the run; a run that outlives <paramref name="timeout"/> is killed and fails the test.</summary>

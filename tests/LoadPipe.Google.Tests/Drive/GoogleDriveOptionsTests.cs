@@ -11,7 +11,7 @@ public sealed class GoogleDriveOptionsTests
         GoogleDriveOptions.From(new RemoteDefinition("mydrive", "gdrive", settings.ToDictionary(s => s.Key, s => s.Value), "config.yaml"));
 
     [Fact]
-    public void KeyRoot_RootFolderOrSharedDrive_IsItsIdWithTheApiWhenNotGooglesAndMyDriveKeepsTheName()
+    public void KeyRoot_RootFolderOrSharedDrive_IsItsIdWithTheApiWhenNotGooglesAndMyDriveIsNotKnownFromTheSettings()
     {
         var factory = new GoogleDriveStorageFactory(new GoogleServices(new HttpClient()));
         string? Root(params (string Key, string Value)[] settings) =>

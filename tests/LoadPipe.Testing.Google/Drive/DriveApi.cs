@@ -16,13 +16,26 @@ internal sealed class DriveApi(DriveStore store, UploadSessions uploads, Faults.
     private const int DefaultPageSize = 100;
     private const int MaxPageSize = 1000;
 
-    /// <summary>GET files/about: the user and storage quota (some clients call it to check the connection).</summary>
-    public Task AboutAsync(HttpContext context) => GoogleErrors.WriteJsonAsync(context, new JsonObject
+    /// <summary>about.get: the user (with the permissionId that names the account in Drive) and the storage quota.
+    /// Google requires the <c>fields</c> parameter here (400 without it); the answer carries every field regardless.</summary>
+    public async Task AboutAsync(HttpContext context)
     {
-        ["kind"] = "drive#about",
-        ["user"] = new JsonObject { ["kind"] = "drive#user", ["displayName"] = "LoadPipe Test", ["emailAddress"] = "test@example.com", ["me"] = true },
-        ["storageQuota"] = new JsonObject { ["limit"] = "1099511627776", ["usage"] = "0" },
-    }, 200);
+        if (context.Request.Query["fields"].ToString().Length == 0)
+        {
+            await GoogleErrors.WriteApiErrorAsync(context, 400, "required", "The 'fields' parameter is required for this method.");
+            return;
+        }
+        await GoogleErrors.WriteJsonAsync(context, new JsonObject
+        {
+            ["kind"] = "drive#about",
+            ["user"] = new JsonObject
+            {
+                ["kind"] = "drive#user", ["displayName"] = "LoadPipe Test", ["emailAddress"] = "test@example.com", ["me"] = true,
+                ["permissionId"] = store.PermissionId,
+            },
+            ["storageQuota"] = new JsonObject { ["limit"] = "1099511627776", ["usage"] = "0" },
+        }, 200);
+    }
 
     /// <summary>files.list: q, pageSize (1-1000, default 100), pageToken; fields and the shared-drive flags are accepted and ignored.</summary>
     public async Task ListAsync(HttpContext context)

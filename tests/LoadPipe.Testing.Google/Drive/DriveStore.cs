@@ -47,6 +47,9 @@ public sealed class DriveStore
     /// <summary>The id of "My Drive"; the API also accepts the alias <c>root</c>.</summary>
     public string RootFolderId { get; }
 
+    /// <summary>The account's id in Drive (about.get's user.permissionId), one per server: one account.</summary>
+    public string PermissionId { get; } = "0" + string.Concat(Enumerable.Range(0, 19).Select(i => (char)('0' + Random.Shared.Next(10))));
+
     public string CreateFolder(string parentId, string name)
     {
         lock (_gate)

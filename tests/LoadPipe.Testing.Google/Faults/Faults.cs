@@ -19,6 +19,7 @@ public enum RequestKind
     DriveUploadStart,
     YouTubeUploadStart,
     YouTubeList,
+    YouTubeChannels,
     /// <summary>A PUT with a body on a session URI (Drive or YouTube).</summary>
     UploadChunk,
     /// <summary>A PUT with an empty body and <c>Content-Range: bytes */…</c> on a session URI.</summary>

@@ -1,5 +1,5 @@
 // Hand-written: the YouTube Data API v3 calls LoadPipe's sink makes, from Google's reference
-// (https://developers.google.com/youtube/v3/docs/videos/insert and videos/list) and the "Resumable Uploads" guide.
+// (https://developers.google.com/youtube/v3/docs/videos/insert, videos/list and channels/list) and the "Resumable Uploads" guide.
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -11,7 +11,52 @@ namespace LoadPipe.Testing.Google.YouTube;
 
 internal sealed class YouTubeApi(YouTubeStore store, UploadSessions uploads, Func<Uri> baseUri)
 {
-    private const string ChannelId = "UCfakeLoadPipeTestChannel0";
+    internal const string ChannelId = "UCfakeLoadPipeTestChannel0";
+
+    /// <summary>GET youtube/v3/channels?part=...&amp;mine=true: the authorized user's channel. Google requires part and
+    /// exactly one filter (mine, id, forHandle, forUsername, managedByMe); this fake has the one channel, so id= finds
+    /// it by its id and the other filters find nothing.</summary>
+    public async Task ChannelsAsync(HttpContext context)
+    {
+        var query = context.Request.Query;
+        var parts = query["part"].ToString().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (parts.Length == 0)
+        {
+            await GoogleErrors.WriteApiErrorAsync(context, 400, "required", "No filter selected. Expected one of: part");
+            return;
+        }
+        string[] filters = ["mine", "id", "forHandle", "forUsername", "managedByMe"];
+        var given = filters.Where(f => query.ContainsKey(f)).ToList();
+        if (given.Count != 1)
+        {
+            await GoogleErrors.WriteApiErrorAsync(context, 400, "incompatibleParameters",
+                "Incompatible parameters specified in the request: exactly one of mine, id, forHandle, forUsername, managedByMe.");
+            return;
+        }
+        bool found = given[0] switch
+        {
+            "mine" => query["mine"].ToString() == "true",
+            "id" => query["id"].ToString().Split(',').Contains(ChannelId),
+            _ => false,
+        };
+        var items = new JsonArray();
+        if (found)
+        {
+            var channel = new JsonObject { ["kind"] = "youtube#channel", ["etag"] = OAuth.OAuthAuthority.RandomId(27), ["id"] = ChannelId };
+            if (parts.Contains("snippet"))
+            {
+                channel["snippet"] = new JsonObject { ["title"] = "LoadPipe Test", ["description"] = "" };
+            }
+            items.Add(channel);
+        }
+        await GoogleErrors.WriteJsonAsync(context, new JsonObject
+        {
+            ["kind"] = "youtube#channelListResponse",
+            ["etag"] = OAuth.OAuthAuthority.RandomId(27),
+            ["pageInfo"] = new JsonObject { ["totalResults"] = items.Count, ["resultsPerPage"] = 5 },
+            ["items"] = items,
+        }, 200);
+    }
 
     /// <summary>POST upload/youtube/v3/videos?uploadType=resumable&amp;part=snippet,status with the video resource as JSON; 200 with Location.</summary>
     public async Task StartUploadAsync(HttpContext context)

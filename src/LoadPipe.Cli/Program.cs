@@ -35,6 +35,7 @@ public static class Program
         root.Subcommands.Add(CleanupCommand.Create());
         root.Subcommands.Add(AuthCommands.Create());
         root.Subcommands.Add(ServeCommand.Create());
+        root.Subcommands.Add(FilesCommand.Create());
 
         // Ctrl-C and SIGTERM stop cleanly: the current chunk is abandoned, everything confirmed stays confirmed.
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);

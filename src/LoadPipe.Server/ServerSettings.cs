@@ -58,6 +58,9 @@ public sealed record ServerSettings
     public long MinBodyRate { get; init; } = ServerDefaults.MinBodyRate;
     public TimeSpan HeaderTimeout { get; init; } = ServerDefaults.HeaderTimeout;
 
+    /// <summary>The ingest API's settings (`storage_elements:`, `ingest:`); null: its defaults, one element at the destination.</summary>
+    public LoadPipe.Server.Ingest.IngestSettings? Ingest { get; init; }
+
     /// <summary>Settles the config with <paramref name="listenFlag"/> over it; a usage error (exit 2) for anything that
     /// cannot run: no destination, no auth, `auth: none` on an address others can reach.</summary>
     public static ServerSettings From(ServerConfig config, string? listenFlag)
@@ -86,6 +89,7 @@ public sealed record ServerSettings
             RequestsPerMinute = limits.RequestsPerMinute ?? ServerDefaults.RequestsPerMinute,
             MinBodyRate = limits.MinBodyRate ?? ServerDefaults.MinBodyRate,
             HeaderTimeout = limits.HeaderTimeout ?? ServerDefaults.HeaderTimeout,
+            Ingest = LoadPipe.Server.Ingest.IngestSettings.From(config.Ingest, destination),
         };
     }
 

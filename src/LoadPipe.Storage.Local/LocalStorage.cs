@@ -12,7 +12,7 @@ namespace LoadPipe.Storage.Local;
 /// <see cref="LocalWriteSession"/>), and are renamed over the target only at commit: a half file never carries the
 /// final name.
 /// </summary>
-public sealed class LocalStorage : IStorage, IRangedReader, ICheapReads, ISortedListing, IWritableStorage, IResumableWriter, ILocalFileIdentity
+public sealed class LocalStorage : IStorage, IRangedReader, ICheapReads, ISortedListing, IWritableStorage, IResumableWriter, ILocalFileIdentity, IObjectRemover
 {
     public const string PartialSuffix = ".lp-partial";
     private readonly string? _root;
@@ -174,6 +174,15 @@ public sealed class LocalStorage : IStorage, IRangedReader, ICheapReads, ISorted
     }
 
     private string? _realRoot;
+
+    public Task<bool> RemoveAsync(string path, CancellationToken cancellationToken = default)
+    {
+        var full = Resolve(path);
+        EnsureInsideRoot(full, path);
+        if (!File.Exists(full)) return Task.FromResult(false);
+        File.Delete(full);
+        return Task.FromResult(true);
+    }
 
     public Task CreateFolderAsync(string path, CancellationToken cancellationToken = default)
     {

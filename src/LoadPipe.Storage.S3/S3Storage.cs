@@ -21,7 +21,7 @@ namespace LoadPipe.Storage.S3;
 /// (<see cref="S3WriteSession"/>). Copies inside one endpoint are done by the server (CopyObject, or
 /// UploadPartCopy above 5 GiB).
 /// </summary>
-public sealed class S3Storage : IStorage, IRangedReader, ISnapshotReads, ISortedListing, IWritableStorage, IResumableWriter, IServerSideCopier
+public sealed class S3Storage : IStorage, IRangedReader, ISnapshotReads, ISortedListing, IWritableStorage, IResumableWriter, IServerSideCopier, IObjectRemover
 {
     private readonly S3StorageOptions _options;
 
@@ -228,6 +228,16 @@ public sealed class S3Storage : IStorage, IRangedReader, ISnapshotReads, ISorted
             catch (Exception) { /* best effort: the bucket's lifecycle rule removes abandoned uploads */ }
             throw;
         }
+    }
+
+    /// <summary>S3's DeleteObject answers 204 whether or not the key existed: a HEAD first tells which.</summary>
+    public async Task<bool> RemoveAsync(string path, CancellationToken cancellationToken = default)
+    {
+        var where = ParseObject(path);
+        if (await HeadAsync(where, cancellationToken).ConfigureAwait(false) is null) return false;
+        await CallAsync(where, ct => Client.DeleteObjectAsync(new DeleteObjectRequest { BucketName = where.Bucket, Key = where.Key }, ct), cancellationToken)
+            .ConfigureAwait(false);
+        return true;
     }
 
     /// <summary>HeadObject; null when there is no such object (a HEAD cannot tell a missing bucket from a missing key).</summary>

@@ -1,0 +1,38 @@
+namespace LoadPipe.Hosting.Configuration;
+
+/// <summary>
+/// The ingest API's part of the `server:` section (docs/ingest.md names every key): `server.storage_elements` and
+/// `server.ingest`. Null means "not given here": the environment (the seed's names) and the built-in defaults fill in.
+/// </summary>
+public sealed record IngestConfig
+{
+    /// <summary>`server.storage_elements`: where uploaded files go; null: one `edit` element at `uploads.destination`.</summary>
+    public IReadOnlyList<StorageElementConfig>? StorageElements { get; init; }
+
+    /// <summary>`ingest.max_file_size`: the largest file one upload may carry, in bytes.</summary>
+    public long? MaxFileSize { get; init; }
+
+    /// <summary>`ingest.mime_type_validation`: check each file's type, found from its first bytes, against the list.</summary>
+    public bool? MimeTypeValidation { get; init; }
+
+    /// <summary>`ingest.allowed_mime_types`: the types accepted ("image/*" takes every image type).</summary>
+    public IReadOnlyList<string>? AllowedMimeTypes { get; init; }
+}
+
+/// <summary>One storage element: a LoadPipe location with the seed's attributes. The same shape is read from the
+/// config file, from discovery messages and from the fallback file.</summary>
+public sealed record StorageElementConfig
+{
+    public required string Id { get; init; }
+
+    /// <summary>Any LoadPipe location that is a folder: "/srv/se1/", "s3r:bucket/se2/".</summary>
+    public required string Location { get; init; }
+
+    /// <summary>edit, rw, ro or ar; uploads go only to edit and rw, deletes only from edit.</summary>
+    public required string Mode { get; init; }
+
+    /// <summary>Bytes the element may hold; null: unbounded.</summary>
+    public long? Capacity { get; init; }
+
+    public string? Region { get; init; }
+}

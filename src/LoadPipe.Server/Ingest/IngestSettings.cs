@@ -1,0 +1,44 @@
+using LoadPipe.Core.Errors;
+using LoadPipe.Hosting.Configuration;
+
+namespace LoadPipe.Server.Ingest;
+
+/// <summary>The ingest API's built-in defaults, each stated once (docs/ingest.md repeats them); the seed's own.</summary>
+public static class IngestDefaults
+{
+    /// <summary>The largest file one upload may carry: 1 GiB (the seed's MAX_FILE_SIZE_MB=1024).</summary>
+    public const long MaxFileSize = 1L << 30;
+
+    /// <summary>The seed's ALLOWED_MIME_TYPES.</summary>
+    public static readonly IReadOnlyList<string> AllowedMimeTypes = ["application/pdf", "application/msword", "image/*"];
+
+    /// <summary>The id of the one element made from `uploads.destination` when no `storage_elements` are configured.</summary>
+    public const string DefaultElementId = "default";
+}
+
+/// <summary>What the ingest API runs with: `server.storage_elements` and `server.ingest` over the defaults, checked.</summary>
+public sealed record IngestSettings
+{
+    public required IReadOnlyList<StorageElementConfig> StorageElements { get; init; }
+    public long MaxFileSize { get; init; } = IngestDefaults.MaxFileSize;
+    public bool MimeTypeValidation { get; init; } = true;
+    public IReadOnlyList<string> AllowedMimeTypes { get; init; } = IngestDefaults.AllowedMimeTypes;
+
+    /// <summary>The settings of <paramref name="config"/>; without storage elements, one `edit` element named
+    /// <see cref="IngestDefaults.DefaultElementId"/> at <paramref name="destination"/>.</summary>
+    public static IngestSettings From(IngestConfig config, string destination)
+    {
+        var elements = config.StorageElements is { Count: > 0 } configured
+            ? configured
+            : [new StorageElementConfig { Id = IngestDefaults.DefaultElementId, Location = destination, Mode = "edit" }];
+        if (config.MaxFileSize is <= 0)
+            throw new LoadPipeException(ErrorKind.Usage, "server.ingest.max_file_size: give a size above 0");
+        return new IngestSettings
+        {
+            StorageElements = elements,
+            MaxFileSize = config.MaxFileSize ?? IngestDefaults.MaxFileSize,
+            MimeTypeValidation = config.MimeTypeValidation ?? true,
+            AllowedMimeTypes = config.AllowedMimeTypes ?? IngestDefaults.AllowedMimeTypes,
+        };
+    }
+}

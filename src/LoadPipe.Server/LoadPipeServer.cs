@@ -76,7 +76,7 @@ public sealed class LoadPipeServer : IAsyncDisposable
         var metrics = new ServerMetrics();
         builder.Services.AddSingleton(metrics);
         builder.Services.AddOpenTelemetry().WithMetrics(m => m
-            .AddMeter(ServerMetrics.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel")
+            .AddMeter(ServerMetrics.MeterName, IngestMetrics.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel")
             .AddPrometheusExporter());
         builder.Services.AddHostedService(_ => new ExpirationSweeper(store, metrics, logger));
 
@@ -113,6 +113,7 @@ public sealed class LoadPipeServer : IAsyncDisposable
             FilesApi.AddScopePolicies(builder.Services);
         }
         var ingest = IngestWiring.Create(host, settings, store, logger);
+        builder.Services.AddHostedService(_ => new Ingest.StorageElements.HealthChecker(ingest.Elements, ingest.Settings, host.Time));
 
         var app = builder.Build();
         if (settings.Jwt is null) Log.AuthNone(logger, settings.ListenText);

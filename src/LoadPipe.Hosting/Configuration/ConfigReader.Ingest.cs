@@ -6,6 +6,19 @@ namespace LoadPipe.Hosting.Configuration;
 public static partial class ConfigReader
 {
     public static readonly IReadOnlyList<string> StorageElementModes = ["edit", "rw", "ro", "ar"];
+    public static readonly IReadOnlyList<string> StorageSelections = ["least_used", "round_robin", "random"];
+
+    private static readonly string[] IngestKeys =
+    [
+        "max_file_size", "mime_type_validation", "allowed_mime_types", "storage_selection", "preferred_region", "health_check_interval",
+        "circuit_breaker_enabled", "circuit_breaker_failure_threshold", "circuit_breaker_success_threshold", "circuit_breaker_timeout",
+    ];
+
+    private static string OneOf(YamlNode node, string file, string where, IReadOnlyList<string> choices)
+    {
+        var value = Scalar(node, file, where);
+        return choices.Contains(value) ? value : throw Error(file, node, $"{where}: '{value}' is not one of {string.Join(", ", choices)}");
+    }
 
     private static IReadOnlyList<StorageElementConfig> StorageElements(YamlNode node, string file)
     {
@@ -51,7 +64,14 @@ public static partial class ConfigReader
                 "max_file_size" => s with { MaxFileSize = Size(value, file, at) },
                 "mime_type_validation" => s with { MimeTypeValidation = Bool(value, file, at) },
                 "allowed_mime_types" => s with { AllowedMimeTypes = List(value, file, at) },
-                _ => throw Error(file, keyNode, $"server.ingest: unknown key '{key}' (known: max_file_size, mime_type_validation, allowed_mime_types)"),
+                "storage_selection" => s with { StorageSelection = OneOf(value, file, at, StorageSelections) },
+                "preferred_region" => s with { PreferredRegion = Scalar(value, file, at) },
+                "health_check_interval" => s with { HealthCheckInterval = Duration(value, file, at) },
+                "circuit_breaker_enabled" => s with { CircuitBreakerEnabled = Bool(value, file, at) },
+                "circuit_breaker_failure_threshold" => s with { CircuitBreakerFailureThreshold = Int(value, file, at, 2, 1000) },
+                "circuit_breaker_success_threshold" => s with { CircuitBreakerSuccessThreshold = Int(value, file, at, 1, 1000) },
+                "circuit_breaker_timeout" => s with { CircuitBreakerTimeout = Duration(value, file, at) },
+                _ => throw Error(file, keyNode, $"server.ingest: unknown key '{key}' (known: {string.Join(", ", IngestKeys)})"),
             };
         }
         return s;

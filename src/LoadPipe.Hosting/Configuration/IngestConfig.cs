@@ -17,6 +17,27 @@ public sealed record IngestConfig
 
     /// <summary>`ingest.allowed_mime_types`: the types accepted ("image/*" takes every image type).</summary>
     public IReadOnlyList<string>? AllowedMimeTypes { get; init; }
+
+    /// <summary>`ingest.storage_selection`: least_used, round_robin or random.</summary>
+    public string? StorageSelection { get; init; }
+
+    /// <summary>`ingest.preferred_region`: elements of this region are chosen first when one of them can take the file.</summary>
+    public string? PreferredRegion { get; init; }
+
+    /// <summary>`ingest.health_check_interval`: how often each element is checked.</summary>
+    public TimeSpan? HealthCheckInterval { get; init; }
+
+    /// <summary>`ingest.circuit_breaker_enabled`: guard each element with a circuit breaker.</summary>
+    public bool? CircuitBreakerEnabled { get; init; }
+
+    /// <summary>`ingest.circuit_breaker_failure_threshold`: failed calls in a row that open an element's breaker.</summary>
+    public int? CircuitBreakerFailureThreshold { get; init; }
+
+    /// <summary>`ingest.circuit_breaker_success_threshold`: passed health checks in a row that re-admit a failed element.</summary>
+    public int? CircuitBreakerSuccessThreshold { get; init; }
+
+    /// <summary>`ingest.circuit_breaker_timeout`: how long an open breaker stays open before a trial call.</summary>
+    public TimeSpan? CircuitBreakerTimeout { get; init; }
 }
 
 /// <summary>One storage element: a LoadPipe location with the seed's attributes. The same shape is read from the

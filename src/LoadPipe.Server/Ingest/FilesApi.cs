@@ -35,6 +35,7 @@ public static class FilesApi
         Protect(files.MapGet("/{id}", c => FileHandlers.GetAsync(c, ingest)), ReadScope);
         Protect(files.MapMethods("/{id}/content", ["GET", "HEAD"], c => FileHandlers.ContentAsync(c, ingest)), ReadScope);
         Protect(files.MapDelete("/{id}", c => FileHandlers.DeleteAsync(c, ingest)), DeleteScope);
+        Protect(endpoints.MapGet("/api/storage-elements", c => StorageElements.StorageElementsEndpoint.HandleAsync(c, ingest)), ReadScope);
         return endpoints;
 
         void Protect(IEndpointConventionBuilder endpoint, string scope)

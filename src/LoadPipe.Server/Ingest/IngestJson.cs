@@ -24,5 +24,6 @@ public sealed record UploadedBody(
 [JsonSerializable(typeof(UploadedBody))]
 [JsonSerializable(typeof(FileRecord))]
 [JsonSerializable(typeof(JsonElement))]
+[JsonSerializable(typeof(StorageElements.StorageElementsBody))]
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 public sealed partial class IngestJson : JsonSerializerContext;

@@ -13,9 +13,13 @@ namespace LoadPipe.Server.Ingest;
 /// </summary>
 public sealed class IngestService(
     IngestSettings settings, StorageElementRegistry elements, TusStore tus, Func<CancellationToken, Task<IManifest>> openManifest,
-    TimeProvider time, ILogger logger)
+    IngestMetrics metrics, TimeProvider time, ILogger logger)
 {
+    private readonly SemaphoreSlim _usageGate = new(1, 1);
     private FileRecordStore? _records;
+    private bool _usageLoaded;
+
+    public IngestMetrics Metrics { get; } = metrics;
 
     public IngestSettings Settings { get; } = settings;
     public StorageElementRegistry Elements { get; } = elements;
@@ -29,4 +33,24 @@ public sealed class IngestService(
 
     public async Task<FileRecordStore> RecordsAsync(CancellationToken cancellationToken) =>
         _records ??= FileRecordStore.Over(await openManifest(cancellationToken).ConfigureAwait(false));
+
+    /// <summary>Counts, once, the bytes each element holds from the file records (least_used and capacities need it);
+    /// uploads and deletes keep the counts after.</summary>
+    public async Task LoadUsageAsync(CancellationToken cancellationToken)
+    {
+        if (_usageLoaded) return;
+        await _usageGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_usageLoaded) return;
+            var records = await RecordsAsync(cancellationToken).ConfigureAwait(false);
+            await foreach (var file in records.ListAsync(cancellationToken).ConfigureAwait(false))
+                Elements.Find(file.StorageElementId)?.AddUsed(file.SizeBytes);
+            _usageLoaded = true;
+        }
+        finally
+        {
+            _usageGate.Release();
+        }
+    }
 }

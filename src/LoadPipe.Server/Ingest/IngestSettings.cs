@@ -12,6 +12,20 @@ public static class IngestDefaults
     /// <summary>The seed's ALLOWED_MIME_TYPES.</summary>
     public static readonly IReadOnlyList<string> AllowedMimeTypes = ["application/pdf", "application/msword", "image/*"];
 
+    public const string StorageSelection = "least_used";
+
+    /// <summary>How often each element is checked: 30 s (STORAGE_HEALTH_CHECK_INTERVAL_SECONDS).</summary>
+    public static readonly TimeSpan HealthCheckInterval = TimeSpan.FromSeconds(30);
+
+    /// <summary>Failed calls in a row that open an element's breaker: 5.</summary>
+    public const int CircuitBreakerFailureThreshold = 5;
+
+    /// <summary>Passed health checks in a row that re-admit an element that failed: 2.</summary>
+    public const int CircuitBreakerSuccessThreshold = 2;
+
+    /// <summary>How long an open breaker stays open: 60 s.</summary>
+    public static readonly TimeSpan CircuitBreakerTimeout = TimeSpan.FromSeconds(60);
+
     /// <summary>The id of the one element made from `uploads.destination` when no `storage_elements` are configured.</summary>
     public const string DefaultElementId = "default";
 }
@@ -23,6 +37,13 @@ public sealed record IngestSettings
     public long MaxFileSize { get; init; } = IngestDefaults.MaxFileSize;
     public bool MimeTypeValidation { get; init; } = true;
     public IReadOnlyList<string> AllowedMimeTypes { get; init; } = IngestDefaults.AllowedMimeTypes;
+    public string StorageSelection { get; init; } = IngestDefaults.StorageSelection;
+    public string? PreferredRegion { get; init; }
+    public TimeSpan HealthCheckInterval { get; init; } = IngestDefaults.HealthCheckInterval;
+    public bool CircuitBreakerEnabled { get; init; } = true;
+    public int CircuitBreakerFailureThreshold { get; init; } = IngestDefaults.CircuitBreakerFailureThreshold;
+    public int CircuitBreakerSuccessThreshold { get; init; } = IngestDefaults.CircuitBreakerSuccessThreshold;
+    public TimeSpan CircuitBreakerTimeout { get; init; } = IngestDefaults.CircuitBreakerTimeout;
 
     /// <summary>The settings of <paramref name="config"/>; without storage elements, one `edit` element named
     /// <see cref="IngestDefaults.DefaultElementId"/> at <paramref name="destination"/>.</summary>
@@ -39,6 +60,13 @@ public sealed record IngestSettings
             MaxFileSize = config.MaxFileSize ?? IngestDefaults.MaxFileSize,
             MimeTypeValidation = config.MimeTypeValidation ?? true,
             AllowedMimeTypes = config.AllowedMimeTypes ?? IngestDefaults.AllowedMimeTypes,
+            StorageSelection = config.StorageSelection ?? IngestDefaults.StorageSelection,
+            PreferredRegion = config.PreferredRegion,
+            HealthCheckInterval = config.HealthCheckInterval ?? IngestDefaults.HealthCheckInterval,
+            CircuitBreakerEnabled = config.CircuitBreakerEnabled ?? true,
+            CircuitBreakerFailureThreshold = config.CircuitBreakerFailureThreshold ?? IngestDefaults.CircuitBreakerFailureThreshold,
+            CircuitBreakerSuccessThreshold = config.CircuitBreakerSuccessThreshold ?? IngestDefaults.CircuitBreakerSuccessThreshold,
+            CircuitBreakerTimeout = config.CircuitBreakerTimeout ?? IngestDefaults.CircuitBreakerTimeout,
         };
     }
 }

@@ -12,7 +12,9 @@ public static class IngestWiring
     public static IngestService Create(LoadPipeHost host, ServerSettings settings, TusStore tus, ILogger logger)
     {
         var ingest = settings.Ingest ?? IngestSettings.From(new(), settings.Destination);
-        var elements = new StorageElementRegistry(host.Resolver, ingest.StorageElements);
-        return new IngestService(ingest, elements, tus, host.ManifestAsync, host.Time, logger);
+        var elements = new StorageElementRegistry(host.Resolver, ingest, host.Time);
+        elements.Replace(ingest.StorageElements);
+        var metrics = new IngestMetrics(() => elements.All);
+        return new IngestService(ingest, elements, tus, host.ManifestAsync, metrics, host.Time, logger);
     }
 }

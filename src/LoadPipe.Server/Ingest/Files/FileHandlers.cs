@@ -76,9 +76,11 @@ internal static class FileHandlers
             throw new IngestException(400, IngestErrors.FileInReadonlyStorage, $"Cannot delete file from read-only Storage Element ({element.Id} is in {element.Config.Mode} mode)");
         if (element.Location.Storage is not IObjectRemover remover)
             throw new IngestException(400, IngestErrors.FileInReadonlyStorage, $"the storage element {element.Id} ({element.Location.Storage.Description}) cannot delete objects");
-        await remover.RemoveAsync(element.Location.Child(record.StorageFilename).Path, cancellationToken).ConfigureAwait(false);
+        await element.RunAsync(ct => new ValueTask<bool>(remover.RemoveAsync(element.Location.Child(record.StorageFilename).Path, ct)), cancellationToken)
+            .ConfigureAwait(false);
         var records = await ingest.RecordsAsync(cancellationToken).ConfigureAwait(false);
-        await records.DeleteAsync(record.FileId, CancellationToken.None).ConfigureAwait(false);
+        if (await records.DeleteAsync(record.FileId, CancellationToken.None).ConfigureAwait(false)) element.AddUsed(-record.SizeBytes);
+        Log.FileDeleted(ingest.Logger, record.FileId, element.Id);
         context.Response.StatusCode = StatusCodes.Status204NoContent;
     }
 

@@ -2,7 +2,9 @@ using System.Security.Claims;
 using System.Text;
 using System.Text.Json;
 using LoadPipe.Core.Uploads;
+using LoadPipe.Server.Ingest.StorageElements;
 using LoadPipe.Server.Ingest.Validation;
+using Polly.CircuitBreaker;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.WebUtilities;
@@ -29,6 +31,7 @@ internal static class UploadHandler
     public static async Task HandleAsync(HttpContext context, IngestService ingest)
     {
         var cancellationToken = context.RequestAborted;
+        var started = ingest.Time.GetTimestamp();
         var boundary = Boundary(context.Request);
         var sizeLimit = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
         if (sizeLimit is { IsReadOnly: false }) sizeLimit.MaxRequestBodySize = ingest.Settings.MaxFileSize + FormOverhead;
@@ -60,6 +63,8 @@ internal static class UploadHandler
             if (stored is null) throw new IngestException(400, IngestErrors.MissingFile, "the form has no 'file' part");
             form.CheckHashes(stored.Md5, stored.Sha256);
             var record = await FinishAsync(context, ingest, stored, form, cancellationToken).ConfigureAwait(false);
+            ingest.Metrics.Uploaded("success", record.SizeBytes, ingest.Time.GetElapsedTime(started));
+            Log.FileUploaded(ingest.Logger, record.FileId, record.StorageElementId, record.StorageFilename, record.SizeBytes, record.Sha256Hash);
             context.Response.StatusCode = StatusCodes.Status201Created;
             context.Response.Headers.Location = $"/api/files/{record.FileId}";
             await context.Response.WriteAsJsonAsync(
@@ -69,6 +74,7 @@ internal static class UploadHandler
         catch
         {
             if (stored is not null) await AbandonAsync(ingest, stored.UploadId, stored.ElementId, stored.StorageFilename).ConfigureAwait(false);
+            ingest.Metrics.Uploaded("failure", 0, ingest.Time.GetElapsedTime(started));
             throw;
         }
     }
@@ -88,31 +94,54 @@ internal static class UploadHandler
         if (sniffed > settings.MaxFileSize)
             throw new IngestException(413, IngestErrors.FileTooLarge, $"the file is larger than the limit of {settings.MaxFileSize} bytes");
 
-        var element = ingest.Elements.Select()
-            ?? throw new IngestException(503, IngestErrors.NoStorageAvailable, "no storage element takes uploads now");
         var fileId = Guid.NewGuid();
         var now = ingest.Time.GetUtcNow();
         var owner = Owner(context.User, form.Owner);
         var storageFilename = FileNames.StorageFilename(filename, owner, now, fileId);
         var uploads = await ingest.UploadsAsync(cancellationToken).ConfigureAwait(false);
-        var upload = await uploads.CreateAsync(new NewUpload
+        await ingest.LoadUsageAsync(cancellationToken).ConfigureAwait(false);
+        var tried = new List<string>();
+        while (true)
         {
-            Destination = element.Location.Child(storageFilename),
-            Length = null,
-            Metadata = new Dictionary<string, string> { ["ingest_file_id"] = fileId.ToString("D") },
-            Expires = now + ingest.UploadExpiration,
-        }, cancellationToken).ConfigureAwait(false);
-        var stored = new StoredFile(upload.Id, fileId.ToString("D"), element.Id, storageFilename, filename, owner, mime, now);
-        try
-        {
+            var selecting = ingest.Time.GetTimestamp();
+            var element = ingest.Elements.Select(tried)
+                ?? throw new IngestException(503, IngestErrors.NoStorageAvailable, tried.Count == 0
+                    ? "no storage element takes uploads now (none is writable, healthy and with room)"
+                    : $"no storage element took the file (tried {string.Join(", ", tried)})");
+            ingest.Metrics.SelectionTook(ingest.Time.GetElapsedTime(selecting));
+            tried.Add(element.Id);
+            string? uploadId = null;
             await using var hashing = new HashingLimitStream(prefix.AsMemory(0, sniffed), body, settings.MaxFileSize);
-            var appended = await uploads.AppendAsync(upload.Id, 0, hashing, AppendOptions.None, cancellationToken).ConfigureAwait(false);
-            return stored with { Size = appended.Offset, Md5 = hashing.Md5Hex(), Sha256 = hashing.Sha256Hex() };
-        }
-        catch
-        {
-            await AbandonAsync(ingest, upload.Id, element.Id, storageFilename).ConfigureAwait(false);
-            throw;
+            try
+            {
+                return await element.RunAsync(async ct =>
+                {
+                    var upload = await uploads.CreateAsync(new NewUpload
+                    {
+                        Destination = element.Location.Child(storageFilename),
+                        Length = null,
+                        Metadata = new Dictionary<string, string> { ["ingest_file_id"] = fileId.ToString("D") },
+                        Expires = now + ingest.UploadExpiration,
+                    }, ct).ConfigureAwait(false);
+                    uploadId = upload.Id;
+                    var appended = await uploads.AppendAsync(upload.Id, 0, hashing, AppendOptions.None, ct).ConfigureAwait(false);
+                    return new StoredFile(upload.Id, fileId.ToString("D"), element.Id, storageFilename, filename, owner, mime, now)
+                    {
+                        Size = appended.Offset, Md5 = hashing.Md5Hex(), Sha256 = hashing.Sha256Hex(),
+                    };
+                }, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                if (uploadId is not null) await AbandonAsync(ingest, uploadId, element.Id, storageFilename).ConfigureAwait(false);
+                // The element failed before a byte of the body was taken: another element can have the file.
+                if ((e is BrokenCircuitException || StorageElement.IsElementFailure(e)) && !hashing.BodyTouched && !cancellationToken.IsCancellationRequested)
+                {
+                    Log.ElementFailed(ingest.Logger, element.Id, e.Message);
+                    continue;
+                }
+                throw;
+            }
         }
     }
 
@@ -120,8 +149,14 @@ internal static class UploadHandler
     private static async Task<FileRecord> FinishAsync(HttpContext context, IngestService ingest, StoredFile stored, UploadForm form, CancellationToken cancellationToken)
     {
         var uploads = await ingest.UploadsAsync(cancellationToken).ConfigureAwait(false);
-        var declared = await uploads.DeclareLengthAsync(stored.UploadId, stored.Size, cancellationToken).ConfigureAwait(false);
-        if (declared.Status != UploadStatus.Completed) await uploads.CompleteAsync(stored.UploadId, cancellationToken).ConfigureAwait(false);
+        var element = ingest.Elements.Find(stored.ElementId)
+            ?? throw new IngestException(503, IngestErrors.NoStorageAvailable, $"the storage element {stored.ElementId} went away during the upload");
+        await element.RunAsync(async ct =>
+        {
+            var declared = await uploads.DeclareLengthAsync(stored.UploadId, stored.Size, ct).ConfigureAwait(false);
+            if (declared.Status != UploadStatus.Completed) await uploads.CompleteAsync(stored.UploadId, ct).ConfigureAwait(false);
+            return true;
+        }, cancellationToken).ConfigureAwait(false);
         var record = new FileRecord
         {
             FileId = stored.FileId,
@@ -138,6 +173,7 @@ internal static class UploadHandler
         };
         var records = await ingest.RecordsAsync(cancellationToken).ConfigureAwait(false);
         await records.PutAsync(record, CancellationToken.None).ConfigureAwait(false);
+        element.AddUsed(record.SizeBytes);
         return record;
     }
 

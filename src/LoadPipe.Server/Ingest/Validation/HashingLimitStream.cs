@@ -18,6 +18,9 @@ public sealed class HashingLimitStream(ReadOnlyMemory<byte> prefix, Stream body,
     /// <summary>Bytes handed on so far.</summary>
     public long BytesRead => _length;
 
+    /// <summary>True once a byte beyond the prefix was taken from the body: from then on the upload cannot start over elsewhere.</summary>
+    public bool BodyTouched { get; private set; }
+
     /// <summary>True once the body's end was read: only then are the hashes the file's.</summary>
     public bool Finished { get; private set; }
 
@@ -35,6 +38,7 @@ public sealed class HashingLimitStream(ReadOnlyMemory<byte> prefix, Stream body,
         }
         else
         {
+            BodyTouched = true;
             n = await body.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
         }
         if (n == 0)

@@ -1,0 +1,16 @@
+using Microsoft.Extensions.Logging;
+
+namespace LoadPipe.Server;
+
+/// <summary>The ingest API's log lines; event ids 2100-2199.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(2100, LogLevel.Warning, "storage element {Element} failed before the file's body was read, trying another: {Message}")]
+    public static partial void ElementFailed(ILogger logger, string element, string message);
+
+    [LoggerMessage(2101, LogLevel.Information, "file {FileId} uploaded to {Element} as {Name}: {Bytes} bytes, sha256 {Sha256}")]
+    public static partial void FileUploaded(ILogger logger, string fileId, string element, string name, long bytes, string sha256);
+
+    [LoggerMessage(2102, LogLevel.Information, "file {FileId} deleted from {Element}")]
+    public static partial void FileDeleted(ILogger logger, string fileId, string element);
+}

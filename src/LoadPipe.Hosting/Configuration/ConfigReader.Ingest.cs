@@ -12,7 +12,16 @@ public static partial class ConfigReader
     [
         "max_file_size", "mime_type_validation", "allowed_mime_types", "storage_selection", "preferred_region", "health_check_interval",
         "circuit_breaker_enabled", "circuit_breaker_failure_threshold", "circuit_breaker_success_threshold", "circuit_breaker_timeout",
+        "saga_retry_max_attempts", "webhook_url", "audit_log",
     ];
+
+    private static string Url(YamlNode node, string file, string where)
+    {
+        var value = Scalar(node, file, where);
+        return Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
+            ? value
+            : throw Error(file, node, $"{where}: '{Core.Locations.Location.RedactUrls(value)}' is not an http(s) URL");
+    }
 
     private static string OneOf(YamlNode node, string file, string where, IReadOnlyList<string> choices)
     {
@@ -71,6 +80,9 @@ public static partial class ConfigReader
                 "circuit_breaker_failure_threshold" => s with { CircuitBreakerFailureThreshold = Int(value, file, at, 2, 1000) },
                 "circuit_breaker_success_threshold" => s with { CircuitBreakerSuccessThreshold = Int(value, file, at, 1, 1000) },
                 "circuit_breaker_timeout" => s with { CircuitBreakerTimeout = Duration(value, file, at) },
+                "saga_retry_max_attempts" => s with { SagaRetryMaxAttempts = Int(value, file, at, 1, 100) },
+                "webhook_url" => s with { WebhookUrl = Url(value, file, at) },
+                "audit_log" => s with { AuditLog = Scalar(value, file, at) },
                 _ => throw Error(file, keyNode, $"server.ingest: unknown key '{key}' (known: {string.Join(", ", IngestKeys)})"),
             };
         }

@@ -38,6 +38,15 @@ public sealed record IngestConfig
 
     /// <summary>`ingest.circuit_breaker_timeout`: how long an open breaker stays open before a trial call.</summary>
     public TimeSpan? CircuitBreakerTimeout { get; init; }
+
+    /// <summary>`ingest.saga_retry_max_attempts`: attempts of each saga step before its saga is undone.</summary>
+    public int? SagaRetryMaxAttempts { get; init; }
+
+    /// <summary>`ingest.webhook_url`: where the upload saga's last step posts each new file; null: no webhook.</summary>
+    public string? WebhookUrl { get; init; }
+
+    /// <summary>`ingest.audit_log`: the file the audit log's JSON lines are appended to; null: no audit log.</summary>
+    public string? AuditLog { get; init; }
 }
 
 /// <summary>One storage element: a LoadPipe location with the seed's attributes. The same shape is read from the

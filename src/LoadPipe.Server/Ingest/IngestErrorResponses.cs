@@ -57,6 +57,10 @@ public static class IngestErrorResponses
     private static (int Status, string Code, string Message) Classify(Exception e, HttpContext context) => e switch
     {
         IngestException refusal => (refusal.Status, refusal.Code, refusal.Message),
+        Sagas.SagaFailedException { InnerException: IngestException refusal } => (refusal.Status, refusal.Code, refusal.Message),
+        Sagas.SagaFailedException saga => (502, IngestErrors.SagaFailed, saga.Compensated
+            ? $"{saga.Message}; every step done before it was undone"
+            : $"{saga.Message}; undoing the steps before it failed too (see the server's log)"),
         _ when context.RequestAborted.IsCancellationRequested => (0, "", ""),
         ConnectionResetException or OperationCanceledException => (0, "", ""),
         // Kestrel's own: a body past the request's size limit (413), too slow (408), cut short (400).

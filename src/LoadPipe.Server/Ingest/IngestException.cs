@@ -24,6 +24,7 @@ public static class IngestErrors
     public const string FileInReadonlyStorage = "file_in_readonly_storage";
     public const string NoStorageAvailable = "no_storage_available";
     public const string StorageError = "storage_error";
+    public const string SagaFailed = "saga_failed";
     public const string RangeNotSatisfiable = "range_not_satisfiable";
     public const string Unauthorized = "unauthorized";
     public const string Forbidden = "insufficient_scope";

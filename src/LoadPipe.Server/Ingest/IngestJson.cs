@@ -25,5 +25,7 @@ public sealed record UploadedBody(
 [JsonSerializable(typeof(FileRecord))]
 [JsonSerializable(typeof(JsonElement))]
 [JsonSerializable(typeof(StorageElements.StorageElementsBody))]
+[JsonSerializable(typeof(Sagas.SagaRecord))]
+[JsonSerializable(typeof(Audit.AuditEntry))]
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 public sealed partial class IngestJson : JsonSerializerContext;

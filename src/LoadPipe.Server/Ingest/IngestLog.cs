@@ -14,3 +14,18 @@ internal static partial class Log
     [LoggerMessage(2102, LogLevel.Information, "file {FileId} deleted from {Element}")]
     public static partial void FileDeleted(ILogger logger, string fileId, string element);
 }
+
+internal static partial class Log
+{
+    [LoggerMessage(2103, LogLevel.Warning, "{Saga} saga: step {Step} failed (attempt {Attempt}), retrying: {Message}")]
+    public static partial void SagaStepRetried(ILogger logger, string saga, string step, int attempt, string message);
+
+    [LoggerMessage(2104, LogLevel.Error, "{Saga} saga: undoing {Step} failed: {Message}")]
+    public static partial void CompensationFailed(ILogger logger, string saga, string step, string message);
+
+    [LoggerMessage(2105, LogLevel.Error, "{Saga} saga of file {FileId} ended {Status} but could not be recorded: {Message}")]
+    public static partial void SagaNotRecorded(ILogger logger, string saga, string fileId, string status, string message);
+
+    [LoggerMessage(2106, LogLevel.Warning, "the audit log could not be written: {Message}")]
+    public static partial void AuditFailed(ILogger logger, string message);
+}

@@ -15,11 +15,18 @@ public sealed class IngestService(
     IngestSettings settings, StorageElementRegistry elements, TusStore tus, Func<CancellationToken, Task<IManifest>> openManifest,
     IngestMetrics metrics, TimeProvider time, ILogger logger)
 {
+    private static readonly HttpClient Webhooks = new() { Timeout = TimeSpan.FromSeconds(30) };
+
     private readonly SemaphoreSlim _usageGate = new(1, 1);
     private FileRecordStore? _records;
     private bool _usageLoaded;
 
     public IngestMetrics Metrics { get; } = metrics;
+    public Sagas.SagaRunner Sagas { get; } = new(openManifest, metrics, settings.SagaRetryMaxAttempts, time, logger);
+    public Audit.AuditLog Audit { get; } = new(settings.AuditLog, time, logger);
+
+    /// <summary>The client that posts the upload saga's webhook.</summary>
+    public HttpClient WebhookClient => Webhooks;
 
     public IngestSettings Settings { get; } = settings;
     public StorageElementRegistry Elements { get; } = elements;

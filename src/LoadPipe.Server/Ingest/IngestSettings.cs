@@ -26,6 +26,9 @@ public static class IngestDefaults
     /// <summary>How long an open breaker stays open: 60 s.</summary>
     public static readonly TimeSpan CircuitBreakerTimeout = TimeSpan.FromSeconds(60);
 
+    /// <summary>Attempts of each saga step: 3 (SAGA_RETRY_MAX_ATTEMPTS).</summary>
+    public const int SagaRetryMaxAttempts = 3;
+
     /// <summary>The id of the one element made from `uploads.destination` when no `storage_elements` are configured.</summary>
     public const string DefaultElementId = "default";
 }
@@ -44,6 +47,9 @@ public sealed record IngestSettings
     public int CircuitBreakerFailureThreshold { get; init; } = IngestDefaults.CircuitBreakerFailureThreshold;
     public int CircuitBreakerSuccessThreshold { get; init; } = IngestDefaults.CircuitBreakerSuccessThreshold;
     public TimeSpan CircuitBreakerTimeout { get; init; } = IngestDefaults.CircuitBreakerTimeout;
+    public int SagaRetryMaxAttempts { get; init; } = IngestDefaults.SagaRetryMaxAttempts;
+    public Uri? WebhookUrl { get; init; }
+    public string? AuditLog { get; init; }
 
     /// <summary>The settings of <paramref name="config"/>; without storage elements, one `edit` element named
     /// <see cref="IngestDefaults.DefaultElementId"/> at <paramref name="destination"/>.</summary>
@@ -67,6 +73,9 @@ public sealed record IngestSettings
             CircuitBreakerFailureThreshold = config.CircuitBreakerFailureThreshold ?? IngestDefaults.CircuitBreakerFailureThreshold,
             CircuitBreakerSuccessThreshold = config.CircuitBreakerSuccessThreshold ?? IngestDefaults.CircuitBreakerSuccessThreshold,
             CircuitBreakerTimeout = config.CircuitBreakerTimeout ?? IngestDefaults.CircuitBreakerTimeout,
+            SagaRetryMaxAttempts = config.SagaRetryMaxAttempts ?? IngestDefaults.SagaRetryMaxAttempts,
+            WebhookUrl = config.WebhookUrl is { } url ? new Uri(url) : null,
+            AuditLog = config.AuditLog,
         };
     }
 }

@@ -32,7 +32,7 @@ public sealed class UploadApiTests
         Assert.Equal(Hex(SHA256.HashData(bytes)), uploaded.Sha256Hash);
         // name_owner_UTCtime_uuid.ext; the owner is "anonymous" here: no token, and the metadata came after the file.
         Assert.Matches(new Regex($@"^Quarterly_report_anonymous_\d{{8}}T\d{{6}}_{uploaded.FileId}\.pdf$"), uploaded.StorageFilename);
-        Assert.Equal([uploaded.StorageFilename], server.StoredFiles());
+        Assert.Equal([uploaded.StorageFilename, uploaded.StorageFilename + ".attr.json"], server.StoredFiles());
         Assert.Equal(bytes, await File.ReadAllBytesAsync(Path.Combine(server.Destination, uploaded.StorageFilename)));
 
         using var get = await SendAsync(server.Client, HttpMethod.Get, $"/api/files/{uploaded.FileId}");
@@ -250,7 +250,7 @@ public sealed class UploadApiTests
 
         using var delete = await SendAsync(server.Client, HttpMethod.Delete, $"/api/files/{uploaded.FileId}");
         await AssertErrorAsync(delete, 400, IngestErrors.FileInReadonlyStorage);
-        Assert.Single(server.StoredFiles());
+        Assert.Equal(2, server.StoredFiles().Count);
         Assert.Single(await RecordsAsync(server));
     }
 }

@@ -48,6 +48,7 @@ internal static class FileHandlers
         response.ContentType = record.MimeType;
         response.ContentLength = length;
         if (HttpMethods.IsHead(context.Request.Method)) return;
+        await ingest.Audit.WriteAsync(context, "download", "success", record.FileId, element.Id).ConfigureAwait(false);
         var buffer = new byte[81920];
         for (var skip = start - seek; skip > 0;)
         {
@@ -64,24 +65,42 @@ internal static class FileHandlers
         }
     }
 
-    /// <summary>204 once the object and its record are gone; only from an `edit` element (400
-    /// file_in_readonly_storage otherwise).</summary>
+    /// <summary>204 once the object, its sidecar and its record are gone; only from an `edit` element (400
+    /// file_in_readonly_storage otherwise). The delete saga removes the sidecar, then the record, then the object:
+    /// the one step that cannot be undone comes last, so a failure before it puts the sidecar and the record back.</summary>
     public static async Task DeleteAsync(HttpContext context, IngestService ingest)
     {
         var cancellationToken = context.RequestAborted;
-        var record = await FindAsync(context, ingest).ConfigureAwait(false);
-        var element = ingest.Elements.Find(record.StorageElementId)
-            ?? throw new IngestException(503, IngestErrors.NoStorageAvailable, $"the storage element {record.StorageElementId} of this file is not known now");
-        if (!element.Editable)
-            throw new IngestException(400, IngestErrors.FileInReadonlyStorage, $"Cannot delete file from read-only Storage Element ({element.Id} is in {element.Config.Mode} mode)");
-        if (element.Location.Storage is not IObjectRemover remover)
-            throw new IngestException(400, IngestErrors.FileInReadonlyStorage, $"the storage element {element.Id} ({element.Location.Storage.Description}) cannot delete objects");
-        await element.RunAsync(ct => new ValueTask<bool>(remover.RemoveAsync(element.Location.Child(record.StorageFilename).Path, ct)), cancellationToken)
-            .ConfigureAwait(false);
-        var records = await ingest.RecordsAsync(cancellationToken).ConfigureAwait(false);
-        if (await records.DeleteAsync(record.FileId, CancellationToken.None).ConfigureAwait(false)) element.AddUsed(-record.SizeBytes);
-        Log.FileDeleted(ingest.Logger, record.FileId, element.Id);
-        context.Response.StatusCode = StatusCodes.Status204NoContent;
+        FileRecord? record = null;
+        try
+        {
+            record = await FindAsync(context, ingest).ConfigureAwait(false);
+            var element = ingest.Elements.Find(record.StorageElementId)
+                ?? throw new IngestException(503, IngestErrors.NoStorageAvailable, $"the storage element {record.StorageElementId} of this file is not known now");
+            if (!element.Editable)
+                throw new IngestException(400, IngestErrors.FileInReadonlyStorage, $"Cannot delete file from read-only Storage Element ({element.Id} is in {element.Config.Mode} mode)");
+            if (element.Location.Storage is not IObjectRemover remover)
+                throw new IngestException(400, IngestErrors.FileInReadonlyStorage, $"the storage element {element.Id} ({element.Location.Storage.Description}) cannot delete objects");
+            var records = await ingest.RecordsAsync(cancellationToken).ConfigureAwait(false);
+            var sidecar = new Sidecars(element);
+            var file = record;
+            await ingest.Sagas.RunAsync("delete", file.FileId,
+            [
+                new("attr.json", ct => sidecar.RemoveAsync(file, ct), ct => sidecar.WriteAsync(file, ct)),
+                new("record", ct => records.DeleteAsync(file.FileId, ct), ct => records.PutAsync(file, ct)),
+                new("file", ct => element.RunAsync(c => new ValueTask<bool>(remover.RemoveAsync(element.Location.Child(file.StorageFilename).Path, c)), ct).AsTask()),
+                new("audit", _ => ingest.Audit.WriteAsync(context, "delete", "success", file.FileId, element.Id)),
+            ], ["check"], cancellationToken).ConfigureAwait(false);
+            element.AddUsed(-record.SizeBytes);
+            Log.FileDeleted(ingest.Logger, record.FileId, element.Id);
+            context.Response.StatusCode = StatusCodes.Status204NoContent;
+        }
+        catch (Exception e)
+        {
+            await ingest.Audit.WriteAsync(context, "delete", "failure", record?.FileId, record?.StorageElementId,
+                e is IngestException refusal ? refusal.Code : e is Sagas.SagaFailedException saga ? $"saga failed at {saga.Step}" : e.GetType().Name).ConfigureAwait(false);
+            throw;
+        }
     }
 
     private static async Task<FileRecord> FindAsync(HttpContext context, IngestService ingest)

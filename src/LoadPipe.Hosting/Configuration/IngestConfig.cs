@@ -45,6 +45,12 @@ public sealed record IngestConfig
     /// <summary>`ingest.webhook_url`: where the upload saga's last step posts each new file; null: no webhook.</summary>
     public string? WebhookUrl { get; init; }
 
+    /// <summary>`ingest.max_batch_files`: files one batch upload may hold.</summary>
+    public int? MaxBatchFiles { get; init; }
+
+    /// <summary>`ingest.max_batch_size`: bytes one batch upload may hold.</summary>
+    public long? MaxBatchSize { get; init; }
+
     /// <summary>`ingest.audit_log`: the file the audit log's JSON lines are appended to; null: no audit log.</summary>
     public string? AuditLog { get; init; }
 }

@@ -32,6 +32,7 @@ public static class FilesApi
     {
         var files = endpoints.MapGroup("/api/files");
         Protect(files.MapPost("/upload", c => UploadHandler.HandleAsync(c, ingest)), UploadScope);
+        Protect(files.MapPost("/batch/upload", c => BatchUploadHandler.HandleAsync(c, ingest)), UploadScope);
         Protect(files.MapGet("/{id}", c => FileHandlers.GetAsync(c, ingest)), ReadScope);
         Protect(files.MapMethods("/{id}/content", ["GET", "HEAD"], c => FileHandlers.ContentAsync(c, ingest)), ReadScope);
         Protect(files.MapDelete("/{id}", c => FileHandlers.DeleteAsync(c, ingest)), DeleteScope);

@@ -26,6 +26,7 @@ public sealed record UploadedBody(
 [JsonSerializable(typeof(JsonElement))]
 [JsonSerializable(typeof(StorageElements.StorageElementsBody))]
 [JsonSerializable(typeof(Sagas.SagaRecord))]
+[JsonSerializable(typeof(BatchBody))]
 [JsonSerializable(typeof(Audit.AuditEntry))]
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 public sealed partial class IngestJson : JsonSerializerContext;

@@ -29,6 +29,12 @@ public static class IngestDefaults
     /// <summary>Attempts of each saga step: 3 (SAGA_RETRY_MAX_ATTEMPTS).</summary>
     public const int SagaRetryMaxAttempts = 3;
 
+    /// <summary>Files one batch may hold: 100 (MAX_BATCH_FILES).</summary>
+    public const int MaxBatchFiles = 100;
+
+    /// <summary>Bytes one batch may hold: 1 GiB (MAX_BATCH_SIZE_MB=1024).</summary>
+    public const long MaxBatchSize = 1L << 30;
+
     /// <summary>The id of the one element made from `uploads.destination` when no `storage_elements` are configured.</summary>
     public const string DefaultElementId = "default";
 }
@@ -48,6 +54,8 @@ public sealed record IngestSettings
     public int CircuitBreakerSuccessThreshold { get; init; } = IngestDefaults.CircuitBreakerSuccessThreshold;
     public TimeSpan CircuitBreakerTimeout { get; init; } = IngestDefaults.CircuitBreakerTimeout;
     public int SagaRetryMaxAttempts { get; init; } = IngestDefaults.SagaRetryMaxAttempts;
+    public int MaxBatchFiles { get; init; } = IngestDefaults.MaxBatchFiles;
+    public long MaxBatchSize { get; init; } = IngestDefaults.MaxBatchSize;
     public Uri? WebhookUrl { get; init; }
     public string? AuditLog { get; init; }
 
@@ -74,6 +82,8 @@ public sealed record IngestSettings
             CircuitBreakerSuccessThreshold = config.CircuitBreakerSuccessThreshold ?? IngestDefaults.CircuitBreakerSuccessThreshold,
             CircuitBreakerTimeout = config.CircuitBreakerTimeout ?? IngestDefaults.CircuitBreakerTimeout,
             SagaRetryMaxAttempts = config.SagaRetryMaxAttempts ?? IngestDefaults.SagaRetryMaxAttempts,
+            MaxBatchFiles = config.MaxBatchFiles ?? IngestDefaults.MaxBatchFiles,
+            MaxBatchSize = config.MaxBatchSize ?? IngestDefaults.MaxBatchSize,
             WebhookUrl = config.WebhookUrl is { } url ? new Uri(url) : null,
             AuditLog = config.AuditLog,
         };

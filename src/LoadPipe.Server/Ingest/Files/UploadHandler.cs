@@ -84,11 +84,11 @@ internal static class UploadHandler
 
     /// <summary>The file part: sniffs its type from the first bytes, then streams it into an upload (of a length only
     /// known at the end) at the chosen element. The upload stays unfinished, so nothing appears yet.</summary>
-    private static async Task<StoredFile> StoreAsync(HttpContext context, IngestService ingest, Stream body, string filename, UploadForm form,
-        CancellationToken cancellationToken)
+    internal static async Task<StoredFile> StoreAsync(HttpContext context, IngestService ingest, Stream body, string filename, UploadForm form,
+        CancellationToken cancellationToken, IngestSettings? limits = null)
     {
         if (FileNames.Problem(filename) is { } nameProblem) throw new IngestException(400, IngestErrors.InvalidFilename, nameProblem);
-        var settings = ingest.Settings;
+        var settings = limits ?? ingest.Settings;
         var prefix = new byte[MimeSniffer.PrefixLength];
         var sniffed = await body.ReadAtLeastAsync(prefix, prefix.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
         var mime = MimeSniffer.Detect(prefix.AsSpan(0, sniffed));
@@ -150,7 +150,7 @@ internal static class UploadHandler
 
     /// <summary>Every check passed: the upload saga makes the upload the object, writes its attr.json sidecar, records
     /// the file, publishes it and calls the webhook; a step that keeps failing undoes the ones before it.</summary>
-    private static async Task<FileRecord> FinishAsync(HttpContext context, IngestService ingest, StoredFile stored, UploadForm form, CancellationToken cancellationToken)
+    internal static async Task<FileRecord> FinishAsync(HttpContext context, IngestService ingest, StoredFile stored, UploadForm form, CancellationToken cancellationToken)
     {
         var uploads = await ingest.UploadsAsync(cancellationToken).ConfigureAwait(false);
         var element = ingest.Elements.Find(stored.ElementId)
@@ -203,7 +203,7 @@ internal static class UploadHandler
 
     /// <summary>Undoes a refused or failed upload, even when the request was cancelled: an unfinished upload is dropped
     /// with what it received, a finished one's object is removed.</summary>
-    private static async Task AbandonAsync(IngestService ingest, string uploadId, string elementId, string storageFilename)
+    internal static async Task AbandonAsync(IngestService ingest, string uploadId, string elementId, string storageFilename)
     {
         var uploads = await ingest.UploadsAsync(CancellationToken.None).ConfigureAwait(false);
         var upload = await uploads.GetAsync(uploadId, CancellationToken.None).ConfigureAwait(false);
@@ -213,7 +213,7 @@ internal static class UploadHandler
             await remover.RemoveAsync(element.Location.Child(storageFilename).Path, CancellationToken.None).ConfigureAwait(false);
     }
 
-    private static string Boundary(HttpRequest request)
+    internal static string Boundary(HttpRequest request)
     {
         if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var type) || !type.MediaType.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase))
             throw new IngestException(415, IngestErrors.InvalidRequest, "send the file as multipart/form-data");
@@ -223,7 +223,7 @@ internal static class UploadHandler
         return boundary;
     }
 
-    private static async Task<string> ReadFieldAsync(Stream body, string name, CancellationToken cancellationToken)
+    internal static async Task<string> ReadFieldAsync(Stream body, string name, CancellationToken cancellationToken)
     {
         var buffer = new byte[FieldLimit + 1];
         var n = await body.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
@@ -241,7 +241,7 @@ internal static class UploadHandler
         : metadataOwner is { Length: > 0 } ? metadataOwner
         : "anonymous";
 
-    private sealed record StoredFile(string UploadId, string FileId, string ElementId, string StorageFilename, string OriginalFilename, string Owner,
+    internal sealed record StoredFile(string UploadId, string FileId, string ElementId, string StorageFilename, string OriginalFilename, string Owner,
         string Mime, DateTimeOffset At)
     {
         public long Size { get; init; }

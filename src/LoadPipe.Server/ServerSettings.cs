@@ -63,7 +63,7 @@ public sealed record ServerSettings
 
     /// <summary>Settles the config with <paramref name="listenFlag"/> over it; a usage error (exit 2) for anything that
     /// cannot run: no destination, no auth, `auth: none` on an address others can reach.</summary>
-    public static ServerSettings From(ServerConfig config, string? listenFlag)
+    public static ServerSettings From(ServerConfig config, string? listenFlag, Func<string, string?>? environment = null)
     {
         var listenText = listenFlag ?? config.Listen ?? ServerDefaults.Listen;
         var listen = ParseListen(listenText);
@@ -89,7 +89,9 @@ public sealed record ServerSettings
             RequestsPerMinute = limits.RequestsPerMinute ?? ServerDefaults.RequestsPerMinute,
             MinBodyRate = limits.MinBodyRate ?? ServerDefaults.MinBodyRate,
             HeaderTimeout = limits.HeaderTimeout ?? ServerDefaults.HeaderTimeout,
-            Ingest = LoadPipe.Server.Ingest.IngestSettings.From(config.Ingest, destination),
+            // The seed's environment variables (MAX_FILE_SIZE_MB, ...) win over the file, as a seed user's .env expects.
+            Ingest = LoadPipe.Server.Ingest.IngestSettings.From(
+                LoadPipe.Server.Ingest.IngestEnvironment.Apply(config.Ingest, environment ?? Environment.GetEnvironmentVariable), destination),
         };
     }
 

@@ -38,6 +38,7 @@ public static class Program
         root.Subcommands.Add(JobsCommand.Create());
         root.Subcommands.Add(WorkerCommand.Create());
         root.Subcommands.Add(SchedulesCommand.Create());
+        root.Subcommands.Add(FilesCommand.Create());
 
         // Ctrl-C and SIGTERM stop cleanly: the current chunk is abandoned, everything confirmed stays confirmed.
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);

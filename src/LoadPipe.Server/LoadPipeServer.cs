@@ -5,6 +5,7 @@ using LoadPipe.Hosting;
 using LoadPipe.Server.Auth;
 using LoadPipe.Server.Health;
 using LoadPipe.Server.Jobs;
+using LoadPipe.Server.Ingest;
 using LoadPipe.Server.Metrics;
 using LoadPipe.Server.Problems;
 using LoadPipe.Server.Tus;
@@ -31,13 +32,17 @@ public sealed class LoadPipeServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private LoadPipeServer(WebApplication app, TusStore store)
+    private LoadPipeServer(WebApplication app, TusStore store, IngestService ingest)
     {
         _app = app;
         Store = store;
+        Ingest = ingest;
     }
 
     public TusStore Store { get; }
+
+    /// <summary>The ingest API's parts (docs/ingest.md): its storage elements and file records.</summary>
+    public IngestService Ingest { get; }
 
     /// <summary>The addresses Kestrel listens on once started (a port 0 resolved), e.g. "http://127.0.0.1:41234".</summary>
     public IReadOnlyCollection<string> Addresses =>
@@ -72,7 +77,7 @@ public sealed class LoadPipeServer : IAsyncDisposable
         var metrics = new ServerMetrics();
         builder.Services.AddSingleton(metrics);
         builder.Services.AddOpenTelemetry().WithMetrics(m => m
-            .AddMeter(ServerMetrics.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel")
+            .AddMeter(ServerMetrics.MeterName, IngestMetrics.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel")
             .AddPrometheusExporter());
         builder.Services.AddHostedService(_ => new ExpirationSweeper(store, metrics, logger));
 
@@ -103,11 +108,18 @@ public sealed class LoadPipeServer : IAsyncDisposable
             };
         });
 
-        if (settings.Jwt is { } jwt) JwtAuthentication.Add(builder.Services, jwt);
+        if (settings.Jwt is { } jwt)
+        {
+            JwtAuthentication.Add(builder.Services, jwt);
+            FilesApi.AddScopePolicies(builder.Services);
+        }
+        var ingest = IngestWiring.Create(host, settings, store, logger);
+        builder.Services.AddHostedService(_ => new Ingest.StorageElements.HealthChecker(ingest.Elements, ingest.Settings, host.Time));
 
         var app = builder.Build();
         if (settings.Jwt is null) Log.AuthNone(logger, settings.ListenText);
         app.UseProblemResponses(logger);
+        app.UseIngestErrors(logger);
         app.UseTusProtocol();
         app.UseCors();
         app.UseRateLimiter();
@@ -127,9 +139,10 @@ public sealed class LoadPipeServer : IAsyncDisposable
             if (settings.Jwt is not null) endpoint.RequireAuthorization(JwtAuthentication.AnyTokenPolicy);
         });
         app.MapDashboard();
+        app.MapFilesApi(ingest, requireScopes: settings.Jwt is not null);
         var scrape = app.MapPrometheusScrapingEndpoint("/metrics");
         if (settings.Jwt is not null) scrape.RequireAuthorization(JwtAuthentication.AnyTokenPolicy);
-        return new LoadPipeServer(app, store);
+        return new LoadPipeServer(app, store, ingest);
     }
 
     public Task StartAsync(CancellationToken cancellationToken = default) => _app.StartAsync(cancellationToken);

@@ -58,9 +58,12 @@ public sealed record ServerSettings
     public long MinBodyRate { get; init; } = ServerDefaults.MinBodyRate;
     public TimeSpan HeaderTimeout { get; init; } = ServerDefaults.HeaderTimeout;
 
+    /// <summary>The ingest API's settings (`storage_elements:`, `ingest:`); null: its defaults, one element at the destination.</summary>
+    public LoadPipe.Server.Ingest.IngestSettings? Ingest { get; init; }
+
     /// <summary>Settles the config with <paramref name="listenFlag"/> over it; a usage error (exit 2) for anything that
     /// cannot run: no destination, no auth, `auth: none` on an address others can reach.</summary>
-    public static ServerSettings From(ServerConfig config, string? listenFlag)
+    public static ServerSettings From(ServerConfig config, string? listenFlag, Func<string, string?>? environment = null)
     {
         var listenText = listenFlag ?? config.Listen ?? ServerDefaults.Listen;
         var listen = ParseListen(listenText);
@@ -86,6 +89,9 @@ public sealed record ServerSettings
             RequestsPerMinute = limits.RequestsPerMinute ?? ServerDefaults.RequestsPerMinute,
             MinBodyRate = limits.MinBodyRate ?? ServerDefaults.MinBodyRate,
             HeaderTimeout = limits.HeaderTimeout ?? ServerDefaults.HeaderTimeout,
+            // The seed's environment variables (MAX_FILE_SIZE_MB, ...) win over the file, as a seed user's .env expects.
+            Ingest = LoadPipe.Server.Ingest.IngestSettings.From(
+                LoadPipe.Server.Ingest.IngestEnvironment.Apply(config.Ingest, environment ?? Environment.GetEnvironmentVariable), destination),
         };
     }
 

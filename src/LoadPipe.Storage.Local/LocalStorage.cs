@@ -34,14 +34,6 @@ public sealed class LocalStorage : IStorage, IRangedReader, ICheapReads, ISorted
         return full;
     }
 
-    public Task<bool> RemoveAsync(string path, CancellationToken cancellationToken = default)
-    {
-        var full = Resolve(path);
-        if (!File.Exists(full)) return Task.FromResult(false);
-        File.Delete(full);
-        return Task.FromResult(true);
-    }
-
     /// <summary>Depth first, each folder's entries sorted with folders compared as "name/": the files come out in
     /// <see cref="PathOrder"/> of their relative paths, as S3 lists keys. Memory: one folder's entries per level. Each
     /// file is stat'ed once (<see cref="FileStatus"/>: a link is followed, and stat'ed again for its target); a named
@@ -182,6 +174,15 @@ public sealed class LocalStorage : IStorage, IRangedReader, ICheapReads, ISorted
     }
 
     private string? _realRoot;
+
+    public Task<bool> RemoveAsync(string path, CancellationToken cancellationToken = default)
+    {
+        var full = Resolve(path);
+        EnsureInsideRoot(full, path);
+        if (!File.Exists(full)) return Task.FromResult(false);
+        File.Delete(full);
+        return Task.FromResult(true);
+    }
 
     public Task CreateFolderAsync(string path, CancellationToken cancellationToken = default)
     {

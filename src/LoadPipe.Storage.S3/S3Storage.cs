@@ -99,16 +99,6 @@ public sealed class S3Storage : IStorage, IRangedReader, ISnapshotReads, ISorted
         return where.Key.Length == 0 || page.S3Objects is { Count: > 0 } ? Folder(path, null) : null;
     }
 
-    /// <summary>HeadObject, then DeleteObject: S3 answers a delete of a missing key with success, and the caller wants to know.</summary>
-    public async Task<bool> RemoveAsync(string path, CancellationToken cancellationToken = default)
-    {
-        var where = ParseObject(path);
-        if (await HeadAsync(where, cancellationToken).ConfigureAwait(false) is null) return false;
-        await CallAsync(where, ct => Client.DeleteObjectAsync(new DeleteObjectRequest { BucketName = where.Bucket, Key = where.Key }, ct), cancellationToken)
-            .ConfigureAwait(false);
-        return true;
-    }
-
     public async Task<Stream> OpenReadAsync(string path, ReadOptions options, CancellationToken cancellationToken = default)
     {
         var where = ParseObject(path);
@@ -238,6 +228,16 @@ public sealed class S3Storage : IStorage, IRangedReader, ISnapshotReads, ISorted
             catch (Exception) { /* best effort: the bucket's lifecycle rule removes abandoned uploads */ }
             throw;
         }
+    }
+
+    /// <summary>S3's DeleteObject answers 204 whether or not the key existed: a HEAD first tells which.</summary>
+    public async Task<bool> RemoveAsync(string path, CancellationToken cancellationToken = default)
+    {
+        var where = ParseObject(path);
+        if (await HeadAsync(where, cancellationToken).ConfigureAwait(false) is null) return false;
+        await CallAsync(where, ct => Client.DeleteObjectAsync(new DeleteObjectRequest { BucketName = where.Bucket, Key = where.Key }, ct), cancellationToken)
+            .ConfigureAwait(false);
+        return true;
     }
 
     /// <summary>HeadObject; null when there is no such object (a HEAD cannot tell a missing bucket from a missing key).</summary>

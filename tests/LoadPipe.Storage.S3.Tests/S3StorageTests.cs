@@ -64,6 +64,20 @@ public sealed class S3StorageTests
     }
 
     [Fact]
+    public async Task RemoveAsync_ObjectThenAgain_TrueThenFalseAndOnlyThatKeyGoes()
+    {
+        await S3Server.PutAsync($"{_prefix}/rm/gone.bin", [1, 2, 3]);
+        await S3Server.PutAsync($"{_prefix}/rm/stays.bin", [4]);
+        var storage = S3Server.Storage();
+
+        Assert.True(await storage.RemoveAsync(Path("rm/gone.bin")));
+        Assert.False(await storage.RemoveAsync(Path("rm/gone.bin")));
+
+        Assert.Null(await storage.StatAsync(Path("rm/gone.bin")));
+        Assert.NotNull(await storage.StatAsync(Path("rm/stays.bin")));
+    }
+
+    [Fact]
     public async Task OpenReadAsync_FromAnOffset_ReadsTheRestOnly()
     {
         var content = Random(100_000, seed: 2);

@@ -87,13 +87,6 @@ public interface IResumableWriter
         CancellationToken cancellationToken = default);
 }
 
-/// <summary>A store that can remove an object it holds (a staged intermediate no longer needed).</summary>
-public interface IObjectRemover
-{
-    /// <summary>Removes the object at <paramref name="path"/>; false when there was none (not an error).</summary>
-    Task<bool> RemoveAsync(string path, CancellationToken cancellationToken = default);
-}
-
 /// <summary>A store that can copy objects itself, without the bytes passing through us (S3 CopyObject).</summary>
 public interface IServerSideCopier
 {

@@ -163,7 +163,9 @@ public static partial class ConfigReader
                 "uploads" => s with { Uploads = ServerUploads(Map(value, file, at), file) },
                 "cors" => s with { CorsOrigins = Only(Map(value, file, at), file, at, "origins", v => List(v, file, "server.cors.origins")) },
                 "limits" => s with { Limits = ServerLimits(Map(value, file, at), file) },
-                _ => throw Error(file, keyNode, $"server: unknown key '{key}' (known: listen, auth, uploads, cors, limits)"),
+                "storage_elements" => s with { Ingest = s.Ingest with { StorageElements = StorageElements(value, file) } },
+                "ingest" => s with { Ingest = Ingest(s.Ingest, Map(value, file, at), file) },
+                _ => throw Error(file, keyNode, $"server: unknown key '{key}' (known: listen, auth, uploads, cors, limits, storage_elements, ingest)"),
             };
         }
         return s;

@@ -18,6 +18,9 @@ public sealed record ServerConfig
     public IReadOnlyList<string>? CorsOrigins { get; init; }
 
     public ServerLimitsConfig Limits { get; init; } = new();
+
+    /// <summary>The ingest API's storage elements and settings (`storage_elements:`, `ingest:`).</summary>
+    public IngestConfig Ingest { get; init; } = new();
 }
 
 /// <summary>`auth: none`, or `auth: jwt: {...}`.</summary>

@@ -1,0 +1,61 @@
+using System.Globalization;
+using LoadPipe.Core.Errors;
+using LoadPipe.Hosting.Configuration;
+
+namespace LoadPipe.Server.Ingest;
+
+/// <summary>
+/// The seed's environment variables (its `.env`), read by `lp serve` over the config file's `server.ingest`, so that a
+/// seed user's settings work as they are. A value that cannot be read is a usage error naming the variable.
+/// </summary>
+public static class IngestEnvironment
+{
+    /// <summary>The variables read; the seed's others are not (yet) settings here.</summary>
+    public static readonly IReadOnlyList<string> Names =
+    [
+        "MAX_FILE_SIZE_MB", "MAX_BATCH_FILES", "MAX_BATCH_SIZE_MB", "MIME_TYPE_VALIDATION", "ALLOWED_MIME_TYPES",
+        "STORAGE_SELECTION_STRATEGY", "STORAGE_HEALTH_CHECK_INTERVAL_SECONDS", "CIRCUIT_BREAKER_ENABLED",
+        "CIRCUIT_BREAKER_FAILURE_THRESHOLD", "CIRCUIT_BREAKER_SUCCESS_THRESHOLD", "CIRCUIT_BREAKER_TIMEOUT_SECONDS",
+        "SAGA_RETRY_MAX_ATTEMPTS",
+    ];
+
+    public static IngestConfig Apply(IngestConfig config, Func<string, string?> get) => config with
+    {
+        MaxFileSize = Mebibytes(get, "MAX_FILE_SIZE_MB") ?? config.MaxFileSize,
+        MaxBatchFiles = Int(get, "MAX_BATCH_FILES", 1, 10_000) ?? config.MaxBatchFiles,
+        MaxBatchSize = Mebibytes(get, "MAX_BATCH_SIZE_MB") ?? config.MaxBatchSize,
+        MimeTypeValidation = Bool(get, "MIME_TYPE_VALIDATION") ?? config.MimeTypeValidation,
+        AllowedMimeTypes = Value(get, "ALLOWED_MIME_TYPES") is { } types
+            ? [.. types.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)]
+            : config.AllowedMimeTypes,
+        StorageSelection = Value(get, "STORAGE_SELECTION_STRATEGY") is { } strategy
+            ? ConfigReader.StorageSelections.Contains(strategy) ? strategy
+                : throw new LoadPipeException(ErrorKind.Usage, $"STORAGE_SELECTION_STRATEGY: '{strategy}' is not one of {string.Join(", ", ConfigReader.StorageSelections)}")
+            : config.StorageSelection,
+        HealthCheckInterval = Seconds(get, "STORAGE_HEALTH_CHECK_INTERVAL_SECONDS") ?? config.HealthCheckInterval,
+        CircuitBreakerEnabled = Bool(get, "CIRCUIT_BREAKER_ENABLED") ?? config.CircuitBreakerEnabled,
+        CircuitBreakerFailureThreshold = Int(get, "CIRCUIT_BREAKER_FAILURE_THRESHOLD", 2, 1000) ?? config.CircuitBreakerFailureThreshold,
+        CircuitBreakerSuccessThreshold = Int(get, "CIRCUIT_BREAKER_SUCCESS_THRESHOLD", 1, 1000) ?? config.CircuitBreakerSuccessThreshold,
+        CircuitBreakerTimeout = Seconds(get, "CIRCUIT_BREAKER_TIMEOUT_SECONDS") ?? config.CircuitBreakerTimeout,
+        SagaRetryMaxAttempts = Int(get, "SAGA_RETRY_MAX_ATTEMPTS", 1, 100) ?? config.SagaRetryMaxAttempts,
+    };
+
+    private static string? Value(Func<string, string?> get, string name) => get(name) is { Length: > 0 } v ? v.Trim() : null;
+
+    private static int? Int(Func<string, string?> get, string name, int min, int max) => Value(get, name) is { } text
+        ? int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var v) && v >= min && v <= max ? v
+            : throw new LoadPipeException(ErrorKind.Usage, $"{name}: '{text}' must be a whole number from {min} to {max}")
+        : null;
+
+    private static long? Mebibytes(Func<string, string?> get, string name) => Int(get, name, 1, 10_000_000) is { } mb ? (long)mb << 20 : null;
+
+    private static TimeSpan? Seconds(Func<string, string?> get, string name) => Int(get, name, 1, 86_400) is { } s ? TimeSpan.FromSeconds(s) : null;
+
+    private static bool? Bool(Func<string, string?> get, string name) => Value(get, name)?.ToLowerInvariant() switch
+    {
+        null => null,
+        "true" or "1" or "yes" => true,
+        "false" or "0" or "no" => false,
+        var v => throw new LoadPipeException(ErrorKind.Usage, $"{name}: '{v}' must be true or false"),
+    };
+}

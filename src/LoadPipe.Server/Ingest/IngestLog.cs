@@ -1,0 +1,31 @@
+using Microsoft.Extensions.Logging;
+
+namespace LoadPipe.Server;
+
+/// <summary>The ingest API's log lines; event ids 2100-2199.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(2100, LogLevel.Warning, "storage element {Element} failed before the file's body was read, trying another: {Message}")]
+    public static partial void ElementFailed(ILogger logger, string element, string message);
+
+    [LoggerMessage(2101, LogLevel.Information, "file {FileId} uploaded to {Element} as {Name}: {Bytes} bytes, sha256 {Sha256}")]
+    public static partial void FileUploaded(ILogger logger, string fileId, string element, string name, long bytes, string sha256);
+
+    [LoggerMessage(2102, LogLevel.Information, "file {FileId} deleted from {Element}")]
+    public static partial void FileDeleted(ILogger logger, string fileId, string element);
+}
+
+internal static partial class Log
+{
+    [LoggerMessage(2103, LogLevel.Warning, "{Saga} saga: step {Step} failed (attempt {Attempt}), retrying: {Message}")]
+    public static partial void SagaStepRetried(ILogger logger, string saga, string step, int attempt, string message);
+
+    [LoggerMessage(2104, LogLevel.Error, "{Saga} saga: undoing {Step} failed: {Message}")]
+    public static partial void CompensationFailed(ILogger logger, string saga, string step, string message);
+
+    [LoggerMessage(2105, LogLevel.Error, "{Saga} saga of file {FileId} ended {Status} but could not be recorded: {Message}")]
+    public static partial void SagaNotRecorded(ILogger logger, string saga, string fileId, string status, string message);
+
+    [LoggerMessage(2106, LogLevel.Warning, "the audit log could not be written: {Message}")]
+    public static partial void AuditFailed(ILogger logger, string message);
+}

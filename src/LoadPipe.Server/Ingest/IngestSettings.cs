@@ -1,0 +1,91 @@
+using LoadPipe.Core.Errors;
+using LoadPipe.Hosting.Configuration;
+
+namespace LoadPipe.Server.Ingest;
+
+/// <summary>The ingest API's built-in defaults, each stated once (docs/ingest.md repeats them); the seed's own.</summary>
+public static class IngestDefaults
+{
+    /// <summary>The largest file one upload may carry: 1 GiB (the seed's MAX_FILE_SIZE_MB=1024).</summary>
+    public const long MaxFileSize = 1L << 30;
+
+    /// <summary>The seed's ALLOWED_MIME_TYPES.</summary>
+    public static readonly IReadOnlyList<string> AllowedMimeTypes = ["application/pdf", "application/msword", "image/*"];
+
+    public const string StorageSelection = "least_used";
+
+    /// <summary>How often each element is checked: 30 s (STORAGE_HEALTH_CHECK_INTERVAL_SECONDS).</summary>
+    public static readonly TimeSpan HealthCheckInterval = TimeSpan.FromSeconds(30);
+
+    /// <summary>Failed calls in a row that open an element's breaker: 5.</summary>
+    public const int CircuitBreakerFailureThreshold = 5;
+
+    /// <summary>Passed health checks in a row that re-admit an element that failed: 2.</summary>
+    public const int CircuitBreakerSuccessThreshold = 2;
+
+    /// <summary>How long an open breaker stays open: 60 s.</summary>
+    public static readonly TimeSpan CircuitBreakerTimeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>Attempts of each saga step: 3 (SAGA_RETRY_MAX_ATTEMPTS).</summary>
+    public const int SagaRetryMaxAttempts = 3;
+
+    /// <summary>Files one batch may hold: 100 (MAX_BATCH_FILES).</summary>
+    public const int MaxBatchFiles = 100;
+
+    /// <summary>Bytes one batch may hold: 1 GiB (MAX_BATCH_SIZE_MB=1024).</summary>
+    public const long MaxBatchSize = 1L << 30;
+
+    /// <summary>The id of the one element made from `uploads.destination` when no `storage_elements` are configured.</summary>
+    public const string DefaultElementId = "default";
+}
+
+/// <summary>What the ingest API runs with: `server.storage_elements` and `server.ingest` over the defaults, checked.</summary>
+public sealed record IngestSettings
+{
+    public required IReadOnlyList<StorageElementConfig> StorageElements { get; init; }
+    public long MaxFileSize { get; init; } = IngestDefaults.MaxFileSize;
+    public bool MimeTypeValidation { get; init; } = true;
+    public IReadOnlyList<string> AllowedMimeTypes { get; init; } = IngestDefaults.AllowedMimeTypes;
+    public string StorageSelection { get; init; } = IngestDefaults.StorageSelection;
+    public string? PreferredRegion { get; init; }
+    public TimeSpan HealthCheckInterval { get; init; } = IngestDefaults.HealthCheckInterval;
+    public bool CircuitBreakerEnabled { get; init; } = true;
+    public int CircuitBreakerFailureThreshold { get; init; } = IngestDefaults.CircuitBreakerFailureThreshold;
+    public int CircuitBreakerSuccessThreshold { get; init; } = IngestDefaults.CircuitBreakerSuccessThreshold;
+    public TimeSpan CircuitBreakerTimeout { get; init; } = IngestDefaults.CircuitBreakerTimeout;
+    public int SagaRetryMaxAttempts { get; init; } = IngestDefaults.SagaRetryMaxAttempts;
+    public int MaxBatchFiles { get; init; } = IngestDefaults.MaxBatchFiles;
+    public long MaxBatchSize { get; init; } = IngestDefaults.MaxBatchSize;
+    public Uri? WebhookUrl { get; init; }
+    public string? AuditLog { get; init; }
+
+    /// <summary>The settings of <paramref name="config"/>; without storage elements, one `edit` element named
+    /// <see cref="IngestDefaults.DefaultElementId"/> at <paramref name="destination"/>.</summary>
+    public static IngestSettings From(IngestConfig config, string destination)
+    {
+        var elements = config.StorageElements is { Count: > 0 } configured
+            ? configured
+            : [new StorageElementConfig { Id = IngestDefaults.DefaultElementId, Location = destination, Mode = "edit" }];
+        if (config.MaxFileSize is <= 0)
+            throw new LoadPipeException(ErrorKind.Usage, "server.ingest.max_file_size: give a size above 0");
+        return new IngestSettings
+        {
+            StorageElements = elements,
+            MaxFileSize = config.MaxFileSize ?? IngestDefaults.MaxFileSize,
+            MimeTypeValidation = config.MimeTypeValidation ?? true,
+            AllowedMimeTypes = config.AllowedMimeTypes ?? IngestDefaults.AllowedMimeTypes,
+            StorageSelection = config.StorageSelection ?? IngestDefaults.StorageSelection,
+            PreferredRegion = config.PreferredRegion,
+            HealthCheckInterval = config.HealthCheckInterval ?? IngestDefaults.HealthCheckInterval,
+            CircuitBreakerEnabled = config.CircuitBreakerEnabled ?? true,
+            CircuitBreakerFailureThreshold = config.CircuitBreakerFailureThreshold ?? IngestDefaults.CircuitBreakerFailureThreshold,
+            CircuitBreakerSuccessThreshold = config.CircuitBreakerSuccessThreshold ?? IngestDefaults.CircuitBreakerSuccessThreshold,
+            CircuitBreakerTimeout = config.CircuitBreakerTimeout ?? IngestDefaults.CircuitBreakerTimeout,
+            SagaRetryMaxAttempts = config.SagaRetryMaxAttempts ?? IngestDefaults.SagaRetryMaxAttempts,
+            MaxBatchFiles = config.MaxBatchFiles ?? IngestDefaults.MaxBatchFiles,
+            MaxBatchSize = config.MaxBatchSize ?? IngestDefaults.MaxBatchSize,
+            WebhookUrl = config.WebhookUrl is { } url ? new Uri(url) : null,
+            AuditLog = config.AuditLog,
+        };
+    }
+}

@@ -1,0 +1,62 @@
+using LoadPipe.Core.Errors;
+using LoadPipe.Hosting.Configuration;
+
+namespace LoadPipe.Hosting.Tests.Configuration;
+
+public sealed class IngestConfigTests
+{
+    private static string Fails(string yaml)
+    {
+        var e = Assert.Throws<LoadPipeException>(() => ConfigReader.Parse(yaml, "/x/config.yaml"));
+        Assert.Equal(ErrorKind.Usage, e.Kind);
+        return e.Message;
+    }
+
+    [Fact]
+    public void Parse_StorageElementsAndIngest_ReadsEveryKey()
+    {
+        var ingest = ConfigReader.Parse("""
+            server:
+              storage_elements:
+                - { id: se1, location: /srv/se1/, mode: rw, capacity: 100G, region: eu }
+                - { id: se2, location: "s3r:bucket/se2/", mode: edit, capacity: 1T }
+                - { id: se3, location: /srv/se3/ }
+              ingest:
+                max_file_size: 512M
+                mime_type_validation: false
+                allowed_mime_types: [application/pdf, image/*]
+                storage_selection: round_robin
+                preferred_region: eu
+                health_check_interval: 10s
+                circuit_breaker_enabled: true
+                circuit_breaker_failure_threshold: 3
+                circuit_breaker_success_threshold: 4
+                circuit_breaker_timeout: 2m
+            """, "/x/config.yaml").Server.Ingest;
+        Assert.Equal(new StorageElementConfig { Id = "se1", Location = "/srv/se1/", Mode = "rw", Capacity = 100L << 30, Region = "eu" }, ingest.StorageElements![0]);
+        Assert.Equal(1L << 40, ingest.StorageElements[1].Capacity);
+        Assert.Equal("rw", ingest.StorageElements[2].Mode);
+        Assert.Equal(512L << 20, ingest.MaxFileSize);
+        Assert.False(ingest.MimeTypeValidation);
+        Assert.Equal(["application/pdf", "image/*"], ingest.AllowedMimeTypes);
+        Assert.Equal("round_robin", ingest.StorageSelection);
+        Assert.Equal("eu", ingest.PreferredRegion);
+        Assert.Equal(TimeSpan.FromSeconds(10), ingest.HealthCheckInterval);
+        Assert.Equal(3, ingest.CircuitBreakerFailureThreshold);
+        Assert.Equal(4, ingest.CircuitBreakerSuccessThreshold);
+        Assert.Equal(TimeSpan.FromMinutes(2), ingest.CircuitBreakerTimeout);
+    }
+
+    [Theory]
+    [InlineData("  storage_elements:\n    - { id: se1, location: /a/, mode: write }", "config.yaml:3: server.storage_elements[0].mode: 'write' is not a mode")]
+    [InlineData("  storage_elements:\n    - { id: se1, location: /a/ }\n    - { id: se1, location: /b/ }", "config.yaml:4: server.storage_elements[1]: the id 'se1' is used twice")]
+    [InlineData("  storage_elements:\n    - { id: se1 }", "config.yaml:3: server.storage_elements[0]: 'location' is missing")]
+    [InlineData("  storage_elements:\n    - { id: se1, location: /a/, size: 1G }", "unknown key 'size'")]
+    [InlineData("  ingest:\n    storage_selection: fastest", "config.yaml:3: server.ingest.storage_selection: 'fastest' is not one of least_used, round_robin, random")]
+    [InlineData("  ingest:\n    max_file_size: huge", "server.ingest.max_file_size: 'huge' is not a size")]
+    [InlineData("  ingest:\n    colour: blue", "server.ingest: unknown key 'colour'")]
+    public void Parse_BadIngestKey_NamesTheLineAndKey(string section, string expected)
+    {
+        Assert.Contains(expected, Fails("server:\n" + section + "\n"), StringComparison.Ordinal);
+    }
+}

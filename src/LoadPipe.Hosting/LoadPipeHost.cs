@@ -1,6 +1,7 @@
 using LoadPipe.Core.Errors;
 using LoadPipe.Core.Locations;
 using LoadPipe.Core.Manifest;
+using LoadPipe.Core.Notifications;
 using LoadPipe.Core.Stages;
 using LoadPipe.Core.Transfers;
 using LoadPipe.Core.Uploads;
@@ -97,8 +98,16 @@ public sealed class LoadPipeHost : IAsyncDisposable
         return new UploadService(manifest, Resolver.Resolve, Stages, options, Time, Loggers.CreateLogger("LoadPipe.Uploads"));
     }
 
+    /// <summary>Sends a session's summary to a completion webhook (--on-complete): JSON with its length, retried 5 times
+    /// a second apart. Every front that finishes sessions reports them the same way.</summary>
+    public Task NotifyAsync(Uri url, SessionRecord record, CancellationToken cancellationToken = default) =>
+        new SessionNotifier(_notifications, 5, TimeSpan.FromSeconds(1)).SendAsync(url, SessionReport.From(record), cancellationToken);
+
+    private readonly HttpClient _notifications = new() { Timeout = TimeSpan.FromSeconds(30) };
+
     public async ValueTask DisposeAsync()
     {
+        _notifications.Dispose();
         if (_manifest is not null) await _manifest.DisposeAsync().ConfigureAwait(false);
         _manifestGate.Dispose();
         Google.Http.Dispose();

@@ -72,30 +72,21 @@ public static class FetchCommand
                 ? TimeSpan.FromSeconds(seconds)
                 : throw new LoadPipeException(ErrorKind.Usage, $"--plugin-timeout '{t}': expected a number of seconds")
             : TimeSpan.FromSeconds(60);
-        var retry = HttpDownloader.CreateRetryPolicy(retries, session.Host.Time, logger);
-
-        var specs = parse.GetValue(Processor) is { Length: > 0 } given ? given : ["sha256"];
-        var processors = specs.Select(spec => FetchSpecs.Processor(spec, options.Processors, timeout)).ToList();
         var simulate = parse.GetValue(Simulate);
-        options.Destination = (simulate ? "fetch-simulated:" : "fetch:") + string.Join(",", specs);
-
-        using var client = HttpDownloader.CreateClient(options.PerHost);
-        var posts = new List<IPostProcessor>();
-        var toStdout = false;
-        try
+        var run = await FetchRun.CreateAsync(new FetchRunSettings
         {
-            foreach (var spec in parse.GetValue(PostProcessor) ?? [])
-            {
-                posts.Add(FetchSpecs.PostProcessor(spec, processors, client, retry, message => logger.LogWarning("{Message}", message)));
-                toStdout |= FetchSpecs.WritesToStdout(spec);
-            }
-
-            IDownloader downloader = simulate
-                ? new SimulatedDownloader(parse.GetValue(SimulateSeed) ?? 0,
-                    SimulatedDownloader.ParseSizeRange(parse.GetValue(SimulateSize) ?? SimulatedDownloader.DefaultSize),
-                    SimulatedDownloader.ParseLatencyRange(parse.GetValue(SimulateLatency) ?? SimulatedDownloader.DefaultLatency), session.Host.Time)
-                : new HttpDownloader(new HttpStorage(new Uri("http://localhost/"), client), retry, new PerHostLimiter(options.PerHost));
-
+            Options = options,
+            Processors = parse.GetValue(Processor) ?? [],
+            PostProcessors = parse.GetValue(PostProcessor) ?? [],
+            Retries = retries,
+            PluginTimeout = timeout,
+            Simulation = simulate
+                ? new FetchSimulation(parse.GetValue(SimulateSeed) ?? 0, parse.GetValue(SimulateSize) ?? SimulatedDownloader.DefaultSize,
+                    parse.GetValue(SimulateLatency) ?? SimulatedDownloader.DefaultLatency)
+                : null,
+        }, session.Host.Time, logger).ConfigureAwait(false);
+        await using (run.ConfigureAwait(false))
+        {
             var listName = parse.GetValue(Files)!;
             Stream list;
             if (listName == "-") list = Console.OpenStandardInput();
@@ -111,22 +102,16 @@ public static class FetchCommand
                 }
             }
             var manifest = await session.Host.ManifestAsync(stop).ConfigureAwait(false);
-            var pipeline = new FetchPipeline(downloader, processors, posts, options, manifest, logger);
             FetchSummary summary;
             await using (list.ConfigureAwait(false))
             {
                 var shown = listName == "-" ? "stdin" : listName;
                 var source = listName == "-" ? "-" : Location.LocalKey(Path.GetFullPath(listName));
-                summary = await pipeline.RunAsync(FetchListReader.ReadAsync(list, shown), new SessionStart("fetch", source, options.Destination, parse.GetValue(Project)), stop)
+                summary = await run.RunAsync(FetchListReader.ReadAsync(list, shown), new SessionStart("fetch", source, options.Destination, parse.GetValue(Project)), manifest, stop)
                     .ConfigureAwait(false);
             }
-            Write(summary, session.Json, session.Quiet, toStdout ? Console.Error : Console.Out);
+            Write(summary, session.Json, session.Quiet, run.WritesToStdout ? Console.Error : Console.Out);
             return summary.Status == SessionStatus.Interrupted ? SummaryWriter.Interrupted : SummaryWriter.ExitCode(summary.Status);
-        }
-        finally
-        {
-            foreach (var post in posts) await post.DisposeAsync().ConfigureAwait(false);
-            foreach (var p in processors.OfType<IAsyncDisposable>()) await p.DisposeAsync().ConfigureAwait(false);
         }
     }
 

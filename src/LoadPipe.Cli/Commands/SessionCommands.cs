@@ -15,7 +15,6 @@ namespace LoadPipe.Cli.Commands;
 /// <summary>`lp sessions`, `lp retry SESSION`, `lp notify SESSION URL`: seed 004's sessions and retries.</summary>
 public static class SessionCommands
 {
-    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(30) };
 
     public static Command Sessions()
     {
@@ -94,7 +93,7 @@ public static class SessionCommands
             var manifest = await session.Host.ManifestAsync(ct).ConfigureAwait(false);
             var record = await manifest.GetSessionAsync(parse.GetValue(sessionId), ct).ConfigureAwait(false)
                 ?? throw new LoadPipeException(ErrorKind.Usage, $"session {parse.GetValue(sessionId)} does not exist (see lp sessions)");
-            await SendAsync(parse.GetValue(url)!, record, ct).ConfigureAwait(false);
+            await SendAsync(session, parse.GetValue(url)!, record, ct).ConfigureAwait(false);
             return 0;
         }));
         return command;
@@ -106,7 +105,7 @@ public static class SessionCommands
         if (parse.GetValue(flags.OnComplete) is not { } url) return;
         try
         {
-            await SendAsync(url, record, cancellationToken).ConfigureAwait(false);
+            await SendAsync(session, url, record, cancellationToken).ConfigureAwait(false);
         }
         catch (LoadPipeException e) when (e.Kind != ErrorKind.Usage)
         {
@@ -114,10 +113,10 @@ public static class SessionCommands
         }
     }
 
-    private static async Task SendAsync(string url, SessionRecord record, CancellationToken cancellationToken)
+    private static async Task SendAsync(CliSession session, string url, SessionRecord record, CancellationToken cancellationToken)
     {
         if (!Uri.TryCreate(url, UriKind.Absolute, out var uri))
             throw new LoadPipeException(ErrorKind.Usage, $"'{Location.Redact(url)}' is not a URL");
-        await new SessionNotifier(Http, 5, TimeSpan.FromSeconds(1)).SendAsync(uri, SessionReport.From(record), cancellationToken).ConfigureAwait(false);
+        await session.Host.NotifyAsync(uri, record, cancellationToken).ConfigureAwait(false);
     }
 }

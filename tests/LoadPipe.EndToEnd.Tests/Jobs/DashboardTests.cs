@@ -66,7 +66,9 @@ public sealed class DashboardTests
         await lateRow.ClickAsync();
         await Expect(page.Locator("#attempts li")).ToHaveCountAsync(2);
         await Expect(page.Locator("#attempts li").First).ToContainTextAsync("late.bin");
-        await Expect(page.Locator("#workers li")).ToContainTextAsync("running", new() { Timeout = Long });
+        // The worker with its heartbeat: idle by now (every job has ended), its 2 slots free.
+        await Expect(page.Locator("#workers li")).ToContainTextAsync("idle · 0/2", new() { Timeout = Long });
+        await Expect(page.Locator("#workers li")).ToContainTextAsync("heartbeat");
         await Shoot(page, "dashboard-1280x800-detail.png");
         await page.Locator(".filters button", new() { HasText = "cancelled" }).ClickAsync();
         await Expect(page.Locator("tr.job")).ToHaveCountAsync(1);

@@ -40,21 +40,24 @@ public sealed class FetchRun : IAsyncDisposable
 {
     private readonly HttpClient _client;
     private readonly List<IFileProcessor> _processors;
-    private readonly List<IPostProcessor> _posts = [];
-    private IDownloader _downloader;
+    private readonly List<IPostProcessor> _posts;
+    private readonly IDownloader _downloader;
     private readonly FetchOptions _options;
     private readonly ILogger _logger;
 
     /// <summary>True when a post-processor writes its results to standard output (jsonl:-), so the summary must not.</summary>
-    public bool WritesToStdout { get; private set; }
+    public bool WritesToStdout { get; }
 
-    private FetchRun(FetchOptions options, ILogger logger, HttpClient client, List<IFileProcessor> processors)
+    private FetchRun(FetchOptions options, ILogger logger, HttpClient client, List<IFileProcessor> processors,
+        List<IPostProcessor> posts, IDownloader downloader, bool writesToStdout)
     {
         _options = options;
         _logger = logger;
         _client = client;
         _processors = processors;
-        _downloader = null!;
+        _posts = posts;
+        _downloader = downloader;
+        WritesToStdout = writesToStdout;
     }
 
     /// <summary>Builds the run. A bad spec is a usage error, with whatever was built before it stopped again.</summary>
@@ -62,26 +65,28 @@ public sealed class FetchRun : IAsyncDisposable
     {
         var options = settings.Options;
         var specs = settings.Processors is { Count: > 0 } given ? given : ["sha256"];
+        var client = HttpDownloader.CreateClient(options.PerHost);
         var processors = new List<IFileProcessor>();
-        var run = new FetchRun(options, logger, HttpDownloader.CreateClient(options.PerHost), processors);
+        var posts = new List<IPostProcessor>();
         try
         {
             foreach (var spec in specs) processors.Add(FetchSpecs.Processor(spec, options.Processors, settings.PluginTimeout));
             options.Destination = (settings.Simulation is null ? "fetch:" : "fetch-simulated:") + string.Join(",", specs);
             var retry = HttpDownloader.CreateRetryPolicy(settings.Retries, time, logger);
+            var writesToStdout = false;
             foreach (var spec in settings.PostProcessors)
             {
-                run._posts.Add(FetchSpecs.PostProcessor(spec, processors, run._client, retry, message => logger.LogWarning("{Message}", message)));
-                run.WritesToStdout |= FetchSpecs.WritesToStdout(spec);
+                posts.Add(FetchSpecs.PostProcessor(spec, processors, client, retry, message => logger.LogWarning("{Message}", message)));
+                writesToStdout |= FetchSpecs.WritesToStdout(spec);
             }
-            run._downloader = settings.Simulation is { } s
+            IDownloader downloader = settings.Simulation is { } s
                 ? new SimulatedDownloader(s.Seed, SimulatedDownloader.ParseSizeRange(s.Size), SimulatedDownloader.ParseLatencyRange(s.Latency), time)
-                : new HttpDownloader(new HttpStorage(new Uri("http://localhost/"), run._client), retry, new PerHostLimiter(options.PerHost));
-            return run;
+                : new HttpDownloader(new HttpStorage(new Uri("http://localhost/"), client), retry, new PerHostLimiter(options.PerHost));
+            return new FetchRun(options, logger, client, processors, posts, downloader, writesToStdout);
         }
         catch
         {
-            await run.DisposeAsync().ConfigureAwait(false);
+            await DisposePartsAsync(posts, processors, client).ConfigureAwait(false);
             throw;
         }
     }
@@ -90,10 +95,12 @@ public sealed class FetchRun : IAsyncDisposable
     public Task<FetchSummary> RunAsync(IAsyncEnumerable<FetchEntry> entries, SessionStart start, IManifest? manifest, CancellationToken cancellationToken) =>
         new FetchPipeline(_downloader, _processors, _posts, _options, manifest, _logger).RunAsync(entries, start, cancellationToken);
 
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync() => DisposePartsAsync(_posts, _processors, _client);
+
+    private static async ValueTask DisposePartsAsync(List<IPostProcessor> posts, List<IFileProcessor> processors, HttpClient client)
     {
-        foreach (var post in _posts) await post.DisposeAsync().ConfigureAwait(false);
-        foreach (var p in _processors.OfType<IAsyncDisposable>()) await p.DisposeAsync().ConfigureAwait(false);
-        _client.Dispose();
+        foreach (var post in posts) await post.DisposeAsync().ConfigureAwait(false);
+        foreach (var p in processors.OfType<IAsyncDisposable>()) await p.DisposeAsync().ConfigureAwait(false);
+        client.Dispose();
     }
 }

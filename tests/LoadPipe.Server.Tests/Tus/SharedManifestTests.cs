@@ -1,7 +1,6 @@
 using System.Net;
 using System.Text;
 using LoadPipe.Server.Tests.Support;
-using Npgsql;
 using static LoadPipe.Server.Tests.Support.TusCalls;
 
 namespace LoadPipe.Server.Tests.Tus;
@@ -13,19 +12,11 @@ public sealed class SharedManifestTests
     [Fact]
     public async Task TwoServersSharingAPostgresManifest_EachContinuesTheOthersUpload()
     {
-        var postgres = Environment.GetEnvironmentVariable("LP_TEST_POSTGRES") is { Length: > 0 } s ? s
-            : throw new InvalidOperationException("LP_TEST_POSTGRES is not set: run scripts/test.sh, which starts PostgreSQL");
-        var database = "lp_srv_" + Guid.NewGuid().ToString("N")[..12];
-        await using (var c = new NpgsqlConnection(postgres))
-        {
-            await c.OpenAsync();
-            await using var create = new NpgsqlCommand($"CREATE DATABASE {database}", c);
-            await create.ExecuteNonQueryAsync();
-        }
+        await using var database = await PostgresDatabase.CreateAsync();
         var destination = Directory.CreateTempSubdirectory("lp-shared-");
         try
         {
-            var manifest = new NpgsqlConnectionStringBuilder(postgres) { Database = database }.ConnectionString;
+            var manifest = database.ConnectionString;
             await using (var a = await RunningServer.StartAsync(manifest: manifest, configure: x => x with { Destination = destination.FullName + "/" }))
             await using (var b = await RunningServer.StartAsync(manifest: manifest, configure: x => x with { Destination = destination.FullName + "/" }))
             {
@@ -46,30 +37,17 @@ public sealed class SharedManifestTests
         finally
         {
             destination.Delete(recursive: true);
-            NpgsqlConnection.ClearAllPools();
-            await using var c = new NpgsqlConnection(postgres);
-            await c.OpenAsync();
-            await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {database} WITH (FORCE)", c);
-            await drop.ExecuteNonQueryAsync();
         }
     }
 
     [Fact]
     public async Task TwoServersSharingAPostgresManifest_SameFilenameAtOnce_EachUploadGetsAnObjectOfItsOwn()
     {
-        var postgres = Environment.GetEnvironmentVariable("LP_TEST_POSTGRES") is { Length: > 0 } s ? s
-            : throw new InvalidOperationException("LP_TEST_POSTGRES is not set: run scripts/test.sh, which starts PostgreSQL");
-        var database = "lp_srv_" + Guid.NewGuid().ToString("N")[..12];
-        await using (var c = new NpgsqlConnection(postgres))
-        {
-            await c.OpenAsync();
-            await using var create = new NpgsqlCommand($"CREATE DATABASE {database}", c);
-            await create.ExecuteNonQueryAsync();
-        }
+        await using var database = await PostgresDatabase.CreateAsync();
         var destination = Directory.CreateTempSubdirectory("lp-shared-");
         try
         {
-            var manifest = new NpgsqlConnectionStringBuilder(postgres) { Database = database }.ConnectionString;
+            var manifest = database.ConnectionString;
             await using (var a = await RunningServer.StartAsync(manifest: manifest, configure: x => x with { Destination = destination.FullName + "/" }))
             await using (var b = await RunningServer.StartAsync(manifest: manifest, configure: x => x with { Destination = destination.FullName + "/" }))
             {
@@ -100,11 +78,6 @@ public sealed class SharedManifestTests
         finally
         {
             destination.Delete(recursive: true);
-            NpgsqlConnection.ClearAllPools();
-            await using var c = new NpgsqlConnection(postgres);
-            await c.OpenAsync();
-            await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {database} WITH (FORCE)", c);
-            await drop.ExecuteNonQueryAsync();
         }
     }
 }

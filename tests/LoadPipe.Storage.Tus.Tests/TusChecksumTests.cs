@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using LoadPipe.Core.Errors;
 using LoadPipe.Core.Storage;
 using LoadPipe.Storage.Tus.Tests.Support;
+using static LoadPipe.Storage.Tus.Tests.Support.TusUploads;
 
 namespace LoadPipe.Storage.Tus.Tests;
 
@@ -9,8 +10,6 @@ namespace LoadPipe.Storage.Tus.Tests;
 /// with the best algorithm it offers; a 460 is a transient error whose retry sends the chunk again.</summary>
 public sealed class TusChecksumTests
 {
-    private const int Chunk = 64 << 10;
-
     [Fact]
     public async Task WriteAsync_ServerOffersChecksum_EveryPatchCarriesTheBestOfferedAlgorithm()
     {
@@ -42,7 +41,7 @@ public sealed class TusChecksumTests
     {
         await using var server = await ChecksumTusServer.StartAsync("sha1");
         var content = Random(2 * Chunk);
-        var storage = Storage(server);
+        var storage = StorageOn(server);
         await using var session = await storage.BeginWriteAsync("folder/file.bin", new WriteRequest { ExpectedSize = content.Length });
         await session.WriteAsync(content.AsMemory(0, Chunk));
         server.FailNextWith460 = true;
@@ -64,7 +63,7 @@ public sealed class TusChecksumTests
         server.RequiredToken = "s3cr3t-token";
         var content = Random(Chunk + 10);
         var withToken = new TusStorageFactory().Create(new TusStorageOptions { Name = "auth", Endpoint = server.Endpoint, BearerToken = "s3cr3t-token" });
-        var withoutToken = Storage(server);
+        var withoutToken = StorageOn(server);
 
         await UploadAsync(withToken, content);
         var refused = await Assert.ThrowsAnyAsync<LoadPipeException>(() => withoutToken.BeginWriteAsync("folder/file.bin", new WriteRequest { ExpectedSize = 1 }));
@@ -72,26 +71,5 @@ public sealed class TusChecksumTests
         Assert.Equal(SHA256.HashData(content), SHA256.HashData(server.Content));
         Assert.Equal(ErrorKind.Auth, refused.Kind);
         Assert.DoesNotContain("s3cr3t", refused.Message);
-    }
-
-    private static Task UploadAsync(ChecksumTusServer server, byte[] content) => UploadAsync(Storage(server), content);
-
-    private static async Task UploadAsync(TusStorage storage, byte[] content)
-    {
-        await using var session = await storage.BeginWriteAsync("folder/file.bin", new WriteRequest { ExpectedSize = content.Length });
-        var at = 0;
-        for (; content.Length - at > Chunk; at += Chunk) await session.WriteAsync(content.AsMemory(at, Chunk));
-        await session.WriteFinalAsync(content.AsMemory(at));
-        Assert.Equal(content.Length, (await session.CommitAsync()).Size);
-    }
-
-    private static TusStorage Storage(ChecksumTusServer server) =>
-        new TusStorageFactory().Create(new TusStorageOptions { Name = "checksums", Endpoint = server.Endpoint });
-
-    private static byte[] Random(int size)
-    {
-        var bytes = new byte[size];
-        new Random(5).NextBytes(bytes);
-        return bytes;
     }
 }

@@ -3,6 +3,7 @@ using LoadPipe.Core.Errors;
 using LoadPipe.Core.Locations;
 using LoadPipe.Core.Storage;
 using LoadPipe.Storage.Tus.Tests.Support;
+using static LoadPipe.Storage.Tus.Tests.Support.TusUploads;
 
 namespace LoadPipe.Storage.Tus.Tests;
 
@@ -10,8 +11,6 @@ namespace LoadPipe.Storage.Tus.Tests;
 /// request headers.</summary>
 public sealed class TusCreationWithUploadTests
 {
-    private const int Chunk = 64 << 10;
-
     [Fact]
     public async Task WriteAsync_ServerOffersCreationWithUpload_TheFirstChunkGoesInThePostWithItsChecksum()
     {
@@ -19,7 +18,7 @@ public sealed class TusCreationWithUploadTests
         server.CreationWithUpload = true;
         var content = Random(3 * Chunk + 100);
 
-        await UploadAsync(Storage(server), content);
+        await UploadAsync(StorageOn(server), content);
 
         Assert.Equal([("POST", (long)Chunk), ("PATCH", Chunk), ("PATCH", Chunk), ("PATCH", 100)], server.Requests);
         Assert.Equal(4, server.ChecksumsReceived.Count);
@@ -36,7 +35,7 @@ public sealed class TusCreationWithUploadTests
         server.CreationWithUpload = true;
         var content = Random(size);
 
-        await using (var session = await Storage(server).BeginWriteAsync("folder/small.bin", new WriteRequest { ExpectedSize = size }))
+        await using (var session = await StorageOn(server).BeginWriteAsync("folder/small.bin", new WriteRequest { ExpectedSize = size }))
         {
             Assert.Null(session.ResumeState); // nothing to resume before the upload exists
             if (size > 0) await session.WriteFinalAsync(content);
@@ -81,24 +80,5 @@ public sealed class TusCreationWithUploadTests
 
         Assert.Equal(ErrorKind.Usage, e.Kind);
         Assert.DoesNotContain(value, e.Message);
-    }
-
-    private static async Task UploadAsync(TusStorage storage, byte[] content)
-    {
-        await using var session = await storage.BeginWriteAsync("folder/file.bin", new WriteRequest { ExpectedSize = content.Length });
-        var at = 0;
-        for (; content.Length - at > Chunk; at += Chunk) await session.WriteAsync(content.AsMemory(at, Chunk));
-        await session.WriteFinalAsync(content.AsMemory(at));
-        Assert.Equal(content.Length, (await session.CommitAsync()).Size);
-    }
-
-    private static TusStorage Storage(ChecksumTusServer server) =>
-        new TusStorageFactory().Create(new TusStorageOptions { Name = "creation", Endpoint = server.Endpoint });
-
-    private static byte[] Random(int size)
-    {
-        var bytes = new byte[size];
-        new Random(7).NextBytes(bytes);
-        return bytes;
     }
 }

@@ -35,6 +35,8 @@ public sealed class SessionRecordTests(FileServer server) : IClassFixture<FileSe
         // Nothing is left to retry of the old session: the rerun copied its file.
         var retry = await sandbox.LpAsync("retry", failed.Summary.Session.ToString(CultureInfo.InvariantCulture));
         Assert.Contains("no failed files to retry", retry.Stderr, StringComparison.Ordinal);
+        retry.AssertExitCode(0); // nothing of the session remains to be done
+
         Assert.Equal("failed", Assert.Single(await ManifestProbe.TransfersAsync(sandbox, failed.Summary.Session)).GetProperty("status").GetString());
     }
 

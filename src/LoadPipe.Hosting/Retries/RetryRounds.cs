@@ -36,14 +36,19 @@ public interface IRetryRoundsObserver
     void CopyFinished(TransferSummary summary);
 }
 
+/// <summary>What the rounds left: the session's record, whether any round had files to copy, and how many of the
+/// session's files are still not done anywhere (a file a later run completed counts as done, though the session's own
+/// record still shows its failure).</summary>
+public sealed record RetryOutcome(SessionRecord Session, bool Retried, int Remaining);
+
 /// <summary>
 /// Copies a session's failed, interrupted and pending files again, grouped by their recorded pipeline, in rounds. The
 /// transfers keep their keys, so what each confirmed is resumed, not sent again.
 /// </summary>
 public sealed class RetryRounds(LoadPipeHost host)
 {
-    /// <summary>The session after the last round, and whether any round had files to copy.</summary>
-    public async Task<(SessionRecord Session, bool Retried)> RunAsync(RetryRequest request, IRetryRoundsObserver observer,
+    /// <summary>The session after the last round, whether any round had files to copy, and what remains.</summary>
+    public async Task<RetryOutcome> RunAsync(RetryRequest request, IRetryRoundsObserver observer,
         CancellationToken cancellationToken = default)
     {
         var id = request.SessionId;
@@ -55,13 +60,7 @@ public sealed class RetryRounds(LoadPipeHost host)
         var retried = false;
         for (var round = 1; round <= maxRounds; round++)
         {
-            var failed = new List<TransferRecord>();
-            await foreach (var t in manifest.ListTransfersAsync(id, cancellationToken).ConfigureAwait(false))
-                if (t.Status is TransferStatus.Failed or TransferStatus.InProgress or TransferStatus.Pending) failed.Add(t);
-            // The session keeps its own record of the files it failed; a later run may have copied them since, and
-            // would only be skipped here, round after round.
-            var now = await manifest.FindTransfersAsync(failed.Select(t => t.Key).ToList(), cancellationToken).ConfigureAwait(false);
-            failed.RemoveAll(t => now.TryGetValue(t.Key, out var current) && current is { Status: TransferStatus.Completed } && current.SessionId != id);
+            var failed = await OutstandingAsync(manifest, id, cancellationToken).ConfigureAwait(false);
             if (failed.Count == 0) break;
             if (round > 1)
             {
@@ -83,6 +82,21 @@ public sealed class RetryRounds(LoadPipeHost host)
             }
         }
         var after = await manifest.GetSessionAsync(id, cancellationToken).ConfigureAwait(false) ?? record;
-        return (after, retried);
+        var remaining = await OutstandingAsync(manifest, id, cancellationToken).ConfigureAwait(false);
+        return new RetryOutcome(after, retried, remaining.Count);
+    }
+
+    /// <summary>The session's files not done: failed, interrupted or pending, and not completed since by another run.</summary>
+    private static async Task<List<TransferRecord>> OutstandingAsync(IManifest manifest, long id, CancellationToken cancellationToken)
+    {
+        var failed = new List<TransferRecord>();
+        await foreach (var t in manifest.ListTransfersAsync(id, cancellationToken).ConfigureAwait(false))
+            if (t.Status is TransferStatus.Failed or TransferStatus.InProgress or TransferStatus.Pending) failed.Add(t);
+        if (failed.Count == 0) return failed;
+        // The session keeps its own record of the files it failed; a later run may have copied them since, and
+        // would only be skipped here, round after round.
+        var now = await manifest.FindTransfersAsync(failed.Select(t => t.Key).ToList(), cancellationToken).ConfigureAwait(false);
+        failed.RemoveAll(t => now.TryGetValue(t.Key, out var current) && current is { Status: TransferStatus.Completed } && current.SessionId != id);
+        return failed;
     }
 }

@@ -50,13 +50,14 @@ public sealed class RetryRoundsTests
         var id = await FailedSessionAsync(folder, host);
         var recorder = new Recorder(afterFirstCopy: () => File.Delete(folder["out"]));
 
-        var (session, retried) = await host.Retries.RunAsync(
+        var (session, retried, remaining) = await host.Retries.RunAsync(
             new RetryRequest(id, new JobSettings { Retries = 0 }, new Dictionary<string, string>()) { MaxRounds = 3, FirstDelay = TimeSpan.Zero },
             recorder);
 
         Assert.True(retried);
         Assert.Equal(["copy failed", "wait 2/3 1 files 0s", "copy completed"], recorder.Events);
         Assert.Equal(SessionStatus.Completed, session.Status);
+        Assert.Equal(0, remaining);
         Assert.Equal("hello, again", File.ReadAllText(folder["out/in.txt"]));
     }
 
@@ -70,11 +71,27 @@ public sealed class RetryRoundsTests
         await host.Retries.RunAsync(new RetryRequest(id, new JobSettings(), new Dictionary<string, string>()), new Recorder());
         var recorder = new Recorder();
 
-        var (session, retried) = await host.Retries.RunAsync(new RetryRequest(id, new JobSettings(), new Dictionary<string, string>()) { MaxRounds = 3 }, recorder);
+        var (session, retried, remaining) = await host.Retries.RunAsync(new RetryRequest(id, new JobSettings(), new Dictionary<string, string>()) { MaxRounds = 3 }, recorder);
 
         Assert.False(retried);
         Assert.Empty(recorder.Events);
         Assert.Equal(SessionStatus.Completed, session.Status);
+        Assert.Equal(0, remaining);
+    }
+
+    [Fact]
+    public async Task RunAsync_FaultStays_TheFileRemains()
+    {
+        using var folder = new HostFolder();
+        await using var host = folder.Host();
+        var id = await FailedSessionAsync(folder, host);
+
+        var (session, retried, remaining) = await host.Retries.RunAsync(
+            new RetryRequest(id, new JobSettings { Retries = 0 }, new Dictionary<string, string>()), new Recorder());
+
+        Assert.True(retried);
+        Assert.Equal(SessionStatus.Failed, session.Status);
+        Assert.Equal(1, remaining);
     }
 
     [Fact]

@@ -55,6 +55,10 @@ public sealed class RetryRounds(LoadPipeHost host)
         var manifest = await host.ManifestAsync(cancellationToken).ConfigureAwait(false);
         var record = await manifest.GetSessionAsync(id, cancellationToken).ConfigureAwait(false)
             ?? throw new LoadPipeException(ErrorKind.Usage, $"session {id} does not exist (see lp sessions)");
+        // A fetch run's files are list entries, not locations: its own command resumes it.
+        if (record.Command == "fetch")
+            throw new LoadPipeException(ErrorKind.Usage,
+                $"session {id} is an lp fetch run: run lp fetch with the same list again (it skips the entries already done)");
         var engine = host.CreateEngine(manifest);
         var maxRounds = Math.Max(1, request.MaxRounds);
         var retried = false;

@@ -95,6 +95,21 @@ public sealed class RetryRoundsTests
     }
 
     [Fact]
+    public async Task RunAsync_FetchSession_IsUsageErrorNamingLpFetch()
+    {
+        using var folder = new HostFolder();
+        await using var host = folder.Host();
+        var manifest = await host.ManifestAsync();
+        var id = await manifest.BeginSessionAsync(new SessionStart("fetch", "list.json", "fetch:sha256"));
+
+        var e = await Assert.ThrowsAsync<LoadPipeException>(() =>
+            host.Retries.RunAsync(new RetryRequest(id, new JobSettings(), new Dictionary<string, string>()), new Recorder()));
+
+        Assert.Equal(ErrorKind.Usage, e.Kind);
+        Assert.Equal($"session {id} is an lp fetch run: run lp fetch with the same list again (it skips the entries already done)", e.Message);
+    }
+
+    [Fact]
     public async Task RunAsync_UnknownSession_IsUsageError()
     {
         using var folder = new HostFolder();

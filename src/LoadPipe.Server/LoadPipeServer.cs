@@ -102,9 +102,13 @@ public sealed class LoadPipeServer : IAsyncDisposable
                     }));
             limiter.OnRejected = (context, _) =>
             {
-                context.HttpContext.Response.Headers.RetryAfter = "60";
-                return new ValueTask(Problem.WriteAsync(context.HttpContext, StatusCodes.Status429TooManyRequests,
-                    $"more than {settings.RequestsPerMinute} requests a minute from this client"));
+                var http = context.HttpContext;
+                http.Response.Headers.RetryAfter = "60";
+                var message = $"more than {settings.RequestsPerMinute} requests a minute from this client";
+                // The ingest API answers its own error body, as for every other refusal under /api.
+                return new ValueTask(http.Request.Path.StartsWithSegments(IngestErrorResponses.ApiPrefix, StringComparison.Ordinal)
+                    ? IngestErrorResponses.WriteAsync(http, StatusCodes.Status429TooManyRequests, IngestErrors.RateLimited, message)
+                    : Problem.WriteAsync(http, StatusCodes.Status429TooManyRequests, message));
             };
         });
 

@@ -39,6 +39,8 @@ public static class FilesApi
         Protect(files.MapGet("/{id}", c => FileHandlers.GetAsync(c, ingest)), ReadScope);
         Protect(files.MapMethods("/{id}/content", ["GET", "HEAD"], c => FileHandlers.ContentAsync(c, ingest)), ReadScope);
         Protect(files.MapDelete("/{id}", c => FileHandlers.DeleteAsync(c, ingest)), DeleteScope);
+        Protect(files.MapPost("/{id}/transfer", c => ingest.Transfers!.StartAsync(c)), TransferScope);
+        Protect(files.MapGet("/transfer/{id}", c => ingest.Transfers!.StatusAsync(c)), TransferScope);
         Protect(endpoints.MapGet("/api/storage-elements", c => StorageElements.StorageElementsEndpoint.HandleAsync(c, ingest)), ReadScope);
         return endpoints;
 

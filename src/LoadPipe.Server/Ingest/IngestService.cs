@@ -43,6 +43,9 @@ public sealed class IngestService(
 
     public Task<IManifest> ManifestAsync(CancellationToken cancellationToken) => openManifest(cancellationToken);
 
+    /// <summary>Transfers between elements (docs/ingest.md, "Transfers"); set by <see cref="IngestWiring"/>.</summary>
+    public Transfers.FileTransfers? Transfers { get; set; }
+
     public async Task<FileRecordStore> RecordsAsync(CancellationToken cancellationToken) =>
         _records ??= FileRecordStore.Over(await openManifest(cancellationToken).ConfigureAwait(false));
 

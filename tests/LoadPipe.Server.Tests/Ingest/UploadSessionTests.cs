@@ -220,4 +220,18 @@ public sealed class UploadSessionTests
         await using var server = await RunningServer.StartAsync(configure: Ingest(i => i with { ResumableUploads = false }));
         await AssertErrorAsync(await PartAsync(server.Client, Guid.NewGuid().ToString(), Pdf(1000), 0, 999), 400, IngestErrors.InvalidRequest);
     }
+
+    [Fact]
+    public void Environment_SeedsSessionVariables_AreRead()
+    {
+        var settings = IngestSettings.From(IngestEnvironment.Apply(new IngestConfig(), name => name switch
+        {
+            "UPLOAD_SESSION_TTL_HOURS" => "3",
+            "RESUMABLE_UPLOADS_ENABLED" => "false",
+            _ => null,
+        }), "/tmp/x/");
+        Assert.Equal(TimeSpan.FromHours(3), settings.UploadSessionTtl);
+        Assert.False(settings.ResumableUploads);
+        Assert.Equal(TimeSpan.FromHours(2), IngestSettings.From(new IngestConfig(), "/tmp/x/").UploadSessionTtl);
+    }
 }

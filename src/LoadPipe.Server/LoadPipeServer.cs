@@ -7,6 +7,7 @@ using LoadPipe.Server.Health;
 using LoadPipe.Server.Jobs;
 using LoadPipe.Server.Ingest;
 using LoadPipe.Server.Metrics;
+using LoadPipe.Server.OpenApi;
 using LoadPipe.Server.Problems;
 using LoadPipe.Server.Tus;
 using Microsoft.AspNetCore.Builder;
@@ -15,6 +16,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -40,6 +42,11 @@ public sealed class LoadPipeServer : IAsyncDisposable
     }
 
     public TusStore Store { get; }
+
+    /// <summary>The route patterns mapped, with their methods (the OpenAPI test compares them with the document).</summary>
+    internal IEnumerable<(string Pattern, IReadOnlyList<string> Methods)> Routes =>
+        ((IEndpointRouteBuilder)_app).DataSources.SelectMany(d => d.Endpoints).OfType<RouteEndpoint>()
+            .Select(e => (e.RoutePattern.RawText ?? "", e.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods ?? []));
 
     /// <summary>The ingest API's parts (docs/ingest.md): its storage elements and file records.</summary>
     public IngestService Ingest { get; }
@@ -102,9 +109,13 @@ public sealed class LoadPipeServer : IAsyncDisposable
                     }));
             limiter.OnRejected = (context, _) =>
             {
-                context.HttpContext.Response.Headers.RetryAfter = "60";
-                return new ValueTask(Problem.WriteAsync(context.HttpContext, StatusCodes.Status429TooManyRequests,
-                    $"more than {settings.RequestsPerMinute} requests a minute from this client"));
+                var http = context.HttpContext;
+                http.Response.Headers.RetryAfter = "60";
+                var message = $"more than {settings.RequestsPerMinute} requests a minute from this client";
+                // The ingest API answers its own error body, as for every other refusal under /api.
+                return new ValueTask(http.Request.Path.StartsWithSegments(IngestErrorResponses.ApiPrefix, StringComparison.Ordinal)
+                    ? IngestErrorResponses.WriteAsync(http, StatusCodes.Status429TooManyRequests, IngestErrors.RateLimited, message)
+                    : Problem.WriteAsync(http, StatusCodes.Status429TooManyRequests, message));
             };
         });
 
@@ -140,6 +151,10 @@ public sealed class LoadPipeServer : IAsyncDisposable
         });
         app.MapDashboard();
         app.MapFilesApi(ingest, requireScopes: settings.Jwt is not null);
+        app.MapOpenApiDocument(endpoint =>
+        {
+            if (settings.Jwt is not null) endpoint.RequireAuthorization(JwtAuthentication.AnyTokenPolicy);
+        });
         var scrape = app.MapPrometheusScrapingEndpoint("/metrics");
         if (settings.Jwt is not null) scrape.RequireAuthorization(JwtAuthentication.AnyTokenPolicy);
         return new LoadPipeServer(app, store, ingest);

@@ -53,6 +53,12 @@ public sealed record IngestConfig
 
     /// <summary>`ingest.audit_log`: the file the audit log's JSON lines are appended to; null: no audit log.</summary>
     public string? AuditLog { get; init; }
+
+    /// <summary>`ingest.resumable_uploads`: take uploads in parts under `X-Upload-Session-ID`.</summary>
+    public bool? ResumableUploads { get; init; }
+
+    /// <summary>`ingest.upload_session_ttl`: how long an upload session may stay idle before the sweeper removes it.</summary>
+    public TimeSpan? UploadSessionTtl { get; init; }
 }
 
 /// <summary>One storage element: a LoadPipe location with the seed's attributes. The same shape is read from the

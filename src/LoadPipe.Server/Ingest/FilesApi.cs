@@ -31,11 +31,16 @@ public static class FilesApi
     public static IEndpointRouteBuilder MapFilesApi(this IEndpointRouteBuilder endpoints, IngestService ingest, bool requireScopes)
     {
         var files = endpoints.MapGroup("/api/files");
-        Protect(files.MapPost("/upload", c => UploadHandler.HandleAsync(c, ingest)), UploadScope);
+        Protect(files.MapPost("/upload", c => c.Request.Headers.TryGetValue(UploadSessionHandler.Header, out var session)
+            ? UploadSessionHandler.HandleAsync(c, ingest, session.ToString())
+            : UploadHandler.HandleAsync(c, ingest)), UploadScope);
+        Protect(files.MapGet("/upload/session/{id}", c => UploadSessionHandler.StatusAsync(c, ingest)), UploadScope);
         Protect(files.MapPost("/batch/upload", c => BatchUploadHandler.HandleAsync(c, ingest)), UploadScope);
         Protect(files.MapGet("/{id}", c => FileHandlers.GetAsync(c, ingest)), ReadScope);
         Protect(files.MapMethods("/{id}/content", ["GET", "HEAD"], c => FileHandlers.ContentAsync(c, ingest)), ReadScope);
         Protect(files.MapDelete("/{id}", c => FileHandlers.DeleteAsync(c, ingest)), DeleteScope);
+        Protect(files.MapPost("/{id}/transfer", c => ingest.Transfers!.StartAsync(c)), TransferScope);
+        Protect(files.MapGet("/transfer/{id}", c => ingest.Transfers!.StatusAsync(c)), TransferScope);
         Protect(endpoints.MapGet("/api/storage-elements", c => StorageElements.StorageElementsEndpoint.HandleAsync(c, ingest)), ReadScope);
         return endpoints;
 

@@ -16,7 +16,7 @@ public static class IngestEnvironment
         "MAX_FILE_SIZE_MB", "MAX_BATCH_FILES", "MAX_BATCH_SIZE_MB", "MIME_TYPE_VALIDATION", "ALLOWED_MIME_TYPES",
         "STORAGE_SELECTION_STRATEGY", "STORAGE_HEALTH_CHECK_INTERVAL_SECONDS", "CIRCUIT_BREAKER_ENABLED",
         "CIRCUIT_BREAKER_FAILURE_THRESHOLD", "CIRCUIT_BREAKER_SUCCESS_THRESHOLD", "CIRCUIT_BREAKER_TIMEOUT_SECONDS",
-        "SAGA_RETRY_MAX_ATTEMPTS",
+        "SAGA_RETRY_MAX_ATTEMPTS", "RESUMABLE_UPLOADS_ENABLED", "UPLOAD_SESSION_TTL_HOURS",
     ];
 
     public static IngestConfig Apply(IngestConfig config, Func<string, string?> get) => config with
@@ -38,6 +38,8 @@ public static class IngestEnvironment
         CircuitBreakerSuccessThreshold = Int(get, "CIRCUIT_BREAKER_SUCCESS_THRESHOLD", 1, 1000) ?? config.CircuitBreakerSuccessThreshold,
         CircuitBreakerTimeout = Seconds(get, "CIRCUIT_BREAKER_TIMEOUT_SECONDS") ?? config.CircuitBreakerTimeout,
         SagaRetryMaxAttempts = Int(get, "SAGA_RETRY_MAX_ATTEMPTS", 1, 100) ?? config.SagaRetryMaxAttempts,
+        ResumableUploads = Bool(get, "RESUMABLE_UPLOADS_ENABLED") ?? config.ResumableUploads,
+        UploadSessionTtl = Int(get, "UPLOAD_SESSION_TTL_HOURS", 1, 720) is { } hours ? TimeSpan.FromHours(hours) : config.UploadSessionTtl,
     };
 
     private static string? Value(Func<string, string?> get, string name) => get(name) is { Length: > 0 } v ? v.Trim() : null;

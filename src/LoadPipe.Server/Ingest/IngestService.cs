@@ -38,6 +38,14 @@ public sealed class IngestService(
 
     public Task<IUploads> UploadsAsync(CancellationToken cancellationToken) => tus.UploadsAsync(cancellationToken);
 
+    /// <summary>The resumable uploads' in-process state (docs/ingest.md, "Upload sessions").</summary>
+    public UploadSessions Sessions { get; } = new();
+
+    public Task<IManifest> ManifestAsync(CancellationToken cancellationToken) => openManifest(cancellationToken);
+
+    /// <summary>Transfers between elements (docs/ingest.md, "Transfers"); set by <see cref="IngestWiring"/>.</summary>
+    public Transfers.FileTransfers? Transfers { get; set; }
+
     public async Task<FileRecordStore> RecordsAsync(CancellationToken cancellationToken) =>
         _records ??= FileRecordStore.Over(await openManifest(cancellationToken).ConfigureAwait(false));
 

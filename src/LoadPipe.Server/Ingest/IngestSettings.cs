@@ -35,6 +35,9 @@ public static class IngestDefaults
     /// <summary>Bytes one batch may hold: 1 GiB (MAX_BATCH_SIZE_MB=1024).</summary>
     public const long MaxBatchSize = 1L << 30;
 
+    /// <summary>How long an upload session may stay idle before the sweeper removes it: 2 h (UPLOAD_SESSION_TTL_HOURS=2).</summary>
+    public static readonly TimeSpan UploadSessionTtl = TimeSpan.FromHours(2);
+
     /// <summary>The id of the one element made from `uploads.destination` when no `storage_elements` are configured.</summary>
     public const string DefaultElementId = "default";
 }
@@ -58,6 +61,8 @@ public sealed record IngestSettings
     public long MaxBatchSize { get; init; } = IngestDefaults.MaxBatchSize;
     public Uri? WebhookUrl { get; init; }
     public string? AuditLog { get; init; }
+    public bool ResumableUploads { get; init; } = true;
+    public TimeSpan UploadSessionTtl { get; init; } = IngestDefaults.UploadSessionTtl;
 
     /// <summary>The settings of <paramref name="config"/>; without storage elements, one `edit` element named
     /// <see cref="IngestDefaults.DefaultElementId"/> at <paramref name="destination"/>.</summary>
@@ -86,6 +91,10 @@ public sealed record IngestSettings
             MaxBatchSize = config.MaxBatchSize ?? IngestDefaults.MaxBatchSize,
             WebhookUrl = config.WebhookUrl is { } url ? new Uri(url) : null,
             AuditLog = config.AuditLog,
+            ResumableUploads = config.ResumableUploads ?? true,
+            UploadSessionTtl = config.UploadSessionTtl is { } ttl && ttl > TimeSpan.Zero ? ttl
+                : config.UploadSessionTtl is null ? IngestDefaults.UploadSessionTtl
+                : throw new LoadPipeException(ErrorKind.Usage, "server.ingest.upload_session_ttl: give a duration above 0"),
         };
     }
 }

@@ -15,6 +15,8 @@ public static class IngestWiring
         var elements = new StorageElementRegistry(host.Resolver, ingest, host.Time);
         elements.Replace(ingest.StorageElements);
         var metrics = new IngestMetrics(() => elements.All);
-        return new IngestService(ingest, elements, tus, host.ManifestAsync, metrics, host.Time, logger);
+        var service = new IngestService(ingest, elements, tus, host.ManifestAsync, metrics, host.Time, logger);
+        service.Transfers = new Transfers.FileTransfers(host, service);
+        return service;
     }
 }

@@ -16,7 +16,7 @@ internal static class TusDeleteHandler
         var id = TusRequest.Id(context);
         var uploads = await store.UploadsAsync(context.RequestAborted).ConfigureAwait(false);
         var upload = await uploads.GetAsync(id, context.RequestAborted).ConfigureAwait(false);
-        if (upload is null || !await uploads.AbortAsync(id, CancellationToken.None).ConfigureAwait(false))
+        if (upload is null || Ingest.Files.UploadSessions.IsSession(upload) || !await uploads.AbortAsync(id, CancellationToken.None).ConfigureAwait(false))
         {
             await Problem.WriteAsync(context, StatusCodes.Status404NotFound).ConfigureAwait(false);
             return;

@@ -86,11 +86,13 @@ public sealed class TusStore(
         _gate.Dispose();
     }
 
-    /// <summary>The upload, or null when there is none or it has expired: an expired one is removed on the spot (as the
+    /// <summary>The upload, or null when there is none, it is an ingest API session, or it has expired: an expired one is removed on the spot (as the
     /// sweeper would), so that a client told 404 may start anew under the same name.</summary>
     public async Task<Upload?> LiveAsync(IUploads uploads, string id, CancellationToken cancellationToken)
     {
         var upload = await uploads.GetAsync(id, cancellationToken).ConfigureAwait(false);
+        // An ingest API session is that API's, with its checks: tus does not see it.
+        if (upload is not null && Ingest.Files.UploadSessions.IsSession(upload)) return null;
         if (upload is null || !IsExpired(upload)) return upload;
         await uploads.AbortAsync(id, CancellationToken.None).ConfigureAwait(false);
         return null;

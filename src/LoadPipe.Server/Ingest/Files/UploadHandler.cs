@@ -258,6 +258,10 @@ internal sealed class UploadForm(string? md5Header, string? sha256Header)
 
     public JsonElement? Metadata { get; private set; }
 
+    /// <summary>The hashes the client expects (hex), when it gave them.</summary>
+    public string? ExpectedMd5 => _md5;
+    public string? ExpectedSha256 => _sha256;
+
     /// <summary>The metadata's "owner", when it is a string.</summary>
     public string? Owner =>
         Metadata is { ValueKind: JsonValueKind.Object } m && m.TryGetProperty("owner", out var o) && o.ValueKind == JsonValueKind.String ? o.GetString() : null;

@@ -1,0 +1,13 @@
+using Microsoft.Extensions.Logging;
+
+namespace LoadPipe.Server;
+
+/// <summary>The ingest API's transfer log lines (event ids 2150-2159 of the ingest API's 2100-2199).</summary>
+internal static partial class Log
+{
+    [LoggerMessage(2150, LogLevel.Information, "file {FileId} transferred from {Source} to {Destination} (move: {Move})")]
+    public static partial void FileTransferred(ILogger logger, string fileId, string source, string destination, bool move);
+
+    [LoggerMessage(2151, LogLevel.Warning, "the transfer of file {FileId} to {Destination} failed: {Message}")]
+    public static partial void TransferFailed(ILogger logger, string fileId, string destination, string message);
+}

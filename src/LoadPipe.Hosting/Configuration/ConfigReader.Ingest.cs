@@ -13,6 +13,7 @@ public static partial class ConfigReader
         "max_file_size", "mime_type_validation", "allowed_mime_types", "storage_selection", "preferred_region", "health_check_interval",
         "circuit_breaker_enabled", "circuit_breaker_failure_threshold", "circuit_breaker_success_threshold", "circuit_breaker_timeout",
         "saga_retry_max_attempts", "webhook_url", "audit_log", "max_batch_files", "max_batch_size",
+        "clamav", "virus_scan_enabled",
     ];
 
     private static string Url(YamlNode node, string file, string where)
@@ -85,9 +86,30 @@ public static partial class ConfigReader
                 "audit_log" => s with { AuditLog = Scalar(value, file, at) },
                 "max_batch_files" => s with { MaxBatchFiles = Int(value, file, at, 1, 10_000) },
                 "max_batch_size" => s with { MaxBatchSize = Size(value, file, at) },
+                "clamav" => s with { ClamAv = ClamAv(Map(value, file, at), file) },
+                "virus_scan_enabled" => s with { VirusScanEnabled = Bool(value, file, at) },
                 _ => throw Error(file, keyNode, $"server.ingest: unknown key '{key}' (known: {string.Join(", ", IngestKeys)})"),
             };
         }
         return s;
+    }
+
+    private static ClamAvConfig ClamAv(YamlMappingNode node, string file)
+    {
+        var clamav = new ClamAvConfig();
+        foreach (var (keyNode, value) in node.Children)
+        {
+            var key = Key(keyNode, file);
+            var at = $"server.ingest.clamav.{key}";
+            clamav = key switch
+            {
+                "host" => clamav with { Host = Scalar(value, file, at) },
+                "port" => clamav with { Port = Int(value, file, at, 1, 65535) },
+                "timeout" => clamav with { Timeout = Duration(value, file, at) },
+                "fail_open" => clamav with { FailOpen = Bool(value, file, at) },
+                _ => throw Error(file, keyNode, $"server.ingest.clamav: unknown key '{key}' (known: host, port, timeout, fail_open)"),
+            };
+        }
+        return clamav;
     }
 }

@@ -53,6 +53,27 @@ public sealed record IngestConfig
 
     /// <summary>`ingest.audit_log`: the file the audit log's JSON lines are appended to; null: no audit log.</summary>
     public string? AuditLog { get; init; }
+
+    /// <summary>`ingest.clamav`: scan each file with clamd (INSTREAM) while it streams; null: no scan unless
+    /// <see cref="VirusScanEnabled"/> asks for one at clamd's default address.</summary>
+    public ClamAvConfig? ClamAv { get; init; }
+
+    /// <summary>`ingest.virus_scan_enabled` (the seed's VIRUS_SCAN_ENABLED): false turns the scan off even with a
+    /// `clamav` section; true turns it on (at 127.0.0.1:3310 without one). Null: on exactly when `clamav` is given.</summary>
+    public bool? VirusScanEnabled { get; init; }
+}
+
+/// <summary>`server.ingest.clamav`: where clamd listens (TCP), how long to wait for it, and what to do when it cannot be reached.</summary>
+public sealed record ClamAvConfig
+{
+    public string? Host { get; init; }
+    public int? Port { get; init; }
+
+    /// <summary>The longest wait for clamd: to connect, to take a chunk, to give its verdict.</summary>
+    public TimeSpan? Timeout { get; init; }
+
+    /// <summary>true: when clamd cannot be reached, files are stored unscanned (with a warning); default false (503).</summary>
+    public bool? FailOpen { get; init; }
 }
 
 /// <summary>One storage element: a LoadPipe location with the seed's attributes. The same shape is read from the

@@ -17,6 +17,7 @@ public static class IngestEnvironment
         "STORAGE_SELECTION_STRATEGY", "STORAGE_HEALTH_CHECK_INTERVAL_SECONDS", "CIRCUIT_BREAKER_ENABLED",
         "CIRCUIT_BREAKER_FAILURE_THRESHOLD", "CIRCUIT_BREAKER_SUCCESS_THRESHOLD", "CIRCUIT_BREAKER_TIMEOUT_SECONDS",
         "SAGA_RETRY_MAX_ATTEMPTS",
+        "VIRUS_SCAN_ENABLED",
     ];
 
     public static IngestConfig Apply(IngestConfig config, Func<string, string?> get) => config with
@@ -38,6 +39,7 @@ public static class IngestEnvironment
         CircuitBreakerSuccessThreshold = Int(get, "CIRCUIT_BREAKER_SUCCESS_THRESHOLD", 1, 1000) ?? config.CircuitBreakerSuccessThreshold,
         CircuitBreakerTimeout = Seconds(get, "CIRCUIT_BREAKER_TIMEOUT_SECONDS") ?? config.CircuitBreakerTimeout,
         SagaRetryMaxAttempts = Int(get, "SAGA_RETRY_MAX_ATTEMPTS", 1, 100) ?? config.SagaRetryMaxAttempts,
+        VirusScanEnabled = Bool(get, "VIRUS_SCAN_ENABLED") ?? config.VirusScanEnabled,
     };
 
     private static string? Value(Func<string, string?> get, string name) => get(name) is { Length: > 0 } v ? v.Trim() : null;

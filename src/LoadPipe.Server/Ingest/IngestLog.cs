@@ -29,3 +29,12 @@ internal static partial class Log
     [LoggerMessage(2106, LogLevel.Warning, "the audit log could not be written: {Message}")]
     public static partial void AuditFailed(ILogger logger, string message);
 }
+
+internal static partial class Log
+{
+    [LoggerMessage(2120, LogLevel.Warning, "file {Name} refused: clamd found {Found}")]
+    public static partial void VirusFound(ILogger logger, string name, string found);
+
+    [LoggerMessage(2121, LogLevel.Warning, "the virus scan failed and clamav.fail_open is set: file {Name} is stored unscanned ({Message})")]
+    public static partial void ScanSkipped(ILogger logger, string name, string message);
+}

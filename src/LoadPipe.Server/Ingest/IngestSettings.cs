@@ -37,6 +37,13 @@ public static class IngestDefaults
 
     /// <summary>The id of the one element made from `uploads.destination` when no `storage_elements` are configured.</summary>
     public const string DefaultElementId = "default";
+
+    /// <summary>clamd's usual TCP address, used when VIRUS_SCAN_ENABLED=true and no `clamav` section says otherwise.</summary>
+    public const string ClamAvHost = "127.0.0.1";
+    public const int ClamAvPort = 3310;
+
+    /// <summary>The longest wait for clamd (connect, take a chunk, give its verdict): 30 s.</summary>
+    public static readonly TimeSpan ClamAvTimeout = TimeSpan.FromSeconds(30);
 }
 
 /// <summary>What the ingest API runs with: `server.storage_elements` and `server.ingest` over the defaults, checked.</summary>
@@ -58,6 +65,9 @@ public sealed record IngestSettings
     public long MaxBatchSize { get; init; } = IngestDefaults.MaxBatchSize;
     public Uri? WebhookUrl { get; init; }
     public string? AuditLog { get; init; }
+
+    /// <summary>Where clamd scans each file; null: no virus scan.</summary>
+    public Validation.ClamAvSettings? ClamAv { get; init; }
 
     /// <summary>The settings of <paramref name="config"/>; without storage elements, one `edit` element named
     /// <see cref="IngestDefaults.DefaultElementId"/> at <paramref name="destination"/>.</summary>
@@ -86,6 +96,11 @@ public sealed record IngestSettings
             MaxBatchSize = config.MaxBatchSize ?? IngestDefaults.MaxBatchSize,
             WebhookUrl = config.WebhookUrl is { } url ? new Uri(url) : null,
             AuditLog = config.AuditLog,
+            ClamAv = (config.VirusScanEnabled ?? config.ClamAv is not null)
+                ? new Validation.ClamAvSettings(
+                    config.ClamAv?.Host ?? IngestDefaults.ClamAvHost, config.ClamAv?.Port ?? IngestDefaults.ClamAvPort,
+                    config.ClamAv?.Timeout ?? IngestDefaults.ClamAvTimeout, config.ClamAv?.FailOpen ?? false)
+                : null,
         };
     }
 }

@@ -115,9 +115,13 @@ internal static class UploadHandler
             tried.Add(element.Id);
             string? uploadId = null;
             await using var hashing = new HashingLimitStream(prefix.AsMemory(0, sniffed), body, settings.MaxFileSize);
+            // The virus scan sees the bytes in the same pass that hashes and stores them (one scan per attempt: an
+            // attempt at another element starts the stream over).
+            await using var scan = settings.ClamAv is { } clamav ? await StartScanAsync(ingest, clamav, filename, cancellationToken).ConfigureAwait(false) : null;
+            Stream source = scan is null ? hashing : new ScanningStream(hashing, scan);
             try
             {
-                return await element.RunAsync(async ct =>
+                var stored = await element.RunAsync(async ct =>
                 {
                     var upload = await uploads.CreateAsync(new NewUpload
                     {
@@ -127,12 +131,15 @@ internal static class UploadHandler
                         Expires = now + ingest.UploadExpiration,
                     }, ct).ConfigureAwait(false);
                     uploadId = upload.Id;
-                    var appended = await uploads.AppendAsync(upload.Id, 0, hashing, AppendOptions.None, ct).ConfigureAwait(false);
+                    var appended = await uploads.AppendAsync(upload.Id, 0, source, AppendOptions.None, ct).ConfigureAwait(false);
                     return new StoredFile(upload.Id, fileId.ToString("D"), element.Id, storageFilename, filename, owner, mime, now)
                     {
                         Size = appended.Offset, Md5 = hashing.Md5Hex(), Sha256 = hashing.Sha256Hex(),
                     };
                 }, cancellationToken).ConfigureAwait(false);
+                // Decided before the upload becomes an object: a file clamd flags is dropped with what it sent.
+                if (scan is not null) await VerdictAsync(ingest, scan, settings.ClamAv!, filename, cancellationToken).ConfigureAwait(false);
+                return stored;
             }
             catch (Exception e)
             {
@@ -145,6 +152,50 @@ internal static class UploadHandler
                 }
                 throw;
             }
+        }
+    }
+
+    /// <summary>Connects to clamd for one file: 503 virus_scan_failed when it cannot be reached (fail closed), or no
+    /// scan at all with `fail_open`.</summary>
+    private static async Task<ClamAvScan?> StartScanAsync(IngestService ingest, ClamAvSettings clamav, string filename, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await ClamAvScan.StartAsync(clamav, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ClamAvException e) when (clamav.FailOpen)
+        {
+            Log.ScanSkipped(ingest.Logger, filename, e.Message);
+            return null;
+        }
+        catch (ClamAvException e)
+        {
+            throw new IngestException(503, IngestErrors.VirusScanFailed, $"the file could not be scanned for viruses ({e.Message}): nothing was stored");
+        }
+    }
+
+    /// <summary>clamd's verdict on the whole file: 422 virus_detected when it found something; 503 virus_scan_failed
+    /// when it could not scan (unless `fail_open`).</summary>
+    private static async Task VerdictAsync(IngestService ingest, ClamAvScan scan, ClamAvSettings clamav, string filename, CancellationToken cancellationToken)
+    {
+        ClamAvVerdict verdict;
+        try
+        {
+            verdict = await scan.FinishAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (ClamAvException e) when (clamav.FailOpen)
+        {
+            Log.ScanSkipped(ingest.Logger, filename, e.Message);
+            return;
+        }
+        catch (ClamAvException e)
+        {
+            throw new IngestException(503, IngestErrors.VirusScanFailed, $"the file could not be scanned for viruses ({e.Message}): nothing was stored");
+        }
+        if (verdict.Found is { } found)
+        {
+            Log.VirusFound(ingest.Logger, filename, found);
+            throw new IngestException(422, IngestErrors.VirusDetected, $"the virus scanner found {found} in the file: nothing was stored");
         }
     }
 

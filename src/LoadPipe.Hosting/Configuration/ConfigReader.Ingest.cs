@@ -14,7 +14,9 @@ public static partial class ConfigReader
         "circuit_breaker_enabled", "circuit_breaker_failure_threshold", "circuit_breaker_success_threshold", "circuit_breaker_timeout",
         "saga_retry_max_attempts", "webhook_url", "audit_log", "max_batch_files", "max_batch_size",
         "clamav", "virus_scan_enabled",
+        "compression_enabled", "compression_min_size", "compression_algorithm",
     ];
+    public static readonly IReadOnlyList<string> CompressionAlgorithms = ["brotli", "gzip"];
 
     private static string Url(YamlNode node, string file, string where)
     {
@@ -88,6 +90,9 @@ public static partial class ConfigReader
                 "max_batch_size" => s with { MaxBatchSize = Size(value, file, at) },
                 "clamav" => s with { ClamAv = ClamAv(Map(value, file, at), file) },
                 "virus_scan_enabled" => s with { VirusScanEnabled = Bool(value, file, at) },
+                "compression_enabled" => s with { CompressionEnabled = Bool(value, file, at) },
+                "compression_min_size" => s with { CompressionMinSize = Size(value, file, at) },
+                "compression_algorithm" => s with { CompressionAlgorithm = OneOf(value, file, at, CompressionAlgorithms) },
                 _ => throw Error(file, keyNode, $"server.ingest: unknown key '{key}' (known: {string.Join(", ", IngestKeys)})"),
             };
         }

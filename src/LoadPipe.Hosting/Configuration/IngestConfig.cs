@@ -61,6 +61,15 @@ public sealed record IngestConfig
     /// <summary>`ingest.virus_scan_enabled` (the seed's VIRUS_SCAN_ENABLED): false turns the scan off even with a
     /// `clamav` section; true turns it on (at 127.0.0.1:3310 without one). Null: on exactly when `clamav` is given.</summary>
     public bool? VirusScanEnabled { get; init; }
+
+    /// <summary>`ingest.compression_enabled`: compress files of compressible types at or over the minimum size.</summary>
+    public bool? CompressionEnabled { get; init; }
+
+    /// <summary>`ingest.compression_min_size`: the size, in bytes, from which a file is compressed.</summary>
+    public long? CompressionMinSize { get; init; }
+
+    /// <summary>`ingest.compression_algorithm`: brotli or gzip.</summary>
+    public string? CompressionAlgorithm { get; init; }
 }
 
 /// <summary>`server.ingest.clamav`: where clamd listens (TCP), how long to wait for it, and what to do when it cannot be reached.</summary>

@@ -17,7 +17,7 @@ public static class IngestEnvironment
         "STORAGE_SELECTION_STRATEGY", "STORAGE_HEALTH_CHECK_INTERVAL_SECONDS", "CIRCUIT_BREAKER_ENABLED",
         "CIRCUIT_BREAKER_FAILURE_THRESHOLD", "CIRCUIT_BREAKER_SUCCESS_THRESHOLD", "CIRCUIT_BREAKER_TIMEOUT_SECONDS",
         "SAGA_RETRY_MAX_ATTEMPTS",
-        "VIRUS_SCAN_ENABLED",
+        "VIRUS_SCAN_ENABLED", "COMPRESSION_ENABLED", "COMPRESSION_MIN_SIZE_MB", "COMPRESSION_ALGORITHM",
     ];
 
     public static IngestConfig Apply(IngestConfig config, Func<string, string?> get) => config with
@@ -40,6 +40,12 @@ public static class IngestEnvironment
         CircuitBreakerTimeout = Seconds(get, "CIRCUIT_BREAKER_TIMEOUT_SECONDS") ?? config.CircuitBreakerTimeout,
         SagaRetryMaxAttempts = Int(get, "SAGA_RETRY_MAX_ATTEMPTS", 1, 100) ?? config.SagaRetryMaxAttempts,
         VirusScanEnabled = Bool(get, "VIRUS_SCAN_ENABLED") ?? config.VirusScanEnabled,
+        CompressionEnabled = Bool(get, "COMPRESSION_ENABLED") ?? config.CompressionEnabled,
+        CompressionMinSize = Int(get, "COMPRESSION_MIN_SIZE_MB", 0, 10_000_000) is { } minMb ? (long)minMb << 20 : config.CompressionMinSize,
+        CompressionAlgorithm = Value(get, "COMPRESSION_ALGORITHM")?.ToLowerInvariant() is { } algorithm
+            ? ConfigReader.CompressionAlgorithms.Contains(algorithm) ? algorithm
+                : throw new LoadPipeException(ErrorKind.Usage, $"COMPRESSION_ALGORITHM: '{algorithm}' is not one of {string.Join(", ", ConfigReader.CompressionAlgorithms)}")
+            : config.CompressionAlgorithm,
     };
 
     private static string? Value(Func<string, string?> get, string name) => get(name) is { Length: > 0 } v ? v.Trim() : null;

@@ -44,6 +44,12 @@ public static class IngestDefaults
 
     /// <summary>The longest wait for clamd (connect, take a chunk, give its verdict): 30 s.</summary>
     public static readonly TimeSpan ClamAvTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>Files of compressible types are compressed from 10 MiB (COMPRESSION_MIN_SIZE_MB=10).</summary>
+    public const long CompressionMinSize = 10L << 20;
+
+    /// <summary>brotli (COMPRESSION_ALGORITHM).</summary>
+    public const string CompressionAlgorithm = "brotli";
 }
 
 /// <summary>What the ingest API runs with: `server.storage_elements` and `server.ingest` over the defaults, checked.</summary>
@@ -68,6 +74,10 @@ public sealed record IngestSettings
 
     /// <summary>Where clamd scans each file; null: no virus scan.</summary>
     public Validation.ClamAvSettings? ClamAv { get; init; }
+
+    public bool CompressionEnabled { get; init; } = true;
+    public long CompressionMinSize { get; init; } = IngestDefaults.CompressionMinSize;
+    public string CompressionAlgorithm { get; init; } = IngestDefaults.CompressionAlgorithm;
 
     /// <summary>The settings of <paramref name="config"/>; without storage elements, one `edit` element named
     /// <see cref="IngestDefaults.DefaultElementId"/> at <paramref name="destination"/>.</summary>
@@ -101,6 +111,9 @@ public sealed record IngestSettings
                     config.ClamAv?.Host ?? IngestDefaults.ClamAvHost, config.ClamAv?.Port ?? IngestDefaults.ClamAvPort,
                     config.ClamAv?.Timeout ?? IngestDefaults.ClamAvTimeout, config.ClamAv?.FailOpen ?? false)
                 : null,
+            CompressionEnabled = config.CompressionEnabled ?? true,
+            CompressionMinSize = config.CompressionMinSize ?? IngestDefaults.CompressionMinSize,
+            CompressionAlgorithm = config.CompressionAlgorithm ?? IngestDefaults.CompressionAlgorithm,
         };
     }
 }

@@ -15,6 +15,7 @@ public static partial class ConfigReader
         "saga_retry_max_attempts", "webhook_url", "audit_log", "max_batch_files", "max_batch_size",
         "clamav", "virus_scan_enabled",
         "compression_enabled", "compression_min_size", "compression_algorithm",
+        "redis_url", "discovery_channel", "discovery_fallback_file",
     ];
     public static readonly IReadOnlyList<string> CompressionAlgorithms = ["brotli", "gzip"];
 
@@ -93,6 +94,9 @@ public static partial class ConfigReader
                 "compression_enabled" => s with { CompressionEnabled = Bool(value, file, at) },
                 "compression_min_size" => s with { CompressionMinSize = Size(value, file, at) },
                 "compression_algorithm" => s with { CompressionAlgorithm = OneOf(value, file, at, CompressionAlgorithms) },
+                "redis_url" => s with { RedisUrl = RedisUrl(value, file, at) },
+                "discovery_channel" => s with { DiscoveryChannel = Scalar(value, file, at) },
+                "discovery_fallback_file" => s with { DiscoveryFallbackFile = Scalar(value, file, at) },
                 _ => throw Error(file, keyNode, $"server.ingest: unknown key '{key}' (known: {string.Join(", ", IngestKeys)})"),
             };
         }
@@ -116,5 +120,13 @@ public static partial class ConfigReader
             };
         }
         return clamav;
+    }
+
+    private static string RedisUrl(YamlNode node, string file, string where)
+    {
+        var value = Scalar(node, file, where);
+        return Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.Scheme == "redis" && uri.Host.Length > 0
+            ? value
+            : throw Error(file, node, $"{where}: '{Core.Locations.Location.RedactUrls(value)}' is not a redis://HOST[:PORT][/DB] URL");
     }
 }

@@ -70,6 +70,16 @@ public sealed record IngestConfig
 
     /// <summary>`ingest.compression_algorithm`: brotli or gzip.</summary>
     public string? CompressionAlgorithm { get; init; }
+
+    /// <summary>`ingest.redis_url`: redis://[:PASSWORD@]HOST[:PORT][/DB]; storage elements are discovered on its
+    /// pub/sub channel. Null: no discovery, the configured list only.</summary>
+    public string? RedisUrl { get; init; }
+
+    /// <summary>`ingest.discovery_channel`: the pub/sub channel whose messages are the element list.</summary>
+    public string? DiscoveryChannel { get; init; }
+
+    /// <summary>`ingest.discovery_fallback_file`: the JSON element list used while Redis cannot be reached.</summary>
+    public string? DiscoveryFallbackFile { get; init; }
 }
 
 /// <summary>`server.ingest.clamav`: where clamd listens (TCP), how long to wait for it, and what to do when it cannot be reached.</summary>

@@ -18,6 +18,7 @@ public static class IngestEnvironment
         "CIRCUIT_BREAKER_FAILURE_THRESHOLD", "CIRCUIT_BREAKER_SUCCESS_THRESHOLD", "CIRCUIT_BREAKER_TIMEOUT_SECONDS",
         "SAGA_RETRY_MAX_ATTEMPTS",
         "VIRUS_SCAN_ENABLED", "COMPRESSION_ENABLED", "COMPRESSION_MIN_SIZE_MB", "COMPRESSION_ALGORITHM",
+        "REDIS_URL", "SERVICE_DISCOVERY_CHANNEL", "SERVICE_DISCOVERY_FALLBACK_CONFIG",
     ];
 
     public static IngestConfig Apply(IngestConfig config, Func<string, string?> get) => config with
@@ -46,6 +47,9 @@ public static class IngestEnvironment
             ? ConfigReader.CompressionAlgorithms.Contains(algorithm) ? algorithm
                 : throw new LoadPipeException(ErrorKind.Usage, $"COMPRESSION_ALGORITHM: '{algorithm}' is not one of {string.Join(", ", ConfigReader.CompressionAlgorithms)}")
             : config.CompressionAlgorithm,
+        RedisUrl = Value(get, "REDIS_URL") ?? config.RedisUrl,
+        DiscoveryChannel = Value(get, "SERVICE_DISCOVERY_CHANNEL") ?? config.DiscoveryChannel,
+        DiscoveryFallbackFile = Value(get, "SERVICE_DISCOVERY_FALLBACK_CONFIG") ?? config.DiscoveryFallbackFile,
     };
 
     private static string? Value(Func<string, string?> get, string name) => get(name) is { Length: > 0 } v ? v.Trim() : null;

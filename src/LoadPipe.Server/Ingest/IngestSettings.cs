@@ -50,6 +50,12 @@ public static class IngestDefaults
 
     /// <summary>brotli (COMPRESSION_ALGORITHM).</summary>
     public const string CompressionAlgorithm = "brotli";
+
+    /// <summary>The seed's SERVICE_DISCOVERY_CHANNEL.</summary>
+    public const string DiscoveryChannel = "artstore:storage-elements";
+
+    /// <summary>The fallback element list, relative to where `lp serve` runs.</summary>
+    public const string DiscoveryFallbackFile = "storage-elements.json";
 }
 
 /// <summary>What the ingest API runs with: `server.storage_elements` and `server.ingest` over the defaults, checked.</summary>
@@ -78,6 +84,9 @@ public sealed record IngestSettings
     public bool CompressionEnabled { get; init; } = true;
     public long CompressionMinSize { get; init; } = IngestDefaults.CompressionMinSize;
     public string CompressionAlgorithm { get; init; } = IngestDefaults.CompressionAlgorithm;
+
+    /// <summary>Storage element discovery over Redis pub/sub; null: the configured list only.</summary>
+    public global::LoadPipe.Server.Ingest.StorageElements.DiscoverySettings? Discovery { get; init; }
 
     /// <summary>The settings of <paramref name="config"/>; without storage elements, one `edit` element named
     /// <see cref="IngestDefaults.DefaultElementId"/> at <paramref name="destination"/>.</summary>
@@ -114,6 +123,10 @@ public sealed record IngestSettings
             CompressionEnabled = config.CompressionEnabled ?? true,
             CompressionMinSize = config.CompressionMinSize ?? IngestDefaults.CompressionMinSize,
             CompressionAlgorithm = config.CompressionAlgorithm ?? IngestDefaults.CompressionAlgorithm,
+            Discovery = config.RedisUrl is { } redis
+                ? new global::LoadPipe.Server.Ingest.StorageElements.DiscoverySettings(global::LoadPipe.Server.Ingest.StorageElements.RedisAddress.Parse(redis),
+                    config.DiscoveryChannel ?? IngestDefaults.DiscoveryChannel, config.DiscoveryFallbackFile ?? IngestDefaults.DiscoveryFallbackFile)
+                : null,
         };
     }
 }

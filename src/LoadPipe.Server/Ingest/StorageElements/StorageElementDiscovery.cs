@@ -31,6 +31,9 @@ public sealed class StorageElementDiscovery(StorageElementRegistry elements, Dis
     /// <summary>Where the list in force came from: "config", "redis" or "fallback".</summary>
     public string Source { get; private set; } = "config";
 
+    /// <summary>The fallback file was read in this outage (it is read again in the next one).</summary>
+    private bool _fallbackRead;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var delay = settings.RetryDelay;
@@ -44,6 +47,7 @@ public sealed class StorageElementDiscovery(StorageElementRegistry elements, Dis
                 if (confirmed is RedisErrorException error) throw error;
                 Log.DiscoverySubscribed(logger, settings.Redis.ToString(), settings.Channel);
                 delay = settings.RetryDelay;
+                _fallbackRead = false;
                 while (true)
                 {
                     // A push: ["message", channel, payload].
@@ -55,7 +59,11 @@ public sealed class StorageElementDiscovery(StorageElementRegistry elements, Dis
             catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {
                 Log.DiscoveryLost(logger, settings.Redis.ToString(), e.Message);
-                if (Source != "fallback") ApplyFallback();
+                if (!_fallbackRead)
+                {
+                    _fallbackRead = true;
+                    ApplyFallback();
+                }
             }
             try
             {

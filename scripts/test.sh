@@ -112,7 +112,34 @@ find_chromium() {
   export LP_TEST_CHROMIUM="$(command -v chromium)"
 }
 
+# clamd (Debian's clamav-daemon) for the ingest API's virus scan. No signature download is possible offline: its database
+# is one .hdb line, the MD5 and size of the EICAR test file. StreamMaxLength lets it scan files up to the 1 GiB upload limit.
+start_clamd() {
+  need_apt clamd clamav-daemon || return 1
+  local port; port=$(free_port)
+  mkdir -p "$work/clamdb"
+  echo '44d88612fea8a8f36de82e1278abb02f:68:Eicar-Test-Signature' >"$work/clamdb/test.hdb"
+  printf 'DatabaseDirectory %s\nTCPSocket %s\nTCPAddr 127.0.0.1\nForeground yes\nUser root\nStreamMaxLength 1100M\n' "$work/clamdb" "$port" >"$work/clamd.conf"
+  clamd -c "$work/clamd.conf" >"$work/clamd.log" 2>&1 &
+  started+=($!)
+  wait_port "$port" clamd || { cat "$work/clamd.log" >&2; return 1; }
+  export LP_TEST_CLAMD="127.0.0.1:$port"
+}
+
+# Redis (Debian's redis-server) for the ingest API's storage element discovery (pub/sub); nothing saved to disk.
+start_redis() {
+  need_apt redis-server redis-server || return 1
+  local port; port=$(free_port)
+  mkdir -p "$work/redis"
+  redis-server --port "$port" --bind 127.0.0.1 --dir "$work/redis" --save "" --appendonly no >"$work/redis.log" 2>&1 &
+  started+=($!)
+  wait_port "$port" redis-server || { cat "$work/redis.log" >&2; return 1; }
+  export LP_TEST_REDIS="127.0.0.1:$port"
+}
+
 start_postgres || echo "test.sh: PostgreSQL could not start; its tests will fail" >&2
+start_clamd || echo "test.sh: clamd could not start; the virus scan tests will fail" >&2
+start_redis || echo "test.sh: redis-server could not start; the discovery tests will fail" >&2
 start_s3 || echo "test.sh: the S3 server could not start; its tests will fail" >&2
 start_tus_reference || echo "test.sh: the tus reference server could not start; its tests are skipped" >&2
 find_chromium || echo "test.sh: chromium could not be installed; the browser tests will fail" >&2

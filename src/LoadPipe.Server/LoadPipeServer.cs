@@ -126,6 +126,8 @@ public sealed class LoadPipeServer : IAsyncDisposable
         }
         var ingest = IngestWiring.Create(host, settings, store, logger);
         builder.Services.AddHostedService(_ => new Ingest.StorageElements.HealthChecker(ingest.Elements, ingest.Settings, host.Time));
+        if (ingest.Settings.Discovery is { } discovery)
+            builder.Services.AddHostedService(_ => new Ingest.StorageElements.StorageElementDiscovery(ingest.Elements, discovery, host.Time, logger));
 
         var app = builder.Build();
         if (settings.Jwt is null) Log.AuthNone(logger, settings.ListenText);

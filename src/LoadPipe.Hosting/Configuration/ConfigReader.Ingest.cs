@@ -14,7 +14,11 @@ public static partial class ConfigReader
         "circuit_breaker_enabled", "circuit_breaker_failure_threshold", "circuit_breaker_success_threshold", "circuit_breaker_timeout",
         "saga_retry_max_attempts", "webhook_url", "audit_log", "max_batch_files", "max_batch_size",
         "resumable_uploads", "upload_session_ttl",
+        "clamav", "virus_scan_enabled",
+        "compression_enabled", "compression_min_size", "compression_algorithm",
+        "redis_url", "discovery_channel", "discovery_fallback_file",
     ];
+    public static readonly IReadOnlyList<string> CompressionAlgorithms = ["brotli", "gzip"];
 
     private static string Url(YamlNode node, string file, string where)
     {
@@ -88,9 +92,44 @@ public static partial class ConfigReader
                 "max_batch_size" => s with { MaxBatchSize = Size(value, file, at) },
                 "resumable_uploads" => s with { ResumableUploads = Bool(value, file, at) },
                 "upload_session_ttl" => s with { UploadSessionTtl = Duration(value, file, at) },
+                "clamav" => s with { ClamAv = ClamAv(Map(value, file, at), file) },
+                "virus_scan_enabled" => s with { VirusScanEnabled = Bool(value, file, at) },
+                "compression_enabled" => s with { CompressionEnabled = Bool(value, file, at) },
+                "compression_min_size" => s with { CompressionMinSize = Size(value, file, at) },
+                "compression_algorithm" => s with { CompressionAlgorithm = OneOf(value, file, at, CompressionAlgorithms) },
+                "redis_url" => s with { RedisUrl = RedisUrl(value, file, at) },
+                "discovery_channel" => s with { DiscoveryChannel = Scalar(value, file, at) },
+                "discovery_fallback_file" => s with { DiscoveryFallbackFile = Scalar(value, file, at) },
                 _ => throw Error(file, keyNode, $"server.ingest: unknown key '{key}' (known: {string.Join(", ", IngestKeys)})"),
             };
         }
         return s;
+    }
+
+    private static ClamAvConfig ClamAv(YamlMappingNode node, string file)
+    {
+        var clamav = new ClamAvConfig();
+        foreach (var (keyNode, value) in node.Children)
+        {
+            var key = Key(keyNode, file);
+            var at = $"server.ingest.clamav.{key}";
+            clamav = key switch
+            {
+                "host" => clamav with { Host = Scalar(value, file, at) },
+                "port" => clamav with { Port = Int(value, file, at, 1, 65535) },
+                "timeout" => clamav with { Timeout = Duration(value, file, at) },
+                "fail_open" => clamav with { FailOpen = Bool(value, file, at) },
+                _ => throw Error(file, keyNode, $"server.ingest.clamav: unknown key '{key}' (known: host, port, timeout, fail_open)"),
+            };
+        }
+        return clamav;
+    }
+
+    private static string RedisUrl(YamlNode node, string file, string where)
+    {
+        var value = Scalar(node, file, where);
+        return Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.Scheme == "redis" && uri.Host.Length > 0
+            ? value
+            : throw Error(file, node, $"{where}: '{Core.Locations.Location.RedactUrls(value)}' is not a redis://HOST[:PORT][/DB] URL");
     }
 }

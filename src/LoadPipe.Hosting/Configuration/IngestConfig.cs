@@ -59,6 +59,45 @@ public sealed record IngestConfig
 
     /// <summary>`ingest.upload_session_ttl`: how long an upload session may stay idle before the sweeper removes it.</summary>
     public TimeSpan? UploadSessionTtl { get; init; }
+    /// <summary>`ingest.clamav`: scan each file with clamd (INSTREAM) while it streams; null: no scan unless
+    /// <see cref="VirusScanEnabled"/> asks for one at clamd's default address.</summary>
+    public ClamAvConfig? ClamAv { get; init; }
+
+    /// <summary>`ingest.virus_scan_enabled` (the seed's VIRUS_SCAN_ENABLED): false turns the scan off even with a
+    /// `clamav` section; true turns it on (at 127.0.0.1:3310 without one). Null: on exactly when `clamav` is given.</summary>
+    public bool? VirusScanEnabled { get; init; }
+
+    /// <summary>`ingest.compression_enabled`: compress files of compressible types at or over the minimum size.</summary>
+    public bool? CompressionEnabled { get; init; }
+
+    /// <summary>`ingest.compression_min_size`: the size, in bytes, from which a file is compressed.</summary>
+    public long? CompressionMinSize { get; init; }
+
+    /// <summary>`ingest.compression_algorithm`: brotli or gzip.</summary>
+    public string? CompressionAlgorithm { get; init; }
+
+    /// <summary>`ingest.redis_url`: redis://[:PASSWORD@]HOST[:PORT][/DB]; storage elements are discovered on its
+    /// pub/sub channel. Null: no discovery, the configured list only.</summary>
+    public string? RedisUrl { get; init; }
+
+    /// <summary>`ingest.discovery_channel`: the pub/sub channel whose messages are the element list.</summary>
+    public string? DiscoveryChannel { get; init; }
+
+    /// <summary>`ingest.discovery_fallback_file`: the JSON element list used while Redis cannot be reached.</summary>
+    public string? DiscoveryFallbackFile { get; init; }
+}
+
+/// <summary>`server.ingest.clamav`: where clamd listens (TCP), how long to wait for it, and what to do when it cannot be reached.</summary>
+public sealed record ClamAvConfig
+{
+    public string? Host { get; init; }
+    public int? Port { get; init; }
+
+    /// <summary>The longest wait for clamd: to connect, to take a chunk, to give its verdict.</summary>
+    public TimeSpan? Timeout { get; init; }
+
+    /// <summary>true: when clamd cannot be reached, files are stored unscanned (with a warning); default false (503).</summary>
+    public bool? FailOpen { get; init; }
 }
 
 /// <summary>One storage element: a LoadPipe location with the seed's attributes. The same shape is read from the

@@ -17,6 +17,9 @@ public static class IngestEnvironment
         "STORAGE_SELECTION_STRATEGY", "STORAGE_HEALTH_CHECK_INTERVAL_SECONDS", "CIRCUIT_BREAKER_ENABLED",
         "CIRCUIT_BREAKER_FAILURE_THRESHOLD", "CIRCUIT_BREAKER_SUCCESS_THRESHOLD", "CIRCUIT_BREAKER_TIMEOUT_SECONDS",
         "SAGA_RETRY_MAX_ATTEMPTS", "RESUMABLE_UPLOADS_ENABLED", "UPLOAD_SESSION_TTL_HOURS",
+        "SAGA_RETRY_MAX_ATTEMPTS",
+        "VIRUS_SCAN_ENABLED", "COMPRESSION_ENABLED", "COMPRESSION_MIN_SIZE_MB", "COMPRESSION_ALGORITHM",
+        "REDIS_URL", "SERVICE_DISCOVERY_CHANNEL", "SERVICE_DISCOVERY_FALLBACK_CONFIG",
     ];
 
     public static IngestConfig Apply(IngestConfig config, Func<string, string?> get) => config with
@@ -40,6 +43,16 @@ public static class IngestEnvironment
         SagaRetryMaxAttempts = Int(get, "SAGA_RETRY_MAX_ATTEMPTS", 1, 100) ?? config.SagaRetryMaxAttempts,
         ResumableUploads = Bool(get, "RESUMABLE_UPLOADS_ENABLED") ?? config.ResumableUploads,
         UploadSessionTtl = Int(get, "UPLOAD_SESSION_TTL_HOURS", 1, 720) is { } hours ? TimeSpan.FromHours(hours) : config.UploadSessionTtl,
+        VirusScanEnabled = Bool(get, "VIRUS_SCAN_ENABLED") ?? config.VirusScanEnabled,
+        CompressionEnabled = Bool(get, "COMPRESSION_ENABLED") ?? config.CompressionEnabled,
+        CompressionMinSize = Int(get, "COMPRESSION_MIN_SIZE_MB", 0, 10_000_000) is { } minMb ? (long)minMb << 20 : config.CompressionMinSize,
+        CompressionAlgorithm = Value(get, "COMPRESSION_ALGORITHM")?.ToLowerInvariant() is { } algorithm
+            ? ConfigReader.CompressionAlgorithms.Contains(algorithm) ? algorithm
+                : throw new LoadPipeException(ErrorKind.Usage, $"COMPRESSION_ALGORITHM: '{algorithm}' is not one of {string.Join(", ", ConfigReader.CompressionAlgorithms)}")
+            : config.CompressionAlgorithm,
+        RedisUrl = Value(get, "REDIS_URL") ?? config.RedisUrl,
+        DiscoveryChannel = Value(get, "SERVICE_DISCOVERY_CHANNEL") ?? config.DiscoveryChannel,
+        DiscoveryFallbackFile = Value(get, "SERVICE_DISCOVERY_FALLBACK_CONFIG") ?? config.DiscoveryFallbackFile,
     };
 
     private static string? Value(Func<string, string?> get, string name) => get(name) is { Length: > 0 } v ? v.Trim() : null;

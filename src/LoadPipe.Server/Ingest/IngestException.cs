@@ -34,6 +34,8 @@ public static class IngestErrors
     public const string MethodNotAllowed = "method_not_allowed";
     public const string RateLimited = "rate_limited";
     public const string InternalError = "internal_error";
+    public const string VirusDetected = "virus_detected";
+    public const string VirusScanFailed = "virus_scan_failed";
 
     /// <summary>The code of a response some other part left without a body (auth's 401 and 403, routing's 404).</summary>
     public static string ForStatus(int status) => status switch

@@ -29,3 +29,30 @@ internal static partial class Log
     [LoggerMessage(2106, LogLevel.Warning, "the audit log could not be written: {Message}")]
     public static partial void AuditFailed(ILogger logger, string message);
 }
+
+internal static partial class Log
+{
+    [LoggerMessage(2120, LogLevel.Warning, "file {Name} refused: clamd found {Found}")]
+    public static partial void VirusFound(ILogger logger, string name, string found);
+
+    [LoggerMessage(2121, LogLevel.Warning, "the virus scan failed and clamav.fail_open is set: file {Name} is stored unscanned ({Message})")]
+    public static partial void ScanSkipped(ILogger logger, string name, string message);
+}
+
+internal static partial class Log
+{
+    [LoggerMessage(2130, LogLevel.Information, "storage element discovery: subscribed to {Channel} on Redis at {Redis}")]
+    public static partial void DiscoverySubscribed(ILogger logger, string redis, string channel);
+
+    [LoggerMessage(2131, LogLevel.Warning, "storage element discovery: Redis at {Redis} cannot be reached ({Message}); trying again")]
+    public static partial void DiscoveryLost(ILogger logger, string redis, string message);
+
+    [LoggerMessage(2132, LogLevel.Information, "storage elements from {Source}: {Count} ({Ids})")]
+    public static partial void DiscoveryApplied(ILogger logger, string source, int count, string ids);
+
+    [LoggerMessage(2133, LogLevel.Warning, "storage element list from {Source} ignored: {Message}")]
+    public static partial void DiscoveryIgnored(ILogger logger, string source, string message);
+
+    [LoggerMessage(2134, LogLevel.Warning, "storage element discovery: no fallback file {Path} ({Message}); the list in force stays")]
+    public static partial void DiscoveryNoFallback(ILogger logger, string path, string message);
+}

@@ -60,7 +60,7 @@ public sealed class IngestService(
             if (_usageLoaded) return;
             var records = await RecordsAsync(cancellationToken).ConfigureAwait(false);
             await foreach (var file in records.ListAsync(cancellationToken).ConfigureAwait(false))
-                Elements.Find(file.StorageElementId)?.AddUsed(file.SizeBytes);
+                Elements.Find(file.StorageElementId)?.AddUsed(file.BytesAtElement);
             _usageLoaded = true;
         }
         finally

@@ -40,6 +40,25 @@ public static class IngestDefaults
 
     /// <summary>The id of the one element made from `uploads.destination` when no `storage_elements` are configured.</summary>
     public const string DefaultElementId = "default";
+
+    /// <summary>clamd's usual TCP address, used when VIRUS_SCAN_ENABLED=true and no `clamav` section says otherwise.</summary>
+    public const string ClamAvHost = "127.0.0.1";
+    public const int ClamAvPort = 3310;
+
+    /// <summary>The longest wait for clamd (connect, take a chunk, give its verdict): 30 s.</summary>
+    public static readonly TimeSpan ClamAvTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>Files of compressible types are compressed from 10 MiB (COMPRESSION_MIN_SIZE_MB=10).</summary>
+    public const long CompressionMinSize = 10L << 20;
+
+    /// <summary>brotli (COMPRESSION_ALGORITHM).</summary>
+    public const string CompressionAlgorithm = "brotli";
+
+    /// <summary>The seed's SERVICE_DISCOVERY_CHANNEL.</summary>
+    public const string DiscoveryChannel = "artstore:storage-elements";
+
+    /// <summary>The fallback element list, relative to where `lp serve` runs.</summary>
+    public const string DiscoveryFallbackFile = "storage-elements.json";
 }
 
 /// <summary>What the ingest API runs with: `server.storage_elements` and `server.ingest` over the defaults, checked.</summary>
@@ -63,6 +82,16 @@ public sealed record IngestSettings
     public string? AuditLog { get; init; }
     public bool ResumableUploads { get; init; } = true;
     public TimeSpan UploadSessionTtl { get; init; } = IngestDefaults.UploadSessionTtl;
+
+    /// <summary>Where clamd scans each file; null: no virus scan.</summary>
+    public Validation.ClamAvSettings? ClamAv { get; init; }
+
+    public bool CompressionEnabled { get; init; } = true;
+    public long CompressionMinSize { get; init; } = IngestDefaults.CompressionMinSize;
+    public string CompressionAlgorithm { get; init; } = IngestDefaults.CompressionAlgorithm;
+
+    /// <summary>Storage element discovery over Redis pub/sub; null: the configured list only.</summary>
+    public global::LoadPipe.Server.Ingest.StorageElements.DiscoverySettings? Discovery { get; init; }
 
     /// <summary>The settings of <paramref name="config"/>; without storage elements, one `edit` element named
     /// <see cref="IngestDefaults.DefaultElementId"/> at <paramref name="destination"/>.</summary>
@@ -95,6 +124,18 @@ public sealed record IngestSettings
             UploadSessionTtl = config.UploadSessionTtl is { } ttl && ttl > TimeSpan.Zero ? ttl
                 : config.UploadSessionTtl is null ? IngestDefaults.UploadSessionTtl
                 : throw new LoadPipeException(ErrorKind.Usage, "server.ingest.upload_session_ttl: give a duration above 0"),
+            ClamAv = (config.VirusScanEnabled ?? config.ClamAv is not null)
+                ? new Validation.ClamAvSettings(
+                    config.ClamAv?.Host ?? IngestDefaults.ClamAvHost, config.ClamAv?.Port ?? IngestDefaults.ClamAvPort,
+                    config.ClamAv?.Timeout ?? IngestDefaults.ClamAvTimeout, config.ClamAv?.FailOpen ?? false)
+                : null,
+            CompressionEnabled = config.CompressionEnabled ?? true,
+            CompressionMinSize = config.CompressionMinSize ?? IngestDefaults.CompressionMinSize,
+            CompressionAlgorithm = config.CompressionAlgorithm ?? IngestDefaults.CompressionAlgorithm,
+            Discovery = config.RedisUrl is { } redis
+                ? new global::LoadPipe.Server.Ingest.StorageElements.DiscoverySettings(global::LoadPipe.Server.Ingest.StorageElements.RedisAddress.Parse(redis),
+                    config.DiscoveryChannel ?? IngestDefaults.DiscoveryChannel, config.DiscoveryFallbackFile ?? IngestDefaults.DiscoveryFallbackFile)
+                : null,
         };
     }
 }

@@ -47,6 +47,41 @@ public sealed class IngestConfigTests
         Assert.Equal(TimeSpan.FromMinutes(2), ingest.CircuitBreakerTimeout);
     }
 
+    [Fact]
+    public void Parse_VirusScanCompressionAndDiscovery_ReadsEveryKey()
+    {
+        var ingest = ConfigReader.Parse("""
+            server:
+              ingest:
+                clamav: { host: 10.0.0.9, port: 3311, timeout: 5s, fail_open: true }
+                virus_scan_enabled: true
+                compression_enabled: false
+                compression_min_size: 20M
+                compression_algorithm: gzip
+                redis_url: redis://cache:6380/0
+                discovery_channel: my:elements
+                discovery_fallback_file: /etc/lp/se.json
+            """, "/x/config.yaml").Server.Ingest;
+        Assert.Equal(new ClamAvConfig { Host = "10.0.0.9", Port = 3311, Timeout = TimeSpan.FromSeconds(5), FailOpen = true }, ingest.ClamAv);
+        Assert.True(ingest.VirusScanEnabled);
+        Assert.False(ingest.CompressionEnabled);
+        Assert.Equal(20L << 20, ingest.CompressionMinSize);
+        Assert.Equal("gzip", ingest.CompressionAlgorithm);
+        Assert.Equal("redis://cache:6380/0", ingest.RedisUrl);
+        Assert.Equal("my:elements", ingest.DiscoveryChannel);
+        Assert.Equal("/etc/lp/se.json", ingest.DiscoveryFallbackFile);
+    }
+
+    [Theory]
+    [InlineData("  ingest:\n    clamav: { port: 99999 }", "server.ingest.clamav.port: '99999' must be a whole number from 1 to 65535")]
+    [InlineData("  ingest:\n    clamav: { socket: /run/clamd.ctl }", "server.ingest.clamav: unknown key 'socket'")]
+    [InlineData("  ingest:\n    compression_algorithm: zstd", "server.ingest.compression_algorithm: 'zstd' is not one of brotli, gzip")]
+    [InlineData("  ingest:\n    redis_url: http://cache:6379", "is not a redis://HOST[:PORT][/DB] URL")]
+    public void Parse_BadScanCompressionOrDiscoveryKey_NamesIt(string section, string expected)
+    {
+        Assert.Contains(expected, Fails("server:\n" + section + "\n"), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("  storage_elements:\n    - { id: se1, location: /a/, mode: write }", "config.yaml:3: server.storage_elements[0].mode: 'write' is not a mode")]
     [InlineData("  storage_elements:\n    - { id: se1, location: /a/ }\n    - { id: se1, location: /b/ }", "config.yaml:4: server.storage_elements[1]: the id 'se1' is used twice")]

@@ -44,6 +44,38 @@ public sealed class IngestEnvironmentTests
     }
 
     [Fact]
+    public void From_SeedScanCompressionAndDiscoveryVariables_WinOverTheFile()
+    {
+        var settings = Settings(new IngestConfig { CompressionAlgorithm = "brotli", ClamAv = new ClamAvConfig { Port = 3311 } }, new()
+        {
+            ["VIRUS_SCAN_ENABLED"] = "false",
+            ["COMPRESSION_ENABLED"] = "true",
+            ["COMPRESSION_MIN_SIZE_MB"] = "25",
+            ["COMPRESSION_ALGORITHM"] = "gzip",
+            ["REDIS_URL"] = "redis://localhost:6379/0",
+            ["SERVICE_DISCOVERY_CHANNEL"] = "artstore:storage-elements",
+            ["SERVICE_DISCOVERY_FALLBACK_CONFIG"] = "/config/storage-elements.json",
+        }).Ingest!;
+        Assert.Null(settings.ClamAv);
+        Assert.True(settings.CompressionEnabled);
+        Assert.Equal(25L << 20, settings.CompressionMinSize);
+        Assert.Equal("gzip", settings.CompressionAlgorithm);
+        Assert.Equal(new LoadPipe.Server.Ingest.StorageElements.RedisAddress("localhost", 6379, null, null), settings.Discovery!.Redis);
+        Assert.Equal("artstore:storage-elements", settings.Discovery.Channel);
+        Assert.Equal("/config/storage-elements.json", settings.Discovery.FallbackFile);
+
+        // VIRUS_SCAN_ENABLED=true without a clamav section: clamd at its usual address; defaults otherwise.
+        var scan = Settings(new IngestConfig(), new() { ["VIRUS_SCAN_ENABLED"] = "true" }).Ingest!;
+        Assert.Equal(new LoadPipe.Server.Ingest.Validation.ClamAvSettings("127.0.0.1", 3310, TimeSpan.FromSeconds(30), false), scan.ClamAv);
+        Assert.Equal(10L << 20, scan.CompressionMinSize);
+        Assert.Equal("brotli", scan.CompressionAlgorithm);
+        Assert.Null(scan.Discovery);
+
+        var bad = Assert.Throws<LoadPipeException>(() => Settings(new IngestConfig(), new() { ["COMPRESSION_ALGORITHM"] = "lzma" }));
+        Assert.Contains("COMPRESSION_ALGORITHM", bad.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void From_NoVariables_KeepsTheFilesValues()
     {
         var settings = Settings(new IngestConfig { MaxFileSize = 5 << 20, StorageSelection = "random" }, []).Ingest!;

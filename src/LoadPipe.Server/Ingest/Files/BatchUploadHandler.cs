@@ -127,7 +127,7 @@ internal static class BatchUploadHandler
             if (element.Location.Storage is Core.Storage.IObjectRemover remover)
                 await remover.RemoveAsync(element.Location.Child(file.StorageFilename).Path, CancellationToken.None).ConfigureAwait(false);
             await records.DeleteAsync(file.FileId, CancellationToken.None).ConfigureAwait(false);
-            element.AddUsed(-file.SizeBytes);
+            element.AddUsed(-file.BytesAtElement);
         }
     }
 }

@@ -14,7 +14,7 @@ internal static class FileHandlers
         await context.Response.WriteAsJsonAsync(record, IngestJson.Default.FileRecord, cancellationToken: context.RequestAborted).ConfigureAwait(false);
     }
 
-    /// <summary>The file's bytes. A single `Range: bytes=A-B` (or `A-`, or `-N`) gets 206 with those bytes, read from the
+    /// <summary>The file's bytes, as uploaded (a compressed object is decompressed on the way). A single `Range: bytes=A-B` (or `A-`, or `-N`) gets 206 with those bytes, read from the
     /// element at that offset where the store can (else skipped); a range past the end gets 416; several ranges get
     /// the whole file (RFC 9110 lets a server ignore Range).</summary>
     public static async Task ContentAsync(HttpContext context, IngestService ingest)
@@ -43,8 +43,10 @@ internal static class FileHandlers
         }
         var path = element.Location.Child(record.StorageFilename).Path;
         var storage = element.Location.Storage;
-        var seek = storage is IRangedReader ? start : 0;
-        await using var stream = await storage.OpenReadAsync(path, new ReadOptions(seek), cancellationToken).ConfigureAwait(false);
+        // A compressed object is read from its start and decompressed; a range is then skipped up to in the original bytes.
+        var seek = storage is IRangedReader && record.Compression is null ? start : 0;
+        await using var stored = await storage.OpenReadAsync(path, new ReadOptions(seek), cancellationToken).ConfigureAwait(false);
+        await using var stream = record.Compression is { } compression ? Compression.StoredCompression.Decompress(stored, compression) : stored;
         response.ContentType = record.MimeType;
         response.ContentLength = length;
         if (HttpMethods.IsHead(context.Request.Method)) return;
@@ -91,7 +93,7 @@ internal static class FileHandlers
                 new("file", ct => element.RunAsync(c => new ValueTask<bool>(remover.RemoveAsync(element.Location.Child(file.StorageFilename).Path, c)), ct).AsTask()),
                 new("audit", _ => ingest.Audit.WriteAsync(context, "delete", "success", file.FileId, element.Id)),
             ], ["check"], cancellationToken).ConfigureAwait(false);
-            element.AddUsed(-record.SizeBytes);
+            element.AddUsed(-record.BytesAtElement);
             Log.FileDeleted(ingest.Logger, record.FileId, element.Id);
             context.Response.StatusCode = StatusCodes.Status204NoContent;
         }

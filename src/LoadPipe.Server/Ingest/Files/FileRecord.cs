@@ -20,6 +20,19 @@ public sealed record FileRecord
     [JsonPropertyName("owner")] public required string Owner { get; init; }
     [JsonPropertyName("uploaded_at")] public required DateTimeOffset UploadedAt { get; init; }
 
+    /// <summary>brotli or gzip when the object at the element holds the bytes compressed; null when it holds them as uploaded.
+    /// Size and hashes are always the original bytes'; `/content` decompresses.</summary>
+    [JsonPropertyName("compression")] public string? Compression { get; init; }
+
+    /// <summary>The object's size at the element, when compressed.</summary>
+    [JsonPropertyName("stored_size_bytes")] public long? StoredSizeBytes { get; init; }
+
+    /// <summary>Stored size over original size (0.25: a quarter), when compressed.</summary>
+    [JsonPropertyName("compression_ratio")] public double? CompressionRatio { get; init; }
+
+    /// <summary>The bytes the file takes at its element (what capacities count).</summary>
+    [JsonIgnore] public long BytesAtElement => StoredSizeBytes ?? SizeBytes;
+
     /// <summary>The client's `metadata` form field: a JSON object, kept as sent; null when none was given.</summary>
     [JsonPropertyName("metadata")] public JsonElement? Metadata { get; init; }
 }

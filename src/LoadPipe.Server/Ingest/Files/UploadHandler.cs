@@ -2,6 +2,7 @@ using System.Security.Claims;
 using System.Text;
 using System.Text.Json;
 using LoadPipe.Core.Uploads;
+using LoadPipe.Server.Ingest.Compression;
 using LoadPipe.Server.Ingest.StorageElements;
 using LoadPipe.Server.Ingest.Validation;
 using Polly.CircuitBreaker;
@@ -54,7 +55,7 @@ internal static class UploadHandler
                     if (name != "file") throw new IngestException(400, IngestErrors.InvalidRequest, $"a file came in the field '{name}': send it as 'file'");
                     if (stored is not null) throw new IngestException(400, IngestErrors.InvalidRequest, "one file per upload: send several to /api/files/batch/upload");
                     var filename = HeaderUtilities.RemoveQuotes(disposition.FileNameStar.HasValue ? disposition.FileNameStar : disposition.FileName).Value ?? "";
-                    stored = await StoreAsync(context, ingest, section.Body, filename, form, cancellationToken).ConfigureAwait(false);
+                    stored = await StoreAsync(context, ingest, section.Body, filename, form, cancellationToken, declaredLength: context.Request.ContentLength).ConfigureAwait(false);
                     continue;
                 }
                 var value = await ReadFieldAsync(section.Body, name, cancellationToken).ConfigureAwait(false);
@@ -85,7 +86,7 @@ internal static class UploadHandler
     /// <summary>The file part: sniffs its type from the first bytes, then streams it into an upload (of a length only
     /// known at the end) at the chosen element. The upload stays unfinished, so nothing appears yet.</summary>
     internal static async Task<StoredFile> StoreAsync(HttpContext context, IngestService ingest, Stream body, string filename, UploadForm form,
-        CancellationToken cancellationToken, IngestSettings? limits = null)
+        CancellationToken cancellationToken, IngestSettings? limits = null, long? declaredLength = null)
     {
         if (FileNames.Problem(filename) is { } nameProblem) throw new IngestException(400, IngestErrors.InvalidFilename, nameProblem);
         var settings = limits ?? ingest.Settings;
@@ -100,7 +101,11 @@ internal static class UploadHandler
         var fileId = Guid.NewGuid();
         var now = ingest.Time.GetUtcNow();
         var owner = Owner(context.User, form.Owner);
-        var storageFilename = FileNames.StorageFilename(filename, owner, now, fileId);
+        // Compressed when its type gains from it and the request says it is at least compression_min_size (the size is
+        // only known at the end; nothing is held back to learn it): a body of unknown length is stored as sent.
+        var compression = settings.CompressionEnabled && StoredCompression.IsCompressible(mime) && declaredLength >= settings.CompressionMinSize
+            ? settings.CompressionAlgorithm : null;
+        var storageFilename = FileNames.StorageFilename(filename, owner, now, fileId) + (compression is null ? "" : StoredCompression.Suffix(compression));
         var uploads = await ingest.UploadsAsync(cancellationToken).ConfigureAwait(false);
         await ingest.LoadUsageAsync(cancellationToken).ConfigureAwait(false);
         var tried = new List<string>();
@@ -115,9 +120,16 @@ internal static class UploadHandler
             tried.Add(element.Id);
             string? uploadId = null;
             await using var hashing = new HashingLimitStream(prefix.AsMemory(0, sniffed), body, settings.MaxFileSize);
+            // The virus scan sees the bytes in the same pass that hashes and stores them (one scan per attempt: an
+            // attempt at another element starts the stream over).
+            await using var scan = settings.ClamAv is { } clamav ? await StartScanAsync(ingest, clamav, filename, cancellationToken).ConfigureAwait(false) : null;
+            Stream scanned = scan is null ? hashing : new ScanningStream(hashing, scan);
+            // Hashes and the scan see the original bytes; the element gets them compressed as they pass.
+            await using var compressing = compression is null ? null : new CompressingReadStream(scanned, compression);
+            var source = compressing ?? scanned;
             try
             {
-                return await element.RunAsync(async ct =>
+                var stored = await element.RunAsync(async ct =>
                 {
                     var upload = await uploads.CreateAsync(new NewUpload
                     {
@@ -127,12 +139,16 @@ internal static class UploadHandler
                         Expires = now + ingest.UploadExpiration,
                     }, ct).ConfigureAwait(false);
                     uploadId = upload.Id;
-                    var appended = await uploads.AppendAsync(upload.Id, 0, hashing, AppendOptions.None, ct).ConfigureAwait(false);
+                    var appended = await uploads.AppendAsync(upload.Id, 0, source, AppendOptions.None, ct).ConfigureAwait(false);
                     return new StoredFile(upload.Id, fileId.ToString("D"), element.Id, storageFilename, filename, owner, mime, now)
                     {
-                        Size = appended.Offset, Md5 = hashing.Md5Hex(), Sha256 = hashing.Sha256Hex(),
+                        Size = hashing.BytesRead, StoredSize = appended.Offset, Compression = compression,
+                        Md5 = hashing.Md5Hex(), Sha256 = hashing.Sha256Hex(),
                     };
                 }, cancellationToken).ConfigureAwait(false);
+                // Decided before the upload becomes an object: a file clamd flags is dropped with what it sent.
+                if (scan is not null) await VerdictAsync(ingest, scan, settings.ClamAv!, filename, cancellationToken).ConfigureAwait(false);
+                return stored;
             }
             catch (Exception e)
             {
@@ -145,6 +161,50 @@ internal static class UploadHandler
                 }
                 throw;
             }
+        }
+    }
+
+    /// <summary>Connects to clamd for one file: 503 virus_scan_failed when it cannot be reached (fail closed), or no
+    /// scan at all with `fail_open`.</summary>
+    private static async Task<ClamAvScan?> StartScanAsync(IngestService ingest, ClamAvSettings clamav, string filename, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await ClamAvScan.StartAsync(clamav, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ClamAvException e) when (clamav.FailOpen)
+        {
+            Log.ScanSkipped(ingest.Logger, filename, e.Message);
+            return null;
+        }
+        catch (ClamAvException e)
+        {
+            throw new IngestException(503, IngestErrors.VirusScanFailed, $"the file could not be scanned for viruses ({e.Message}): nothing was stored");
+        }
+    }
+
+    /// <summary>clamd's verdict on the whole file: 422 virus_detected when it found something; 503 virus_scan_failed
+    /// when it could not scan (unless `fail_open`).</summary>
+    private static async Task VerdictAsync(IngestService ingest, ClamAvScan scan, ClamAvSettings clamav, string filename, CancellationToken cancellationToken)
+    {
+        ClamAvVerdict verdict;
+        try
+        {
+            verdict = await scan.FinishAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (ClamAvException e) when (clamav.FailOpen)
+        {
+            Log.ScanSkipped(ingest.Logger, filename, e.Message);
+            return;
+        }
+        catch (ClamAvException e)
+        {
+            throw new IngestException(503, IngestErrors.VirusScanFailed, $"the file could not be scanned for viruses ({e.Message}): nothing was stored");
+        }
+        if (verdict.Found is { } found)
+        {
+            Log.VirusFound(ingest.Logger, filename, found);
+            throw new IngestException(422, IngestErrors.VirusDetected, $"the virus scanner found {found} in the file: nothing was stored");
         }
     }
 
@@ -168,6 +228,9 @@ internal static class UploadHandler
             Owner = stored.Owner,
             UploadedAt = stored.At,
             Metadata = form.Metadata,
+            Compression = stored.Compression,
+            StoredSizeBytes = stored.Compression is null ? null : stored.StoredSize,
+            CompressionRatio = stored.Compression is null ? null : stored.Size == 0 ? 1 : Math.Round((double)stored.StoredSize / stored.Size, 4),
         };
         var records = await ingest.RecordsAsync(cancellationToken).ConfigureAwait(false);
         var sidecar = new Sidecars(element);
@@ -177,7 +240,7 @@ internal static class UploadHandler
             {
                 var upload = await uploads.GetAsync(stored.UploadId, c).ConfigureAwait(false);
                 if (upload is { Status: UploadStatus.Completed }) return true;
-                var declared = await uploads.DeclareLengthAsync(stored.UploadId, stored.Size, c).ConfigureAwait(false);
+                var declared = await uploads.DeclareLengthAsync(stored.UploadId, stored.StoredSize, c).ConfigureAwait(false);
                 if (declared.Status != UploadStatus.Completed) await uploads.CompleteAsync(stored.UploadId, c).ConfigureAwait(false);
                 return true;
             }, ct).AsTask(), _ => AbandonAsync(ingest, stored.UploadId, stored.ElementId, stored.StorageFilename)),
@@ -187,7 +250,8 @@ internal static class UploadHandler
             new("publish", _ => Task.CompletedTask),
             new("webhook", ct => WebhookAsync(ingest, record, ct)),
         ], ["validate", "select"], cancellationToken).ConfigureAwait(false);
-        element.AddUsed(record.SizeBytes);
+        element.AddUsed(record.BytesAtElement);
+        if (record.CompressionRatio is { } ratio) ingest.Metrics.Compressed(ratio);
         return record;
     }
 
@@ -244,7 +308,13 @@ internal static class UploadHandler
     internal sealed record StoredFile(string UploadId, string FileId, string ElementId, string StorageFilename, string OriginalFilename, string Owner,
         string Mime, DateTimeOffset At)
     {
+        /// <summary>The original bytes' count.</summary>
         public long Size { get; init; }
+
+        /// <summary>The bytes at the element: <see cref="Size"/>, or fewer when compressed.</summary>
+        public long StoredSize { get; init; }
+
+        public string? Compression { get; init; }
         public string Md5 { get; init; } = "";
         public string Sha256 { get; init; } = "";
     }

@@ -15,6 +15,9 @@ public sealed class StorageElementRegistry(LocationResolver resolver, IngestSett
 {
     private readonly Lock _gate = new();
     private volatile IReadOnlyList<StorageElement> _elements = [];
+
+    /// <summary>Elements a new list left out, by id: uploads under way on them finish there, and their files stay readable.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, StorageElement> _retired = new(StringComparer.Ordinal);
     private int _next;
 
     public IReadOnlyList<StorageElement> All => _elements;
@@ -26,11 +29,15 @@ public sealed class StorageElementRegistry(LocationResolver resolver, IngestSett
         lock (_gate)
         {
             var old = _elements.ToDictionary(e => e.Id, StringComparer.Ordinal);
-            _elements = [.. elements.Select(c => old.TryGetValue(c.Id, out var kept) && kept.Config == c ? kept : new StorageElement(c, Resolve(c), settings, time))];
+            var next = elements.Select(c => old.TryGetValue(c.Id, out var kept) && kept.Config == c ? kept : new StorageElement(c, Resolve(c), settings, time)).ToList();
+            foreach (var element in next) _retired.TryRemove(element.Id, out _);
+            foreach (var gone in _elements.Where(e => !next.Contains(e))) _retired[gone.Id] = gone;
+            _elements = next;
         }
     }
 
-    public StorageElement? Find(string id) => _elements.FirstOrDefault(e => e.Id == id);
+    /// <summary>The element of that id: a listed one, else one a later list left out (never chosen for new files).</summary>
+    public StorageElement? Find(string id) => _elements.FirstOrDefault(e => e.Id == id) ?? _retired.GetValueOrDefault(id);
 
     /// <summary>An element for a new file, other than those in <paramref name="excluded"/>; null when none is available.</summary>
     public StorageElement? Select(IReadOnlyCollection<string>? excluded = null)

@@ -139,7 +139,8 @@ public sealed class FileTransfers(LoadPipeHost host, IngestService ingest)
                 : file with
                 {
                     FileId = copyId.ToString("D"), StorageElementId = destination.Id,
-                    StorageFilename = FileNames.StorageFilename(file.OriginalFilename, file.Owner, file.UploadedAt, copyId),
+                    StorageFilename = FileNames.StorageFilename(file.OriginalFilename, file.Owner, file.UploadedAt, copyId)
+                        + (file.Compression is { } compression ? Compression.StoredCompression.Suffix(compression) : ""),
                 };
             var from = source.Location.Child(file.StorageFilename);
             var to = destination.Location.Child(moved.StorageFilename);

@@ -23,8 +23,9 @@ internal sealed class ReceivePool : MemoryPool<byte>
 {
     public const int BlockSize = 64 * 1024;
 
-    /// <summary>Free blocks kept: 16 MiB. Kestrel's default request buffer (1 MiB per connection) bounds what is in flight.</summary>
-    public const int MaxPooled = 256;
+    /// <summary>Free blocks kept: 64 MiB at most, and only ever what was in flight at once: Kestrel's request buffer (1 MiB per
+    /// connection receiving a body) bounds that. A block dropped here lives on the pinned heap until a full GC.</summary>
+    public const int MaxPooled = 1024;
 
     private readonly ConcurrentQueue<byte[]> _free = new();
     private int _pooled;

@@ -7,8 +7,9 @@ namespace LoadPipe.Storage.Local;
 
 /// <summary>Writes into the partial file at increasing offsets. Durability is needed only at commit, but one fsync of
 /// a whole file there costs ~0.6 s per GiB on this kind of disk (a virtual disk flushes what the host holds): so while
-/// chunks are written an fsync runs in the background whenever none is running, and the one at commit waits only
-/// for the tail. A retried write simply overwrites the same offset.
+/// chunks are written an fsync runs in the background whenever none is running and 8 MiB (a chunk) are unflushed, and
+/// the one at commit waits only for the tail. A caller that flushes itself (the push entry, once per append) thus pays
+/// one fsync per append, not one per write. A retried write simply overwrites the same offset.
 /// <para>Once an fsync has made a range durable, the range is dropped from the page cache (drop-behind, as
 /// <c>dd oflag=nocache</c> does): a large copy then holds in memory only what one fsync covers, instead of pushing
 /// the machine's cache out with bytes nobody reads again. On this kind of virtual machine it is also what keeps a

@@ -152,6 +152,12 @@ public sealed partial class PostgresManifest : IUploadStore
         return await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0;
     }
 
+    public async Task<bool> DiscardUploadAsync(string id, CancellationToken cancellationToken = default)
+    {
+        await using var cmd = Command("DELETE FROM transfers WHERE id = (SELECT transfer_id FROM uploads WHERE id = @id)", ("id", id));
+        return await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0;
+    }
+
     public async IAsyncEnumerable<UploadRecord> ListExpiredUploadsAsync(DateTimeOffset now, int limit,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {

@@ -129,6 +129,12 @@ public sealed partial class SqliteManifest : IUploadStore
             await c.Command("DELETE FROM uploads WHERE id = $id", tx, ("$id", id)).ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0,
             cancellationToken);
 
+    public Task<bool> DiscardUploadAsync(string id, CancellationToken cancellationToken = default) =>
+        DurablyAsync(async (c, tx) =>
+            await c.Command("DELETE FROM transfers WHERE id = (SELECT transfer_id FROM uploads WHERE id = $id)", tx, ("$id", id))
+                .ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0,
+            cancellationToken);
+
     public async IAsyncEnumerable<UploadRecord> ListExpiredUploadsAsync(DateTimeOffset now, int limit,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {

@@ -7,8 +7,9 @@ namespace LoadPipe.Storage.Local;
 
 /// <summary>Writes into the partial file at increasing offsets. Durability is needed only at commit, but one fsync of
 /// a whole file there costs ~0.6 s per GiB on this kind of disk (a virtual disk flushes what the host holds): so while
-/// chunks are written an fsync runs in the background whenever none is running, and the one at commit waits only
-/// for the tail. A retried write simply overwrites the same offset.
+/// chunks are written an fsync runs in the background whenever none is running and 8 MiB (a chunk) are unflushed, and
+/// the one at commit waits only for the tail. A caller that flushes itself (the push entry, once per append) thus pays
+/// one fsync per append, not one per write. A retried write simply overwrites the same offset.
 /// <para>Once an fsync has made a range durable, the range is dropped from the page cache (drop-behind, as
 /// <c>dd oflag=nocache</c> does): a large copy then holds in memory only what one fsync covers, instead of pushing
 /// the machine's cache out with bytes nobody reads again. On this kind of virtual machine it is also what keeps a
@@ -37,6 +38,10 @@ internal sealed partial class LocalWriteSession : IWriteSession
         _request = request;
         _handle = handle;
         Length = length;
+        _flushedTo = length;
+        // Bytes confirmed before this session were flushed by an earlier one (the pull path never flushes and never
+        // reads this): that flush made the partial file's name durable already.
+        _partialNamed = length > 0;
     }
 
     /// <summary>Opens the partial file and takes its lock: one writer per partial file, whatever manifest each writer
@@ -143,7 +148,13 @@ internal sealed partial class LocalWriteSession : IWriteSession
                     RandomAccess.Write(handle, data.Span.Slice(done, Math.Min(WriteSlice, data.Length - done)), offset + done);
                 }
             }, cancellationToken).ConfigureAwait(false);
-            if (_flush.IsCompleted) _flush = FlushInBackground(handle, _flush, offset + data.Length);
+            // The background fsync runs only once a flush's worth has piled up: a caller that flushes itself (the push
+            // entry, per append) then pays one fsync per append instead of one per write.
+            if (_flush.IsCompleted && offset + data.Length - _flushedTo >= BackgroundFlushAfter)
+            {
+                _flushedTo = offset + data.Length;
+                _flush = FlushInBackground(handle, _flush, _flushedTo);
+            }
         }
         catch (IOException e)
         {
@@ -161,20 +172,36 @@ internal sealed partial class LocalWriteSession : IWriteSession
         try
         {
             await _flush.ConfigureAwait(false);
-            await Task.Run(() => RandomAccess.FlushToDisk(handle), CancellationToken.None).ConfigureAwait(false);
+            var end = Length;
+            await Task.Run(() =>
+            {
+                RandomAccess.FlushToDisk(handle);
+                DropCached(handle, end);
+            }, CancellationToken.None).ConfigureAwait(false);
+            _flushedTo = end;
         }
         catch (IOException e)
         {
             throw Translate(e, _target);
         }
-        if (!_folderSynced)
+        if (!_partialNamed)
         {
             SyncFolder(Path.GetDirectoryName(_partial)!);
-            _folderSynced = true;
+            _partialNamed = true;
         }
+        _folderSynced = true;
     }
 
+    // The session was flushed (the push entry): its commit must make the rename durable too.
     private bool _folderSynced;
+    // The partial file's name is durable: its folder was fsynced since the file was created.
+    private bool _partialNamed;
+    // The end of the last range an fsync was started for.
+    private long _flushedTo;
+
+    /// <summary>Unflushed bytes after which a write starts an fsync in the background: the engine's chunk, so that the
+    /// pull path (8 MiB writes, no flush before the commit) keeps its one background fsync per chunk.</summary>
+    private const long BackgroundFlushAfter = 8L << 20;
 
     /// <summary>fsync of a folder makes the names in it durable. .NET cannot open a folder as a file, hence open(2); where
     /// that is missing (Windows) the file system journals names itself.</summary>

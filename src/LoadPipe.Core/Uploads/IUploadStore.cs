@@ -48,6 +48,10 @@ public interface IUploadStore
     /// <summary>Deletes the upload and its tail (its transfer stays, for `lp status`). False when there was none.</summary>
     Task<bool> DeleteUploadAsync(string id, CancellationToken cancellationToken = default);
 
+    /// <summary>Deletes the upload with its transfer (its chunks, tail and session file go with it), as if it was never
+    /// made: `lp status` does not show it. False when there was none.</summary>
+    Task<bool> DiscardUploadAsync(string id, CancellationToken cancellationToken = default);
+
     /// <summary>Uploads that expired before <paramref name="now"/>, open ones and completed intermediate ones, oldest expiry
     /// first, at most <paramref name="limit"/>.</summary>
     IAsyncEnumerable<UploadRecord> ListExpiredUploadsAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken = default);

@@ -58,6 +58,12 @@ public interface IUploads
     /// completed <see cref="NewUpload.Intermediate"/> upload, whose object is removed with it. False when there was none.</summary>
     Task<bool> AbortAsync(string id, CancellationToken cancellationToken = default);
 
+    /// <summary>Drops an open upload that received nothing, with its transfer record: as if it was never made, so
+    /// `lp status` shows no failed file for it. For an upload created in error (the tus server's claim of an object name
+    /// that lost a race). False when there was none.</summary>
+    /// <exception cref="UploadConflictException">The upload received bytes or is completed: abort it instead.</exception>
+    Task<bool> DiscardAsync(string id, CancellationToken cancellationToken = default);
+
     /// <summary>Uploads whose <see cref="Upload.Expires"/> is before <paramref name="now"/>, oldest first, at most
     /// <paramref name="limit"/>: the open ones, and the completed ones that are <see cref="NewUpload.Intermediate"/>. A
     /// sweeper aborts them.</summary>

@@ -258,6 +258,21 @@ public sealed partial class UploadService : IUploads, IAsyncDisposable
         return deleted;
     }
 
+    public async Task<bool> DiscardAsync(string id, CancellationToken cancellationToken = default)
+    {
+        if (await _store.GetUploadAsync(id, cancellationToken).ConfigureAwait(false) is null) return false;
+        await using var held = await LockAsync(id, cancellationToken).ConfigureAwait(false);
+        var row = await _store.GetUploadAsync(id, cancellationToken).ConfigureAwait(false);
+        if (row is null) return false;
+        if (row.Status != UploadStatus.Open || row.Offset > 0)
+            throw new UploadConflictException($"upload {id} received {row.Offset} bytes: it can be aborted, not discarded", row.Offset);
+        await DropReceivedAsync(row, cancellationToken).ConfigureAwait(false);
+        Forget(id);
+        var discarded = await _store.DiscardUploadAsync(id, cancellationToken).ConfigureAwait(false);
+        _logger.UploadAborted(id);
+        return discarded;
+    }
+
     /// <summary>The object a completed intermediate upload made, removed before its record goes: a crash in between
     /// leaves the record, and the next sweep removes nothing twice.</summary>
     private async Task RemoveObjectAsync(UploadRecord row, CancellationToken cancellationToken)

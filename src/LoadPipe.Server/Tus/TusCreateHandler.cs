@@ -79,20 +79,53 @@ internal static class TusCreateHandler
         }
 
         var uploads = await store.UploadsAsync(context.RequestAborted).ConfigureAwait(false);
-        IReadOnlyList<Upload> partials = [];
-        if (final)
-        {
-            partials = await PartialsAsync(context, uploads, concat["final;".Length..]).ConfigureAwait(false) ?? [];
-            if (partials.Count == 0) return;
-            length = partials.Sum(p => p.Length!.Value);
-            if (length > store.Settings.MaxSize)
-            {
-                await Problem.WriteAsync(context, 413, $"the partial uploads add up to more than Tus-Max-Size ({store.Settings.MaxSize})").ConfigureAwait(false);
-                return;
-            }
-        }
-
         var id = TusStore.NewId();
+        if (!final)
+        {
+            await CreateAsync(context, store, uploads, id, concat, metadata, filename, length, hasBody, [], metrics, logger).ConfigureAwait(false);
+            return;
+        }
+        var partials = await PartialsAsync(context, uploads, concat["final;".Length..]).ConfigureAwait(false) ?? [];
+        if (partials.Count == 0) return;
+        length = partials.Sum(p => p.Length!.Value);
+        if (length > store.Settings.MaxSize)
+        {
+            await Problem.WriteAsync(context, 413, $"the partial uploads add up to more than Tus-Max-Size ({store.Settings.MaxSize})").ConfigureAwait(false);
+            return;
+        }
+        // A partial is joined into one final upload: the final removes it once whole. Another final naming it meanwhile
+        // is refused (409), and one that comes after finds it gone (400, as for any URL that is not an upload here).
+        if (store.ClaimPartials(partials.Select(p => p.Id), id) is { } busy)
+        {
+            await Problem.WriteAsync(context, StatusCodes.Status409Conflict,
+                $"partial upload {busy} is being joined into another final upload: a partial upload is used by one final upload only").ConfigureAwait(false);
+            return;
+        }
+        try
+        {
+            // Claimed after it was looked up: a final that held it until now has removed it.
+            foreach (var partial in partials)
+            {
+                if (await uploads.GetAsync(partial.Id, context.RequestAborted).ConfigureAwait(false) is null)
+                {
+                    await Problem.WriteAsync(context, StatusCodes.Status400BadRequest,
+                        $"partial upload {partial.Id} was joined into another final upload, which removed it").ConfigureAwait(false);
+                    return;
+                }
+            }
+            await CreateAsync(context, store, uploads, id, concat, metadata, filename, length, hasBody, partials, metrics, logger).ConfigureAwait(false);
+        }
+        finally
+        {
+            store.ReleasePartials(partials.Select(p => p.Id), id);
+        }
+    }
+
+    private static async Task CreateAsync(HttpContext context, TusStore store, IUploads uploads, string id, string concat,
+        Dictionary<string, string> metadata, string? filename, long? length, bool hasBody, IReadOnlyList<Upload> partials,
+        ServerMetrics metrics, ILogger logger)
+    {
+        var final = partials.Count > 0;
         if (concat.Length > 0) metadata[UploadMetadata.ConcatKey] = concat;
         var request = new NewUpload
         {
@@ -114,7 +147,14 @@ internal static class TusCreateHandler
 
         if (final)
         {
-            await CreateFinalAsync(store, uploads, upload, partials, metrics, logger, context.RequestAborted).ConfigureAwait(false);
+            if (await CreateFinalAsync(store, uploads, upload, partials, metrics, logger, context.RequestAborted).ConfigureAwait(false) is { } gone)
+            {
+                context.Response.Headers.Remove(TusHeaders.UploadExpires);
+                context.Response.Headers.Location = default;
+                await Problem.WriteAsync(context, StatusCodes.Status409Conflict,
+                    $"partial upload {gone} was joined into another final upload meanwhile: a partial upload is used by one final upload only").ConfigureAwait(false);
+                return;
+            }
         }
         else if (hasBody)
         {
@@ -167,7 +207,9 @@ internal static class TusCreateHandler
     /// recorded as any upload is. Then the partials go, their staging objects and their state: "The Server MAY delete
     /// partial uploads after concatenation." (Those no final ever uses go when they expire, through the sweeper.)
     /// </summary>
-    private static async Task CreateFinalAsync(TusStore store, IUploads uploads, Upload final, IReadOnlyList<Upload> partials,
+    /// <para>Returns null, or the id of a partial upload that another process sharing the manifest joined into its own
+    /// final upload meanwhile (and removed): this final is then dropped.</para>
+    private static async Task<string?> CreateFinalAsync(TusStore store, IUploads uploads, Upload final, IReadOnlyList<Upload> partials,
         ServerMetrics metrics, ILogger logger, CancellationToken cancellationToken)
     {
         try
@@ -190,6 +232,10 @@ internal static class TusCreateHandler
         {
             // Half a final upload is of no use to anyone: it goes, and the client may ask again.
             await uploads.AbortAsync(final.Id, CancellationToken.None).ConfigureAwait(false);
+            foreach (var partial in partials)
+            {
+                if (await uploads.GetAsync(partial.Id, CancellationToken.None).ConfigureAwait(false) is null) return partial.Id;
+            }
             throw;
         }
         foreach (var id in partials.Select(p => p.Id).Distinct(StringComparer.Ordinal))
@@ -204,5 +250,6 @@ internal static class TusCreateHandler
                 Log.PartialNotRemoved(logger, id, e.Message);
             }
         }
+        return null;
     }
 }

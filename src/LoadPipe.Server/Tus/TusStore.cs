@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using LoadPipe.Core.Locations;
 using LoadPipe.Core.Uploads;
@@ -14,6 +15,8 @@ public sealed class TusStore(
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
     private IUploads? _uploads;
+    // Partial uploads a final upload of this process is being joined from (partial id -> final id).
+    private readonly ConcurrentDictionary<string, string> _joining = new(StringComparer.Ordinal);
 
     public Location Destination { get; } = destination;
 
@@ -37,6 +40,30 @@ public sealed class TusStore(
         }
     }
 
+    /// <summary>Claims <paramref name="partials"/> for the final upload <paramref name="final"/>: a partial is joined
+    /// into one final only, since the final that uses it removes it. Null when all are claimed; else the id of the first
+    /// partial another final of this process holds (nothing is claimed then). Let go with <see cref="ReleasePartials"/>.</summary>
+    public string? ClaimPartials(IEnumerable<string> partials, string final)
+    {
+        var claimed = new List<string>();
+        foreach (var id in partials.Distinct(StringComparer.Ordinal))
+        {
+            if (_joining.TryAdd(id, final))
+            {
+                claimed.Add(id);
+                continue;
+            }
+            ReleasePartials(claimed, final);
+            return id;
+        }
+        return null;
+    }
+
+    public void ReleasePartials(IEnumerable<string> partials, string final)
+    {
+        foreach (var id in partials.Distinct(StringComparer.Ordinal)) _joining.TryRemove(KeyValuePair.Create(id, final));
+    }
+
     /// <summary>A new upload id: 128 random bits, URL-safe.</summary>
     public static string NewId() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
 
@@ -51,7 +78,7 @@ public sealed class TusStore(
     public async Task<Upload> CreateNamedAsync(IUploads uploads, string? wanted, NewUpload request, CancellationToken cancellationToken)
     {
         var id = request.Id!;
-        string[] names = wanted is null ? [id] : [wanted, ObjectNames.WithId(wanted, id[..8]), ObjectNames.WithId(wanted, id)];
+        string[] names = wanted is null ? [id] : [ObjectNames.Fit(wanted), ObjectNames.WithId(wanted, id[..8]), ObjectNames.WithId(wanted, id)];
         foreach (var name in names)
         {
             var destination = Destination.Child(name);
@@ -72,7 +99,8 @@ public sealed class TusStore(
             }
             if (await Destination.Storage.StatAsync(destination.Path, cancellationToken).ConfigureAwait(false) is not null)
             {
-                await uploads.AbortAsync(upload.Id, CancellationToken.None).ConfigureAwait(false);
+                // Made in error: it goes with its transfer, leaving no failed file in `lp status`.
+                await uploads.DiscardAsync(upload.Id, CancellationToken.None).ConfigureAwait(false);
                 continue;
             }
             return empty ? await uploads.DeclareLengthAsync(upload.Id, 0, cancellationToken).ConfigureAwait(false) : upload;

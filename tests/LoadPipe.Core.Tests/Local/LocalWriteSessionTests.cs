@@ -31,8 +31,8 @@ public sealed class LocalWriteSessionTests : IDisposable
         }
         var cached = await ResidentBytesAsync(target);
 
-        // The first write starts an fsync in the background and the commit waits for it: at least that write's range
-        // is durable and dropped by now. Without the drop every byte just written would still be cached.
+        // Once 8 MiB are unflushed a write starts an fsync in the background, and the commit waits for it: at least that
+        // range is durable and dropped by now. Without the drop every byte just written would still be cached.
         Assert.True(cached <= content.Length - Write, $"{cached} of {content.Length} bytes still in the page cache");
         Assert.Equal(TestData.Sha256(content), TestData.Sha256(await File.ReadAllBytesAsync(target)));
     }

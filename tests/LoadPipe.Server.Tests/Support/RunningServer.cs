@@ -28,6 +28,9 @@ public sealed class RunningServer : IAsyncDisposable
     public HttpClient Client { get; }
     public TusStore Store => Server.Store;
 
+    /// <summary>The host the server runs on: its manifest is the one `lp status` reads.</summary>
+    public LoadPipeHost Host => _host;
+
     /// <summary>Where finished uploads land (a local folder).</summary>
     public string Destination => Path.Combine(_root.FullName, "uploads");
 

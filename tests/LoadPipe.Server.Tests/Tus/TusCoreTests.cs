@@ -149,6 +149,76 @@ public sealed class TusCoreTests
         Assert.Equal("ab", string.Concat(files.Select(f => File.ReadAllText(Path.Combine(server.Destination, f))).Order()));
     }
 
+    [Theory]
+    [InlineData("a", ".bin")]   // 1-byte characters
+    [InlineData("é", ".txt")]   // 2-byte characters: the cut must not split one
+    [InlineData("🙂", "")]      // 4-byte characters (a surrogate pair in .NET), no extension
+    public async Task Post_FilenameNear255BytesTwice_BothNamesAreCutToTheLimitAndKept(string character, string extension)
+    {
+        await using var server = await RunningServer.StartAsync();
+        var stem = string.Concat(Enumerable.Repeat(character, (255 - extension.Length) / System.Text.Encoding.UTF8.GetByteCount(character)));
+        var filename = stem + extension;
+        Assert.InRange(System.Text.Encoding.UTF8.GetByteCount(filename), 250, 255);
+        var a = await CreatedAsync(server.Client, 1, Metadata(("filename", filename)));
+        var b = await CreatedAsync(server.Client, 1, Metadata(("filename", filename)));
+        using (var patch = await PatchAsync(server.Client, a, 0, "a"u8.ToArray())) Assert.Equal(HttpStatusCode.NoContent, patch.StatusCode);
+        using (var patch = await PatchAsync(server.Client, b, 0, "b"u8.ToArray())) Assert.Equal(HttpStatusCode.NoContent, patch.StatusCode);
+
+        var files = server.StoredFiles();
+        Assert.Equal(2, files.Count);
+        foreach (var file in files)
+        {
+            Assert.InRange(System.Text.Encoding.UTF8.GetByteCount(file), 1, ObjectNames.MaxObjectName);
+            Assert.DoesNotContain('\uFFFD', file);
+            Assert.False(char.IsHighSurrogate(file[^(extension.Length + 1)]), $"{file} ends in half a character");
+            Assert.EndsWith(extension, file, StringComparison.Ordinal);
+            Assert.StartsWith(character, file, StringComparison.Ordinal);
+        }
+        Assert.Equal("ab", string.Concat(files.Select(f => File.ReadAllText(Path.Combine(server.Destination, f))).Order()));
+    }
+
+    [Fact]
+    public void ObjectNames_WithId_CutsTheStemAndKeepsExtensionAndTag()
+    {
+        var name = new string('x', 250) + ".pdf";
+        var tagged = ObjectNames.WithId(name, "1a2b3c4d");
+        Assert.Equal(ObjectNames.MaxObjectName, System.Text.Encoding.UTF8.GetByteCount(tagged));
+        Assert.EndsWith("x-1a2b3c4d.pdf", tagged, StringComparison.Ordinal);
+        Assert.Equal("report-1a2b3c4d.pdf", ObjectNames.WithId("report.pdf", "1a2b3c4d"));
+        Assert.Equal("report.pdf", ObjectNames.Fit("report.pdf"));
+        // An extension too long to keep goes with the stem.
+        var longExtension = "a." + new string('e', 250);
+        Assert.Equal(ObjectNames.MaxObjectName, System.Text.Encoding.UTF8.GetByteCount(ObjectNames.WithId(longExtension, "1a2b3c4d")));
+        Assert.EndsWith("-1a2b3c4d", ObjectNames.WithId(longExtension, "1a2b3c4d"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Discard_AnUploadMadeInError_LeavesNoTransferForLpStatus()
+    {
+        // What the server does when its claim of an object name lost a race (the object appeared once the upload was
+        // made): the upload goes with its transfer, so `lp status` shows no failed "upload aborted" file.
+        await using var server = await RunningServer.StartAsync();
+        var running = await CreatedAsync(server.Client, 2, Metadata(("filename", "running.txt")));
+        var uploads = await server.Store.UploadsAsync(default);
+        var upload = await uploads.CreateAsync(new Core.Uploads.NewUpload
+        {
+            Id = TusStore.NewId(), Destination = server.Store.Destination.Child("made-in-error.txt"), Length = 3,
+        });
+        var manifest = await server.Host.ManifestAsync();
+        Assert.Equal(2, await manifest.ListTransfersAsync(null).CountAsync());
+
+        Assert.True(await uploads.DiscardAsync(upload.Id));
+        Assert.Null(await uploads.GetAsync(upload.Id));
+        var left = await manifest.ListTransfersAsync(null).ToListAsync();
+        var transfer = Assert.Single(left);
+        Assert.NotEqual(Core.Manifest.TransferStatus.Failed, transfer.Status);
+        Assert.False(await uploads.DiscardAsync(upload.Id));
+        // An upload that received bytes is aborted, never discarded.
+        (await PatchAsync(server.Client, running, 0, "r"u8.ToArray())).Dispose();
+        await Assert.ThrowsAsync<Core.Uploads.UploadConflictException>(() => uploads.DiscardAsync(running.Segments[^1]));
+        Assert.NotNull(await uploads.GetAsync(running.Segments[^1]));
+    }
+
     [Fact]
     public async Task Post_ZeroLength_MakesAnEmptyObjectAtOnce()
     {

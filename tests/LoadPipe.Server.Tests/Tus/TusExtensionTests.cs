@@ -134,6 +134,36 @@ public sealed class TusExtensionTests
     }
 
     [Fact]
+    public async Task Concatenation_TwoFinalsOfOnePartialAtOnce_OneIsMadeTheOtherGetsA4xx()
+    {
+        await using var server = await RunningServer.StartAsync();
+        // Large enough that joining it takes a while: the two finals overlap.
+        var bytes = RandomNumberGenerator.GetBytes(24 << 20);
+        var partial = await CreatedAsync(server.Client, bytes.Length, concat: "partial");
+        (await PatchAsync(server.Client, partial, 0, bytes)).Dispose();
+
+        var responses = await Task.WhenAll(
+            CreateAsync(server.Client, null, Metadata(("filename", "first.bin")), $"final;{partial}"),
+            CreateAsync(server.Client, null, Metadata(("filename", "second.bin")), $"final;{partial}"));
+        try
+        {
+            var made = Assert.Single(responses, r => r.StatusCode == HttpStatusCode.Created);
+            var refused = Assert.Single(responses, r => r != made);
+            // 409 while the other final holds the partial, 400 once it removed it; never a server error.
+            Assert.Contains((int)refused.StatusCode, new[] { 400, 409 });
+            Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
+            Assert.Null(refused.Headers.Location);
+            var name = responses[0] == made ? "first.bin" : "second.bin";
+            Assert.Equal([name], server.StoredFiles());
+            Assert.Equal(SHA256.HashData(bytes), SHA256.HashData(await File.ReadAllBytesAsync(Path.Combine(server.Destination, name))));
+        }
+        finally
+        {
+            foreach (var response in responses) response.Dispose();
+        }
+    }
+
+    [Fact]
     public async Task Concatenation_UnfinishedPartial_Is400AndMakesNothing()
     {
         await using var server = await RunningServer.StartAsync();

@@ -6,8 +6,8 @@
 # Progress goes to stderr. Rows:
 #   a. 300,000 files of a few bytes in 300 folders, local -> local: lp copy --transfers 16, rclone copy --transfers 16
 #      --checkers 16, cp -r; then the no-op re-run of lp and rclone (cp has none);
-#   b. 100,000 files of 4 KiB to S3 (s3rver on 127.0.0.1, started here as bench/s3.sh does): lp and rclone; then the
-#      no-op re-run of each;
+#   b. 100,000 files of 4 KiB to S3 (s3rver on 127.0.0.1, started here as bench/s3.sh does, and warmed by an untimed
+#      upload first): lp, its no-op re-run, then rclone and its no-op re-run, each on an empty bucket;
 #   c. 10,000 files of 1 MiB, local -> local: lp, rclone, cp -r; then the no-op re-run of lp and rclone;
 #   d. lp's peak RSS on row a's tree against a copy of its first LP_BENCH_SMALL_RSS_BASE files (default 10,000).
 # Every run's wall time and peak RSS (/usr/bin/time -v). Every copy is checked (file count; a's and c's bytes with
@@ -166,13 +166,23 @@ if [ "$S3FILES" -gt 0 ]; then
   FOUR="$WORK/data/four"
   make_sized "$FOUR" "$S3FILES" 4096
   objects() { find "$WORK/s3/bench/$1" -name '*._S3rver_object' 2>/dev/null | wc -l; }
+  # Each upload starts from the same server state, as in bench/s3.sh (whose row b runs on a server its 1 GiB uploads
+  # warmed, each tool's objects removed after its run): a fresh s3rver (node) has not compiled its code yet, and lp,
+  # uploading first, met it cold while rclone found it warm and lp's objects in the bucket. An untimed upload of up to
+  # 2,000 of these files warms it; each tool's objects are removed after its re-run.
+  WARM="$WORK/data/warm"
+  make_sized "$WARM" $(( S3FILES < 2000 ? S3FILES : 2000 )) 4096
+  rclone copy --transfers 16 "$WARM" S3B:bench/warm/ >"$WORK/tmp/warm.out" 2>&1 || die "the warm-up upload failed"
+  rm -rf "$WORK/s3/bench/warm" "$WARM"
   run_one lp_b     "$(lpc b) --config $CFG $FOUR s3remote:bench/lp/"
-  run_one rclone_b "$(rc) $FOUR S3B:bench/rclone/"
   [ "$(objects lp)" -eq "$S3FILES" ] || die "lp uploaded $(objects lp) of $S3FILES objects"
-  [ "$(objects rclone)" -eq "$S3FILES" ] || die "rclone uploaded $(objects rclone) of $S3FILES objects"
   run_one lp_b_noop     "$(lpc b) --config $CFG --json $FOUR s3remote:bench/lp/"
+  noop_lp lp_b_noop
+  rm -rf "$WORK/s3/bench/lp"
+  run_one rclone_b "$(rc) $FOUR S3B:bench/rclone/"
+  [ "$(objects rclone)" -eq "$S3FILES" ] || die "rclone uploaded $(objects rclone) of $S3FILES objects"
   run_one rclone_b_noop "$(rc) -v $FOUR S3B:bench/rclone/"
-  noop_lp lp_b_noop; noop_rclone rclone_b_noop
+  noop_rclone rclone_b_noop
   bench_stop_server
   rm -rf "$WORK/s3" "$FOUR"
 fi

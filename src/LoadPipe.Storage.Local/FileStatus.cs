@@ -56,6 +56,15 @@ internal readonly partial record struct FileStatus(FileKind Kind, long Size, Dat
         return Fallback(path, followLinks: true) with { Size = RandomAccess.GetLength(handle) };
     }
 
+    /// <summary>Of the open file <paramref name="fd"/> (a descriptor this process opened itself); null where statx is
+    /// not available, for the caller to fall back to a path's.</summary>
+    public static FileStatus? OfDescriptor(int fd)
+    {
+        if (Volatile.Read(ref s_statx) < 0) return null;
+        Span<byte> buffer = stackalloc byte[StatxSize];
+        return TryStatx(fd, "", AtEmptyPath, buffer, out _) ? Parse(buffer) : null;
+    }
+
     private static bool TryStatx(int dirFd, string path, int flags, Span<byte> buffer, out bool missing)
     {
         missing = false;

@@ -47,12 +47,22 @@ internal sealed partial class LocalStagedObject : IStagedObject
                 Directory.CreateDirectory(folder);
                 folders.TryAdd(folder, 0);
             }
-            // Never truncated at open: a partial file another writer holds is never cut (see LocalWriteSession.Create).
-            handle = File.OpenHandle(partial, FileMode.OpenOrCreate, FileAccess.ReadWrite, LocalWriteSession.ExclusiveShare);
-            LocalWriteSession.TakeLock(handle, target);
-            RandomAccess.Write(handle, content.Span, 0);
-            // A partial file left longer by a run that died keeps no bytes beyond the content.
-            RandomAccess.SetLength(handle, content.Length);
+            if (Raw)
+            {
+                handle = CreateLocked(partial, target, out var created);
+                Write(handle, content.Span, target);
+                // A partial file left longer by a run that died keeps no bytes beyond the content; one this call created
+                // has none.
+                if (!created) RandomAccess.SetLength(handle, content.Length);
+            }
+            else
+            {
+                // Never truncated at open: a partial file another writer holds is never cut (see LocalWriteSession.Create).
+                handle = File.OpenHandle(partial, FileMode.OpenOrCreate, FileAccess.ReadWrite, LocalWriteSession.ExclusiveShare);
+                LocalWriteSession.TakeLock(handle, target);
+                RandomAccess.Write(handle, content.Span, 0);
+                RandomAccess.SetLength(handle, content.Length);
+            }
             if (request.Modified is { } modified) SetModified(handle, modified);
             return new LocalStagedObject(path, target, partial, handle);
         }
@@ -72,6 +82,77 @@ internal sealed partial class LocalStagedObject : IStagedObject
             throw;
         }
     }
+
+    /// <summary>On 64-bit Linux the partial file is opened, written, fsynced and closed by the system calls themselves:
+    /// .NET's handle adds a seek at open and an unlock before the close, and its FileMode.OpenOrCreate cannot tell a new
+    /// file (nothing to cut) from one a run left behind.</summary>
+    private static bool Raw => LocalWholeRead.Available;
+
+    private const int ORdWr = 2, OCreat = 0x40, OExcl = 0x80, OCloExec = 0x80000;
+    private const int EINTR = 4, EEXIST = 17, EACCES = 13, EPERM = 1, EAGAIN = 11;
+    private const int LockExclusive = 2, LockNonBlocking = 4;
+
+    /// <summary>Opens the partial file under an exclusive flock (see <see cref="LocalWriteSession.TakeLock"/>), creating
+    /// it when it is not there (<paramref name="created"/>: then it is empty). Never truncated before the lock is held: a
+    /// partial file another writer holds is never cut. A file this call created can only hold another writer's bytes if
+    /// that writer opened it, locked it, wrote and died, all between this open and this lock; it would then have held the
+    /// lock first and this call would have found it busy, unless it had died in those microseconds.</summary>
+    private static SafeFileHandle CreateLocked(string partial, string target, out bool created)
+    {
+        int fd;
+        while ((fd = OpenMode(partial, ORdWr | OCreat | OExcl | OCloExec, 0x1B6)) < 0 && Marshal.GetLastPInvokeError() == EINTR)
+        {
+        }
+        created = fd >= 0;
+        if (fd < 0 && Marshal.GetLastPInvokeError() == EEXIST)
+        {
+            while ((fd = OpenMode(partial, ORdWr | OCloExec, 0)) < 0 && Marshal.GetLastPInvokeError() == EINTR)
+            {
+            }
+        }
+        if (fd < 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            throw errno is EACCES or EPERM
+                ? new LoadPipeException(ErrorKind.Auth, $"{target}: permission denied")
+                : new LoadPipeException(ErrorKind.Permanent, $"{target}: cannot create {partial} (errno {errno})");
+        }
+        var handle = new SafeFileHandle((nint)fd, ownsHandle: true);
+        if (Flock(fd, LockExclusive | LockNonBlocking) != 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            handle.Dispose();
+            throw errno == EAGAIN ? LocalWriteSession.Busy(target, null) : new LoadPipeException(ErrorKind.Permanent, $"{target}: cannot lock {partial} (errno {errno})");
+        }
+        return handle;
+    }
+
+    /// <summary>The whole content at offset 0, in as many pwrite(2) calls as it takes (one, for a small file).</summary>
+    private static void Write(SafeFileHandle handle, ReadOnlySpan<byte> content, string target)
+    {
+        var fd = (int)handle.DangerousGetHandle();
+        var done = 0;
+        while (done < content.Length)
+        {
+            var n = PWrite(fd, in content[done], content.Length - done, done);
+            if (n < 0)
+            {
+                var errno = Marshal.GetLastPInvokeError();
+                if (errno == EINTR) continue;
+                throw new LoadPipeException(ErrorKind.Permanent, $"{target}: write failed (errno {errno})");
+            }
+            done += (int)n;
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int OpenMode(string path, int flags, int mode);
+
+    [LibraryImport("libc", EntryPoint = "pwrite", SetLastError = true)]
+    private static partial nint PWrite(int fd, in byte buffer, nint count, long offset);
+
+    [LibraryImport("libc", EntryPoint = "flock", SetLastError = true)]
+    private static partial int Flock(int fd, int operation);
 
     /// <summary>fsyncs the batch from up to this many threads at once. A journalling file system (ext4, xfs) folds the
     /// fsyncs that arrive together into one journal commit, so 16 at once cost about what one costs alone; one after
@@ -105,14 +186,26 @@ internal sealed partial class LocalStagedObject : IStagedObject
     {
         var next = -1;
         ExceptionDispatchInfo? failure = null;
-        var helpers = new Thread[Math.Max(0, Math.Min(SyncThreads, batch.Count) - 1)];
-        for (var i = 0; i < helpers.Length; i++)
+        var helpers = Math.Max(0, Math.Min(SyncThreads, batch.Count) - 1);
+        var running = helpers;
+        // Waited for without spinning: a spinning wait costs a sched_yield each turn, several per file.
+        using var done = new ManualResetEventSlim(helpers == 0, spinCount: 0);
+        for (var i = 0; i < helpers; i++)
         {
-            helpers[i] = new Thread(Work) { IsBackground = true, Name = "lp fsync" };
-            helpers[i].Start();
+            SyncPool.Add(() =>
+            {
+                try
+                {
+                    Work();
+                }
+                finally
+                {
+                    if (Interlocked.Decrement(ref running) == 0) done.Set();
+                }
+            });
         }
         Work();
-        foreach (var helper in helpers) helper.Join();
+        done.Wait();
         failure?.Throw();
 
         void Work()
@@ -122,12 +215,63 @@ internal sealed partial class LocalStagedObject : IStagedObject
             {
                 try
                 {
-                    if (batch[i]._handle is { } handle) RandomAccess.FlushToDisk(handle);
+                    if (batch[i]._handle is { } handle) Flush(handle);
                 }
                 catch (Exception e)
                 {
                     Interlocked.CompareExchange(ref failure, ExceptionDispatchInfo.Capture(e), null);
                 }
+            }
+        }
+    }
+
+    private static void Flush(SafeFileHandle handle)
+    {
+        if (!Raw)
+        {
+            RandomAccess.FlushToDisk(handle);
+            return;
+        }
+        int result;
+        while ((result = Fsync((int)handle.DangerousGetHandle())) != 0 && Marshal.GetLastPInvokeError() == EINTR)
+        {
+        }
+        if (result != 0) throw new IOException($"fsync failed (errno {Marshal.GetLastPInvokeError()})");
+    }
+
+    /// <summary>The threads the fsyncs run on, started once per process and kept (waiting, they cost nothing): a batch
+    /// hands them its work instead of starting threads of its own, each of which cost about ten system calls.</summary>
+    private static class SyncPool
+    {
+        private static readonly Queue<Action> Queue = new();
+        private static readonly object Gate = new();
+
+        static SyncPool()
+        {
+            for (var i = 0; i < SyncThreads - 1; i++) new Thread(Run) { IsBackground = true, Name = "lp fsync" }.Start();
+        }
+
+        public static void Add(Action work)
+        {
+            lock (Gate)
+            {
+                Queue.Enqueue(work);
+                Monitor.Pulse(Gate);
+            }
+        }
+
+        // Monitor.Wait blocks at once, where a SemaphoreSlim (BlockingCollection's) spins with sched_yield first.
+        private static void Run()
+        {
+            while (true)
+            {
+                Action work;
+                lock (Gate)
+                {
+                    while (Queue.Count == 0) Monitor.Wait(Gate);
+                    work = Queue.Dequeue();
+                }
+                work();
             }
         }
     }

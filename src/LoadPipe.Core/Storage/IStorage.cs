@@ -55,6 +55,25 @@ public interface ISnapshotReads;
 public interface ICheapReads;
 
 /// <summary>
+/// A store that reads a small object whole in one go, with fewer calls than <see cref="IStorage.OpenReadAsync"/>, a
+/// stream and a <see cref="IStorage.StatAsync"/> after it (the group commit of small local files: open, read, one stat
+/// of the open file, close).
+/// </summary>
+public interface IWholeReader
+{
+    /// <summary>Reads the object at <paramref name="path"/> from its start into <paramref name="buffer"/>, until the
+    /// buffer is full or the object ends, and describes the object as it is once read (of the object read, not of
+    /// whatever its path names now). A caller that asks for one byte more than the size it listed sees an object that
+    /// grew; one that compares <see cref="WholeRead.After"/>'s version with the listed one sees an object written since
+    /// it was listed, before or during the read. Throws <see cref="Errors.LoadPipeException"/> as
+    /// <see cref="IStorage.OpenReadAsync"/> does (nothing there, no permission, not a regular file).</summary>
+    WholeRead ReadWhole(string path, Memory<byte> buffer);
+}
+
+/// <summary>What <see cref="IWholeReader.ReadWhole"/> read: how many bytes, and the object as it was after.</summary>
+public readonly record struct WholeRead(int Length, ObjectInfo After);
+
+/// <summary>
 /// A store whose objects are files of this machine: two paths, on it or on another such store, may name one file
 /// (a hard link, a folder reached through a link). The engine uses it to refuse a copy onto its own source.
 /// </summary>

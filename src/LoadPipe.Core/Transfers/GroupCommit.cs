@@ -115,13 +115,22 @@ internal sealed class GroupCommit : IAsyncDisposable
             destinationLock = await manifest.TryLockAsync(ManifestQueries.DestinationLock(file.To.Key), cancellationToken).ConfigureAwait(false);
             if (destinationLock is null) return null;
             int length;
-            var stream = await file.From.Storage.OpenReadAsync(file.From.Path, new ReadOptions(IfVersion: info.Version), cancellationToken).ConfigureAwait(false);
-            await using (stream.ConfigureAwait(false))
-                length = await ReadWholeAsync(stream, buffer.AsMemory(0, size + 1), cancellationToken).ConfigureAwait(false);
-            // Another length, or a rewrite while it was read (the change time moves): the ordinary path starts it again.
-            if (length != size) return null;
-            var now = await file.From.Storage.StatAsync(file.From.Path, cancellationToken).ConfigureAwait(false);
-            if (now is null || !Identity(now).SameExactlyAs(Identity(info))) return null;
+            ObjectInfo? now;
+            if (file.From.Storage is IWholeReader whole)
+            {
+                // Open, read, one stat of the open file, close: a write since the listing moves its change time.
+                (length, now) = whole.ReadWhole(file.From.Path, buffer.AsMemory(0, size + 1));
+            }
+            else
+            {
+                var stream = await file.From.Storage.OpenReadAsync(file.From.Path, new ReadOptions(IfVersion: info.Version), cancellationToken).ConfigureAwait(false);
+                await using (stream.ConfigureAwait(false))
+                    length = await ReadWholeAsync(stream, buffer.AsMemory(0, size + 1), cancellationToken).ConfigureAwait(false);
+                if (length == size) now = await file.From.Storage.StatAsync(file.From.Path, cancellationToken).ConfigureAwait(false);
+                else now = null;
+            }
+            // Another length, or a rewrite since it was listed (the change time moves): the ordinary path starts it again.
+            if (length != size || now is null || !Identity(now).SameExactlyAs(Identity(info))) return null;
 
             var content = buffer.AsMemory(0, length);
             var md5 = _context.Options.Hashes.HasFlag(ContentHashes.Md5) || info.Hashes.ContainsKey("md5")

@@ -167,6 +167,24 @@ public sealed partial class JobWorker(LoadPipeHost host, JobWorkerOptions option
             var destination = host.Resolver.Resolve(job.Destination);
             var transferOptions = host.Options(spec.Settings, null, "copy");
             if (spec.Metadata is { Count: > 0 } metadata) transferOptions.Metadata = new Dictionary<string, string>(metadata);
+            var content = await JobContent.KeyAsync(source, destination, transferOptions.Stages, run.Token).ConfigureAwait(false);
+            if (content is not null)
+            {
+                var claim = await queue.ClaimContentAsync(lease, content, run.Token).ConfigureAwait(false);
+                if (claim.WaitingFor is { } other)
+                {
+                    _logger.JobWaitsForContent(job.Id, other);
+                    return;
+                }
+                if (claim is { DeliveredBy: { } earlier, Delivered: { } delivered } && JobContent.CanTell(destination)
+                    && await JobContent.StillThereAsync(host.Resolver, delivered, run.Token).ConfigureAwait(false))
+                {
+                    var duplicate = $"duplicate of job {earlier}: {delivered} has the same content";
+                    await queue.CompleteAsync(lease, new JobProgress("done", 0, 0, 0, 0), duplicate, new JobDelivery(delivered, earlier), CancellationToken.None).ConfigureAwait(false);
+                    _logger.JobCompleted(job.Id, duplicate);
+                    return;
+                }
+            }
             var engine = host.CreateEngine(manifest);
             var summary = await engine.CopyAsync(source, destination, transferOptions, run.Progress, run.Token).ConfigureAwait(false);
             var final = run.Progress.Final(summary);
@@ -174,7 +192,8 @@ public sealed partial class JobWorker(LoadPipeHost host, JobWorkerOptions option
             if (summary.Status == SessionStatus.Completed)
             {
                 var message = Describe(summary);
-                await queue.CompleteAsync(lease, final, message, CancellationToken.None).ConfigureAwait(false);
+                var delivery = content is not null && run.Progress.Delivered is { } at ? new JobDelivery(at) : null;
+                await queue.CompleteAsync(lease, final, message, delivery, CancellationToken.None).ConfigureAwait(false);
                 _logger.JobCompleted(job.Id, message);
             }
             else if (quota is not null)

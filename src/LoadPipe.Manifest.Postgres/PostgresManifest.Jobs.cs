@@ -144,6 +144,12 @@ public sealed partial class PostgresManifest : IJobQueue
     // The two-int advisory key space: class 'LQ' for content keys, apart from the migration's 'LP'.
     private const int ContentLockClass = 0x4C51;
 
+    public async Task<bool> ClaimTickAsync(string name, DateTimeOffset tick, DateTimeOffset nextTick, CancellationToken cancellationToken = default)
+    {
+        await using var cmd = Command(JobRows.AdvanceSchedule, ("next_tick", nextTick.ToUnixTimeMilliseconds()), ("tick", tick.ToUnixTimeMilliseconds()), ("name", name));
+        return await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0;
+    }
+
     /// <summary>The schedule's file record and the job's insert are one statement: a second worker's insert of the same
     /// file conflicts on the primary key (waiting for the first to commit) and queues nothing.</summary>
     public async Task<JobRecord?> EnqueueScheduledFileAsync(string schedule, string fileKey, NewJob job, CancellationToken cancellationToken = default)

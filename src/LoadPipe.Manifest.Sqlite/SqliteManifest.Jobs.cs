@@ -264,6 +264,13 @@ public sealed partial class SqliteManifest : IJobQueue
         return created;
     }
 
+    public async Task<bool> ClaimTickAsync(string name, DateTimeOffset tick, DateTimeOffset nextTick, CancellationToken cancellationToken = default)
+    {
+        await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        return await c.Command(JobRows.AdvanceSchedule, null, ("@next_tick", nextTick.ToUnixTimeMilliseconds()), ("@tick", tick.ToUnixTimeMilliseconds()), ("@name", name))
+            .ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0;
+    }
+
     public async Task<JobRecord?> EnqueueScheduledFileAsync(string schedule, string fileKey, NewJob job, CancellationToken cancellationToken = default)
     {
         await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);

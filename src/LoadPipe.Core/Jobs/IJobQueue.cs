@@ -114,6 +114,11 @@ public interface IJobQueue
     /// </summary>
     Task<JobRecord?> ClaimScheduleTickAsync(string name, DateTimeOffset tick, DateTimeOffset nextTick, NewJob job, CancellationToken cancellationToken = default);
 
+    /// <summary>Claims the tick <paramref name="tick"/> of a schedule whose next tick it still is, moving its next tick to
+    /// <paramref name="nextTick"/>, without queueing anything (the winner then queues each new file:
+    /// <see cref="EnqueueScheduledFileAsync"/>). False when another worker claimed it first or the schedule is gone.</summary>
+    Task<bool> ClaimTickAsync(string name, DateTimeOffset tick, DateTimeOffset nextTick, CancellationToken cancellationToken = default);
+
     /// <summary>Waits until a job may be ready (PostgreSQL: a NOTIFY from an enqueue, a retry or a finished job) or
     /// <paramref name="timeout"/> passes (the polling fallback, and SQLite's only way).</summary>
     Task WaitForJobsAsync(TimeSpan timeout, CancellationToken cancellationToken = default);

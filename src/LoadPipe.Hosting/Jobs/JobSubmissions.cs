@@ -80,6 +80,6 @@ public static class JobSubmissions
     }
 
     /// <summary>Jobs to one remote share its quota: only stores that have one (YouTube) get a scope.</summary>
-    private static string? QuotaScope(string text, Location destination) =>
+    internal static string? QuotaScope(string text, Location destination) =>
         destination.Storage is YouTubeStorage ? "remote:" + text.Split(':', 2)[0] : null;
 }

@@ -163,8 +163,10 @@ public sealed partial class JobWorker(LoadPipeHost host, JobWorkerOptions option
         try
         {
             var spec = JobSpec.Parse(job.Options);
-            var source = host.Resolver.Resolve(job.Source);
-            var destination = host.Resolver.Resolve(job.Destination);
+            // A user's job signs in as that user only (seed 003's users).
+            var resolver = host.ResolverFor(job.User);
+            var source = await resolver.ResolveAsync(job.Source, run.Token).ConfigureAwait(false);
+            var destination = await resolver.ResolveAsync(job.Destination, run.Token).ConfigureAwait(false);
             var transferOptions = host.Options(spec.Settings, null, "copy");
             if (spec.Metadata is { Count: > 0 } metadata) transferOptions.Metadata = new Dictionary<string, string>(metadata);
             var content = await JobContent.KeyAsync(source, destination, transferOptions.Stages, run.Token).ConfigureAwait(false);
@@ -177,7 +179,7 @@ public sealed partial class JobWorker(LoadPipeHost host, JobWorkerOptions option
                     return;
                 }
                 if (claim is { DeliveredBy: { } earlier, Delivered: { } delivered } && JobContent.CanTell(destination)
-                    && await JobContent.StillThereAsync(host.Resolver, delivered, run.Token).ConfigureAwait(false))
+                    && await JobContent.StillThereAsync(resolver, delivered, run.Token).ConfigureAwait(false))
                 {
                     var duplicate = $"duplicate of job {earlier}: {delivered} has the same content";
                     await queue.CompleteAsync(lease, new JobProgress("done", 0, 0, 0, 0), duplicate, new JobDelivery(delivered, earlier), CancellationToken.None).ConfigureAwait(false);

@@ -54,7 +54,7 @@ public sealed class JobUsersTests
         Assert.Equal(["ann", "bob"], listed.JsonLines.Where(j => j.GetProperty("user").ValueKind == System.Text.Json.JsonValueKind.String)
             .Select(j => j.GetProperty("user").GetString()));
         Assert.Contains("signed out", logout.Stdout, StringComparison.Ordinal);
-        Assert.NotEqual(0, carol.ExitCode);
+        carol.AssertExitCode(1);
         Assert.Equal($"error: remote '{Remote}' has no sign-in for user 'carol': run lp auth login {Remote} --user carol (a user's jobs never use another user's or the default sign-in)",
             carol.AssertOneErrorLine());
         Assert.Equal("failed", later.GetProperty("state").GetString());

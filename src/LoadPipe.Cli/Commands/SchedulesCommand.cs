@@ -65,7 +65,7 @@ public static class SchedulesCommand
             var queue = await session.Host.JobQueueAsync(ct).ConfigureAwait(false);
             var schedule = await FindAsync(queue, parse.GetValue(name)!, ct).ConfigureAwait(false);
             var stamp = session.Host.Time.GetUtcNow().ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
-            var jobs = await JobSchedules.QueueNewFilesAsync(queue, session.Host.Resolver, schedule, $"schedule:{schedule.Name}:now:{stamp}", ct).ConfigureAwait(false);
+            var jobs = await JobSchedules.QueueNewFilesAsync(queue, session.Host.ResolverFor(schedule.User), schedule, $"schedule:{schedule.Name}:now:{stamp}", ct).ConfigureAwait(false);
             foreach (var job in jobs)
                 Console.Out.WriteLine(session.Json ? CliJson.Line(new Dictionary<string, object?> { ["id"] = job.Id }) : job.Id.ToString(CultureInfo.InvariantCulture));
             if (jobs.Count == 0) Console.Error.WriteLine($"schedule {schedule.Name}: nothing new to queue");

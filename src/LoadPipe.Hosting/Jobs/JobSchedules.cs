@@ -75,7 +75,9 @@ public static class JobSchedules
     /// listed and each file the schedule never queued gets a job (<see cref="QueueNewFilesAsync"/>); a file the schedule
     /// queued before is recorded and never queued again, so a scan run twice, or by two workers, queues nothing more, and
     /// a scan cut short is completed by the next tick. A one-file source: the tick and its job in one transaction.</remarks>
-    public static async Task<int> RunDueAsync(IJobQueue queue, LocationResolver resolver, TimeProvider time, ILogger logger, CancellationToken cancellationToken)
+    /// <param name="resolverFor">The resolver that signs in as a schedule's user (<see cref="LoadPipeHost.ResolverFor"/>):
+    /// a user's folder is listed with that user's sign-in only.</param>
+    public static async Task<int> RunDueAsync(IJobQueue queue, Func<string?, LocationResolver> resolverFor, TimeProvider time, ILogger logger, CancellationToken cancellationToken)
     {
         var queued = 0;
         var now = time.GetUtcNow();
@@ -84,6 +86,7 @@ public static class JobSchedules
             if (schedule.NextTick > now) continue;
             try
             {
+                var resolver = resolverFor(schedule.User);
                 var next = Next(schedule.Cron, schedule.TimeZone, now);
                 var key = $"schedule:{schedule.Name}:{schedule.NextTick.ToUnixTimeMilliseconds()}";
                 if (await IsFolderAsync(resolver, schedule, cancellationToken).ConfigureAwait(false))

@@ -79,7 +79,7 @@ public sealed partial class JobWorker(LoadPipeHost host, JobWorkerOptions option
                     if (options.RunSchedules && now - lastSchedules >= TimeSpan.FromSeconds(1))
                     {
                         lastSchedules = now;
-                        await JobSchedules.RunDueAsync(queue, host.Resolver, _time, _logger, kill).ConfigureAwait(false);
+                        await JobSchedules.RunDueAsync(queue, host.ResolverFor, _time, _logger, kill).ConfigureAwait(false);
                     }
                     var free = options.Concurrency - _running.Count;
                     if (free > 0)

@@ -29,6 +29,26 @@ public sealed class GoogleServices
         Time = time ?? TimeProvider.System;
     }
 
+    private GoogleServices(GoogleServices shared, string user)
+    {
+        Http = shared.Http;
+        _environment = shared._environment;
+        Tokens = shared.Tokens;
+        Time = shared.Time;
+        User = user;
+    }
+
+    /// <summary>The LoadPipe user whose sign-ins these services use (seed 003's users); null for the default ones.</summary>
+    public string? User { get; }
+
+    /// <summary>
+    /// The same services signing in as <paramref name="user"/>: with the sign-in `lp auth login NAME --user USER`
+    /// stored, and nothing else. Neither LP_GOOGLE_ACCESS_TOKEN, nor a service_account_file, nor the remote's default
+    /// sign-in, nor another user's is ever used for a user: a remote the user has not signed in to is an
+    /// <see cref="ErrorKind.Auth"/> error that names the command to run.
+    /// </summary>
+    public GoogleServices ForUser(string user) => new(this, TokenStore.CheckUser(user));
+
     public HttpClient Http { get; }
 
     /// <summary>Where `lp auth login` keeps its logins, encrypted.</summary>
@@ -64,6 +84,11 @@ public sealed class GoogleServices
     /// </summary>
     public string CredentialIdentity(RemoteDefinition remote)
     {
+        if (User is not null)
+        {
+            var own = UserLogin(remote, User);
+            return $"user {User} login {own.ClientId} {own.TokenUrl} {own.LoggedInAt.UtcTicks}";
+        }
         if (_environment(AccessTokenVariable) is { Length: > 0 } fixedToken)
             return "access-token sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(fixedToken.Trim())));
         if (remote.Get("service_account_file") is { Length: > 0 } keyFile)
@@ -76,6 +101,7 @@ public sealed class GoogleServices
 
     private IAccessTokenSource Create(RemoteDefinition remote, IReadOnlyList<string> scopes)
     {
+        if (User is not null) return new InstalledAppTokenSource(remote, scopes, UserLogin(remote, User), Tokens, Time);
         if (_environment(AccessTokenVariable) is { Length: > 0 } fixedToken) return new FixedTokenSource(fixedToken.Trim());
         if (remote.Get("service_account_file") is { Length: > 0 }) return new ServiceAccountTokenSource(remote, scopes, Time);
         var login = Tokens.Load(remote.Name)
@@ -83,4 +109,9 @@ public sealed class GoogleServices
                 $"remote '{remote.Name}' is not signed in: run lp auth login {remote.Name} (or set service_account_file)");
         return new InstalledAppTokenSource(remote, scopes, login, Tokens, Time);
     }
+
+    private StoredLogin UserLogin(RemoteDefinition remote, string user) =>
+        Tokens.Load(remote.Name, user)
+        ?? throw new LoadPipeException(ErrorKind.Auth,
+            $"remote '{remote.Name}' has no sign-in for user '{user}': run lp auth login {remote.Name} --user {user} (a user's jobs never use another user's or the default sign-in)");
 }

@@ -45,6 +45,24 @@ public sealed class LoadPipeHost : IAsyncDisposable
     public LoadPipeConfig Config { get; }
     public ILoggerFactory Loggers { get; }
     public LocationResolver Resolver { get; }
+
+    private readonly Dictionary<string, LocationResolver> _userResolvers = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The resolver whose Google remotes sign in as <paramref name="user"/> (seed 003's users: the sign-in
+    /// `lp auth login NAME --user USER` stored, never another's or the default one: <see cref="GoogleServices.ForUser"/>);
+    /// <see cref="Resolver"/> for null. One per user per process, so a user's storages share their token refreshes.
+    /// </summary>
+    public LocationResolver ResolverFor(string? user)
+    {
+        if (user is null) return Resolver;
+        lock (_userResolvers)
+        {
+            if (!_userResolvers.TryGetValue(user, out var resolver))
+                _userResolvers[user] = resolver = new LocationResolver(StorageAdapters.All(new AdapterServices(Loggers, Google.ForUser(user), ManifestAsync)), Config.Remotes);
+            return resolver;
+        }
+    }
     public GoogleServices Google { get; }
     public StageCatalog Stages { get; }
     public TimeProvider Time { get; }

@@ -37,4 +37,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 11, EventName = "WorkerDraining", Level = LogLevel.Information, Message = "worker {Worker}: stopping: finishing {Running} job(s), handing back what is left after {Grace}")]
     public static partial void WorkerDraining(this ILogger logger, string worker, int running, TimeSpan grace);
+
+    [LoggerMessage(EventId = 12, EventName = "JobWaitsForContent", Level = LogLevel.Information, Message = "job {JobId}: job {Other} is delivering the same content; waiting for it")]
+    public static partial void JobWaitsForContent(this ILogger logger, long jobId, long other);
+
+    [LoggerMessage(EventId = 13, EventName = "ScheduleFiles", Level = LogLevel.Information, Message = "schedule {Name}: tick {Tick:O} queued {Count} new file(s)")]
+    public static partial void ScheduleFiles(this ILogger logger, string name, DateTimeOffset tick, int count);
 }

@@ -66,7 +66,7 @@ public sealed partial class PostgresManifest : IJobQueue
         var now = Now();
         await using var cmd = Command($"""
             WITH next AS (
-                SELECT id FROM jobs WHERE state = 'pending' AND run_after <= @now
+                SELECT id FROM jobs WHERE {JobRows.Claimable}
                 ORDER BY priority DESC, run_after, id LIMIT @count FOR UPDATE SKIP LOCKED
             ), taken AS (
                 UPDATE jobs SET {JobRows.ClaimSet} FROM next WHERE jobs.id = next.id RETURNING jobs.*
@@ -111,8 +111,57 @@ public sealed partial class PostgresManifest : IJobQueue
         return held;
     }
 
-    public Task CompleteAsync(JobLease lease, JobProgress final, string? message, CancellationToken cancellationToken = default) =>
-        EndRunAsync(lease, JobEnd.Completed, JobRows.EndParameters(lease, Now(), null, null, final, message, null), "", cancellationToken);
+    public Task CompleteAsync(JobLease lease, JobProgress final, string? message, JobDelivery? delivery = null, CancellationToken cancellationToken = default) =>
+        EndRunAsync(lease, JobEnd.Completed, JobRows.EndParameters(lease, Now(), null, null, final, message, null, delivery), "", cancellationToken);
+
+    /// <summary>In one transaction under a transaction-level advisory lock on the key's hash, so that two workers claiming
+    /// the same content take turns (READ COMMITTED alone would let both see no holder).</summary>
+    public Task<ContentClaim> ClaimContentAsync(JobLease lease, string contentKey, CancellationToken cancellationToken = default) =>
+        InTransactionAsync(async (connection, tx) =>
+        {
+            await ExecAsync(connection, tx, "SELECT pg_advisory_xact_lock(@class, hashtext(@key))", cancellationToken, ("class", ContentLockClass), ("key", contentKey)).ConfigureAwait(false);
+            await using (var holder = Cmd(connection, tx, JobRows.ContentHolder, ("key", contentKey), ("id", lease.Id)))
+            {
+                if (await holder.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long other)
+                {
+                    var phase = JobRows.WaitingPhase(other);
+                    var now = Now();
+                    if (await ExecAsync(connection, tx, JobRows.WaitForContent, cancellationToken, ("phase", phase), ("key", contentKey), ("now", now),
+                            ("id", lease.Id), ("epoch", lease.Epoch)).ConfigureAwait(false) == 0)
+                        throw new JobFencedException(lease);
+                    await ExecAsync(connection, tx, JobRows.EndAttemptWaiting, cancellationToken, ("now", now), ("phase", phase), ("id", lease.Id), ("run", lease.Run))
+                        .ConfigureAwait(false);
+                    return new ContentClaim(other, null, null);
+                }
+            }
+            if (await ExecAsync(connection, tx, JobRows.TakeContent, cancellationToken, ("key", contentKey), ("id", lease.Id), ("epoch", lease.Epoch)).ConfigureAwait(false) == 0)
+                throw new JobFencedException(lease);
+            await using var delivered = Cmd(connection, tx, JobRows.DeliveredContent, ("key", contentKey));
+            await using var r = await delivered.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            return await r.ReadAsync(cancellationToken).ConfigureAwait(false) ? new ContentClaim(null, r.GetInt64(0), r.GetString(1)) : new ContentClaim(null, null, null);
+        }, cancellationToken);
+
+    // The two-int advisory key space: class 'LQ' for content keys, apart from the migration's 'LP'.
+    private const int ContentLockClass = 0x4C51;
+
+    public async Task<bool> ClaimTickAsync(string name, DateTimeOffset tick, DateTimeOffset nextTick, CancellationToken cancellationToken = default)
+    {
+        await using var cmd = Command(JobRows.AdvanceSchedule, ("next_tick", nextTick.ToUnixTimeMilliseconds()), ("tick", tick.ToUnixTimeMilliseconds()), ("name", name));
+        return await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0;
+    }
+
+    /// <summary>The schedule's file record and the job's insert are one statement: a second worker's insert of the same
+    /// file conflicts on the primary key (waiting for the first to commit) and queues nothing.</summary>
+    public async Task<JobRecord?> EnqueueScheduledFileAsync(string schedule, string fileKey, NewJob job, CancellationToken cancellationToken = default)
+    {
+        var insert = JobRows.Insert.Replace("VALUES (", "SELECT ", StringComparison.Ordinal)
+            .Replace("@schedule, @now, @now)", "@schedule, @now, @now FROM f WHERE true", StringComparison.Ordinal);
+        await using var cmd = Command($"""
+            WITH f AS ({JobRows.InsertScheduleFile} RETURNING schedule), j AS ({insert})
+            SELECT j.*, pg_notify('{Channel}', j.id::text) FROM j
+            """, [.. JobRows.InsertParameters(job with { Schedule = schedule }, Now()), ("file_key", fileKey)]);
+        return await ReadJobAsync(cmd, cancellationToken).ConfigureAwait(false);
+    }
 
     public Task<JobRecord> FailAsync(JobLease lease, string error, DateTimeOffset retryAt, JobProgress? final = null, CancellationToken cancellationToken = default) =>
         EndRunAsync(lease, JobEnd.Failed, JobRows.EndParameters(lease, Now(), Location.RedactUrls(error), retryAt.ToUnixTimeMilliseconds(), final, null, null), "", cancellationToken);
@@ -136,7 +185,7 @@ public sealed partial class PostgresManifest : IJobQueue
         await using var cmd = Command($"""
             WITH j AS (UPDATE jobs SET {JobRows.EndRunSet(end)} WHERE {JobRows.Fence} RETURNING {JobRows.Columns}),
             a AS ({JobRows.EndAttempt} AND EXISTS (SELECT 1 FROM j)){more}
-            SELECT j.*, CASE WHEN j.state = 'pending' THEN pg_notify('{Channel}', j.id::text) END FROM j
+            SELECT j.*, CASE WHEN j.state = 'pending' OR j.content_key IS NOT NULL THEN pg_notify('{Channel}', j.id::text) END FROM j
             """, parameters);
         return await ReadJobAsync(cmd, cancellationToken).ConfigureAwait(false) ?? throw new JobFencedException(lease);
     }

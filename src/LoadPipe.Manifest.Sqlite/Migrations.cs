@@ -249,5 +249,20 @@ internal static class Migrations
         );
         CREATE INDEX jobs_schedule ON jobs(schedule, id) WHERE schedule IS NOT NULL;
         """,
+        // 11: duplicates by content and schedules by file (issue 15, parts 3 and 4). A job's content key (its content's
+        // hash, destination and stages) is held by one running job at a time; a completed job keeps it with the object
+        // it delivered (or found delivered: duplicate_of). A schedule records each file it queued, once.
+        """
+        ALTER TABLE jobs ADD COLUMN content_key TEXT;
+        ALTER TABLE jobs ADD COLUMN delivered TEXT;
+        ALTER TABLE jobs ADD COLUMN duplicate_of INTEGER;
+        CREATE INDEX jobs_content ON jobs(content_key, state) WHERE content_key IS NOT NULL;
+        CREATE TABLE job_schedule_files (
+            schedule  TEXT NOT NULL,
+            file_key  TEXT NOT NULL,
+            queued_at INTEGER NOT NULL,
+            PRIMARY KEY (schedule, file_key)
+        );
+        """,
     ];
 }

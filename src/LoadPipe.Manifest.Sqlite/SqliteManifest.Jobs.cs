@@ -55,7 +55,7 @@ public sealed partial class SqliteManifest : IJobQueue
         var claimed = new List<JobRecord>();
         await using (var r = await c.Command($"""
             UPDATE jobs SET {JobRows.ClaimSet}
-            WHERE id IN (SELECT id FROM jobs WHERE state = 'pending' AND run_after <= @now ORDER BY priority DESC, run_after, id LIMIT @count)
+            WHERE id IN (SELECT id FROM jobs WHERE {JobRows.Claimable} ORDER BY priority DESC, run_after, id LIMIT @count)
             RETURNING {JobRows.Columns}
             """, tx, ("@worker", worker), ("@expires", now + (long)leaseDuration.TotalMilliseconds), ("@now", now), ("@count", count))
             .ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
@@ -100,8 +100,35 @@ public sealed partial class SqliteManifest : IJobQueue
         return held;
     }
 
-    public Task CompleteAsync(JobLease lease, JobProgress final, string? message, CancellationToken cancellationToken = default) =>
-        EndRunAsync(lease, JobEnd.Completed, JobRows.EndParameters(lease, Now(), null, null, final, message, null), null, cancellationToken);
+    public Task CompleteAsync(JobLease lease, JobProgress final, string? message, JobDelivery? delivery = null, CancellationToken cancellationToken = default) =>
+        EndRunAsync(lease, JobEnd.Completed, JobRows.EndParameters(lease, Now(), null, null, final, message, null, delivery), null, cancellationToken);
+
+    public async Task<ContentClaim> ClaimContentAsync(JobLease lease, string contentKey, CancellationToken cancellationToken = default)
+    {
+        // The immediate transaction holds the one write lock: no other claim of the key runs between the read and the write.
+        await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var tx = c.Begin(deferred: false);
+        ContentClaim claim;
+        if (await c.Command(JobRows.ContentHolder, tx, ("@key", contentKey), ("@id", lease.Id)).ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long other)
+        {
+            var phase = JobRows.WaitingPhase(other);
+            if (await c.Command(JobRows.WaitForContent, tx, ("@phase", phase), ("@key", contentKey), ("@now", Now()), ("@id", lease.Id), ("@epoch", lease.Epoch))
+                    .ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is null)
+                throw new JobFencedException(lease);
+            await c.Command(JobRows.EndAttemptWaiting, tx, ("@now", Now()), ("@phase", phase), ("@id", lease.Id), ("@run", lease.Run))
+                .ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            claim = new ContentClaim(other, null, null);
+        }
+        else
+        {
+            if (await c.Command(JobRows.TakeContent, tx, ("@key", contentKey), ("@id", lease.Id), ("@epoch", lease.Epoch)).ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is null)
+                throw new JobFencedException(lease);
+            await using var r = await c.Command(JobRows.DeliveredContent, tx, ("@key", contentKey)).ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            claim = await r.ReadAsync(cancellationToken).ConfigureAwait(false) ? new ContentClaim(null, r.GetInt64(0), r.GetString(1)) : new ContentClaim(null, null, null);
+        }
+        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return claim;
+    }
 
     public async Task<JobRecord> FailAsync(JobLease lease, string error, DateTimeOffset retryAt, JobProgress? final = null, CancellationToken cancellationToken = default) =>
         await EndRunAsync(lease, JobEnd.Failed, JobRows.EndParameters(lease, Now(), Core.Locations.Location.RedactUrls(error), retryAt.ToUnixTimeMilliseconds(), final, null, null),
@@ -233,6 +260,26 @@ public sealed partial class SqliteManifest : IJobQueue
             .ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         if (advanced == 0) return null;
         var created = await ReadJobAsync(c.Command(JobRows.Insert, tx, At(JobRows.InsertParameters(job, Now()))), cancellationToken).ConfigureAwait(false);
+        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return created;
+    }
+
+    public async Task<bool> ClaimTickAsync(string name, DateTimeOffset tick, DateTimeOffset nextTick, CancellationToken cancellationToken = default)
+    {
+        await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        return await c.Command(JobRows.AdvanceSchedule, null, ("@next_tick", nextTick.ToUnixTimeMilliseconds()), ("@tick", tick.ToUnixTimeMilliseconds()), ("@name", name))
+            .ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0;
+    }
+
+    public async Task<JobRecord?> EnqueueScheduledFileAsync(string schedule, string fileKey, NewJob job, CancellationToken cancellationToken = default)
+    {
+        await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var tx = c.Begin(deferred: false);
+        var now = Now();
+        if (await c.Command(JobRows.InsertScheduleFile, tx, ("@schedule", schedule), ("@file_key", fileKey), ("@now", now)).ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 0)
+            return null;
+        var created = await ReadJobAsync(c.Command(JobRows.Insert, tx, At(JobRows.InsertParameters(job, now))), cancellationToken).ConfigureAwait(false)
+            ?? await ReadJobAsync(c.Command(JobRows.SelectActiveByKey, tx, ("@unique_key", job.UniqueKey)), cancellationToken).ConfigureAwait(false);
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
         return created;
     }

@@ -324,4 +324,75 @@ public abstract partial class ManifestContractTests
         Assert.Empty(await queue.ListWorkersAsync().ToListAsync());
         await CloseStatesAsync();
     }
+
+    [Fact]
+    public async Task ClaimContent_HeldByARunningJob_SecondWaitsUnclaimedUntilTheFirstEnds_ThenSeesItsDelivery()
+    {
+        var queue = await OpenQueueAsync();
+        var other = await OpenQueueAsync();
+        var a = (await queue.EnqueueAsync(Job("a"))).Job;
+        var b = (await queue.EnqueueAsync(Job("b"))).Job;
+        var claimed = (await queue.ClaimAsync("w1", 2, LeaseTime)).ToDictionary(j => j.Id);
+        const string key = "sha256:00ff\n/dst/\n";
+
+        var claims = await Task.WhenAll(queue.ClaimContentAsync(claimed[a.Id].Lease, key), other.ClaimContentAsync(claimed[b.Id].Lease, key));
+        var holder = claims[0].WaitingFor is null ? a : b;
+        var waiter = holder == a ? b : a;
+        var waiting = await queue.GetJobAsync(waiter.Id);
+        var whileHeld = await queue.ClaimAsync("w2", 5, LeaseTime);
+        await queue.CompleteAsync(claimed[holder.Id].Lease, new JobProgress("done", 10, 10, 10, 0), "1 file", new JobDelivery("/dst/a"));
+        var again = Assert.Single(await queue.ClaimAsync("w2", 5, LeaseTime));
+        var seen = await queue.ClaimContentAsync(again.Lease, key);
+        await queue.CompleteAsync(again.Lease, new JobProgress("done", 0, 0, 0, 0), "duplicate", new JobDelivery("/dst/a", holder.Id));
+        var done = await queue.GetJobAsync(waiter.Id);
+        var attempts = await queue.ListAttemptsAsync(waiter.Id);
+
+        Assert.Single(claims, c => c.WaitingFor is null);
+        Assert.Equal(holder.Id, Assert.Single(claims, c => c.WaitingFor is not null).WaitingFor);
+        Assert.All(claims, c => Assert.Null(c.DeliveredBy));
+        Assert.Equal((JobState.Pending, JobRows.WaitingPhase(holder.Id), 0), (waiting!.State, waiting.Phase, waiting.Attempt));
+        Assert.Empty(whileHeld);
+        Assert.Equal(waiter.Id, again.Id);
+        Assert.Equal(new ContentClaim(null, holder.Id, "/dst/a"), seen);
+        Assert.Equal((JobState.Completed, (long?)holder.Id, "/dst/a", 1), (done!.State, done.DuplicateOf, done.Delivered, done.Attempt));
+        Assert.Equal([JobRows.WaitingPhase(holder.Id), null], attempts.Select(t => t.Error));
+        await CloseStatesAsync();
+    }
+
+    [Fact]
+    public async Task ClaimContent_ByAFencedHolder_Throws()
+    {
+        var queue = await OpenQueueAsync();
+        await queue.EnqueueAsync(Job("a"));
+        var claimed = Assert.Single(await queue.ClaimAsync("w1", 1, LeaseTime));
+
+        await Assert.ThrowsAsync<JobFencedException>(() => queue.ClaimContentAsync(claimed.Lease with { Epoch = claimed.Epoch + 1 }, "k"));
+        await CloseStatesAsync();
+    }
+
+    [Fact]
+    public async Task ScheduledFiles_TheSameFileTwiceByTwoInstances_QueuedOnce_AndATickClaimedOnce()
+    {
+        var queue = await OpenQueueAsync();
+        var other = await OpenQueueAsync();
+        var tick = _queueClock.GetUtcNow();
+        await queue.AddScheduleAsync(new ScheduleRecord
+        {
+            Name = "scan", Cron = "* * * * *", TimeZone = "UTC", Source = "/src/", Destination = "/dst/", Options = "{}", NextTick = tick,
+        });
+        NewJob FileJob(string name) => new($"/src/{name}", "/dst/", "{}") { Schedule = "scan", UniqueKey = $"schedule:scan\n{name}" };
+
+        var ticks = await Task.WhenAll(queue.ClaimTickAsync("scan", tick, tick.AddMinutes(1)), other.ClaimTickAsync("scan", tick, tick.AddMinutes(1)));
+        var first = await Task.WhenAll(queue.EnqueueScheduledFileAsync("scan", "f1", FileJob("f1")), other.EnqueueScheduledFileAsync("scan", "f1", FileJob("f1")));
+        var second = await queue.EnqueueScheduledFileAsync("scan", "f2", FileJob("f2"));
+        var again = await other.EnqueueScheduledFileAsync("scan", "f2", FileJob("f2"));
+
+        Assert.Single(ticks, t => t);
+        Assert.Single(first, j => j is not null);
+        Assert.NotNull(second);
+        Assert.Null(again);
+        Assert.Equal(2, (await queue.ListJobsAsync(new JobQuery()).ToListAsync()).Count);
+        Assert.Equal(tick.AddMinutes(1), Assert.Single(await queue.ListSchedulesAsync()).NextTick);
+        await CloseStatesAsync();
+    }
 }

@@ -165,7 +165,10 @@ public sealed class GoogleProtocolServer : IAsyncDisposable
             return;
         }
         var record = new RequestRecord(kind, request.Method, request.Path.Value!, request.QueryString.Value ?? "",
-            NullIfEmpty(request.Headers.ContentRange.ToString()), NullIfEmpty(request.Headers.Range.ToString()));
+            NullIfEmpty(request.Headers.ContentRange.ToString()), NullIfEmpty(request.Headers.Range.ToString()))
+        {
+            BearerToken = request.Headers.Authorization.ToString() is { } auth && auth.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? auth["Bearer ".Length..].Trim() : null,
+        };
         context.Items[RequestLog.RecordKey] = record;
         Requests.Add(record);
         context.Response.OnStarting(() =>

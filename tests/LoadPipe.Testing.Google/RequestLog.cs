@@ -38,6 +38,8 @@ public sealed class RequestRecord
     public bool Aborted { get; internal set; }
     /// <summary>The reason of the injected error that answered this request, if any.</summary>
     public string? Fault { get; internal set; }
+    /// <summary>The bearer token the request carried (without "Bearer "), or null.</summary>
+    public string? BearerToken { get; init; }
     /// <summary>For requests on an upload session: the name of the file or the title of the video.</summary>
     public string? UploadSessionName { get; internal set; }
 

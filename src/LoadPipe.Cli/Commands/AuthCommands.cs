@@ -9,7 +9,7 @@ using LoadPipe.Google.Auth;
 namespace LoadPipe.Cli.Commands;
 
 /// <summary>
-/// `lp auth login REMOTE [--no-browser]`, `lp auth list`, `lp auth logout REMOTE`: the Google sign-ins kept encrypted
+/// `lp auth login REMOTE [--no-browser] [--user USER]`, `lp auth list`, `lp auth logout REMOTE [--user USER]`: the Google sign-ins kept encrypted
 /// in the token store. Tokens are never printed: not here, not with --json, not with --debug.
 /// </summary>
 public static class AuthCommands
@@ -27,7 +27,8 @@ public static class AuthCommands
     {
         var remoteName = new Argument<string>("remote") { Description = "A gdrive or youtube remote of the config, with client_id and client_secret" };
         var noBrowser = new Option<bool>("--no-browser") { Description = "Only print the address to open (on another machine, or by hand)" };
-        var command = new Command("login", "Sign in with a browser (installed-app OAuth, loopback redirect) and store the refresh token") { remoteName, noBrowser };
+        var user = UserOption("The LoadPipe user this sign-in is for: jobs with --user USER use it, and only it");
+        var command = new Command("login", "Sign in with a browser (installed-app OAuth, loopback redirect) and store the refresh token") { remoteName, noBrowser, user };
         command.SetAction((parse, ct) => Program.RunAsync(parse, async session =>
         {
             var remote = ConfiguredRemote(session, parse.GetValue(remoteName)!);
@@ -41,11 +42,11 @@ public static class AuthCommands
                 if (!parse.GetValue(noBrowser) && TryOpenBrowser(url))
                     Console.Error.WriteLine("A browser was started; if no page opened, open the address above by hand.");
                 Console.Error.WriteLine("Waiting for the browser to come back...");
-            }, cancellationToken: ct).ConfigureAwait(false);
+            }, user: parse.GetValue(user), cancellationToken: ct).ConfigureAwait(false);
 
             if (session.Json) Console.Out.WriteLine(CliJson.Line(Describe(session, stored)));
             else if (!session.Quiet)
-                Console.Out.WriteLine($"signed in: remote '{stored.Remote}' ({stored.Type}, {ShortScopes(stored.Scopes)}); stored encrypted in {session.Host.Google.Tokens.PathFor(stored.Remote)}");
+                Console.Out.WriteLine($"signed in: remote '{stored.Remote}'{ForUser(stored.User)} ({stored.Type}, {ShortScopes(stored.Scopes)}); stored encrypted in {session.Host.Google.Tokens.PathFor(stored.Remote, stored.User)}");
             return SummaryWriter.Done;
         }));
         return command;
@@ -58,13 +59,13 @@ public static class AuthCommands
         {
             var store = session.Host.Google.Tokens;
             var failed = 0;
-            var remotes = store.Remotes();
-            foreach (var name in remotes)
+            var remotes = store.Logins();
+            foreach (var (name, user) in remotes)
             {
                 StoredLogin? login;
                 try
                 {
-                    login = store.Load(name);
+                    login = store.Load(name, user);
                 }
                 catch (LoadPipeException e)
                 {
@@ -76,7 +77,7 @@ public static class AuthCommands
                 if (session.Json) Console.Out.WriteLine(CliJson.Line(Describe(session, login)));
                 else
                     Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"{login.Remote,-16} {login.Type,-8} {Expiry(login),-26} {ShortScopes(login.Scopes)}{(session.Host.Config.Remotes.ContainsKey(login.Remote) ? "" : "  (not in the config)")}"));
+                        $"{login.Remote,-16} {login.User ?? "-",-12} {login.Type,-8} {Expiry(login),-26} {ShortScopes(login.Scopes)}{(session.Host.Config.Remotes.ContainsKey(login.Remote) ? "" : "  (not in the config)")}"));
             }
             if (remotes.Count == 0 && !session.Json && !session.Quiet) Console.Error.WriteLine($"no stored sign-ins in {store.Directory}");
             return Task.FromResult(failed > 0 ? SummaryWriter.Failed : SummaryWriter.Done);
@@ -87,18 +88,24 @@ public static class AuthCommands
     private static Command Logout()
     {
         var remoteName = new Argument<string>("remote") { Description = "The remote whose stored sign-in to delete" };
-        var command = new Command("logout", "Delete a remote's stored sign-in (works without the key)") { remoteName };
+        var user = UserOption("Delete this user's sign-in, not the remote's default one");
+        var command = new Command("logout", "Delete a remote's stored sign-in (works without the key)") { remoteName, user };
         command.SetAction((parse, ct) => Program.RunAsync(parse, session =>
         {
             var name = parse.GetValue(remoteName)!;
-            if (!session.Host.Google.Tokens.Delete(name))
-                throw new LoadPipeException(ErrorKind.NotFound, $"remote '{name}' has no stored sign-in (see lp auth list)");
-            if (session.Json) Console.Out.WriteLine(CliJson.Line(new Dictionary<string, object?> { ["remote"] = name, ["logged_out"] = true }));
-            else if (!session.Quiet) Console.Out.WriteLine($"signed out: remote '{name}' (its stored sign-in is deleted)");
+            var who = parse.GetValue(user);
+            if (!session.Host.Google.Tokens.Delete(name, who))
+                throw new LoadPipeException(ErrorKind.NotFound, $"remote '{name}' has no stored sign-in{ForUser(who)} (see lp auth list)");
+            if (session.Json) Console.Out.WriteLine(CliJson.Line(new Dictionary<string, object?> { ["remote"] = name, ["user"] = who, ["logged_out"] = true }));
+            else if (!session.Quiet) Console.Out.WriteLine($"signed out: remote '{name}'{ForUser(who)} (its stored sign-in is deleted)");
             return Task.FromResult(SummaryWriter.Done);
         }));
         return command;
     }
+
+    private static Option<string?> UserOption(string description) => new("--user") { Description = description };
+
+    private static string ForUser(string? user) => user is null ? "" : $" for user '{user}'";
 
     private static RemoteDefinition ConfiguredRemote(CliSession session, string name) =>
         session.Host.Config.Remotes.TryGetValue(name, out var remote)
@@ -109,6 +116,7 @@ public static class AuthCommands
     private static Dictionary<string, object?> Describe(CliSession session, StoredLogin login) => new()
     {
         ["remote"] = login.Remote,
+        ["user"] = login.User,
         ["type"] = login.Type,
         ["scopes"] = login.Scopes,
         ["client_id"] = login.ClientId,
@@ -116,7 +124,7 @@ public static class AuthCommands
         ["logged_in_at"] = login.LoggedInAt.UtcDateTime.ToString("O", CultureInfo.InvariantCulture),
         ["access_token_expires_at"] = login.AccessTokenExpiresAt?.UtcDateTime.ToString("O", CultureInfo.InvariantCulture),
         ["in_config"] = session.Host.Config.Remotes.ContainsKey(login.Remote),
-        ["file"] = session.Host.Google.Tokens.PathFor(login.Remote),
+        ["file"] = session.Host.Google.Tokens.PathFor(login.Remote, login.User),
     };
 
     private static string Expiry(StoredLogin login) => login.AccessTokenExpiresAt is { } at

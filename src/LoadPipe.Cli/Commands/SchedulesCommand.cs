@@ -59,14 +59,16 @@ public static class SchedulesCommand
     {
         var name = new Argument<string>("name") { Description = "The schedule to run" };
         var now = new Option<bool>("--now") { Description = "Queue its copy now, outside its ticks (the ticks are unchanged)", Required = true };
-        var command = new Command("run", "Queue a schedule's copy now; prints the job id") { name, now };
+        var command = new Command("run", "Queue what is new in a schedule's source now; prints one job id per line") { name, now };
         command.SetAction((parse, ct) => Program.RunAsync(parse, async session =>
         {
             var queue = await session.Host.JobQueueAsync(ct).ConfigureAwait(false);
             var schedule = await FindAsync(queue, parse.GetValue(name)!, ct).ConfigureAwait(false);
             var stamp = session.Host.Time.GetUtcNow().ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
-            var (job, _) = await queue.EnqueueAsync(JobSchedules.JobOf(schedule, $"schedule:{schedule.Name}:now:{stamp}"), ct).ConfigureAwait(false);
-            Console.Out.WriteLine(session.Json ? CliJson.Line(new Dictionary<string, object?> { ["id"] = job.Id }) : job.Id.ToString(CultureInfo.InvariantCulture));
+            var jobs = await JobSchedules.QueueNewFilesAsync(queue, session.Host.ResolverFor(schedule.User), schedule, $"schedule:{schedule.Name}:now:{stamp}", ct).ConfigureAwait(false);
+            foreach (var job in jobs)
+                Console.Out.WriteLine(session.Json ? CliJson.Line(new Dictionary<string, object?> { ["id"] = job.Id }) : job.Id.ToString(CultureInfo.InvariantCulture));
+            if (jobs.Count == 0) Console.Error.WriteLine($"schedule {schedule.Name}: nothing new to queue");
             return 0;
         }));
         return command;

@@ -32,6 +32,8 @@ internal static class JobLines
             ["created_at"] = Time(job.CreatedAt),
             ["updated_at"] = Time(job.UpdatedAt),
             ["finished_at"] = job.FinishedAt is { } f ? Time(f) : null,
+            ["delivered"] = job.Delivered is { } d ? Location.Display(d) : null,
+            ["duplicate_of"] = job.DuplicateOf,
         };
         if (attempts is not null)
             obj["attempts"] = attempts.Select(a => new Dictionary<string, object?>

@@ -43,9 +43,22 @@ public interface IJobQueue
     /// worker makes often, to stop a cancelled job within a second and to notice a job it lost.</summary>
     Task<IReadOnlyList<(long Id, long Epoch, bool CancelRequested)>> HeldJobsAsync(string worker, CancellationToken cancellationToken = default);
 
-    /// <summary>The job is done. <paramref name="message"/>: what it did, for people ("3 files, 2 skipped").</summary>
+    /// <summary>The job is done. <paramref name="message"/>: what it did, for people ("3 files, 2 skipped").
+    /// <paramref name="delivery"/>: the object it delivered (or found delivered) for its content key, which later jobs
+    /// of the same content find (<see cref="ClaimContentAsync"/>); null when it has none.</summary>
     /// <exception cref="JobFencedException">The job is no longer this holder's.</exception>
-    Task CompleteAsync(JobLease lease, JobProgress final, string? message, CancellationToken cancellationToken = default);
+    Task CompleteAsync(JobLease lease, JobProgress final, string? message, JobDelivery? delivery = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// A running job says what it will deliver: <paramref name="contentKey"/> (its content's hash, its destination and
+    /// stages). Atomic against every other claim of the same key: when another running job holds the key, this job goes
+    /// back to pending at once, its attempt not counted, and is not claimed again until that job's run ends
+    /// (<see cref="ContentClaim.WaitingFor"/>); two jobs of the same content never run at once. Otherwise the job holds
+    /// the key, and the answer names the newest completed job that delivered it, if one did: the caller checks that the
+    /// object is still there before it completes the job as a duplicate.
+    /// </summary>
+    /// <exception cref="JobFencedException">The job is no longer this holder's.</exception>
+    Task<ContentClaim> ClaimContentAsync(JobLease lease, string contentKey, CancellationToken cancellationToken = default);
 
     /// <summary>The run failed: the job goes back to pending, to run at <paramref name="retryAt"/>, while attempts are
     /// left, and is failed for good when none is. Returns the job as it is after.</summary>
@@ -81,6 +94,11 @@ public interface IJobQueue
 
     IAsyncEnumerable<WorkerRecord> ListWorkersAsync(CancellationToken cancellationToken = default);
 
+    /// <summary>Records that schedule <paramref name="schedule"/> has queued the file <paramref name="fileKey"/> (its
+    /// location key and identity) and queues <paramref name="job"/> for it, in one transaction; null, and nothing
+    /// queued, when the schedule queued that file before (at any tick, by any worker).</summary>
+    Task<JobRecord?> EnqueueScheduledFileAsync(string schedule, string fileKey, NewJob job, CancellationToken cancellationToken = default);
+
     /// <summary>Adds a schedule; Usage error when one has this name.</summary>
     Task AddScheduleAsync(ScheduleRecord schedule, CancellationToken cancellationToken = default);
 
@@ -95,6 +113,11 @@ public interface IJobQueue
     /// worker claimed that tick first (or the schedule is gone): each tick runs once across all workers.
     /// </summary>
     Task<JobRecord?> ClaimScheduleTickAsync(string name, DateTimeOffset tick, DateTimeOffset nextTick, NewJob job, CancellationToken cancellationToken = default);
+
+    /// <summary>Claims the tick <paramref name="tick"/> of a schedule whose next tick it still is, moving its next tick to
+    /// <paramref name="nextTick"/>, without queueing anything (the winner then queues each new file:
+    /// <see cref="EnqueueScheduledFileAsync"/>). False when another worker claimed it first or the schedule is gone.</summary>
+    Task<bool> ClaimTickAsync(string name, DateTimeOffset tick, DateTimeOffset nextTick, CancellationToken cancellationToken = default);
 
     /// <summary>Waits until a job may be ready (PostgreSQL: a NOTIFY from an enqueue, a retry or a finished job) or
     /// <paramref name="timeout"/> passes (the polling fallback, and SQLite's only way).</summary>

@@ -72,12 +72,29 @@ public sealed record JobRecord
     public DateTimeOffset CreatedAt { get; init; }
     public DateTimeOffset UpdatedAt { get; init; }
     public DateTimeOffset? FinishedAt { get; init; }
+    /// <summary>What the job delivers, once its worker knew it (<see cref="IJobQueue.ClaimContentAsync"/>).</summary>
+    public string? ContentKey { get; init; }
+    /// <summary>The object a completed job delivered, or found delivered, for its content.</summary>
+    public string? Delivered { get; init; }
+    /// <summary>The earlier job whose delivered object has this job's content: this one sent nothing.</summary>
+    public long? DuplicateOf { get; init; }
 
     /// <summary>The lease a running job's holder writes with.</summary>
     public JobLease Lease => new(Id, Epoch, Runs);
 
     public bool IsFinal => State is JobState.Completed or JobState.Failed or JobState.Cancelled;
 }
+
+/// <summary>What a completed job delivered (<see cref="IJobQueue.CompleteAsync"/>).</summary>
+/// <param name="Object">The delivered object's location, as a front can resolve it again to check it still exists.</param>
+/// <param name="DuplicateOf">The earlier job that delivered it, when this job found it there and sent nothing.</param>
+public sealed record JobDelivery(string Object, long? DuplicateOf = null);
+
+/// <summary>The answer of <see cref="IJobQueue.ClaimContentAsync"/>.</summary>
+/// <param name="WaitingFor">Another running job holds the content: this job is pending again and waits for it.</param>
+/// <param name="DeliveredBy">The newest completed job that delivered this content, or null.</param>
+/// <param name="Delivered">The object that job delivered.</param>
+public sealed record ContentClaim(long? WaitingFor, long? DeliveredBy, string? Delivered);
 
 /// <summary>One run of a job: who ran it, when, what it sent and resumed, and how it ended.</summary>
 public sealed record JobAttempt(long JobId, int Run, string Worker, DateTimeOffset StartedAt, DateTimeOffset? EndedAt,

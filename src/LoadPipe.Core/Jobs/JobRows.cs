@@ -14,7 +14,7 @@ public static class JobRows
     public const string Columns = """
         id, state, phase, source, destination, options, user_name, priority, run_after, attempt, max_attempts, runs,
         bytes_done, bytes_total, message, error, holder, lease_expires, epoch, cancel_requested, unique_key, quota_scope,
-        schedule, session_id, created_at, updated_at, finished_at
+        schedule, session_id, created_at, updated_at, finished_at, content_key, delivered, duplicate_of
         """;
 
     public const string Select = "SELECT " + Columns + " FROM jobs";
@@ -40,10 +40,50 @@ public static class JobRows
         FROM job_attempts WHERE job_id = @id ORDER BY run
         """;
 
-    /// <summary>A claim's changes to each job it takes: the new lease and epoch, one more attempt and run.</summary>
+    /// <summary>A claim's changes to each job it takes: the new lease and epoch, one more attempt and run. The content
+    /// key is dropped: the new holder claims it again (<see cref="IJobQueue.ClaimContentAsync"/>), so that two jobs of
+    /// one content claimed together do not both see the other.</summary>
     public const string ClaimSet = """
         state = 'running', phase = 'starting', holder = @worker, lease_expires = @expires, epoch = epoch + 1,
-        attempt = attempt + 1, runs = runs + 1, message = NULL, updated_at = @now
+        attempt = attempt + 1, runs = runs + 1, message = NULL, updated_at = @now, content_key = NULL
+        """;
+
+    /// <summary>The pending jobs a claim may take: their time has come, and no running job holds their content (a job
+    /// that waits for another of the same content is taken once that one's run ends).</summary>
+    public const string Claimable = """
+        state = 'pending' AND run_after <= @now
+        AND (content_key IS NULL OR NOT EXISTS (SELECT 1 FROM jobs AS other WHERE other.content_key = jobs.content_key AND other.state = 'running'))
+        """;
+
+    /// <summary>Another running job that holds the content key.</summary>
+    public const string ContentHolder = "SELECT id FROM jobs WHERE content_key = @key AND state = 'running' AND id <> @id LIMIT 1";
+
+    /// <summary>The holder takes the content key.</summary>
+    public const string TakeContent = "UPDATE jobs SET content_key = @key WHERE " + Fence + " RETURNING id";
+
+    /// <summary>The holder steps back for the job that holds the content: pending now (not claimable while that one
+    /// runs), the attempt not counted.</summary>
+    public const string WaitForContent = """
+        UPDATE jobs SET state = 'pending', phase = @phase, content_key = @key, holder = NULL, lease_expires = NULL,
+            attempt = attempt - 1, run_after = @now, updated_at = @now
+        WHERE id = @id AND epoch = @epoch AND state = 'running' RETURNING id
+        """;
+
+    /// <summary>The phase of a job that waits for another of the same content.</summary>
+    public static string WaitingPhase(long other) => $"waiting for job {other} (same content)";
+
+    public const string EndAttemptWaiting = "UPDATE job_attempts SET ended_at = @now, error = @phase WHERE job_id = @id AND run = @run";
+
+    /// <summary>The newest completed job that delivered the content.</summary>
+    public const string DeliveredContent = """
+        SELECT id, delivered FROM jobs WHERE content_key = @key AND state = 'completed' AND delivered IS NOT NULL
+        ORDER BY finished_at DESC, id DESC LIMIT 1
+        """;
+
+    /// <summary>A schedule's record of a file it queued: inserted once per (schedule, file).</summary>
+    public const string InsertScheduleFile = """
+        INSERT INTO job_schedule_files(schedule, file_key, queued_at) VALUES (@schedule, @file_key, @now)
+        ON CONFLICT (schedule, file_key) DO NOTHING
         """;
 
     public const string InsertAttempt = "INSERT INTO job_attempts(job_id, run, worker, started_at) VALUES (@id, @run, @worker, @now)";
@@ -77,7 +117,7 @@ public static class JobRows
     /// takes @now, @error, @retry_at, @done, @total, @phase and @message (some unused, so that all bind alike).</summary>
     public static string EndRunSet(JobEnd end) => end switch
     {
-        JobEnd.Completed => "state = 'completed', phase = NULL, error = NULL, finished_at = @now" + Common,
+        JobEnd.Completed => "state = 'completed', phase = NULL, error = NULL, finished_at = @now, delivered = @delivered, duplicate_of = @duplicate_of" + Common,
         JobEnd.Failed => """
             state = CASE WHEN attempt < max_attempts THEN 'pending' ELSE 'failed' END, phase = NULL, error = @error,
             run_after = @retry_at, finished_at = CASE WHEN attempt < max_attempts THEN NULL ELSE @now END
@@ -157,8 +197,10 @@ public static class JobRows
     ];
 
     /// <summary>The parameters every <see cref="EndRunSet"/> and <see cref="EndAttempt"/> bind.</summary>
-    public static (string, object?)[] EndParameters(JobLease lease, long now, string? error, long? retryAt, JobProgress? final, string? message, string? phase) =>
+    public static (string, object?)[] EndParameters(JobLease lease, long now, string? error, long? retryAt, JobProgress? final, string? message, string? phase,
+        JobDelivery? delivery = null) =>
     [
+        ("delivered", delivery?.Object), ("duplicate_of", delivery?.DuplicateOf),
         ("id", lease.Id), ("epoch", lease.Epoch), ("run", lease.Run), ("now", now), ("error", error), ("retry_at", retryAt ?? now),
         ("done", final?.BytesDone), ("total", final?.BytesTotal), ("message", message ?? final?.Message), ("phase", phase),
         ("attempt_error", error), ("sent", final?.BytesSent), ("resumed", final?.BytesResumed), ("session", final?.SessionId),
@@ -193,6 +235,9 @@ public static class JobRows
         CreatedAt = Time(r.GetInt64(24)),
         UpdatedAt = Time(r.GetInt64(25)),
         FinishedAt = r.IsDBNull(26) ? null : Time(r.GetInt64(26)),
+        ContentKey = Text(r, 27),
+        Delivered = Text(r, 28),
+        DuplicateOf = r.IsDBNull(29) ? null : r.GetInt64(29),
     };
 
     public static JobAttempt ReadAttempt(DbDataReader r) => new(

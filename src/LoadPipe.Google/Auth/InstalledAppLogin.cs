@@ -20,10 +20,13 @@ public sealed class InstalledAppLogin(TokenStore store, TimeProvider? time = nul
     /// <summary>
     /// Signs in for <paramref name="remote"/>, asking for <paramref name="scopes"/>, and stores the login. Calls
     /// <paramref name="openConsentPage"/> with the URL the user must open (its redirect_uri is already listening).
+    /// <paramref name="user"/>: a user of LoadPipe (seed 003's users) whose sign-in this is, kept apart from the
+    /// remote's default one and from every other user's; null for the default.
     /// </summary>
     public async Task<StoredLogin> LoginAsync(RemoteDefinition remote, IReadOnlyList<string> scopes, Action<Uri> openConsentPage,
-        TimeSpan? wait = null, CancellationToken cancellationToken = default)
+        TimeSpan? wait = null, string? user = null, CancellationToken cancellationToken = default)
     {
+        if (user is not null) TokenStore.CheckUser(user);
         if (remote.Get("service_account_file") is { Length: > 0 })
             throw new LoadPipeException(ErrorKind.Usage,
                 $"remote '{remote.Name}' signs in with its service_account_file: lp auth login is for client_id/client_secret remotes");
@@ -70,6 +73,7 @@ public sealed class InstalledAppLogin(TokenStore store, TimeProvider? time = nul
             AccessToken = response.AccessToken,
             AccessTokenExpiresAt = InstalledAppClient.ExpiresAt(response, _time),
             LoggedInAt = _time.GetUtcNow(),
+            User = user,
         };
         store.Save(login);
         return login;

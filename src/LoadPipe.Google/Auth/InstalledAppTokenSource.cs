@@ -26,12 +26,13 @@ public sealed class InstalledAppTokenSource : RefreshingTokenSource
         _login = login;
         _tokenUrl = GoogleEndpoints.TokenUrl(remote);
         var clientId = remote.Require("client_id");
+        var again = login.User is null ? $"lp auth login {remote.Name}" : $"lp auth login {remote.Name} --user {login.User}";
         if (login.ClientId != clientId)
             throw new LoadPipeException(ErrorKind.Auth,
-                $"remote '{remote.Name}': the stored sign-in was made with another client_id: run lp auth login {remote.Name}");
+                $"remote '{remote.Name}': the stored sign-in was made with another client_id: run {again}");
         if (scopes.Except(login.Scopes, StringComparer.Ordinal).ToList() is { Count: > 0 } missing)
             throw new LoadPipeException(ErrorKind.Auth,
-                $"remote '{remote.Name}': the stored sign-in lacks the scope {string.Join(", ", missing)}: run lp auth login {remote.Name}");
+                $"remote '{remote.Name}': the stored sign-in lacks the scope {string.Join(", ", missing)}: run {again}");
         _flow = InstalledAppClient.CreateFlow(remote, login.Scopes);
         if (login is { AccessToken: { } token, AccessTokenExpiresAt: { } expires }) Seed(new AccessToken(token, expires));
     }
@@ -76,7 +77,7 @@ public sealed class InstalledAppTokenSource : RefreshingTokenSource
     {
         try
         {
-            return _store.Load(_remote.Name) is { } stored && stored.ClientId == _login.ClientId ? stored : null;
+            return _store.Load(_remote.Name, _login.User) is { } stored && stored.ClientId == _login.ClientId ? stored : null;
         }
         catch (LoadPipeException)
         {

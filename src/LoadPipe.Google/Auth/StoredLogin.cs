@@ -21,9 +21,11 @@ public sealed record StoredLogin
     [JsonPropertyName("access_token_expires_at")] public DateTimeOffset? AccessTokenExpiresAt { get; init; }
     /// <summary>When `lp auth login` ran.</summary>
     [JsonPropertyName("logged_in_at")] public required DateTimeOffset LoggedInAt { get; init; }
+    /// <summary>The LoadPipe user this sign-in is for (`lp auth login NAME --user USER`); null for the remote's default.</summary>
+    [JsonPropertyName("user")] public string? User { get; init; }
 
     public override string ToString() =>
-        $"StoredLogin {{ Remote = {Remote}, Type = {Type}, Scopes = {string.Join(' ', Scopes)}, ClientId = {ClientId}, " +
+        $"StoredLogin {{ Remote = {Remote}, User = {User}, Type = {Type}, Scopes = {string.Join(' ', Scopes)}, ClientId = {ClientId}, " +
         $"AccessTokenExpiresAt = {AccessTokenExpiresAt:O}, LoggedInAt = {LoggedInAt:O} }}";
 }
 

@@ -12,6 +12,10 @@ namespace LoadPipe.Google.Auth;
 /// <c>"LPT1" | nonce (12) | tag (16) | ciphertext</c>, with "LPT1" and the remote's name as associated data, so a file
 /// renamed to another remote does not decrypt either. Files are written whole to a temporary file created with mode
 /// 0600 and renamed over the old one: a reader sees the old login or the new one, never half of one.
+/// <para>A user's sign-in (seed 003's users: `lp auth login NAME --user USER`) lives apart, in
+/// <c>users/USER/NAME.token</c> (both percent-encoded), sealed with the user's name in the associated data too: a file
+/// moved to another user's folder, or to the remote's default place, does not decrypt. Nothing falls back from a user's
+/// sign-in to another's or to the default one.</para>
 /// </summary>
 public sealed class TokenStore
 {
@@ -41,9 +45,34 @@ public sealed class TokenStore
         return new TokenStore(directory, new SecretKey(SecretKey.DefaultKeyFile(environment), environment));
     }
 
-    public string PathFor(string remote) => Path.Combine(Directory, Uri.EscapeDataString(remote) + Extension);
+    private const string UsersFolder = "users";
 
-    public bool Contains(string remote) => File.Exists(PathFor(remote));
+    public string PathFor(string remote, string? user = null) => user is null
+        ? Path.Combine(Directory, Uri.EscapeDataString(remote) + Extension)
+        : Path.Combine(Directory, UsersFolder, Uri.EscapeDataString(CheckUser(user)), Uri.EscapeDataString(remote) + Extension);
+
+    public bool Contains(string remote, string? user = null) => File.Exists(PathFor(remote, user));
+
+    /// <summary>A user's name as the store takes it: non-empty, printable, at most 200 characters. Usage error otherwise.</summary>
+    public static string CheckUser(string user) =>
+        user.Length is > 0 and <= 200 && !user.Any(char.IsControl) && user.Trim() == user
+            ? user
+            : throw new LoadPipeException(ErrorKind.Usage, $"bad user name '{user}': 1 to 200 printable characters, no leading or trailing space");
+
+    /// <summary>The (remote, user) pairs with a stored login, users' after the defaults, without decrypting anything.</summary>
+    public IReadOnlyList<(string Remote, string? User)> Logins()
+    {
+        var all = Remotes().Select(r => (r, (string?)null)).ToList();
+        var users = Path.Combine(Directory, UsersFolder);
+        if (!System.IO.Directory.Exists(users)) return all;
+        foreach (var folder in System.IO.Directory.EnumerateDirectories(users).Order(StringComparer.Ordinal))
+        {
+            var user = Uri.UnescapeDataString(Path.GetFileName(folder));
+            all.AddRange(System.IO.Directory.EnumerateFiles(folder, "*" + Extension)
+                .Select(f => Uri.UnescapeDataString(Path.GetFileNameWithoutExtension(f))).Order(StringComparer.Ordinal).Select(r => (r, (string?)user)));
+        }
+        return all;
+    }
 
     /// <summary>The remotes with a stored login, by name, without decrypting anything.</summary>
     public IReadOnlyList<string> Remotes() =>
@@ -57,12 +86,12 @@ public sealed class TokenStore
     /// The login stored for <paramref name="remote"/>, or null when there is none. A file the key does not open is an
     /// <see cref="ErrorKind.Auth"/> error, never garbage.
     /// </summary>
-    public StoredLogin? Load(string remote)
+    public StoredLogin? Load(string remote, string? user = null)
     {
         byte[] sealedBytes;
         try
         {
-            sealedBytes = File.ReadAllBytes(PathFor(remote));
+            sealedBytes = File.ReadAllBytes(PathFor(remote, user));
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
@@ -72,11 +101,11 @@ public sealed class TokenStore
         {
             throw new LoadPipeException(ErrorKind.Auth, $"cannot read the stored token for remote '{remote}' ({e.Message})");
         }
-        var json = Open(remote, sealedBytes);
+        var json = Open(remote, user, sealedBytes);
         try
         {
             var login = JsonSerializer.Deserialize(json, StoredLoginJson.Default.StoredLogin);
-            return login is not null && login.Remote == remote ? login : throw new JsonException();
+            return login is not null && login.Remote == remote && login.User == user ? login : throw new JsonException();
         }
         catch (JsonException)
         {
@@ -94,10 +123,15 @@ public sealed class TokenStore
         var json = JsonSerializer.SerializeToUtf8Bytes(login, StoredLoginJson.Default.StoredLogin);
         try
         {
-            var sealedBytes = Seal(login.Remote, json);
+            var sealedBytes = Seal(login.Remote, login.User, json);
+            var path = PathFor(login.Remote, login.User);
             SecretKey.CreatePrivateDirectory(Directory);
-            var path = PathFor(login.Remote);
-            var temporary = Path.Combine(Directory, $".{Path.GetFileName(path)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+            if (login.User is not null)
+            {
+                SecretKey.CreatePrivateDirectory(Path.Combine(Directory, UsersFolder));
+                SecretKey.CreatePrivateDirectory(Path.GetDirectoryName(path)!);
+            }
+            var temporary = Path.Combine(Path.GetDirectoryName(path)!, $".{Path.GetFileName(path)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
             try
             {
                 PrivateFile.Write(temporary, sealedBytes);
@@ -115,15 +149,15 @@ public sealed class TokenStore
     }
 
     /// <summary>Deletes the remote's login; false when there was none. Needs no key.</summary>
-    public bool Delete(string remote)
+    public bool Delete(string remote, string? user = null)
     {
-        var path = PathFor(remote);
+        var path = PathFor(remote, user);
         if (!File.Exists(path)) return false;
         File.Delete(path);
         return true;
     }
 
-    private byte[] Seal(string remote, byte[] plaintext)
+    private byte[] Seal(string remote, string? user, byte[] plaintext)
     {
         var output = new byte[Magic.Length + NonceLength + TagLength + plaintext.Length];
         Magic.CopyTo(output, 0);
@@ -131,11 +165,11 @@ public sealed class TokenStore
         RandomNumberGenerator.Fill(nonce);
         using var aes = new AesGcm(Key.Get(create: true), TagLength);
         aes.Encrypt(nonce, plaintext, output.AsSpan(Magic.Length + NonceLength + TagLength), output.AsSpan(Magic.Length + NonceLength, TagLength),
-            AssociatedData(remote));
+            AssociatedData(remote, user));
         return output;
     }
 
-    private byte[] Open(string remote, byte[] sealedBytes)
+    private byte[] Open(string remote, string? user, byte[] sealedBytes)
     {
         if (sealedBytes.Length < Magic.Length + NonceLength + TagLength || !sealedBytes.AsSpan(0, Magic.Length).SequenceEqual(Magic))
             throw new LoadPipeException(ErrorKind.Auth, $"the stored token for remote '{remote}' is not a LoadPipe token file: run lp auth login {remote}");
@@ -153,7 +187,7 @@ public sealed class TokenStore
         {
             using var aes = new AesGcm(key, TagLength);
             aes.Decrypt(sealedBytes.AsSpan(Magic.Length, NonceLength), sealedBytes.AsSpan(Magic.Length + NonceLength + TagLength),
-                sealedBytes.AsSpan(Magic.Length + NonceLength, TagLength), plaintext, AssociatedData(remote));
+                sealedBytes.AsSpan(Magic.Length + NonceLength, TagLength), plaintext, AssociatedData(remote, user));
             return plaintext;
         }
         catch (CryptographicException)
@@ -163,7 +197,10 @@ public sealed class TokenStore
         }
     }
 
-    private static byte[] AssociatedData(string remote) => [.. Magic, .. Encoding.UTF8.GetBytes(remote)];
+    /// <summary>"LPT1" and the remote's name; for a user's sign-in, then a NUL and the user's name (a default sign-in's
+    /// data stays what it was, so files stored before users existed still open).</summary>
+    private static byte[] AssociatedData(string remote, string? user) =>
+        user is null ? [.. Magic, .. Encoding.UTF8.GetBytes(remote)] : [.. Magic, .. Encoding.UTF8.GetBytes(remote), 0, .. Encoding.UTF8.GetBytes(user)];
 
     private static string? NonEmpty(string? s) => string.IsNullOrWhiteSpace(s) ? null : s;
 }

@@ -31,8 +31,12 @@ internal sealed class JobProgressObserver(long knownTotal) : ITransferObserver
 
     public void FileProgress(string name, long sourceBytes) => _files[name] = sourceBytes;
 
+    /// <summary>Where the last file that is now at the destination went (copied, or skipped as already there).</summary>
+    public string? Delivered { get; private set; }
+
     public void FileFinished(FileResult result)
     {
+        if (result.Outcome != FileOutcome.Failed) Delivered = result.Destination;
         // The engine names a file by its destination (FileTransfer: FileStarted(destination.ToString(), ...)).
         _files.TryRemove(result.Destination, out _);
         Interlocked.Add(ref _finishedBytes, result.Bytes);

@@ -45,8 +45,9 @@ public static class JobSubmissions
         if (request.MaxAttempts < 1) throw new LoadPipeException(ErrorKind.Usage, "--max-retries must be 0 or more");
         if (request.Source == "-" || request.Destination == "-")
             throw new LoadPipeException(ErrorKind.Usage, "a job cannot read stdin or write stdout: a worker runs it later, elsewhere");
-        var source = host.Resolver.Resolve(request.Source);
-        var destination = host.Resolver.Resolve(request.Destination);
+        var resolver = host.ResolverFor(request.User);
+        var source = resolver.Resolve(request.Source);
+        var destination = resolver.Resolve(request.Destination);
         var options = host.Options(request.Settings, null, "copy");
         // Workers never run exec: (LoadPipeHostSettings.AllowExec): refused now rather than failing on every attempt.
         new StageCatalog(allowExec: false).ParseAll(options.Stages);
@@ -80,6 +81,6 @@ public static class JobSubmissions
     }
 
     /// <summary>Jobs to one remote share its quota: only stores that have one (YouTube) get a scope.</summary>
-    private static string? QuotaScope(string text, Location destination) =>
+    internal static string? QuotaScope(string text, Location destination) =>
         destination.Storage is YouTubeStorage ? "remote:" + text.Split(':', 2)[0] : null;
 }

@@ -79,7 +79,7 @@ public sealed partial class JobWorker(LoadPipeHost host, JobWorkerOptions option
                     if (options.RunSchedules && now - lastSchedules >= TimeSpan.FromSeconds(1))
                     {
                         lastSchedules = now;
-                        await JobSchedules.RunDueAsync(queue, _time, _logger, kill).ConfigureAwait(false);
+                        await JobSchedules.RunDueAsync(queue, host.ResolverFor, _time, _logger, kill).ConfigureAwait(false);
                     }
                     var free = options.Concurrency - _running.Count;
                     if (free > 0)
@@ -163,10 +163,30 @@ public sealed partial class JobWorker(LoadPipeHost host, JobWorkerOptions option
         try
         {
             var spec = JobSpec.Parse(job.Options);
-            var source = host.Resolver.Resolve(job.Source);
-            var destination = host.Resolver.Resolve(job.Destination);
+            // A user's job signs in as that user only (seed 003's users).
+            var resolver = host.ResolverFor(job.User);
+            var source = await resolver.ResolveAsync(job.Source, run.Token).ConfigureAwait(false);
+            var destination = await resolver.ResolveAsync(job.Destination, run.Token).ConfigureAwait(false);
             var transferOptions = host.Options(spec.Settings, null, "copy");
             if (spec.Metadata is { Count: > 0 } metadata) transferOptions.Metadata = new Dictionary<string, string>(metadata);
+            var content = await JobContent.KeyAsync(source, destination, transferOptions.Stages, run.Token).ConfigureAwait(false);
+            if (content is not null)
+            {
+                var claim = await queue.ClaimContentAsync(lease, content, run.Token).ConfigureAwait(false);
+                if (claim.WaitingFor is { } other)
+                {
+                    _logger.JobWaitsForContent(job.Id, other);
+                    return;
+                }
+                if (claim is { DeliveredBy: { } earlier, Delivered: { } delivered } && JobContent.CanTell(destination)
+                    && await JobContent.StillThereAsync(resolver, delivered, run.Token).ConfigureAwait(false))
+                {
+                    var duplicate = $"duplicate of job {earlier}: {delivered} has the same content";
+                    await queue.CompleteAsync(lease, new JobProgress("done", 0, 0, 0, 0), duplicate, new JobDelivery(delivered, earlier), CancellationToken.None).ConfigureAwait(false);
+                    _logger.JobCompleted(job.Id, duplicate);
+                    return;
+                }
+            }
             var engine = host.CreateEngine(manifest);
             var summary = await engine.CopyAsync(source, destination, transferOptions, run.Progress, run.Token).ConfigureAwait(false);
             var final = run.Progress.Final(summary);
@@ -174,7 +194,8 @@ public sealed partial class JobWorker(LoadPipeHost host, JobWorkerOptions option
             if (summary.Status == SessionStatus.Completed)
             {
                 var message = Describe(summary);
-                await queue.CompleteAsync(lease, final, message, CancellationToken.None).ConfigureAwait(false);
+                var delivery = content is not null && run.Progress.Delivered is { } at ? new JobDelivery(at) : null;
+                await queue.CompleteAsync(lease, final, message, delivery, CancellationToken.None).ConfigureAwait(false);
                 _logger.JobCompleted(job.Id, message);
             }
             else if (quota is not null)

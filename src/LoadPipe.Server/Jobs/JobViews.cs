@@ -8,12 +8,13 @@ namespace LoadPipe.Server.Jobs;
 public sealed record JobView(long Id, string State, string? Phase, string Source, string Destination, ProgressView Progress, string? Error,
     string? User, int Priority, int Attempt, int MaxAttempts, DateTimeOffset RunAfter, string? Worker, DateTimeOffset? LeaseExpires,
     bool CancelRequested, string? Schedule, long? Session, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, DateTimeOffset? FinishedAt,
-    IReadOnlyList<AttemptView>? Attempts)
+    string? Delivered, long? DuplicateOf, IReadOnlyList<AttemptView>? Attempts)
 {
     public static JobView Of(JobRecord j, IReadOnlyList<JobAttempt>? attempts = null) => new(
         j.Id, JobRows.Name(j.State), j.Phase, Location.Display(j.Source), Location.Display(j.Destination),
         new ProgressView(j.BytesDone, j.BytesTotal, j.Message), j.Error, j.User, j.Priority, j.Attempt, j.MaxAttempts, j.RunAfter, j.Holder,
         j.LeaseExpires, j.CancelRequested, j.Schedule, j.SessionId, j.CreatedAt, j.UpdatedAt, j.FinishedAt,
+        j.Delivered is { } d ? Location.Display(d) : null, j.DuplicateOf,
         attempts?.Select(a => new AttemptView(a.Run, a.Worker, a.StartedAt, a.EndedAt, a.BytesSent, a.BytesResumed, a.Error, a.SessionId)).ToList());
 }
 

@@ -181,6 +181,20 @@ public sealed class GoogleTokenSourceTests
     }
 
     [Fact]
+    public async Task TokenSource_ForAUserWithoutASignIn_IsAuthError_EvenWithTheDefaultSignInAndTheFixedToken()
+    {
+        await using var bed = await AuthTestBed.StartAsync();
+        var remote = bed.Remote();
+        bed.StoreIssuedLogin(remote, Scopes.Drive);
+        bed.SetEnvironment(GoogleServices.AccessTokenVariable, "ya29.from-the-environment");
+
+        var e = Assert.Throws<LoadPipeException>(() => bed.Google.ForUser("carol").TokenSourceFor(remote, [Scopes.Drive]));
+
+        Assert.Equal(ErrorKind.Auth, e.Kind);
+        Assert.Contains("remote 'mydrive' has no sign-in for user 'carol': run lp auth login mydrive --user carol", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task TokenSource_StoreWrittenWithAnotherKey_IsAuthErrorAboutTheKey()
     {
         await using var bed = await AuthTestBed.StartAsync();

@@ -29,6 +29,30 @@ public sealed class TokenStoreTests : IDisposable
     }
 
     [Fact]
+    public void Save_UsersSignIns_KeptApartFromEachOtherAndTheDefault_AndAFileMovedBetweenThemDoesNotDecrypt()
+    {
+        var store = Store(KeyText());
+        store.Save(Login("mydrive") with { RefreshToken = "1//default" });
+        store.Save(Login("mydrive") with { User = "ann", RefreshToken = "1//ann" });
+        store.Save(Login("mydrive") with { User = "bob smith", RefreshToken = "1//bob" });
+
+        var logins = store.Logins();
+        var ann = store.Load("mydrive", "ann");
+        File.Copy(store.PathFor("mydrive", "ann"), store.PathFor("mydrive", "bob smith"), overwrite: true);
+        var moved = Assert.Throws<LoadPipeException>(() => store.Load("mydrive", "bob smith"));
+
+        Assert.Equal([("mydrive", (string?)null), ("mydrive", "ann"), ("mydrive", "bob smith")], logins);
+        Assert.Equal(("1//ann", "ann"), (ann!.RefreshToken, ann.User));
+        Assert.Equal("1//default", store.Load("mydrive")!.RefreshToken);
+        Assert.Null(store.Load("mydrive", "carol"));
+        Assert.Equal(ErrorKind.Auth, moved.Kind);
+        Assert.True(store.Delete("mydrive", "ann"));
+        Assert.Null(store.Load("mydrive", "ann"));
+        Assert.NotNull(store.Load("mydrive"));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(Path.GetDirectoryName(store.PathFor("mydrive", "ann"))!));
+    }
+
+    [Fact]
     public void Load_NothingStored_ReturnsNull()
     {
         var store = Store(KeyText());

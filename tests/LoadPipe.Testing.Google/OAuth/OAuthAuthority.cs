@@ -33,6 +33,13 @@ public sealed class OAuthAuthority(TimeProvider time, TimeSpan accessTokenLifeti
     private readonly ConcurrentDictionary<string, IssuedToken> _accessTokens = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, RefreshGrant> _refreshTokens = new(StringComparer.Ordinal);
     private long _tokensIssued;
+    private readonly ConcurrentQueue<IssuedToken> _issued = new();
+
+    /// <summary>Every access token issued, oldest first (a refreshed one carries the refresh token it came from).</summary>
+    public IReadOnlyList<IssuedToken> Issued => [.. _issued];
+
+    /// <summary>The access token as issued, or null for one this server never issued.</summary>
+    public IssuedToken? Find(string accessToken) => _accessTokens.TryGetValue(accessToken, out var token) ? token : null;
 
     /// <summary>When true, the consent page redirects with <c>error=access_denied</c> (the user clicked "Cancel").</summary>
     public bool DenyConsent { get; set; }
@@ -339,6 +346,7 @@ public sealed class OAuthAuthority(TimeProvider time, TimeSpan accessTokenLifeti
     {
         var token = new IssuedToken("ya29.fake-" + RandomId(48), refreshToken, time.GetUtcNow() + accessTokenLifetime, scopes, clientId);
         _accessTokens[token.AccessToken] = token;
+        _issued.Enqueue(token);
         Interlocked.Increment(ref _tokensIssued);
         return token;
     }

@@ -13,6 +13,7 @@ public static partial class ConfigReader
         "max_file_size", "mime_type_validation", "allowed_mime_types", "storage_selection", "preferred_region", "health_check_interval",
         "circuit_breaker_enabled", "circuit_breaker_failure_threshold", "circuit_breaker_success_threshold", "circuit_breaker_timeout",
         "saga_retry_max_attempts", "webhook_url", "audit_log", "max_batch_files", "max_batch_size",
+        "otlp_endpoint",
     ];
 
     private static string Url(YamlNode node, string file, string where)
@@ -85,6 +86,7 @@ public static partial class ConfigReader
                 "audit_log" => s with { AuditLog = Scalar(value, file, at) },
                 "max_batch_files" => s with { MaxBatchFiles = Int(value, file, at, 1, 10_000) },
                 "max_batch_size" => s with { MaxBatchSize = Size(value, file, at) },
+                "otlp_endpoint" => s with { OtlpEndpoint = Url(value, file, at) },
                 _ => throw Error(file, keyNode, $"server.ingest: unknown key '{key}' (known: {string.Join(", ", IngestKeys)})"),
             };
         }

@@ -53,6 +53,10 @@ public sealed record IngestConfig
 
     /// <summary>`ingest.audit_log`: the file the audit log's JSON lines are appended to; null: no audit log.</summary>
     public string? AuditLog { get; init; }
+
+    /// <summary>`ingest.otlp_endpoint`: where the ingest spans are exported by OTLP ("http://collector:4317"); null:
+    /// OTEL_EXPORTER_OTLP_ENDPOINT when set, else no export.</summary>
+    public string? OtlpEndpoint { get; init; }
 }
 
 /// <summary>One storage element: a LoadPipe location with the seed's attributes. The same shape is read from the

@@ -38,7 +38,17 @@ public static class IngestEnvironment
         CircuitBreakerSuccessThreshold = Int(get, "CIRCUIT_BREAKER_SUCCESS_THRESHOLD", 1, 1000) ?? config.CircuitBreakerSuccessThreshold,
         CircuitBreakerTimeout = Seconds(get, "CIRCUIT_BREAKER_TIMEOUT_SECONDS") ?? config.CircuitBreakerTimeout,
         SagaRetryMaxAttempts = Int(get, "SAGA_RETRY_MAX_ATTEMPTS", 1, 100) ?? config.SagaRetryMaxAttempts,
+        // OpenTelemetry's own variable, not the seed's: the config key, when given, is the more specific choice.
+        OtlpEndpoint = config.OtlpEndpoint ?? Url(get, OtlpEndpointVariable),
     };
+
+    /// <summary>The standard OpenTelemetry variable naming the OTLP collector, read when `ingest.otlp_endpoint` is not set.</summary>
+    public const string OtlpEndpointVariable = "OTEL_EXPORTER_OTLP_ENDPOINT";
+
+    private static string? Url(Func<string, string?> get, string name) => Value(get, name) is { } text
+        ? Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" ? text
+            : throw new LoadPipeException(ErrorKind.Usage, $"{name}: '{text}' is not an http(s) URL")
+        : null;
 
     private static string? Value(Func<string, string?> get, string name) => get(name) is { Length: > 0 } v ? v.Trim() : null;
 

@@ -59,6 +59,9 @@ public sealed record IngestSettings
     public Uri? WebhookUrl { get; init; }
     public string? AuditLog { get; init; }
 
+    /// <summary>Where the ingest spans go by OTLP; null: no export (see <see cref="IngestConfig.OtlpEndpoint"/>).</summary>
+    public Uri? OtlpEndpoint { get; init; }
+
     /// <summary>The settings of <paramref name="config"/>; without storage elements, one `edit` element named
     /// <see cref="IngestDefaults.DefaultElementId"/> at <paramref name="destination"/>.</summary>
     public static IngestSettings From(IngestConfig config, string destination)
@@ -86,6 +89,7 @@ public sealed record IngestSettings
             MaxBatchSize = config.MaxBatchSize ?? IngestDefaults.MaxBatchSize,
             WebhookUrl = config.WebhookUrl is { } url ? new Uri(url) : null,
             AuditLog = config.AuditLog,
+            OtlpEndpoint = config.OtlpEndpoint is { } otlp ? new Uri(otlp) : null,
         };
     }
 }

@@ -33,7 +33,7 @@ public sealed class LoadPipeHost : IAsyncDisposable
         Time = settings.Time ?? TimeProvider.System;
         ManifestTarget = Manifests.ManifestTarget.Resolve(settings.Manifest);
         Loggers = new LoggerFactory(
-            [new StderrLoggerProvider(settings.LogFormat == LogFormat.Json, settings.StackTraces)],
+            [new StderrLoggerProvider(settings.LogFormat == LogFormat.Json, settings.StackTraces, settings.LogOutput)],
             new LoggerFilterOptions { MinLevel = settings.LogLevel });
         Google = new GoogleServices(new HttpClient { Timeout = Timeout.InfiniteTimeSpan });
         Resolver = new LocationResolver(StorageAdapters.All(new AdapterServices(Loggers, Google, ManifestAsync)), config.Remotes);

@@ -28,6 +28,9 @@ public sealed record LoadPipeHostSettings
     /// <summary>Default <see cref="LogFormat.Text"/>.</summary>
     public LogFormat LogFormat { get; init; } = LogFormat.Text;
 
+    /// <summary>Where log lines go. Default null: standard error.</summary>
+    public TextWriter? LogOutput { get; init; }
+
     /// <summary>Log an exception's stack trace, not only its message. Default false.</summary>
     public bool StackTraces { get; init; }
 

@@ -24,6 +24,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
 
 namespace LoadPipe.Server;
 
@@ -87,9 +89,15 @@ public sealed class LoadPipeServer : IAsyncDisposable
 
         var metrics = new ServerMetrics();
         builder.Services.AddSingleton(metrics);
-        builder.Services.AddOpenTelemetry().WithMetrics(m => m
+        var telemetry = builder.Services.AddOpenTelemetry().WithMetrics(m => m
             .AddMeter(ServerMetrics.MeterName, IngestMetrics.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Runtime")
             .AddPrometheusExporter());
+        // The ingest spans (IngestTelemetry) leave the process only when a collector is named.
+        if (settings.Ingest?.OtlpEndpoint is { } otlp)
+        {
+            telemetry.ConfigureResource(r => r.AddService("lp-serve"))
+                .WithTracing(t => t.AddSource(IngestTelemetry.SourceName).AddOtlpExporter(o => o.Endpoint = otlp));
+        }
         builder.Services.AddHostedService(_ => new ExpirationSweeper(store, metrics, logger));
 
         builder.Services.AddCors(cors => cors.AddDefaultPolicy(policy =>

@@ -98,6 +98,30 @@ public abstract class UploadContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Append_ReportsTheHashesOfWhatItReceived_WithMd5WhenTheUploadAsksForIt()
+    {
+        var uploads = await OpenServiceAsync(new UploadServiceOptions { Md5 = false });
+        var data = Bytes(90_000);
+        var upload = await uploads.CreateAsync(new NewUpload { Destination = Resolver.Resolve(Destination("received.bin")), Length = null, Md5 = true });
+
+        var first = await AppendAsync(uploads, upload, data, 0, 25_000);
+        var second = await AppendAsync(uploads, first, data, 25_000, data.Length - 25_000);
+        var done = await uploads.DeclareLengthAsync(upload.Id, data.Length);
+
+        Assert.Equal(new UploadHashes(Convert.ToHexStringLower(SHA256.HashData(data.AsSpan(0, 25_000))), Convert.ToHexStringLower(MD5.HashData(data.AsSpan(0, 25_000)))),
+            first.Received);
+        Assert.Equal(new UploadHashes(Convert.ToHexStringLower(SHA256.HashData(data)), Convert.ToHexStringLower(MD5.HashData(data))), second.Received);
+        // The completion records the same hashes, computed once.
+        await AssertObjectAsync("received.bin", data, done);
+
+        // Another process did not see the first bytes: it reports no hashes of what was received.
+        var other = await uploads.CreateAsync(new NewUpload { Destination = Resolver.Resolve(Destination("received-elsewhere.bin")), Length = null });
+        await AppendAsync(uploads, other, data, 0, 10_000);
+        var elsewhere = await AppendAsync(await OpenServiceAsync(), other, data, 10_000, 10_000);
+        Assert.Null(elsewhere.Received);
+    }
+
+    [Fact]
     public async Task Append_AtOddOffsets_EachOffsetReportedAndTheObjectIsByteExact()
     {
         var uploads = await OpenServiceAsync();

@@ -96,6 +96,11 @@ public sealed record NewUpload
     /// into a final one), not a result: its expiry holds after completion too, and aborting the upload (the sweeper,
     /// the consumer once done) removes the object. The destination must be able to remove objects. Default false.</summary>
     public bool Intermediate { get; init; }
+
+    /// <summary>Whether this upload's hashes include MD5 beside SHA-256, whatever <see cref="UploadServiceOptions.Md5"/>
+    /// says; null: as the service says. Holds for the hashes kept by the process that created the upload (the ones
+    /// <see cref="Upload.Received"/> and the completion report); a completion that reads the bytes back follows the service.</summary>
+    public bool? Md5 { get; init; }
 }
 
 public enum UploadStatus { Open, Completed }
@@ -130,9 +135,18 @@ public sealed record Upload
 
     public string? Md5 { get; init; }
 
+    /// <summary>Hashes of the output received so far (the object's bytes up to <see cref="Offset"/>), as the push entry
+    /// computed them on their way to the destination: set on what an append returns when this process saw every one of
+    /// those bytes, else null. A front that needs the file's hashes before completing (to check a client's checksum)
+    /// takes them from here instead of hashing the body a second time. Through stages they are the stored bytes', not the body's.</summary>
+    public UploadHashes? Received { get; init; }
+
     /// <summary>The transfer in the manifest that carries this upload's chunks (its id, for `lp status`).</summary>
     public long TransferId { get; init; }
 }
+
+/// <summary>SHA-256 and, when kept, MD5 of some bytes, lowercase hex.</summary>
+public sealed record UploadHashes(string Sha256, string? Md5);
 
 /// <summary>How to take one append.</summary>
 public sealed record AppendOptions

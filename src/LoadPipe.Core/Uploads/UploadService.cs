@@ -81,7 +81,7 @@ public sealed partial class UploadService : IUploads, IAsyncDisposable
             new NewUploadRecord(id, destination.Key, pipeline, request.Length, request.Metadata, _time.GetUtcNow(), request.Expires, request.Intermediate),
             UploadRows.KeyOf(id, destination.Key, pipeline), sessionId, cancellationToken).ConfigureAwait(false);
         _leases[id] = record.Lease;
-        Replace(id, new RunningHashes(record.Epoch, Options.Md5));
+        Replace(id, new RunningHashes(record.Epoch, request.Md5 ?? Options.Md5));
         _logger.UploadCreated(id, destination.ToString());
         if (record.Length == 0) return await CompleteAsync(id, cancellationToken).ConfigureAwait(false);
         return record.ToUpload();
@@ -153,7 +153,12 @@ public sealed partial class UploadService : IUploads, IAsyncDisposable
             var outcome = await append.RunAsync(body, limit, bodyHash, options.Checksum, options.Expires, cancellationToken).ConfigureAwait(false);
             var result = outcome.Upload;
             if (row.Length == result.Offset) result = await FinishAsync(append, cancellationToken).ConfigureAwait(false);
-            else if (append.TakeHashes() is { } hashes) Replace(id, hashes);
+            else if (append.TakeHashes() is { } hashes)
+            {
+                Replace(id, hashes);
+                var (sha256, md5) = hashes.Current();
+                result = result with { Received = new UploadHashes(sha256, md5) };
+            }
             outcome.Failure?.Throw();
             if (outcome.TooLarge)
                 throw new UploadTooLargeException(row.Length is { } l && result.Offset == l

@@ -17,6 +17,7 @@ public static partial class ConfigReader
         "clamav", "virus_scan_enabled",
         "compression_enabled", "compression_min_size", "compression_algorithm",
         "redis_url", "discovery_channel", "discovery_fallback_file",
+        "otlp_endpoint",
     ];
     public static readonly IReadOnlyList<string> CompressionAlgorithms = ["brotli", "gzip"];
 
@@ -100,6 +101,7 @@ public static partial class ConfigReader
                 "redis_url" => s with { RedisUrl = RedisUrl(value, file, at) },
                 "discovery_channel" => s with { DiscoveryChannel = Scalar(value, file, at) },
                 "discovery_fallback_file" => s with { DiscoveryFallbackFile = Scalar(value, file, at) },
+                "otlp_endpoint" => s with { OtlpEndpoint = Url(value, file, at) },
                 _ => throw Error(file, keyNode, $"server.ingest: unknown key '{key}' (known: {string.Join(", ", IngestKeys)})"),
             };
         }

@@ -85,6 +85,10 @@ public sealed record IngestConfig
 
     /// <summary>`ingest.discovery_fallback_file`: the JSON element list used while Redis cannot be reached.</summary>
     public string? DiscoveryFallbackFile { get; init; }
+
+    /// <summary>`ingest.otlp_endpoint`: where the ingest spans are exported by OTLP ("http://collector:4317"); null:
+    /// OTEL_EXPORTER_OTLP_ENDPOINT when set, else no export.</summary>
+    public string? OtlpEndpoint { get; init; }
 }
 
 /// <summary>`server.ingest.clamav`: where clamd listens (TCP), how long to wait for it, and what to do when it cannot be reached.</summary>

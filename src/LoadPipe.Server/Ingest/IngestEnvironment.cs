@@ -53,7 +53,17 @@ public static class IngestEnvironment
         RedisUrl = Value(get, "REDIS_URL") ?? config.RedisUrl,
         DiscoveryChannel = Value(get, "SERVICE_DISCOVERY_CHANNEL") ?? config.DiscoveryChannel,
         DiscoveryFallbackFile = Value(get, "SERVICE_DISCOVERY_FALLBACK_CONFIG") ?? config.DiscoveryFallbackFile,
+        // OpenTelemetry's own variable, not the seed's: the config key, when given, is the more specific choice.
+        OtlpEndpoint = config.OtlpEndpoint ?? Url(get, OtlpEndpointVariable),
     };
+
+    /// <summary>The standard OpenTelemetry variable naming the OTLP collector, read when `ingest.otlp_endpoint` is not set.</summary>
+    public const string OtlpEndpointVariable = "OTEL_EXPORTER_OTLP_ENDPOINT";
+
+    private static string? Url(Func<string, string?> get, string name) => Value(get, name) is { } text
+        ? Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" ? text
+            : throw new LoadPipeException(ErrorKind.Usage, $"{name}: '{text}' is not an http(s) URL")
+        : null;
 
     private static string? Value(Func<string, string?> get, string name) => get(name) is { Length: > 0 } v ? v.Trim() : null;
 

@@ -93,6 +93,9 @@ public sealed record IngestSettings
     /// <summary>Storage element discovery over Redis pub/sub; null: the configured list only.</summary>
     public global::LoadPipe.Server.Ingest.StorageElements.DiscoverySettings? Discovery { get; init; }
 
+    /// <summary>Where the ingest spans go by OTLP; null: no export (see <see cref="IngestConfig.OtlpEndpoint"/>).</summary>
+    public Uri? OtlpEndpoint { get; init; }
+
     /// <summary>The settings of <paramref name="config"/>; without storage elements, one `edit` element named
     /// <see cref="IngestDefaults.DefaultElementId"/> at <paramref name="destination"/>.</summary>
     public static IngestSettings From(IngestConfig config, string destination)
@@ -136,6 +139,7 @@ public sealed record IngestSettings
                 ? new global::LoadPipe.Server.Ingest.StorageElements.DiscoverySettings(global::LoadPipe.Server.Ingest.StorageElements.RedisAddress.Parse(redis),
                     config.DiscoveryChannel ?? IngestDefaults.DiscoveryChannel, config.DiscoveryFallbackFile ?? IngestDefaults.DiscoveryFallbackFile)
                 : null,
+            OtlpEndpoint = config.OtlpEndpoint is { } otlp ? new Uri(otlp) : null,
         };
     }
 }

@@ -37,18 +37,19 @@ public sealed class RunningServer : IAsyncDisposable
     /// <summary>Starts a server without auth (loopback), or with HS256 tokens signed with <see cref="Secret"/>; its manifest
     /// is a SQLite file of its own unless <paramref name="manifest"/> names one.</summary>
     public static async Task<RunningServer> StartAsync(bool jwt = false, Func<ServerSettings, ServerSettings>? configure = null, TimeProvider? time = null,
-        string? manifest = null)
+        string? manifest = null, Func<LoadPipeHostSettings, LoadPipeHostSettings>? host = null)
     {
         var root = Directory.CreateTempSubdirectory("lp-server-");
         var config = Path.Combine(root.FullName, "config.yaml");
         await File.WriteAllTextAsync(config, "");
-        var host = LoadPipeHost.Create(new LoadPipeHostSettings
+        var hostSettings = new LoadPipeHostSettings
         {
             ConfigPath = config,
             Manifest = manifest ?? Path.Combine(root.FullName, "manifest.db"),
             Environment = _ => null,
             Time = time,
-        });
+        };
+        var loadPipeHost = LoadPipeHost.Create(host?.Invoke(hostSettings) ?? hostSettings);
         var settings = new ServerSettings
         {
             Listen = new IPEndPoint(IPAddress.Loopback, 0),
@@ -57,10 +58,10 @@ public sealed class RunningServer : IAsyncDisposable
             Destination = Path.Combine(root.FullName, "uploads") + "/",
         };
         settings = configure?.Invoke(settings) ?? settings;
-        var server = LoadPipeServer.Create(host, settings, ct => PushEntry.OpenAsync(host, settings.Destination, ct));
+        var server = LoadPipeServer.Create(loadPipeHost, settings, ct => PushEntry.OpenAsync(loadPipeHost, settings.Destination, ct));
         await server.StartAsync();
         var client = new HttpClient { BaseAddress = new Uri(server.Addresses.First()), Timeout = TimeSpan.FromMinutes(2) };
-        return new RunningServer(root, host, server, client);
+        return new RunningServer(root, loadPipeHost, server, client);
     }
 
     /// <summary>A request with `Tus-Resumable: 1.0.0`, as every tus request but OPTIONS carries.</summary>

@@ -97,17 +97,20 @@ internal static class BatchUploadHandler
         UploadForm form, CancellationToken cancellationToken)
     {
         var started = ingest.Time.GetTimestamp();
+        using var span = IngestTelemetry.Start(IngestTelemetry.Upload);
         UploadHandler.StoredFile? stored = null;
         try
         {
             stored = await UploadHandler.StoreAsync(context, ingest, body, filename, form, cancellationToken, limits).ConfigureAwait(false);
             var record = await UploadHandler.FinishAsync(context, ingest, stored, form, cancellationToken).ConfigureAwait(false);
+            UploadHandler.Tag(span, record);
             ingest.Metrics.Uploaded("success", record.SizeBytes, ingest.Time.GetElapsedTime(started));
             await ingest.Audit.WriteAsync(context, "upload", "success", record.FileId, record.StorageElementId).ConfigureAwait(false);
             return record;
         }
         catch (Exception e)
         {
+            IngestTelemetry.Fail(span, e);
             if (stored is not null) await UploadHandler.AbandonAsync(ingest, stored.UploadId, stored.ElementId, stored.StorageFilename).ConfigureAwait(false);
             ingest.Metrics.Uploaded("failure", 0, ingest.Time.GetElapsedTime(started));
             await ingest.Audit.WriteAsync(context, "upload", "failure", stored?.FileId, stored?.ElementId,

@@ -37,12 +37,12 @@ internal static class UploadHandler
         var sizeLimit = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
         if (sizeLimit is { IsReadOnly: false }) sizeLimit.MaxRequestBodySize = ingest.Settings.MaxFileSize + FormOverhead;
 
-        var form = new UploadForm(
-            Header(context, "X-Content-MD5"), Header(context, "X-Content-SHA256"));
+        using var span = IngestTelemetry.Start(IngestTelemetry.Upload);
         var reader = new MultipartReader(boundary, context.Request.Body) { HeadersLengthLimit = 16 << 10 };
         StoredFile? stored = null;
         try
         {
+            var form = new UploadForm(Header(context, "X-Content-MD5"), Header(context, "X-Content-SHA256"));
             while (await reader.ReadNextSectionAsync(cancellationToken).ConfigureAwait(false) is { } section)
             {
                 if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition)
@@ -64,6 +64,7 @@ internal static class UploadHandler
             if (stored is null) throw new IngestException(400, IngestErrors.MissingFile, "the form has no 'file' part");
             form.CheckHashes(stored.Md5, stored.Sha256);
             var record = await FinishAsync(context, ingest, stored, form, cancellationToken).ConfigureAwait(false);
+            Tag(span, record);
             ingest.Metrics.Uploaded("success", record.SizeBytes, ingest.Time.GetElapsedTime(started));
             await ingest.Audit.WriteAsync(context, "upload", "success", record.FileId, record.StorageElementId).ConfigureAwait(false);
             Log.FileUploaded(ingest.Logger, record.FileId, record.StorageElementId, record.StorageFilename, record.SizeBytes, record.Sha256Hash);
@@ -75,6 +76,7 @@ internal static class UploadHandler
         }
         catch (Exception e)
         {
+            IngestTelemetry.Fail(span, e);
             if (stored is not null) await AbandonAsync(ingest, stored.UploadId, stored.ElementId, stored.StorageFilename).ConfigureAwait(false);
             ingest.Metrics.Uploaded("failure", 0, ingest.Time.GetElapsedTime(started));
             await ingest.Audit.WriteAsync(context, "upload", "failure", stored?.FileId, stored?.ElementId,
@@ -83,20 +85,43 @@ internal static class UploadHandler
         }
     }
 
+    /// <summary>The upload span's tags once the file is recorded.</summary>
+    internal static void Tag(System.Diagnostics.Activity? span, FileRecord record)
+    {
+        span?.SetTag(IngestTelemetry.FileIdTag, record.FileId);
+        span?.SetTag(IngestTelemetry.StorageElementTag, record.StorageElementId);
+        span?.SetTag(IngestTelemetry.SizeTag, record.SizeBytes);
+        span?.SetTag(IngestTelemetry.MimeTypeTag, record.MimeType);
+    }
+
     /// <summary>The file part: sniffs its type from the first bytes, then streams it into an upload (of a length only
     /// known at the end) at the chosen element. The upload stays unfinished, so nothing appears yet.</summary>
     internal static async Task<StoredFile> StoreAsync(HttpContext context, IngestService ingest, Stream body, string filename, UploadForm form,
         CancellationToken cancellationToken, IngestSettings? limits = null, long? declaredLength = null)
     {
-        if (FileNames.Problem(filename) is { } nameProblem) throw new IngestException(400, IngestErrors.InvalidFilename, nameProblem);
         var settings = limits ?? ingest.Settings;
         var prefix = new byte[MimeSniffer.PrefixLength];
-        var sniffed = await body.ReadAtLeastAsync(prefix, prefix.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
-        var mime = MimeSniffer.Detect(prefix.AsSpan(0, sniffed));
-        if (settings.MimeTypeValidation && !MimeSniffer.IsAllowed(mime, settings.AllowedMimeTypes))
-            throw new IngestException(415, IngestErrors.MimeTypeNotAllowed, $"the file is {mime}, which is not among the allowed types ({string.Join(", ", settings.AllowedMimeTypes)})");
-        if (sniffed > settings.MaxFileSize)
-            throw new IngestException(413, IngestErrors.FileTooLarge, $"the file is larger than the limit of {settings.MaxFileSize} bytes");
+        int sniffed;
+        string mime;
+        using (var validation = IngestTelemetry.Start(IngestTelemetry.Validation))
+        {
+            try
+            {
+                if (FileNames.Problem(filename) is { } nameProblem) throw new IngestException(400, IngestErrors.InvalidFilename, nameProblem);
+                sniffed = await body.ReadAtLeastAsync(prefix, prefix.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+                mime = MimeSniffer.Detect(prefix.AsSpan(0, sniffed));
+                validation?.SetTag(IngestTelemetry.MimeTypeTag, mime);
+                if (settings.MimeTypeValidation && !MimeSniffer.IsAllowed(mime, settings.AllowedMimeTypes))
+                    throw new IngestException(415, IngestErrors.MimeTypeNotAllowed, $"the file is {mime}, which is not among the allowed types ({string.Join(", ", settings.AllowedMimeTypes)})");
+                if (sniffed > settings.MaxFileSize)
+                    throw new IngestException(413, IngestErrors.FileTooLarge, $"the file is larger than the limit of {settings.MaxFileSize} bytes");
+            }
+            catch (Exception e)
+            {
+                IngestTelemetry.Fail(validation, e);
+                throw;
+            }
+        }
 
         var fileId = Guid.NewGuid();
         var now = ingest.Time.GetUtcNow();
@@ -112,19 +137,33 @@ internal static class UploadHandler
         while (true)
         {
             var selecting = ingest.Time.GetTimestamp();
-            var element = ingest.Elements.Select(tried)
-                ?? throw new IngestException(503, IngestErrors.NoStorageAvailable, tried.Count == 0
-                    ? "no storage element takes uploads now (none is writable, healthy and with room)"
-                    : $"no storage element took the file (tried {string.Join(", ", tried)})");
+            StorageElement element;
+            using (var selection = IngestTelemetry.Start(IngestTelemetry.StorageSelection))
+            {
+                var chosen = ingest.Elements.Select(tried);
+                selection?.SetTag(IngestTelemetry.StorageElementTag, chosen?.Id);
+                if (chosen is null)
+                {
+                    var refusal = new IngestException(503, IngestErrors.NoStorageAvailable, tried.Count == 0
+                        ? "no storage element takes uploads now (none is writable, healthy and with room)"
+                        : $"no storage element took the file (tried {string.Join(", ", tried)})");
+                    IngestTelemetry.Fail(selection, refusal);
+                    throw refusal;
+                }
+                element = chosen;
+            }
             ingest.Metrics.SelectionTook(ingest.Time.GetElapsedTime(selecting));
             tried.Add(element.Id);
             string? uploadId = null;
-            await using var hashing = new HashingLimitStream(prefix.AsMemory(0, sniffed), body, settings.MaxFileSize);
+            // Stored as it is, the body is hashed once, by the push entry (MD5 asked for, whatever server.uploads.md5 says):
+            // the bytes it keeps are the file's. Compressed, it keeps other bytes: the file's hashes are taken here,
+            // before the compression.
+            await using var hashing = new HashingLimitStream(prefix.AsMemory(0, sniffed), body, settings.MaxFileSize, hash: compression is not null);
             // The virus scan sees the bytes in the same pass that hashes and stores them (one scan per attempt: an
             // attempt at another element starts the stream over).
             await using var scan = settings.ClamAv is { } clamav ? await StartScanAsync(ingest, clamav, filename, cancellationToken).ConfigureAwait(false) : null;
             Stream scanned = scan is null ? hashing : new ScanningStream(hashing, scan);
-            // Hashes and the scan see the original bytes; the element gets them compressed as they pass.
+            // The element gets the bytes compressed as they pass.
             await using var compressing = compression is null ? null : new CompressingReadStream(scanned, compression);
             var source = compressing ?? scanned;
             try
@@ -137,13 +176,20 @@ internal static class UploadHandler
                         Length = null,
                         Metadata = new Dictionary<string, string> { ["ingest_file_id"] = fileId.ToString("D") },
                         Expires = now + ingest.UploadExpiration,
+                        Md5 = compression is null,
                     }, ct).ConfigureAwait(false);
                     uploadId = upload.Id;
+                    // The compression runs inside the append, as the bytes pass: its span covers the append.
+                    using var compressionSpan = compression is null ? null : IngestTelemetry.Start(IngestTelemetry.Compression);
                     var appended = await uploads.AppendAsync(upload.Id, 0, source, AppendOptions.None, ct).ConfigureAwait(false);
+                    compressionSpan?.SetTag("artstore.compression", compression);
+                    var (sha256, md5) = compression is not null ? (hashing.Sha256Hex(), hashing.Md5Hex())
+                        : appended.Received is { Md5: { } kept } received ? (received.Sha256, kept)
+                        : throw new InvalidOperationException($"upload {upload.Id}: the push entry kept no MD5 and SHA-256 of the bytes it took");
                     return new StoredFile(upload.Id, fileId.ToString("D"), element.Id, storageFilename, filename, owner, mime, now)
                     {
                         Size = hashing.BytesRead, StoredSize = appended.Offset, Compression = compression,
-                        Md5 = hashing.Md5Hex(), Sha256 = hashing.Sha256Hex(),
+                        Md5 = md5, Sha256 = sha256,
                     };
                 }, cancellationToken).ConfigureAwait(false);
                 // Decided before the upload becomes an object: a file clamd flags is dropped with what it sent.
@@ -291,7 +337,8 @@ internal static class UploadHandler
     {
         var buffer = new byte[FieldLimit + 1];
         var n = await body.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
-        if (n > FieldLimit) throw new IngestException(400, IngestErrors.InvalidRequest, $"the field '{name}' is longer than {FieldLimit} bytes");
+        if (n > FieldLimit)
+            throw new IngestException(400, name == "metadata" ? IngestErrors.InvalidMetadata : IngestErrors.InvalidRequest, $"the field '{name}' is longer than {FieldLimit} bytes");
         return Encoding.UTF8.GetString(buffer, 0, n);
     }
 
@@ -323,8 +370,8 @@ internal static class UploadHandler
 /// <summary>The form's text fields, and the hashes the client expects.</summary>
 internal sealed class UploadForm(string? md5Header, string? sha256Header)
 {
-    private string? _md5 = md5Header;
-    private string? _sha256 = sha256Header;
+    private string? _md5 = Hash(md5Header, "MD5", 32);
+    private string? _sha256 = Hash(sha256Header, "SHA-256", 64);
 
     public JsonElement? Metadata { get; private set; }
 
@@ -352,8 +399,8 @@ internal sealed class UploadForm(string? md5Header, string? sha256Header)
                     throw new IngestException(400, IngestErrors.InvalidMetadata, $"metadata is not valid JSON ({e.Message})");
                 }
                 break;
-            case "md5_hash": _md5 = value.Trim(); break;
-            case "sha256_hash": _sha256 = value.Trim(); break;
+            case "md5_hash": _md5 = Hash(value, "MD5", 32); break;
+            case "sha256_hash": _sha256 = Hash(value, "SHA-256", 64); break;
             // Other fields are ignored, as a form may carry a submit button's value.
         }
     }
@@ -365,6 +412,16 @@ internal sealed class UploadForm(string? md5Header, string? sha256Header)
             throw new IngestException(400, IngestErrors.ChecksumMismatch, $"the file's MD5 is {md5}, not {expectedMd5}: nothing was stored");
         if (_sha256 is { } expectedSha && !Same(expectedSha, sha256))
             throw new IngestException(400, IngestErrors.ChecksumMismatch, $"the file's SHA-256 is {sha256}, not {expectedSha}: nothing was stored");
+    }
+
+    /// <summary>A client's hash, checked as soon as it arrives (before the file is read, when it comes first): hex of
+    /// the algorithm's length, or 400 invalid_request.</summary>
+    private static string? Hash(string? value, string algorithm, int hexLength)
+    {
+        if (value?.Trim() is not { } hash) return null;
+        if (hash.Length != hexLength || !hash.All(char.IsAsciiHexDigit))
+            throw new IngestException(400, IngestErrors.InvalidRequest, $"the client's {algorithm} must be {hexLength} hex digits");
+        return hash;
     }
 
     private static bool Same(string expected, string actual) => string.Equals(expected, actual, StringComparison.OrdinalIgnoreCase);

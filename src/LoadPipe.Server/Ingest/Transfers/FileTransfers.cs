@@ -127,6 +127,9 @@ public sealed class FileTransfers(LoadPipeHost host, IngestService ingest)
     {
         var ct = CancellationToken.None;
         var began = ingest.Time.GetTimestamp();
+        using var span = IngestTelemetry.Start(IngestTelemetry.Transfer);
+        span?.SetTag(IngestTelemetry.FileIdTag, file.FileId);
+        span?.SetTag(IngestTelemetry.StorageElementTag, destination.Id);
         try
         {
             transfer = transfer with { Status = "in_progress", StartedAt = ingest.Time.GetUtcNow() };
@@ -194,6 +197,11 @@ public sealed class FileTransfers(LoadPipeHost host, IngestService ingest)
                 _ => (IngestErrors.InternalError, e.Message),
             };
             transfer = transfer with { Status = "failed", CompletedAt = ingest.Time.GetUtcNow(), Error = code, Message = Location.RedactUrls(message) };
+            if (span is not null)
+            {
+                span.SetTag(IngestTelemetry.ErrorTag, code);
+                span.SetStatus(System.Diagnostics.ActivityStatusCode.Error, code);
+            }
             Log.TransferFailed(ingest.Logger, file.FileId, destination.Id, message);
         }
         try

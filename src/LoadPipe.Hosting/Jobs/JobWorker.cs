@@ -304,10 +304,13 @@ public sealed partial class JobWorker(LoadPipeHost host, JobWorkerOptions option
             try
             {
                 var now = _time.GetUtcNow();
-                if (!_running.IsEmpty)
+                // The jobs to check are taken before the query: a job claimed while it runs is in the table but maybe
+                // not in its answer, and must not be taken for lost (its worker then left it running, unrecorded).
+                var watched = _running.Values.ToList();
+                if (watched.Count > 0)
                 {
                     var held = (await queue.HeldJobsAsync(Name, cancellationToken).ConfigureAwait(false)).ToDictionary(h => h.Id);
-                    foreach (var run in _running.Values)
+                    foreach (var run in watched)
                     {
                         if (!held.TryGetValue(run.Job.Id, out var row) || row.Epoch != run.Job.Epoch) run.Stop(StopReason.Lost);
                         else if (row.CancelRequested) run.Stop(StopReason.Cancel);

@@ -24,9 +24,10 @@ public sealed class S3RetryTests
         FileTree.Write(source, Enumerable.Range(0, 24).Select(i => ($"f{i:00}.bin", 512 << 10)), seed: 400);
 
         // --retries 0: a file fails at its first refused connection (after the SDK's own two tries), so the files
-        // left fail within seconds; without a bandwidth limit the copy is still far from done when the server dies.
+        // left fail within seconds. --bwlimit 2M stretches the 12 MiB over ~6 s, so the copy is still far from done
+        // when the server dies after its third object (unlimited, a quiet machine finished it in 0.7 s, before the kill).
         LpResult first;
-        await using (var lp = sandbox.StartLp("copy", source, S3Remote.Folder(prefix), "--transfers", "4", "--retries", "0", "--json"))
+        await using (var lp = sandbox.StartLp("copy", source, S3Remote.Folder(prefix), "--transfers", "4", "--retries", "0", "--bwlimit", "2M", "--json"))
         {
             await Poll.UntilAsync(() => server.CountLogLines("Stored object") >= 3, TimeSpan.FromSeconds(60),
                 () => $"the server stored {server.CountLogLines("Stored object")} objects (lp exited: {lp.HasExited})", giveUp: () => lp.HasExited);

@@ -54,10 +54,12 @@ public static class IngestErrorResponses
         return JsonSerializer.SerializeAsync(response.Body, new ErrorBody(code, message), IngestJson.Default.ErrorBody, CancellationToken.None);
     }
 
-    private static (int Status, string Code, string Message) Classify(Exception e, HttpContext context) => e switch
+    internal static (int Status, string Code, string Message) Classify(Exception e, HttpContext context) => e switch
     {
         IngestException refusal => (refusal.Status, refusal.Code, refusal.Message),
         Sagas.SagaFailedException { InnerException: IngestException refusal } => (refusal.Status, refusal.Code, refusal.Message),
+        // A full disk, at the element or under the manifest (SQLITE_FULL, PostgreSQL's disk_full), even inside a saga.
+        _ when Problems.DiskFull.Is(e) => (507, IngestErrors.StorageError, "the storage element or the server's manifest is full: nothing was stored"),
         Sagas.SagaFailedException saga => (502, IngestErrors.SagaFailed, saga.Compensated
             ? $"{saga.Message}; every step done before it was undone"
             : $"{saga.Message}; undoing the steps before it failed too (see the server's log)"),
@@ -66,7 +68,6 @@ public static class IngestErrorResponses
         // Kestrel's own: a body past the request's size limit (413), too slow (408), cut short (400).
         BadHttpRequestException { StatusCode: 413 } => (413, IngestErrors.FileTooLarge, "the request body is larger than the limit"),
         BadHttpRequestException bad => (bad.StatusCode, IngestErrors.InvalidRequest, bad.Message),
-        LoadPipeException { Kind: ErrorKind.NoSpace } => (507, IngestErrors.StorageError, "the storage element is full"),
         LoadPipeException { Kind: ErrorKind.NotFound } => (404, IngestErrors.NotFound, e.Message),
         LoadPipeException { Kind: ErrorKind.Transient or ErrorKind.Busy } => (503, IngestErrors.StorageError, e.Message),
         LoadPipeException => (502, IngestErrors.StorageError, e.Message),

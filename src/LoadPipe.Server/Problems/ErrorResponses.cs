@@ -50,7 +50,7 @@ public static class ErrorResponses
     }
 
     /// <summary>The status and detail for <paramref name="e"/>; status 0 when the client is gone and nobody is listening.</summary>
-    private static (int Status, string? Detail) Classify(Exception e, HttpContext context) => e switch
+    internal static (int Status, string? Detail) Classify(Exception e, HttpContext context) => e switch
     {
         _ when context.RequestAborted.IsCancellationRequested => (0, null),
         ConnectionResetException or OperationCanceledException => (0, null),
@@ -60,7 +60,8 @@ public static class ErrorResponses
         UploadConflictException => (409, e.Message),
         UploadTooLargeException => (413, e.Message),
         UploadChecksumException => (460, e.Message),
-        LoadPipeException { Kind: ErrorKind.NoSpace } => (507, "the destination is full; bytes already acknowledged are kept"),
+        // A store's, or the manifest's (SQLite's SQLITE_FULL, PostgreSQL's disk_full) when it cannot record.
+        _ when DiskFull.Is(e) => (507, "the destination is full; bytes already acknowledged are kept"),
         LoadPipeException { Kind: ErrorKind.Busy } => (423, "another request is appending to this upload"),
         LoadPipeException { Kind: ErrorKind.Usage or ErrorKind.Permanent } => (400, e.Message),
         LoadPipeException { Kind: ErrorKind.NotFound } => (404, e.Message),

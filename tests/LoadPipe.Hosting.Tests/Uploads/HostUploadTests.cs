@@ -18,7 +18,7 @@ public sealed class PostgresUploadTests : UploadContractTests
     private LoadPipeHost? _host;
 
     private static string Server => Environment.GetEnvironmentVariable("LP_TEST_POSTGRES") is { Length: > 0 } server ? server
-        : throw new InvalidOperationException("LP_TEST_POSTGRES is not set: run scripts/test.sh, or source /work/dev/env.sh-style settings for a PostgreSQL server");
+        : throw new InvalidOperationException("LP_TEST_POSTGRES is not set: run scripts/test.sh, which starts PostgreSQL, or export LP_TEST_POSTGRES with a connection string to one");
 
     private string ConnectionString => new NpgsqlConnectionStringBuilder(Server) { Database = _database }.ConnectionString;
 

@@ -1,5 +1,5 @@
-// clamd's INSTREAM protocol, written here by hand: no ClamAV client library is served to this project (see
-// /work/shared/STACK.md, "Not served here"), and the protocol is three messages over one TCP connection (clamd(8),
+// clamd's INSTREAM protocol, written here by hand: no ClamAV client library is among the packages this project may
+// use (docs/ingest.md, "Validation"), and the protocol is three messages over one TCP connection (clamd(8),
 // "INSTREAM"): the command "zINSTREAM\0" (the "z" asks for \0-terminated replies), then the file as chunks, each a
 // 4-byte big-endian length and that many bytes, then a chunk of length 0. clamd answers one line: "stream: OK",
 // "stream: NAME FOUND", or "... ERROR" (for example "INSTREAM size limit exceeded. ERROR" past its StreamMaxLength,

@@ -140,6 +140,7 @@ public sealed class LoadPipeServer : IAsyncDisposable
         builder.Services.AddHostedService(_ => new Ingest.StorageElements.HealthChecker(ingest.Elements, ingest.Settings, host.Time));
         if (ingest.Settings.Discovery is { } discovery)
             builder.Services.AddHostedService(_ => new Ingest.StorageElements.StorageElementDiscovery(ingest.Elements, discovery, host.Time, logger));
+        builder.Services.AddHostedService(_ => new Ingest.Publishing.FileEventOutbox(ingest.Events, host.Time, logger));
 
         var app = builder.Build();
         if (settings.Jwt is null) Log.AuthNone(logger, settings.ListenText);
@@ -169,8 +170,11 @@ public sealed class LoadPipeServer : IAsyncDisposable
         {
             if (settings.Jwt is not null) endpoint.RequireAuthorization(JwtAuthentication.AnyTokenPolicy);
         });
-        var scrape = app.MapPrometheusScrapingEndpoint("/metrics");
-        if (settings.Jwt is not null) scrape.RequireAuthorization(JwtAuthentication.AnyTokenPolicy);
+        if (settings.Ingest?.PrometheusMetricsEnabled != false)
+        {
+            var scrape = app.MapPrometheusScrapingEndpoint("/metrics");
+            if (settings.Jwt is not null) scrape.RequireAuthorization(JwtAuthentication.AnyTokenPolicy);
+        }
         return new LoadPipeServer(app, store, ingest);
     }
 
@@ -193,6 +197,7 @@ public sealed class LoadPipeServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _app.DisposeAsync().ConfigureAwait(false);
+        await Ingest.Events.DisposeAsync().ConfigureAwait(false);
         await Store.DisposeAsync().ConfigureAwait(false);
     }
 

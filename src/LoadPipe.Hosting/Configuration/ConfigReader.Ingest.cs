@@ -17,7 +17,7 @@ public static partial class ConfigReader
         "clamav", "virus_scan_enabled",
         "compression_enabled", "compression_min_size", "compression_algorithm",
         "redis_url", "discovery_channel", "discovery_fallback_file",
-        "otlp_endpoint",
+        "otlp_endpoint", "opentelemetry_enabled", "prometheus_metrics_enabled", "publish_channel",
     ];
     public static readonly IReadOnlyList<string> CompressionAlgorithms = ["brotli", "gzip"];
 
@@ -102,6 +102,9 @@ public static partial class ConfigReader
                 "discovery_channel" => s with { DiscoveryChannel = Scalar(value, file, at) },
                 "discovery_fallback_file" => s with { DiscoveryFallbackFile = Scalar(value, file, at) },
                 "otlp_endpoint" => s with { OtlpEndpoint = Url(value, file, at) },
+                "opentelemetry_enabled" => s with { OpenTelemetryEnabled = Bool(value, file, at) },
+                "prometheus_metrics_enabled" => s with { PrometheusMetricsEnabled = Bool(value, file, at) },
+                "publish_channel" => s with { PublishChannel = Scalar(value, file, at) },
                 _ => throw Error(file, keyNode, $"server.ingest: unknown key '{key}' (known: {string.Join(", ", IngestKeys)})"),
             };
         }

@@ -89,6 +89,18 @@ public sealed record IngestConfig
     /// <summary>`ingest.otlp_endpoint`: where the ingest spans are exported by OTLP ("http://collector:4317"); null:
     /// OTEL_EXPORTER_OTLP_ENDPOINT when set, else no export.</summary>
     public string? OtlpEndpoint { get; init; }
+
+    /// <summary>`ingest.opentelemetry_enabled` (the seed's OPENTELEMETRY_ENABLED): false exports no spans even with an
+    /// OTLP endpoint. Null: true.</summary>
+    public bool? OpenTelemetryEnabled { get; init; }
+
+    /// <summary>`ingest.prometheus_metrics_enabled` (the seed's PROMETHEUS_METRICS_ENABLED): false serves no `/metrics`.
+    /// Null: true.</summary>
+    public bool? PrometheusMetricsEnabled { get; init; }
+
+    /// <summary>`ingest.publish_channel`: the Redis pub/sub channel the upload saga's `publish` step announces each stored
+    /// file on (and its removal when the saga is undone). Null: "artstore:files"; used only with <see cref="RedisUrl"/>.</summary>
+    public string? PublishChannel { get; init; }
 }
 
 /// <summary>`server.ingest.clamav`: where clamd listens (TCP), how long to wait for it, and what to do when it cannot be reached.</summary>

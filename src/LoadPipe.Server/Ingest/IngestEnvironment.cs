@@ -20,6 +20,7 @@ public static class IngestEnvironment
         "SAGA_RETRY_MAX_ATTEMPTS",
         "VIRUS_SCAN_ENABLED", "COMPRESSION_ENABLED", "COMPRESSION_MIN_SIZE_MB", "COMPRESSION_ALGORITHM",
         "REDIS_URL", "SERVICE_DISCOVERY_CHANNEL", "SERVICE_DISCOVERY_FALLBACK_CONFIG",
+        "OPENTELEMETRY_ENABLED", "PROMETHEUS_METRICS_ENABLED", OtlpEndpointVariable,
     ];
 
     public static IngestConfig Apply(IngestConfig config, Func<string, string?> get) => config with
@@ -55,6 +56,8 @@ public static class IngestEnvironment
         DiscoveryFallbackFile = Value(get, "SERVICE_DISCOVERY_FALLBACK_CONFIG") ?? config.DiscoveryFallbackFile,
         // OpenTelemetry's own variable, not the seed's: the config key, when given, is the more specific choice.
         OtlpEndpoint = config.OtlpEndpoint ?? Url(get, OtlpEndpointVariable),
+        OpenTelemetryEnabled = Bool(get, "OPENTELEMETRY_ENABLED") ?? config.OpenTelemetryEnabled,
+        PrometheusMetricsEnabled = Bool(get, "PROMETHEUS_METRICS_ENABLED") ?? config.PrometheusMetricsEnabled,
     };
 
     /// <summary>The standard OpenTelemetry variable naming the OTLP collector, read when `ingest.otlp_endpoint` is not set.</summary>

@@ -28,5 +28,6 @@ public sealed record UploadedBody(
 [JsonSerializable(typeof(Sagas.SagaRecord))]
 [JsonSerializable(typeof(BatchBody))]
 [JsonSerializable(typeof(Audit.AuditEntry))]
+[JsonSerializable(typeof(Publishing.FileEvent))]
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 public sealed partial class IngestJson : JsonSerializerContext;

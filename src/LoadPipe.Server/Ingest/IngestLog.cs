@@ -56,3 +56,15 @@ internal static partial class Log
     [LoggerMessage(2134, LogLevel.Warning, "storage element discovery: no fallback file {Path} ({Message}); the list in force stays")]
     public static partial void DiscoveryNoFallback(ILogger logger, string path, string message);
 }
+
+internal static partial class Log
+{
+    [LoggerMessage(2160, LogLevel.Warning, "{Event} of file {FileId} could not be published now, kept to send when Redis answers: {Message}")]
+    public static partial void EventKept(ILogger logger, string @event, string fileId, string message);
+
+    [LoggerMessage(2161, LogLevel.Information, "{Count} kept file events published (at {At})")]
+    public static partial void OutboxSent(ILogger logger, int count, DateTimeOffset at);
+
+    [LoggerMessage(2162, LogLevel.Warning, "kept file events not published yet, trying again: {Message}")]
+    public static partial void OutboxNotSent(ILogger logger, string message);
+}

@@ -25,6 +25,9 @@ public sealed class IngestService(
     public Sagas.SagaRunner Sagas { get; } = new(openManifest, metrics, settings.SagaRetryMaxAttempts, time, logger);
     public Audit.AuditLog Audit { get; } = new(settings.AuditLog, time, logger);
 
+    /// <summary>The upload saga's `publish` step: stored files announced on Redis (docs/ingest.md, "Sagas").</summary>
+    public Publishing.FileEventPublisher Events { get; } = new(settings.Discovery, settings.PublishChannel, openManifest, time, logger);
+
     /// <summary>The client that posts the upload saga's webhook.</summary>
     public HttpClient WebhookClient => Webhooks;
 

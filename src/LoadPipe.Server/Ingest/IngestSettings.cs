@@ -57,6 +57,10 @@ public static class IngestDefaults
     /// <summary>The seed's SERVICE_DISCOVERY_CHANNEL.</summary>
     public const string DiscoveryChannel = "artstore:storage-elements";
 
+    /// <summary>Where stored files are announced: beside the discovery channel, not on it, so that its subscribers
+    /// read element lists only.</summary>
+    public const string PublishChannel = "artstore:files";
+
     /// <summary>The fallback element list, relative to where `lp serve` runs.</summary>
     public const string DiscoveryFallbackFile = "storage-elements.json";
 }
@@ -95,6 +99,12 @@ public sealed record IngestSettings
 
     /// <summary>Where the ingest spans go by OTLP; null: no export (see <see cref="IngestConfig.OtlpEndpoint"/>).</summary>
     public Uri? OtlpEndpoint { get; init; }
+
+    /// <summary>false: `/metrics` is not served (the seed's PROMETHEUS_METRICS_ENABLED).</summary>
+    public bool PrometheusMetricsEnabled { get; init; } = true;
+
+    /// <summary>The Redis channel the upload saga's `publish` step announces stored files on; used with <see cref="Discovery"/>.</summary>
+    public string PublishChannel { get; init; } = IngestDefaults.PublishChannel;
 
     /// <summary>The settings of <paramref name="config"/>; without storage elements, one `edit` element named
     /// <see cref="IngestDefaults.DefaultElementId"/> at <paramref name="destination"/>.</summary>
@@ -139,7 +149,10 @@ public sealed record IngestSettings
                 ? new global::LoadPipe.Server.Ingest.StorageElements.DiscoverySettings(global::LoadPipe.Server.Ingest.StorageElements.RedisAddress.Parse(redis),
                     config.DiscoveryChannel ?? IngestDefaults.DiscoveryChannel, config.DiscoveryFallbackFile ?? IngestDefaults.DiscoveryFallbackFile)
                 : null,
-            OtlpEndpoint = config.OtlpEndpoint is { } otlp ? new Uri(otlp) : null,
+            // OPENTELEMETRY_ENABLED=false wins over an endpoint: nothing leaves the process.
+            OtlpEndpoint = config.OtlpEndpoint is { } otlp && config.OpenTelemetryEnabled != false ? new Uri(otlp) : null,
+            PrometheusMetricsEnabled = config.PrometheusMetricsEnabled ?? true,
+            PublishChannel = config.PublishChannel ?? IngestDefaults.PublishChannel,
         };
     }
 }

@@ -76,6 +76,43 @@ public sealed class IngestEnvironmentTests
     }
 
     [Fact]
+    public void From_SeedMonitoringVariables_WinOverTheFile()
+    {
+        var file = new IngestConfig { OtlpEndpoint = "http://collector:4317", OpenTelemetryEnabled = true, PrometheusMetricsEnabled = true };
+        var off = Settings(file, new() { ["OPENTELEMETRY_ENABLED"] = "false", ["PROMETHEUS_METRICS_ENABLED"] = "false" }).Ingest!;
+        Assert.Null(off.OtlpEndpoint);
+        Assert.False(off.PrometheusMetricsEnabled);
+
+        var on = Settings(new IngestConfig { OpenTelemetryEnabled = false }, new()
+        {
+            ["OPENTELEMETRY_ENABLED"] = "true",
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://127.0.0.1:4318",
+        }).Ingest!;
+        Assert.Equal(new Uri("http://127.0.0.1:4318"), on.OtlpEndpoint);
+        Assert.True(on.PrometheusMetricsEnabled);
+
+        // Neither given: metrics served, spans exported exactly when an endpoint is named.
+        var defaults = Settings(new IngestConfig(), []).Ingest!;
+        Assert.Null(defaults.OtlpEndpoint);
+        Assert.True(defaults.PrometheusMetricsEnabled);
+        Assert.Contains("OPENTELEMETRY_ENABLED", IngestEnvironment.Names);
+        Assert.Contains("PROMETHEUS_METRICS_ENABLED", IngestEnvironment.Names);
+    }
+
+    [Fact]
+    public async Task Serve_PrometheusMetricsDisabled_AnswersNoMetrics()
+    {
+        await using var server = await Support.RunningServer.StartAsync(configure: s => s with
+        {
+            Ingest = IngestSettings.From(new IngestConfig { PrometheusMetricsEnabled = false }, s.Destination),
+        });
+        using var metrics = await server.Client.GetAsync("/metrics");
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, metrics.StatusCode);
+        using var live = await server.Client.GetAsync("/health/live");
+        Assert.Equal(System.Net.HttpStatusCode.OK, live.StatusCode);
+    }
+
+    [Fact]
     public void From_NoVariables_KeepsTheFilesValues()
     {
         var settings = Settings(new IngestConfig { MaxFileSize = 5 << 20, StorageSelection = "random" }, []).Ingest!;
@@ -87,6 +124,8 @@ public sealed class IngestEnvironmentTests
     [InlineData("MAX_FILE_SIZE_MB", "lots")]
     [InlineData("STORAGE_SELECTION_STRATEGY", "fastest")]
     [InlineData("CIRCUIT_BREAKER_ENABLED", "maybe")]
+    [InlineData("OPENTELEMETRY_ENABLED", "sometimes")]
+    [InlineData("PROMETHEUS_METRICS_ENABLED", "2")]
     public void From_BadVariable_IsAUsageErrorNamingIt(string name, string value)
     {
         var e = Assert.Throws<LoadPipeException>(() => Settings(new IngestConfig(), new() { [name] = value }));

@@ -292,8 +292,14 @@ internal static class UploadHandler
             }, ct).AsTask(), _ => AbandonAsync(ingest, stored.UploadId, stored.ElementId, stored.StorageFilename)),
             new("attr.json", ct => sidecar.WriteAsync(record, ct), ct => sidecar.RemoveAsync(record, ct)),
             new("record", ct => records.PutAsync(record, ct), ct => records.DeleteAsync(record.FileId, ct)),
-            // Discovery (Redis) is not wired yet: the step stands in the saga so that its place and its undo are fixed.
-            new("publish", _ => Task.CompletedTask),
+            // Announced on Redis (kept and sent later while Redis is away); undone by announcing the removal, or by
+            // dropping the announcement when it never went out.
+            new("publish", ct => ingest.Events.PublishOrKeepAsync(stored.Published ??= Publishing.FileEvent.For(Publishing.FileEvent.Stored, record, ingest.Time.GetUtcNow()), ct),
+                async ct =>
+                {
+                    if (stored.Published is { } announced && !await ingest.Events.ForgetAsync(announced, ct).ConfigureAwait(false))
+                        await ingest.Events.PublishOrKeepAsync(Publishing.FileEvent.For(Publishing.FileEvent.Removed, record, ingest.Time.GetUtcNow()), ct).ConfigureAwait(false);
+                }),
             new("webhook", ct => WebhookAsync(ingest, record, ct)),
         ], ["validate", "select"], cancellationToken).ConfigureAwait(false);
         element.AddUsed(record.BytesAtElement);
@@ -364,6 +370,9 @@ internal static class UploadHandler
         public string? Compression { get; init; }
         public string Md5 { get; init; } = "";
         public string Sha256 { get; init; } = "";
+
+        /// <summary>The `file_stored` event the saga's publish step sent (one id across its retries).</summary>
+        public Publishing.FileEvent? Published { get; set; }
     }
 }
 

@@ -35,13 +35,14 @@ public sealed class RunningServer : IAsyncDisposable
     public string Destination => Path.Combine(_root.FullName, "uploads");
 
     /// <summary>Starts a server without auth (loopback), or with HS256 tokens signed with <see cref="Secret"/>; its manifest
-    /// is a SQLite file of its own unless <paramref name="manifest"/> names one.</summary>
+    /// is a SQLite file of its own unless <paramref name="manifest"/> names one. <paramref name="configYaml"/> is the
+    /// host's config file (its remotes, for elements on them); empty by default.</summary>
     public static async Task<RunningServer> StartAsync(bool jwt = false, Func<ServerSettings, ServerSettings>? configure = null, TimeProvider? time = null,
-        string? manifest = null, Func<LoadPipeHostSettings, LoadPipeHostSettings>? host = null)
+        string? manifest = null, Func<LoadPipeHostSettings, LoadPipeHostSettings>? host = null, string configYaml = "")
     {
         var root = Directory.CreateTempSubdirectory("lp-server-");
         var config = Path.Combine(root.FullName, "config.yaml");
-        await File.WriteAllTextAsync(config, "");
+        await File.WriteAllTextAsync(config, configYaml);
         var hostSettings = new LoadPipeHostSettings
         {
             ConfigPath = config,

@@ -16,7 +16,11 @@ public sealed class StorageElement
 {
     private readonly ResiliencePipeline _pipeline;
     private readonly CircuitBreakerStateProvider _breaker = new();
+    private readonly CircuitBreakerManualControl _control = new();
     private readonly int _successThreshold;
+
+    /// <summary>1 when the element's last call failed: the next failure continues a run of failures.</summary>
+    private int _lastFailed;
     private long _usedBytes;
     private int _passedInARow;
 
@@ -29,13 +33,17 @@ public sealed class StorageElement
         if (settings.CircuitBreakerEnabled)
             builder.AddCircuitBreaker(new CircuitBreakerStrategyOptions
             {
-                // Every call failing, at least FailureThreshold of them within the window: the threshold's failures in a row.
+                // Every call failing, at least FailureThreshold of them within the window: the threshold's failures in a row,
+                // because the window is emptied at the first failure after a success (RunAsync): earlier successes would
+                // otherwise keep the ratio under 1 for the whole sampling duration, and an element that had worked
+                // would never be cut off.
                 FailureRatio = 1.0,
                 MinimumThroughput = settings.CircuitBreakerFailureThreshold,
                 SamplingDuration = TimeSpan.FromMinutes(5),
                 BreakDuration = settings.CircuitBreakerTimeout,
                 ShouldHandle = new PredicateBuilder().Handle<Exception>(IsElementFailure),
                 StateProvider = _breaker,
+                ManualControl = _control,
             });
         _pipeline = builder.Build();
     }
@@ -80,7 +88,23 @@ public sealed class StorageElement
     /// <summary>Runs a call to the element's store through its circuit breaker; an open breaker fails it at once
     /// (<see cref="BrokenCircuitException"/>).</summary>
     public ValueTask<T> RunAsync<T>(Func<CancellationToken, ValueTask<T>> call, CancellationToken cancellationToken) =>
-        _pipeline.ExecuteAsync(call, cancellationToken);
+        _pipeline.ExecuteAsync(async ct =>
+        {
+            try
+            {
+                var result = await call(ct).ConfigureAwait(false);
+                Volatile.Write(ref _lastFailed, 0);
+                return result;
+            }
+            catch (Exception e) when (IsElementFailure(e))
+            {
+                // The first failure after a success starts a new run: closing the closed breaker empties its window
+                // (Polly resets its health metrics on close), and then this failure is counted.
+                if (Interlocked.Exchange(ref _lastFailed, 1) == 0 && _breaker.CircuitState == CircuitState.Closed)
+                    await _control.CloseAsync(CancellationToken.None).ConfigureAwait(false);
+                throw;
+            }
+        }, cancellationToken);
 
     /// <summary>Checks that the store answers: a writable element's folder exists (made when missing), a read-only
     /// one's can be asked about. Passes through the breaker, so a dead element's checks keep it open.</summary>

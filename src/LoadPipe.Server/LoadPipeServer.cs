@@ -137,6 +137,7 @@ public sealed class LoadPipeServer : IAsyncDisposable
             FilesApi.AddScopePolicies(builder.Services);
         }
         var ingest = IngestWiring.Create(host, settings, store, logger);
+        store.ClamAv = ingest.Settings.ClamAv;
         builder.Services.AddHostedService(_ => new Ingest.StorageElements.HealthChecker(ingest.Elements, ingest.Settings, host.Time));
         if (ingest.Settings.Discovery is { } discovery)
             builder.Services.AddHostedService(_ => new Ingest.StorageElements.StorageElementDiscovery(ingest.Elements, discovery, host.Time, logger));

@@ -155,6 +155,13 @@ internal static class TusCreateHandler
                     $"partial upload {gone} was joined into another final upload meanwhile: a partial upload is used by one final upload only").ConfigureAwait(false);
                 return;
             }
+            // The joined file is scanned whole, as a PATCHed one is at its last byte.
+            if (await uploads.GetAsync(id, CancellationToken.None).ConfigureAwait(false) is { Status: UploadStatus.Completed } joined
+                && !await TusVirusScan.CheckAsync(context, store, uploads, joined, logger).ConfigureAwait(false))
+            {
+                context.Response.Headers.Location = default;
+                return;
+            }
         }
         else if (hasBody)
         {

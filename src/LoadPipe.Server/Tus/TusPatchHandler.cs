@@ -115,7 +115,11 @@ internal static class TusPatchHandler
         metrics.Appended(after.Offset - offset, store.Time.GetElapsedTime(started));
         context.Response.Headers[TusHeaders.UploadOffset] = after.Offset.ToString(CultureInfo.InvariantCulture);
         TusRequest.WriteExpires(context.Response, after);
-        if (after.Status == UploadStatus.Completed) Completed(store, after, metrics, logger);
+        if (after.Status == UploadStatus.Completed)
+        {
+            if (!await TusVirusScan.CheckAsync(context, store, uploads, after, logger).ConfigureAwait(false)) return null;
+            Completed(store, after, metrics, logger);
+        }
         return after;
     }
 

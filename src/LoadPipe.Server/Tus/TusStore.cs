@@ -24,6 +24,9 @@ public sealed class TusStore(
     public Location Staging { get; } = staging;
 
     public ServerSettings Settings { get; } = settings;
+
+    /// <summary>The ingest API's clamd, scanning each finished tus upload too (<see cref="TusVirusScan"/>); null: no scan.</summary>
+    public Ingest.Validation.ClamAvSettings? ClamAv { get; set; }
     public TimeProvider Time { get; } = time;
 
     public async Task<IUploads> UploadsAsync(CancellationToken cancellationToken)

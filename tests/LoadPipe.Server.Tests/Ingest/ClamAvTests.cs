@@ -111,4 +111,60 @@ public sealed class ClamAvTests
         Assert.Equal(2, (await RecordsAsync(server)).Count);
         Assert.DoesNotContain(server.StoredFiles(), f => f.Contains("eicar", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task Tus_EicarInTwoPatches_LastPatchAnswers422AndNothingIsStored()
+    {
+        await using var server = await StartAsync(Clamd());
+        var upload = await TusCalls.CreatedAsync(server.Client, Eicar.Length, TusCalls.Metadata(("filename", "eicar.txt")));
+        using (var first = await TusCalls.PatchAsync(server.Client, upload, 0, Eicar[..30]))
+            Assert.Equal(HttpStatusCode.NoContent, first.StatusCode);
+
+        using var last = await TusCalls.PatchAsync(server.Client, upload, 30, Eicar[30..]);
+        await TusCalls.AssertProblemAsync(last, 422);
+        Assert.Null(TusCalls.Header(last, LoadPipe.Server.Tus.TusHeaders.UploadOffset));
+        Assert.Empty(server.StoredFiles());
+        using var head = await TusCalls.HeadAsync(server.Client, upload);
+        Assert.Equal(HttpStatusCode.NotFound, head.StatusCode);
+    }
+
+    [Fact]
+    public async Task Tus_EicarInTheCreationRequest_Answers422AndNothingIsStored()
+    {
+        await using var server = await StartAsync(Clamd());
+        using var request = RunningServer.Tus(HttpMethod.Post, "/files/", new ByteArrayContent(Eicar));
+        request.Content!.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(LoadPipe.Server.Tus.TusHeaders.OffsetOctetStream);
+        request.Headers.Add(LoadPipe.Server.Tus.TusHeaders.UploadLength, Eicar.Length.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        using var response = await server.Client.SendAsync(request);
+        await TusCalls.AssertProblemAsync(response, 422);
+        Assert.Empty(server.StoredFiles());
+    }
+
+    [Fact]
+    public async Task Tus_CleanFile_IsScannedAndStored()
+    {
+        await using var server = await StartAsync(Clamd());
+        var bytes = Pdf(2 << 20);
+        var upload = await TusCalls.CreatedAsync(server.Client, bytes.Length, TusCalls.Metadata(("filename", "clean.pdf")));
+        using (var first = await TusCalls.PatchAsync(server.Client, upload, 0, bytes[..(1 << 20)]))
+            Assert.Equal(HttpStatusCode.NoContent, first.StatusCode);
+        using (var last = await TusCalls.PatchAsync(server.Client, upload, 1 << 20, bytes[(1 << 20)..]))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, last.StatusCode);
+            Assert.Equal(bytes.Length, TusCalls.Offset(last));
+        }
+        Assert.Equal(["clean.pdf"], server.StoredFiles());
+        Assert.Equal(bytes, await File.ReadAllBytesAsync(Path.Combine(server.Destination, "clean.pdf")));
+    }
+
+    [Fact]
+    public async Task Tus_ClamdUnreachable_LastPatchAnswers503AndNothingIsStored()
+    {
+        await using var server = await StartAsync(new ClamAvSettings("127.0.0.1", DeadPort(), TimeSpan.FromSeconds(10), FailOpen: false));
+        var bytes = Pdf(10_000);
+        var upload = await TusCalls.CreatedAsync(server.Client, bytes.Length, TusCalls.Metadata(("filename", "a.pdf")));
+        using var patch = await TusCalls.PatchAsync(server.Client, upload, 0, bytes);
+        await TusCalls.AssertProblemAsync(patch, 503);
+        Assert.Empty(server.StoredFiles());
+    }
 }

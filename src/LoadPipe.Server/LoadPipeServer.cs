@@ -142,6 +142,8 @@ public sealed class LoadPipeServer : IAsyncDisposable
         if (ingest.Settings.Discovery is { } discovery)
             builder.Services.AddHostedService(_ => new Ingest.StorageElements.StorageElementDiscovery(ingest.Elements, discovery, host.Time, logger));
         builder.Services.AddHostedService(_ => new Ingest.Publishing.FileEventOutbox(ingest.Events, host.Time, logger));
+        if (ingest.Transfers is { } transfers)
+            builder.Services.AddHostedService(_ => new Ingest.Transfers.TransferRecovery(transfers, host.Time, logger));
 
         var app = builder.Build();
         if (settings.Jwt is null) Log.AuthNone(logger, settings.ListenText);
@@ -197,6 +199,9 @@ public sealed class LoadPipeServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // Disposed without a stop (tests, a failed start), the transfers running here still stop where they stand, as a
+        // stopped server's do, for the next server on the manifest to take over.
+        if (Ingest.Transfers is { } transfers) await transfers.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
         await Ingest.Events.DisposeAsync().ConfigureAwait(false);
         await Store.DisposeAsync().ConfigureAwait(false);

@@ -21,6 +21,10 @@ public sealed class SagaRunner(Func<CancellationToken, Task<IManifest>> openMani
     /// is thrown as the step's failure.</summary>
     internal Func<string, string, int, Exception?>? Faults { get; set; }
 
+    /// <summary>For tests: awaited before each attempt of each step (saga, step, the saga's token), to hold a saga at a
+    /// step while something else happens (a server stopping).</summary>
+    internal Func<string, string, CancellationToken, Task>? Pause { get; set; }
+
     /// <summary>Runs <paramref name="steps"/>; <paramref name="done"/> names steps already done before the saga was
     /// started (the validation that happens while the body streams), recorded as such.</summary>
     public async Task RunAsync(string saga, string fileId, IReadOnlyList<SagaStep> steps, IReadOnlyList<string> done, CancellationToken cancellationToken)
@@ -55,6 +59,7 @@ public sealed class SagaRunner(Func<CancellationToken, Task<IManifest>> openMani
             try
             {
                 if (Faults?.Invoke(saga, step.Name, attempt) is { } fault) throw fault;
+                if (Pause is { } pause) await pause(saga, step.Name, cancellationToken).ConfigureAwait(false);
                 await step.Run(cancellationToken).ConfigureAwait(false);
                 return (attempt, null);
             }

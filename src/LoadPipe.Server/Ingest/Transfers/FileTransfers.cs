@@ -33,12 +33,24 @@ public static class TransferErrors
 /// move). A step that keeps failing undoes the ones before it: the source stays as it was and nothing stays at the
 /// destination. Each transfer's state is kept in the manifest (keyed state, scope <see cref="Scope"/>): queued,
 /// in_progress, verifying, completed or failed.
+/// <para>A running transfer holds a lease (scope <see cref="LeaseScope"/>), renewed while it runs. A server that stops
+/// stops its transfers where they stand (they stay in_progress or verifying, their lease let go); a server that dies
+/// leaves its leases to expire. <see cref="TransferRecovery"/> takes over every unfinished transfer whose lease is gone,
+/// at start and then once a lease duration: it resumes it (the saga runs again; each step can run twice), finishes it
+/// when only its last steps were left, or marks it failed (`transfer_interrupted`, retryable by starting it again) when
+/// its file or an element is gone.</para>
 /// </summary>
 public sealed class FileTransfers(LoadPipeHost host, IngestService ingest)
 {
     public const string Scope = "ingest:transfers";
+    public const string LeaseScope = "ingest:transfer-leases";
+    public const string Interrupted = "transfer_interrupted";
 
     private readonly ConcurrentDictionary<string, Task> _running = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stopping = new();
+
+    /// <summary>How long a running transfer's lease lasts without renewal (renewed every third of it).</summary>
+    internal TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>The transfers running in this process, by file id (one at a time per file).</summary>
     internal IReadOnlyCollection<Task> Running => [.. _running.Values];
@@ -122,21 +134,30 @@ public sealed class FileTransfers(LoadPipeHost host, IngestService ingest)
         await state.PutStateAsync(Scope, transfer.TransferId, JsonSerializer.Serialize(transfer, TransferJson.Default.TransferBody), cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>The transfer saga, in the background; its outcome is the transfer's state.</summary>
+    /// <summary>The transfer saga, in the background; its outcome is the transfer's state. A server stop interrupts it
+    /// where it stands, leaving its state for <see cref="TransferRecovery"/>.</summary>
     private async Task RunAsync(TransferBody transfer, FileRecord file, StorageElement source, StorageElement destination)
     {
-        var ct = CancellationToken.None;
+        var ct = _stopping.Token;
         var began = ingest.Time.GetTimestamp();
         using var span = IngestTelemetry.Start(IngestTelemetry.Transfer);
         span?.SetTag(IngestTelemetry.FileIdTag, file.FileId);
         span?.SetTag(IngestTelemetry.StorageElementTag, destination.Id);
+        using var renewal = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var renewing = RenewLeaseAsync(transfer.TransferId, renewal.Token);
+        var interrupted = false;
         try
         {
-            transfer = transfer with { Status = "in_progress", StartedAt = ingest.Time.GetUtcNow() };
+            // A move keeps the file's id and object name; a copy is a new file at the destination, with its own id and
+            // name, chosen once and kept with the transfer, so that a resumed copy makes the same file.
+            var copyId = transfer.DestinationFileId is { } planned ? Guid.Parse(planned) : Guid.NewGuid();
+            transfer = transfer with
+            {
+                Status = "in_progress", StartedAt = transfer.StartedAt ?? ingest.Time.GetUtcNow(),
+                DestinationFileId = transfer.DeleteSource ? null : copyId.ToString("D"),
+            };
             await PutAsync(transfer, ct).ConfigureAwait(false);
             var records = await ingest.RecordsAsync(ct).ConfigureAwait(false);
-            // A move keeps the file's id and object name; a copy is a new file at the destination, with its own id and name.
-            var copyId = Guid.NewGuid();
             var moved = transfer.DeleteSource
                 ? file with { StorageElementId = destination.Id }
                 : file with
@@ -188,6 +209,12 @@ public sealed class FileTransfers(LoadPipeHost host, IngestService ingest)
             };
             Log.FileTransferred(ingest.Logger, file.FileId, source.Id, destination.Id, transfer.DeleteSource);
         }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+            // The server stops: the transfer stays as it stands, for the next start to take over.
+            interrupted = true;
+            Log.TransferInterrupted(ingest.Logger, transfer.TransferId, file.FileId, transfer.Status);
+        }
         catch (Exception e)
         {
             var (code, message) = e switch
@@ -196,7 +223,10 @@ public sealed class FileTransfers(LoadPipeHost host, IngestService ingest)
                     ? $"{saga.Message}; every step done before it was undone" : $"{saga.Message}; undoing the steps before it failed too (see the server's log)"),
                 _ => (IngestErrors.InternalError, e.Message),
             };
-            transfer = transfer with { Status = "failed", CompletedAt = ingest.Time.GetUtcNow(), Error = code, Message = Location.RedactUrls(message) };
+            transfer = transfer with
+            {
+                Status = "failed", CompletedAt = ingest.Time.GetUtcNow(), Error = code, Message = Location.RedactUrls(message), DestinationFileId = null,
+            };
             if (span is not null)
             {
                 span.SetTag(IngestTelemetry.ErrorTag, code);
@@ -204,14 +234,128 @@ public sealed class FileTransfers(LoadPipeHost host, IngestService ingest)
             }
             Log.TransferFailed(ingest.Logger, file.FileId, destination.Id, message);
         }
+        await renewal.CancelAsync().ConfigureAwait(false);
+        await renewing.ConfigureAwait(false);
         try
         {
-            await PutAsync(transfer, ct).ConfigureAwait(false);
+            if (!interrupted) await PutAsync(transfer, CancellationToken.None).ConfigureAwait(false);
+            await ReleaseLeaseAsync(transfer.TransferId).ConfigureAwait(false);
         }
         catch (Exception e)
         {
             Log.TransferFailed(ingest.Logger, file.FileId, destination.Id, $"its state could not be recorded: {e.Message}");
         }
+    }
+
+    /// <summary>Keeps the transfer's lease a duration ahead until <paramref name="cancellationToken"/>.</summary>
+    private async Task RenewLeaseAsync(string transferId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (true)
+            {
+                var state = (IAdapterStateStore)await ingest.ManifestAsync(cancellationToken).ConfigureAwait(false);
+                var until = ingest.Time.GetUtcNow() + LeaseDuration;
+                await state.PutStateAsync(LeaseScope, transferId, until.UtcTicks.ToString(System.Globalization.CultureInfo.InvariantCulture), cancellationToken).ConfigureAwait(false);
+                await Task.Delay(LeaseDuration / 3, ingest.Time, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            // Without its lease a transfer may be taken over by another server's recovery: logged, not fatal to it.
+            Log.TransferFailed(ingest.Logger, transferId, "", $"its lease could not be renewed: {e.Message}");
+        }
+    }
+
+    private async Task ReleaseLeaseAsync(string transferId)
+    {
+        var state = (IAdapterStateStore)await ingest.ManifestAsync(CancellationToken.None).ConfigureAwait(false);
+        await state.DeleteStateAsync(LeaseScope, transferId, CancellationToken.None).ConfigureAwait(false);
+    }
+
+    /// <summary>Stops the transfers running here where they stand and waits for them (the server stops).</summary>
+    public async Task StopAsync()
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await Task.WhenAll(Running).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Each transfer records its own outcome.
+        }
+    }
+
+    /// <summary>Takes over the unfinished transfers (queued, in_progress, verifying) whose lease is gone: each is resumed,
+    /// finished or marked failed (see the class). Returns how many were taken.</summary>
+    public async Task<int> RecoverAsync(CancellationToken cancellationToken)
+    {
+        var state = (IAdapterStateStore)await ingest.ManifestAsync(cancellationToken).ConfigureAwait(false);
+        var unfinished = new List<TransferBody>();
+        await foreach (var entry in state.ListStateAsync(Scope, "", cancellationToken).ConfigureAwait(false))
+        {
+            if (JsonSerializer.Deserialize(entry.Value, TransferJson.Default.TransferBody) is { Status: "queued" or "in_progress" or "verifying" } t)
+                unfinished.Add(t);
+        }
+        var taken = 0;
+        foreach (var transfer in unfinished)
+        {
+            if (_running.ContainsKey(transfer.FileId)) continue;
+            if (await state.GetStateAsync(LeaseScope, transfer.TransferId, cancellationToken).ConfigureAwait(false) is { } lease
+                && long.TryParse(lease, System.Globalization.CultureInfo.InvariantCulture, out var ticks) && ticks > ingest.Time.GetUtcNow().UtcTicks)
+                continue;
+            taken++;
+            await TakeOverAsync(transfer, cancellationToken).ConfigureAwait(false);
+        }
+        return taken;
+    }
+
+    private async Task TakeOverAsync(TransferBody transfer, CancellationToken cancellationToken)
+    {
+        var records = await ingest.RecordsAsync(cancellationToken).ConfigureAwait(false);
+        var file = await records.GetAsync(transfer.FileId, cancellationToken).ConfigureAwait(false);
+        var source = ingest.Elements.Find(transfer.SourceStorageElementId);
+        var destination = ingest.Elements.Find(transfer.DestinationStorageElementId);
+        Log.TransferResumed(ingest.Logger, transfer.TransferId, transfer.FileId, transfer.Status);
+        if (file is null || source is null || destination is null || (file.StorageElementId != source.Id && file.StorageElementId != destination.Id))
+        {
+            await PutAsync(transfer with
+            {
+                Status = "failed", CompletedAt = ingest.Time.GetUtcNow(), Error = Interrupted, DestinationFileId = null,
+                Message = "the transfer was interrupted by a server stop and cannot be resumed: its file or a storage element is gone; start it again",
+            }, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        // The record already names the destination (a move) or the copy exists (a copy): only the last steps were left.
+        var moved = transfer.DeleteSource && file.StorageElementId == destination.Id;
+        var copied = !transfer.DeleteSource && transfer.DestinationFileId is { } copyId && await records.GetAsync(copyId, cancellationToken).ConfigureAwait(false) is not null;
+        if (moved || copied)
+        {
+            if (moved)
+            {
+                await new Sidecars(source).RemoveAsync(file, cancellationToken).ConfigureAwait(false);
+                await RemoveAsync(source, source.Location.Child(file.StorageFilename), cancellationToken).ConfigureAwait(false);
+            }
+            await PutAsync(transfer with { Status = "completed", BytesTransferred = file.SizeBytes, CompletedAt = ingest.Time.GetUtcNow() }, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        var run = new TaskCompletionSource();
+        var task = Task.Run(async () =>
+        {
+            await run.Task.ConfigureAwait(false);
+            await RunAsync(transfer, file, source, destination).ConfigureAwait(false);
+        }, CancellationToken.None);
+        if (!_running.TryAdd(file.FileId, task))
+        {
+            run.SetCanceled(CancellationToken.None);
+            return;
+        }
+        _ = task.ContinueWith(_ => _running.TryRemove(file.FileId, out var __), TaskScheduler.Default);
+        run.SetResult();
     }
 
     /// <summary>The copy through the host's engine: the file alone, as stored, with no stage or filter of the config's defaults.</summary>

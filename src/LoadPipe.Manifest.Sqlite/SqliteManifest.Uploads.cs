@@ -105,7 +105,7 @@ public sealed partial class SqliteManifest : IUploadStore
             return true;
         }, cancellationToken);
 
-    public Task CompleteUploadAsync(TransferLease lease, string id, TransferCompletion completion, CancellationToken cancellationToken = default) =>
+    public Task CompleteUploadAsync(TransferLease lease, string id, TransferCompletion completion, long? length = null, CancellationToken cancellationToken = default) =>
         DurablyAsync(async (c, tx) =>
         {
             await FencedUpdateAsync(c, tx, lease, """
@@ -116,10 +116,14 @@ public sealed partial class SqliteManifest : IUploadStore
             await c.Command(RecordSessionFile, tx, ("$id", lease.Id)).ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             await c.Command("DELETE FROM upload_tails WHERE upload_id = $u", tx, ("$u", id)).ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             var updated = await c.Command("""
-                UPDATE uploads SET status = 'Completed', upload_offset = COALESCE(length, upload_offset), sha256 = $sha, md5 = $md5, updated_at = $now
+                UPDATE uploads SET status = 'Completed', length = COALESCE(length, $length), upload_offset = COALESCE(length, $length, upload_offset),
+                    sha256 = $sha, md5 = $md5, updated_at = $now
                 WHERE id = $u AND transfer_id = $id
-                """, tx, ("$sha", completion.Sha256), ("$md5", completion.Md5), ("$now", Now()), ("$u", id), ("$id", lease.Id))
+                """, tx, ("$length", length), ("$sha", completion.Sha256), ("$md5", completion.Md5), ("$now", Now()), ("$u", id), ("$id", lease.Id))
                 .ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            if (length is not null)
+                await c.Command("UPDATE transfers SET source_size = $length WHERE id = $id AND source_size < 0", tx, ("$length", length), ("$id", lease.Id))
+                    .ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             if (updated == 0) throw new UploadNotFoundException(id);
             return true;
         }, cancellationToken);

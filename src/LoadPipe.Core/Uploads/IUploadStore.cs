@@ -41,9 +41,11 @@ public interface IUploadStore
     /// <exception cref="TransferFencedException">Another process took the upload's transfer since <paramref name="lease"/>: nothing changed.</exception>
     Task RecordAppendAsync(TransferLease lease, string id, UploadAppendRecord append, CancellationToken cancellationToken = default);
 
-    /// <summary>Completes the upload and its transfer with the object's hashes, and drops its tail, in one transaction.</summary>
+    /// <summary>Completes the upload and its transfer with the object's hashes, and drops its tail, in one transaction.
+    /// <paramref name="length"/>, for an upload still of deferred length, declares it in the same transaction (the
+    /// append that ends such an upload, <see cref="AppendOptions.Complete"/>); its offset becomes that length.</summary>
     /// <exception cref="TransferFencedException">Another process took the upload's transfer since <paramref name="lease"/>: nothing changed.</exception>
-    Task CompleteUploadAsync(TransferLease lease, string id, TransferCompletion completion, CancellationToken cancellationToken = default);
+    Task CompleteUploadAsync(TransferLease lease, string id, TransferCompletion completion, long? length = null, CancellationToken cancellationToken = default);
 
     /// <summary>Deletes the upload and its tail (its transfer stays, for `lp status`). False when there was none.</summary>
     Task<bool> DeleteUploadAsync(string id, CancellationToken cancellationToken = default);

@@ -161,6 +161,14 @@ public sealed record AppendOptions
     /// in use is not swept while its client still sends; null: the expiry stays as it is.</summary>
     public DateTimeOffset? Expires { get; init; }
 
+    /// <summary>The body is the rest of an upload of deferred length: when it ends, the length is declared there and the
+    /// upload is completed before the append returns, in one record instead of the append's, the declaration's and the
+    /// completion's (a front that checks the file while it streams: a check that fails at the body's end fails its read,
+    /// and nothing is completed). A crash before that record leaves the upload as it was before the append (its partial
+    /// object unrecorded, dropped by the next append from zero). An upload whose length is known completes as always,
+    /// when its last byte arrives. Default false.</summary>
+    public bool Complete { get; init; }
+
     public static AppendOptions None { get; } = new();
 }
 

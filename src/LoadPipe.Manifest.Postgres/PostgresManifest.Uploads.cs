@@ -19,6 +19,8 @@ public sealed partial class PostgresManifest : IUploadStore
         {
             return await InTransactionAsync(async (c, tx) =>
             {
+                // A provisional upload's creation does not wait for the log's flush: the completion's commit flushes it.
+                if (upload.Provisional) await ExecAsync(c, tx, "SET LOCAL synchronous_commit = off", cancellationToken).ConfigureAwait(false);
                 await using (var exists = Cmd(c, tx, "SELECT upload_offset FROM uploads WHERE id = @id", ("id", upload.Id)))
                     if (await exists.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long offset)
                         throw new UploadConflictException($"upload {upload.Id} already exists", offset);

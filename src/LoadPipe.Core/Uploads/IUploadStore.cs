@@ -60,8 +60,9 @@ public interface IUploadStore
 }
 
 /// <summary>An upload to record: <see cref="Destination"/> is the destination's key, <see cref="Pipeline"/> its stage specs joined.</summary>
+/// <param name="Provisional">See <see cref="NewUpload.Provisional"/>: the creation is committed without waiting for the disk.</param>
 public sealed record NewUploadRecord(string Id, string Destination, string Pipeline, long? Length, IReadOnlyDictionary<string, string> Metadata,
-    DateTimeOffset Created, DateTimeOffset? Expires, bool Intermediate = false);
+    DateTimeOffset Created, DateTimeOffset? Expires, bool Intermediate = false, bool Provisional = false);
 
 /// <summary>An upload as the manifest holds it, with the state of its transfer.</summary>
 public sealed record UploadRecord

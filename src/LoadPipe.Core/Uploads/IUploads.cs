@@ -101,6 +101,12 @@ public sealed record NewUpload
     /// says; null: as the service says. Holds for the hashes kept by the process that created the upload (the ones
     /// <see cref="Upload.Received"/> and the completion report); a completion that reads the bytes back follows the service.</summary>
     public bool? Md5 { get; init; }
+
+    /// <summary>The upload is created, filled and completed by one request (its one append, with
+    /// <see cref="AppendOptions.Complete"/>), and nothing about it is reported to a client before that completion: its
+    /// creation then need not survive a power loss on its own (the completion's durable record makes it durable too),
+    /// and the manifest records it without waiting for the disk. Default false: every step is durable when it returns.</summary>
+    public bool Provisional { get; init; }
 }
 
 public enum UploadStatus { Open, Completed }

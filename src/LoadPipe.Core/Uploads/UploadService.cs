@@ -78,7 +78,8 @@ public sealed partial class UploadService : IUploads, IAsyncDisposable
         var pipeline = Pipeline(request.Stages);
         var sessionId = await SessionAsync(cancellationToken).ConfigureAwait(false);
         var record = await _store.CreateUploadAsync(
-            new NewUploadRecord(id, destination.Key, pipeline, request.Length, request.Metadata, _time.GetUtcNow(), request.Expires, request.Intermediate),
+            new NewUploadRecord(id, destination.Key, pipeline, request.Length, request.Metadata, _time.GetUtcNow(), request.Expires, request.Intermediate,
+                request.Provisional),
             UploadRows.KeyOf(id, destination.Key, pipeline), sessionId, cancellationToken).ConfigureAwait(false);
         _leases[id] = record.Lease;
         Replace(id, new RunningHashes(record.Epoch, request.Md5 ?? Options.Md5));

@@ -162,6 +162,8 @@ internal static class UploadHandler
                         Metadata = new Dictionary<string, string> { ["ingest_file_id"] = fileId.ToString("D") },
                         Expires = now + ingest.UploadExpiration,
                         Md5 = compression is null,
+                        // Nothing is reported before the append completes it, durably.
+                        Provisional = true,
                     }, ct).ConfigureAwait(false);
                     uploadId = upload.Id;
                     // The compression runs inside the append, as the bytes pass: its span covers the append.

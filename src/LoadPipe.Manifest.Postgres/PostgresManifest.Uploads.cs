@@ -19,6 +19,8 @@ public sealed partial class PostgresManifest : IUploadStore
         {
             return await InTransactionAsync(async (c, tx) =>
             {
+                // A provisional upload's creation does not wait for the log's flush: the completion's commit flushes it.
+                if (upload.Provisional) await ExecAsync(c, tx, "SET LOCAL synchronous_commit = off", cancellationToken).ConfigureAwait(false);
                 await using (var exists = Cmd(c, tx, "SELECT upload_offset FROM uploads WHERE id = @id", ("id", upload.Id)))
                     if (await exists.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long offset)
                         throw new UploadConflictException($"upload {upload.Id} already exists", offset);
@@ -126,7 +128,7 @@ public sealed partial class PostgresManifest : IUploadStore
             return true;
         }, cancellationToken);
 
-    public Task CompleteUploadAsync(TransferLease lease, string id, TransferCompletion completion, CancellationToken cancellationToken = default) =>
+    public Task CompleteUploadAsync(TransferLease lease, string id, TransferCompletion completion, long? length = null, CancellationToken cancellationToken = default) =>
         InTransactionAsync(async (c, tx) =>
         {
             if (await ExecAsync(c, tx, """
@@ -139,10 +141,14 @@ public sealed partial class PostgresManifest : IUploadStore
             await ExecAsync(c, tx, ManifestRows.RecordSessionFile("transfers WHERE id = @id"), cancellationToken, ("id", lease.Id)).ConfigureAwait(false);
             await ExecAsync(c, tx, "DELETE FROM upload_tails WHERE upload_id = @u", cancellationToken, ("u", id)).ConfigureAwait(false);
             if (await ExecAsync(c, tx, """
-                UPDATE uploads SET status = 'Completed', upload_offset = COALESCE(length, upload_offset), sha256 = @sha, md5 = @md5, updated_at = @now
+                UPDATE uploads SET status = 'Completed', length = COALESCE(length, CAST(@length AS bigint)), upload_offset = COALESCE(length, CAST(@length AS bigint), upload_offset),
+                    sha256 = @sha, md5 = @md5, updated_at = @now
                 WHERE id = @u AND transfer_id = @id
-                """, cancellationToken, ("sha", completion.Sha256), ("md5", completion.Md5), ("now", Now()), ("u", id), ("id", lease.Id)).ConfigureAwait(false) == 0)
+                """, cancellationToken, ("length", length), ("sha", completion.Sha256), ("md5", completion.Md5), ("now", Now()), ("u", id), ("id", lease.Id)).ConfigureAwait(false) == 0)
                 throw new UploadNotFoundException(id);
+            if (length is not null)
+                await ExecAsync(c, tx, "UPDATE transfers SET source_size = CAST(@length AS bigint) WHERE id = @id AND source_size < 0", cancellationToken,
+                    ("length", length), ("id", lease.Id)).ConfigureAwait(false);
             return true;
         }, cancellationToken);
 

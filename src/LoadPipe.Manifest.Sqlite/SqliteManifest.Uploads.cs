@@ -11,8 +11,10 @@ public sealed partial class SqliteManifest : IUploadStore
 {
     private static readonly string UploadSelect = UploadRows.Select("length");
 
+    /// <summary>A provisional upload's creation is committed as the manifest's other writes are (synchronous=NORMAL): the
+    /// completion's commit, with synchronous=FULL, syncs the log up to and past it.</summary>
     public Task<UploadRecord> CreateUploadAsync(NewUploadRecord upload, TransferKey key, long sessionId, CancellationToken cancellationToken = default) =>
-        DurablyAsync(async (c, tx) =>
+        WriteAsync(durable: !upload.Provisional, async (c, tx) =>
         {
             if (await c.Command("SELECT upload_offset FROM uploads WHERE id = $id", tx, ("$id", upload.Id)).ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long offset)
                 throw new UploadConflictException($"upload {upload.Id} already exists", offset);
@@ -105,7 +107,7 @@ public sealed partial class SqliteManifest : IUploadStore
             return true;
         }, cancellationToken);
 
-    public Task CompleteUploadAsync(TransferLease lease, string id, TransferCompletion completion, CancellationToken cancellationToken = default) =>
+    public Task CompleteUploadAsync(TransferLease lease, string id, TransferCompletion completion, long? length = null, CancellationToken cancellationToken = default) =>
         DurablyAsync(async (c, tx) =>
         {
             await FencedUpdateAsync(c, tx, lease, """
@@ -116,10 +118,14 @@ public sealed partial class SqliteManifest : IUploadStore
             await c.Command(RecordSessionFile, tx, ("$id", lease.Id)).ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             await c.Command("DELETE FROM upload_tails WHERE upload_id = $u", tx, ("$u", id)).ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             var updated = await c.Command("""
-                UPDATE uploads SET status = 'Completed', upload_offset = COALESCE(length, upload_offset), sha256 = $sha, md5 = $md5, updated_at = $now
+                UPDATE uploads SET status = 'Completed', length = COALESCE(length, $length), upload_offset = COALESCE(length, $length, upload_offset),
+                    sha256 = $sha, md5 = $md5, updated_at = $now
                 WHERE id = $u AND transfer_id = $id
-                """, tx, ("$sha", completion.Sha256), ("$md5", completion.Md5), ("$now", Now()), ("$u", id), ("$id", lease.Id))
+                """, tx, ("$length", length), ("$sha", completion.Sha256), ("$md5", completion.Md5), ("$now", Now()), ("$u", id), ("$id", lease.Id))
                 .ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            if (length is not null)
+                await c.Command("UPDATE transfers SET source_size = $length WHERE id = $id AND source_size < 0", tx, ("$length", length), ("$id", lease.Id))
+                    .ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             if (updated == 0) throw new UploadNotFoundException(id);
             return true;
         }, cancellationToken);
@@ -144,6 +150,19 @@ public sealed partial class SqliteManifest : IUploadStore
             """, null, ("$now", now.ToUnixTimeMilliseconds()), ("$limit", limit)).ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
             yield return UploadRows.ReadUpload(r);
+    }
+
+    private Task<T> WriteAsync<T>(bool durable, Func<Pooled, SqliteTransaction, Task<T>> work, CancellationToken cancellationToken) =>
+        durable ? DurablyAsync(work, cancellationToken) : InTransactionAsync(work, cancellationToken);
+
+    /// <summary>One write transaction, committed as the connection's setting says (synchronous=NORMAL).</summary>
+    private async Task<T> InTransactionAsync<T>(Func<Pooled, SqliteTransaction, Task<T>> work, CancellationToken cancellationToken)
+    {
+        await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var tx = c.Begin();
+        var result = await work(c, tx).ConfigureAwait(false);
+        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return result;
     }
 
     /// <summary>One write transaction committed with <c>synchronous=FULL</c>: in WAL mode NORMAL syncs the log only at

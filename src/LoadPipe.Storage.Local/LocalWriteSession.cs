@@ -301,6 +301,14 @@ internal sealed partial class LocalWriteSession : IWriteSession
         };
     }
 
+    /// <summary>The commit's own fsync makes the bytes durable, and the folder's after the rename makes the name durable:
+    /// the partial file's name never needs to be (a flush would sync the folder once more, before the rename).</summary>
+    public Task<ObjectInfo> CommitDurablyAsync(CancellationToken cancellationToken = default)
+    {
+        _folderSynced = true;
+        return CommitAsync(cancellationToken);
+    }
+
     /// <summary>Deletes the partial file while still holding its lock, as the commit renames it: never a file another
     /// writer may have locked in between.</summary>
     public Task AbortAsync(CancellationToken cancellationToken = default)

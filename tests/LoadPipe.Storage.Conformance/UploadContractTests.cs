@@ -82,6 +82,41 @@ public abstract class UploadContractTests : IAsyncLifetime
         Assert.Equal((UploadStatus.Completed, data.Length, done.Sha256), (again!.Status, again.Offset, again.Sha256));
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(300_000)]
+    public async Task Append_CompleteOnDeferredLength_DeclaresTheLengthAndCompletesInTheSameCall(int size)
+    {
+        var uploads = await OpenServiceAsync(new UploadServiceOptions { Md5 = false });
+        var data = Bytes(size);
+        var upload = await uploads.CreateAsync(new NewUpload { Destination = Resolver.Resolve(Destination("one-call.bin")), Md5 = true, Provisional = true });
+
+        var done = await AppendAsync(uploads, upload, data, 0, data.Length, new AppendOptions { Complete = true });
+
+        await AssertObjectAsync("one-call.bin", data, done);
+        Assert.Equal((UploadStatus.Completed, (long?)size, (long)size), (done.Status, done.Length, done.Offset));
+        Assert.Equal(Convert.ToHexStringLower(MD5.HashData(data)), done.Md5);
+        var again = await uploads.GetAsync(upload.Id);
+        Assert.Equal((UploadStatus.Completed, (long?)size, (long)size, done.Sha256), (again!.Status, again.Length, again.Offset, again.Sha256));
+    }
+
+    [Fact]
+    public async Task Append_CompleteButTheClientGoesAway_KeepsWhatArrivedAndCompletesNothing()
+    {
+        var uploads = await OpenServiceAsync();
+        var data = Bytes(100_000);
+        var upload = await uploads.CreateAsync(new NewUpload { Destination = Resolver.Resolve(Destination("cut.bin")), Provisional = true });
+
+        await Assert.ThrowsAsync<IOException>(() => uploads.AppendAsync(upload.Id, 0, new FailingStream(data, 60_000), new AppendOptions { Complete = true }));
+
+        var kept = await uploads.GetAsync(upload.Id);
+        Assert.Equal((UploadStatus.Open, (long?)null, 60_000L), (kept!.Status, kept.Length, kept.Offset));
+        Assert.Null(await ReadObjectAsync("cut.bin"));
+        // The rest, in a later append that completes it the usual way.
+        var done = await AppendAsync(uploads, kept, data, 60_000, 40_000, new AppendOptions { Complete = true });
+        await AssertObjectAsync("cut.bin", data, done);
+    }
+
     [Fact]
     public async Task Append_ServiceWithoutMd5_RecordsTheSha256Only()
     {

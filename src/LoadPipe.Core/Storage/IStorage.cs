@@ -183,6 +183,15 @@ public interface IWriteSession : IAsyncDisposable
     /// <summary>Makes the object visible under its final name, whole. Returns what the store now reports.</summary>
     Task<ObjectInfo> CommitAsync(CancellationToken cancellationToken = default);
 
+    /// <summary>Commits so that the object under its final name survives a power loss, for a caller that reports it as
+    /// kept once this returns without having flushed its bytes before (the push entry's upload completed by the append
+    /// that read its end). Default: <see cref="FlushAsync"/>, then <see cref="CommitAsync"/>.</summary>
+    async Task<ObjectInfo> CommitDurablyAsync(CancellationToken cancellationToken = default)
+    {
+        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        return await CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Drops everything written; the final name is untouched.</summary>
     Task AbortAsync(CancellationToken cancellationToken = default);
 }

@@ -41,9 +41,11 @@ public interface IUploadStore
     /// <exception cref="TransferFencedException">Another process took the upload's transfer since <paramref name="lease"/>: nothing changed.</exception>
     Task RecordAppendAsync(TransferLease lease, string id, UploadAppendRecord append, CancellationToken cancellationToken = default);
 
-    /// <summary>Completes the upload and its transfer with the object's hashes, and drops its tail, in one transaction.</summary>
+    /// <summary>Completes the upload and its transfer with the object's hashes, and drops its tail, in one transaction.
+    /// <paramref name="length"/>, for an upload still of deferred length, declares it in the same transaction (the
+    /// append that ends such an upload, <see cref="AppendOptions.Complete"/>); its offset becomes that length.</summary>
     /// <exception cref="TransferFencedException">Another process took the upload's transfer since <paramref name="lease"/>: nothing changed.</exception>
-    Task CompleteUploadAsync(TransferLease lease, string id, TransferCompletion completion, CancellationToken cancellationToken = default);
+    Task CompleteUploadAsync(TransferLease lease, string id, TransferCompletion completion, long? length = null, CancellationToken cancellationToken = default);
 
     /// <summary>Deletes the upload and its tail (its transfer stays, for `lp status`). False when there was none.</summary>
     Task<bool> DeleteUploadAsync(string id, CancellationToken cancellationToken = default);
@@ -58,8 +60,9 @@ public interface IUploadStore
 }
 
 /// <summary>An upload to record: <see cref="Destination"/> is the destination's key, <see cref="Pipeline"/> its stage specs joined.</summary>
+/// <param name="Provisional">See <see cref="NewUpload.Provisional"/>: the creation is committed without waiting for the disk.</param>
 public sealed record NewUploadRecord(string Id, string Destination, string Pipeline, long? Length, IReadOnlyDictionary<string, string> Metadata,
-    DateTimeOffset Created, DateTimeOffset? Expires, bool Intermediate = false);
+    DateTimeOffset Created, DateTimeOffset? Expires, bool Intermediate = false, bool Provisional = false);
 
 /// <summary>An upload as the manifest holds it, with the state of its transfer.</summary>
 public sealed record UploadRecord

@@ -101,6 +101,12 @@ public sealed record NewUpload
     /// says; null: as the service says. Holds for the hashes kept by the process that created the upload (the ones
     /// <see cref="Upload.Received"/> and the completion report); a completion that reads the bytes back follows the service.</summary>
     public bool? Md5 { get; init; }
+
+    /// <summary>The upload is created, filled and completed by one request (its one append, with
+    /// <see cref="AppendOptions.Complete"/>), and nothing about it is reported to a client before that completion: its
+    /// creation then need not survive a power loss on its own (the completion's durable record makes it durable too),
+    /// and the manifest records it without waiting for the disk. Default false: every step is durable when it returns.</summary>
+    public bool Provisional { get; init; }
 }
 
 public enum UploadStatus { Open, Completed }
@@ -160,6 +166,14 @@ public sealed record AppendOptions
     /// <summary>The upload's new expiry, recorded with what the append keeps (in the same transaction), so that an upload
     /// in use is not swept while its client still sends; null: the expiry stays as it is.</summary>
     public DateTimeOffset? Expires { get; init; }
+
+    /// <summary>The body is the rest of an upload of deferred length: when it ends, the length is declared there and the
+    /// upload is completed before the append returns, in one record instead of the append's, the declaration's and the
+    /// completion's (a front that checks the file while it streams: a check that fails at the body's end fails its read,
+    /// and nothing is completed). A crash before that record leaves the upload as it was before the append (its partial
+    /// object unrecorded, dropped by the next append from zero). An upload whose length is known completes as always,
+    /// when its last byte arrives. Default false.</summary>
+    public bool Complete { get; init; }
 
     public static AppendOptions None { get; } = new();
 }

@@ -95,8 +95,10 @@ internal sealed class UploadAppend : IAsyncDisposable
     /// <summary>Reads the body, up to <paramref name="limit"/> bytes, into the destination and the tail, and records
     /// what it kept. A read that fails part way (the client went away) keeps what arrived, unless a checksum must cover
     /// the whole body; the failure is handed back for the caller to rethrow once it is done.</summary>
+    /// <para>With <paramref name="completing"/>, a body read whole is not recorded here: <see cref="CompleteAsync"/>
+    /// follows and records it with the completion.</para>
     public async Task<AppendOutcome> RunAsync(Stream body, long limit, IncrementalHash? bodyHash, BodyChecksum? checksum, DateTimeOffset? expires,
-        CancellationToken cancellationToken)
+        bool completing, CancellationToken cancellationToken)
     {
         _expires = expires;
         var (read, failure) = _stages.Count > 0
@@ -131,7 +133,7 @@ internal sealed class UploadAppend : IAsyncDisposable
         var keep = failure is null ? cancellationToken : CancellationToken.None;
         if (_inputCount > 0) await FrameAsync(keep).ConfigureAwait(false);
         var offset = _row.Offset + read;
-        await KeepAsync(offset, completes: _row.Length == offset, keep).ConfigureAwait(false);
+        if (!completing || failure is not null || tooLarge) await KeepAsync(offset, completes: _row.Length == offset, keep).ConfigureAwait(false);
         return new AppendOutcome(_row.ToUpload() with { Offset = offset, Expires = _expires ?? _row.Expires }, failure, tooLarge);
     }
 
@@ -284,7 +286,9 @@ internal sealed class UploadAppend : IAsyncDisposable
 
     /// <summary>Writes the kept tail as the last write, commits, hashes every byte of the object (read back where this
     /// process did not see them all) and records the completion.</summary>
-    public async Task<Upload> CompleteAsync(CancellationToken cancellationToken)
+    /// <para><paramref name="declaredLength"/>: the upload's length, declared with the completion (an append that ends an
+    /// upload of deferred length, its bytes not recorded before). The commit is then a durable one, its rename included.</para>
+    public async Task<Upload> CompleteAsync(CancellationToken cancellationToken, long? declaredLength = null)
     {
         var hashes = _hashes;
         _hashes = null;
@@ -298,7 +302,11 @@ internal sealed class UploadAppend : IAsyncDisposable
             }
             while (_count > _writeSize) await WriteFrontAsync(_writeSize, final: false, cancellationToken).ConfigureAwait(false);
             if (_count > 0 || _session.Length == 0) await WriteFrontAsync(_count, final: true, cancellationToken).ConfigureAwait(false);
-            var info = await _service.Retry.ExecuteAsync(async ct => await _session.CommitAsync(ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+            // The usual completion follows appends that flushed what they wrote. One that ends the append flushed nothing:
+            // its commit is a durable one (the local disk: one fsync of the file, one of its folder after the rename).
+            var info = await _service.Retry.ExecuteAsync(async ct => declaredLength is null
+                ? await _session.CommitAsync(ct).ConfigureAwait(false)
+                : await _session.CommitDurablyAsync(ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
             if (hashes is null)
             {
                 // The store cannot read back an unfinished upload (S3): the object is read once it is whole.
@@ -309,9 +317,11 @@ internal sealed class UploadAppend : IAsyncDisposable
                     throw new LoadPipeException(ErrorKind.Integrity, $"upload {_row.Id}: {_destination} holds {hashes.Position} bytes after the commit, not {_written}");
             }
             var (sha256, md5) = hashes.Current();
-            await _service.Retry.ExecuteAsync(async ct => await _service.Store.CompleteUploadAsync(_lease, _row.Id, new TransferCompletion(_written, md5, sha256), ct).ConfigureAwait(false),
+            await _service.Retry.ExecuteAsync(async ct =>
+                await _service.Store.CompleteUploadAsync(_lease, _row.Id, new TransferCompletion(_written, md5, sha256), declaredLength, ct).ConfigureAwait(false),
                 cancellationToken).ConfigureAwait(false);
-            return _row.ToUpload() with { Offset = _row.Length ?? _row.Offset, Status = UploadStatus.Completed, Sha256 = sha256, Md5 = md5 };
+            var length = _row.Length ?? declaredLength;
+            return _row.ToUpload() with { Length = length, Offset = length ?? _row.Offset, Status = UploadStatus.Completed, Sha256 = sha256, Md5 = md5 };
         }
         finally
         {
@@ -357,6 +367,19 @@ internal sealed class UploadAppend : IAsyncDisposable
         finally
         {
             ChunkPool.Return(buffer);
+        }
+    }
+
+    /// <summary>Drops what the session wrote (the partial object), for an append whose completion failed before its record.</summary>
+    public async Task AbortAsync()
+    {
+        try
+        {
+            await _session.AbortAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (LoadPipeException)
+        {
+            // Left for the store's own clean-up: nothing in the manifest points at it.
         }
     }
 

@@ -78,7 +78,8 @@ public sealed partial class UploadService : IUploads, IAsyncDisposable
         var pipeline = Pipeline(request.Stages);
         var sessionId = await SessionAsync(cancellationToken).ConfigureAwait(false);
         var record = await _store.CreateUploadAsync(
-            new NewUploadRecord(id, destination.Key, pipeline, request.Length, request.Metadata, _time.GetUtcNow(), request.Expires, request.Intermediate),
+            new NewUploadRecord(id, destination.Key, pipeline, request.Length, request.Metadata, _time.GetUtcNow(), request.Expires, request.Intermediate,
+                request.Provisional),
             UploadRows.KeyOf(id, destination.Key, pipeline), sessionId, cancellationToken).ConfigureAwait(false);
         _leases[id] = record.Lease;
         Replace(id, new RunningHashes(record.Epoch, request.Md5 ?? Options.Md5));
@@ -150,9 +151,24 @@ public sealed partial class UploadService : IUploads, IAsyncDisposable
                     $"upload {id}: {destination} no longer holds the {row.BytesConfirmed} bytes confirmed earlier (its upload session is gone)");
             await using var append = new UploadAppend(this, row, lease, destination, session, tail, TakeHashes(row, lease), FramedStages(row));
             var limit = Math.Min(row.Length is { } length ? length - row.Offset : long.MaxValue, options.MaxLength ?? long.MaxValue);
-            var outcome = await append.RunAsync(body, limit, bodyHash, options.Checksum, options.Expires, cancellationToken).ConfigureAwait(false);
+            var completing = options.Complete && row.Length is null;
+            var outcome = await append.RunAsync(body, limit, bodyHash, options.Checksum, options.Expires, completing, cancellationToken).ConfigureAwait(false);
             var result = outcome.Upload;
             if (row.Length == result.Offset) result = await FinishAsync(append, cancellationToken).ConfigureAwait(false);
+            else if (completing && outcome.Failure is null && !outcome.TooLarge)
+            {
+                try
+                {
+                    result = await FinishAsync(append, cancellationToken, declaredLength: result.Offset).ConfigureAwait(false);
+                }
+                catch
+                {
+                    // Nothing of this append was recorded: the partial object goes with it (a commit that got as far as
+                    // the rename leaves an object the manifest does not report).
+                    await append.AbortAsync().ConfigureAwait(false);
+                    throw;
+                }
+            }
             else if (append.TakeHashes() is { } hashes)
             {
                 Replace(id, hashes);
@@ -212,9 +228,9 @@ public sealed partial class UploadService : IUploads, IAsyncDisposable
     }
 
     /// <summary>Commits, hashes and records the completion; the upload's caches go.</summary>
-    private async Task<Upload> FinishAsync(UploadAppend append, CancellationToken cancellationToken)
+    private async Task<Upload> FinishAsync(UploadAppend append, CancellationToken cancellationToken, long? declaredLength = null)
     {
-        var done = await append.CompleteAsync(cancellationToken).ConfigureAwait(false);
+        var done = await append.CompleteAsync(cancellationToken, declaredLength).ConfigureAwait(false);
         Forget(done.Id);
         Interlocked.Increment(ref _completed);
         Interlocked.Add(ref _completedBytes, done.Length ?? 0);

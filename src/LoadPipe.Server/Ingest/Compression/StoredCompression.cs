@@ -51,7 +51,7 @@ public static class StoredCompression
 /// drains: the file is never held whole. The pump starts at the first read, so that nothing is taken from the source
 /// before the store asks. An error of the source (a size limit) reaches the reader as itself.
 /// </summary>
-public sealed class CompressingReadStream(Stream source, string algorithm) : Stream
+public sealed class CompressingReadStream(Stream source, string algorithm) : ForwardReadStream
 {
     private readonly Pipe _pipe = new(new PipeOptions(pauseWriterThreshold: 1 << 20, resumeWriterThreshold: 1 << 19, useSynchronizationContext: false));
     private readonly CancellationTokenSource _stop = new();
@@ -102,20 +102,7 @@ public sealed class CompressingReadStream(Stream source, string algorithm) : Str
         }
     }
 
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
     public override long Position { get => _written; set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     /// <summary>Stops the pump (it reads no more of the source) and waits for it.</summary>
     public override async ValueTask DisposeAsync()

@@ -8,7 +8,6 @@ using LoadPipe.Server.Ingest.Validation;
 using Polly.CircuitBreaker;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Net.Http.Headers;
 
 namespace LoadPipe.Server.Ingest.Files;
@@ -38,29 +37,13 @@ internal static class UploadHandler
         if (sizeLimit is { IsReadOnly: false }) sizeLimit.MaxRequestBodySize = ingest.Settings.MaxFileSize + FormOverhead;
 
         using var span = IngestTelemetry.Start(IngestTelemetry.Upload);
-        var reader = new MultipartReader(boundary, context.Request.Body) { HeadersLengthLimit = 16 << 10 };
         StoredFile? stored = null;
         try
         {
             var form = new UploadForm(Header(context, "X-Content-MD5"), Header(context, "X-Content-SHA256"));
-            while (await reader.ReadNextSectionAsync(cancellationToken).ConfigureAwait(false) is { } section)
-            {
-                if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition)
-                    || !disposition.DispositionType.Equals("form-data", StringComparison.OrdinalIgnoreCase))
-                    throw new IngestException(400, IngestErrors.InvalidRequest, "every part of the form needs Content-Disposition: form-data");
-                var name = HeaderUtilities.RemoveQuotes(disposition.Name).Value ?? "";
-                // A part with a filename parameter is a file even when the name is empty (refused below as such).
-                if (disposition.FileName.HasValue || disposition.FileNameStar.HasValue)
-                {
-                    if (name != "file") throw new IngestException(400, IngestErrors.InvalidRequest, $"a file came in the field '{name}': send it as 'file'");
-                    if (stored is not null) throw new IngestException(400, IngestErrors.InvalidRequest, "one file per upload: send several to /api/files/batch/upload");
-                    var filename = HeaderUtilities.RemoveQuotes(disposition.FileNameStar.HasValue ? disposition.FileNameStar : disposition.FileName).Value ?? "";
-                    stored = await StoreAsync(context, ingest, section.Body, filename, form, cancellationToken, declaredLength: context.Request.ContentLength).ConfigureAwait(false);
-                    continue;
-                }
-                var value = await ReadFieldAsync(section.Body, name, cancellationToken).ConfigureAwait(false);
-                form.Take(name, value);
-            }
+            await UploadFormReader.ReadAsync(context, boundary, form, async (section, filename) =>
+                    stored = await StoreAsync(context, ingest, section.Body, filename, form, cancellationToken, declaredLength: context.Request.ContentLength).ConfigureAwait(false),
+                "one file per upload: send several to /api/files/batch/upload", cancellationToken).ConfigureAwait(false);
             if (stored is null) throw new IngestException(400, IngestErrors.MissingFile, "the form has no 'file' part");
             form.CheckHashes(stored.Md5, stored.Sha256);
             var record = await FinishAsync(context, ingest, stored, form, cancellationToken).ConfigureAwait(false);
@@ -162,7 +145,9 @@ internal static class UploadHandler
             // The virus scan sees the bytes in the same pass that hashes and stores them (one scan per attempt: an
             // attempt at another element starts the stream over).
             await using var scan = settings.ClamAv is { } clamav ? await StartScanAsync(ingest, clamav, filename, cancellationToken).ConfigureAwait(false) : null;
-            Stream scanned = scan is null ? hashing : new ScanningStream(hashing, scan);
+            // Its verdict is taken at the body's end, before the upload is completed: a file clamd flags fails the
+            // append's last read, and is dropped with what it sent.
+            Stream scanned = scan is null ? hashing : new ScanningStream(hashing, scan, ct => VerdictAsync(ingest, scan, settings.ClamAv!, filename, ct));
             // The element gets the bytes compressed as they pass.
             await using var compressing = compression is null ? null : new CompressingReadStream(scanned, compression);
             var source = compressing ?? scanned;
@@ -177,23 +162,26 @@ internal static class UploadHandler
                         Metadata = new Dictionary<string, string> { ["ingest_file_id"] = fileId.ToString("D") },
                         Expires = now + ingest.UploadExpiration,
                         Md5 = compression is null,
+                        // Nothing is reported before the append completes it, durably.
+                        Provisional = true,
                     }, ct).ConfigureAwait(false);
                     uploadId = upload.Id;
                     // The compression runs inside the append, as the bytes pass: its span covers the append.
                     using var compressionSpan = compression is null ? null : IngestTelemetry.Start(IngestTelemetry.Compression);
-                    var appended = await uploads.AppendAsync(upload.Id, 0, source, AppendOptions.None, ct).ConfigureAwait(false);
+                    // The body's end is the file's: the append declares the length there and completes the upload in one
+                    // record (docs/ingest.md, "What an upload costs"). A hash the client sends after the file is checked
+                    // once the form is read; a mismatch removes the object (AbandonAsync) before anything reports it.
+                    var appended = await uploads.AppendAsync(upload.Id, 0, source, CompleteAtEnd, ct).ConfigureAwait(false);
                     compressionSpan?.SetTag("artstore.compression", compression);
                     var (sha256, md5) = compression is not null ? (hashing.Sha256Hex(), hashing.Md5Hex())
-                        : appended.Received is { Md5: { } kept } received ? (received.Sha256, kept)
+                        : appended is { Sha256: { } kept256, Md5: { } kept } ? (kept256, kept)
                         : throw new InvalidOperationException($"upload {upload.Id}: the push entry kept no MD5 and SHA-256 of the bytes it took");
                     return new StoredFile(upload.Id, fileId.ToString("D"), element.Id, storageFilename, filename, owner, mime, now)
                     {
                         Size = hashing.BytesRead, StoredSize = appended.Offset, Compression = compression,
-                        Md5 = md5, Sha256 = sha256,
+                        Md5 = md5, Sha256 = sha256, Completed = appended.Status == UploadStatus.Completed,
                     };
                 }, cancellationToken).ConfigureAwait(false);
-                // Decided before the upload becomes an object: a file clamd flags is dropped with what it sent.
-                if (scan is not null) await VerdictAsync(ingest, scan, settings.ClamAv!, filename, cancellationToken).ConfigureAwait(false);
                 return stored;
             }
             catch (Exception e)
@@ -209,6 +197,8 @@ internal static class UploadHandler
             }
         }
     }
+
+    private static readonly AppendOptions CompleteAtEnd = new() { Complete = true };
 
     /// <summary>Connects to clamd for one file: 503 virus_scan_failed when it cannot be reached (fail closed), or no
     /// scan at all with `fail_open`.</summary>
@@ -282,7 +272,8 @@ internal static class UploadHandler
         var sidecar = new Sidecars(element);
         await ingest.Sagas.RunAsync("upload", record.FileId,
         [
-            new("store", ct => element.RunAsync(async c =>
+            // The upload is completed already (by its append, or by the session's last part): nothing to ask the manifest.
+            new("store", ct => stored.Completed ? Task.CompletedTask : element.RunAsync(async c =>
             {
                 var upload = await uploads.GetAsync(stored.UploadId, c).ConfigureAwait(false);
                 if (upload is { Status: UploadStatus.Completed }) return true;
@@ -368,6 +359,10 @@ internal static class UploadHandler
         public long StoredSize { get; init; }
 
         public string? Compression { get; init; }
+
+        /// <summary>The upload is the object already: the saga's store step has nothing left to do.</summary>
+        public bool Completed { get; init; }
+
         public string Md5 { get; init; } = "";
         public string Sha256 { get; init; } = "";
 

@@ -5,7 +5,6 @@ using LoadPipe.Core.Uploads;
 using LoadPipe.Server.Ingest.Validation;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Net.Http.Headers;
 
 namespace LoadPipe.Server.Ingest.Files;
@@ -52,25 +51,12 @@ internal static class UploadSessionHandler
         try
         {
             var form = new UploadForm(HeaderValue(context, "X-Content-MD5"), HeaderValue(context, "X-Content-SHA256"));
-            var reader = new MultipartReader(boundary, context.Request.Body) { HeadersLengthLimit = 16 << 10 };
-            while (await reader.ReadNextSectionAsync(cancellationToken).ConfigureAwait(false) is { } section)
+            await UploadFormReader.ReadAsync(context, boundary, form, async (section, filename) =>
             {
-                if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition)
-                    || !disposition.DispositionType.Equals("form-data", StringComparison.OrdinalIgnoreCase))
-                    throw new IngestException(400, IngestErrors.InvalidRequest, "every part of the form needs Content-Disposition: form-data");
-                var name = HeaderUtilities.RemoveQuotes(disposition.Name).Value ?? "";
-                if (disposition.FileName.HasValue || disposition.FileNameStar.HasValue)
-                {
-                    if (name != "file") throw new IngestException(400, IngestErrors.InvalidRequest, $"a file came in the field '{name}': send it as 'file'");
-                    if (part is not null) throw new IngestException(400, IngestErrors.InvalidRequest, "one piece of the file per request");
-                    var range = ContentRange(section.Headers?.GetValueOrDefault(HeaderNames.ContentRange).ToString() is { Length: > 0 } own
-                        ? own : context.Request.Headers.ContentRange.ToString());
-                    var filename = HeaderUtilities.RemoveQuotes(disposition.FileNameStar.HasValue ? disposition.FileNameStar : disposition.FileName).Value ?? "";
-                    part = await TakePartAsync(context, ingest, state, sessionId, filename, section.Body, range, form, cancellationToken).ConfigureAwait(false);
-                    continue;
-                }
-                form.Take(name, await UploadHandler.ReadFieldAsync(section.Body, name, cancellationToken).ConfigureAwait(false));
-            }
+                var range = ContentRange(section.Headers?.GetValueOrDefault(HeaderNames.ContentRange).ToString() is { Length: > 0 } own
+                    ? own : context.Request.Headers.ContentRange.ToString());
+                part = await TakePartAsync(context, ingest, state, sessionId, filename, section.Body, range, form, cancellationToken).ConfigureAwait(false);
+            }, "one piece of the file per request", cancellationToken).ConfigureAwait(false);
             if (part is null) throw new IngestException(400, IngestErrors.MissingFile, "the form has no 'file' part");
 
             var upload = part.Upload;
@@ -84,7 +70,7 @@ internal static class UploadSessionHandler
                     UploadSessionJson.Default.UploadProgressBody, cancellationToken: CancellationToken.None).ConfigureAwait(false);
                 return;
             }
-            var record = await FinishAsync(context, ingest, state, sessionId, upload, form, cancellationToken).ConfigureAwait(false);
+            var record = await FinishAsync(context, ingest, sessionId, upload, form, cancellationToken).ConfigureAwait(false);
             ingest.Sessions.Forget(sessionId, ingest.Time.GetUtcNow());
             ingest.Metrics.Uploaded("success", record.SizeBytes, ingest.Time.GetElapsedTime(started));
             await ingest.Audit.WriteAsync(context, "upload", "success", record.FileId, record.StorageElementId).ConfigureAwait(false);
@@ -147,44 +133,31 @@ internal static class UploadSessionHandler
         state.Expires = expires;
         var element = ingest.Elements.Find(upload.Metadata[UploadSessions.ElementKey])
             ?? throw new IngestException(503, IngestErrors.NoStorageAvailable, $"the storage element {upload.Metadata[UploadSessions.ElementKey]} of this session is not known now");
-        var hashing = state.Md5 is not null && state.Md5Position == upload.Offset;
-        if (!hashing) state.LoseMd5();
-        await using var stream = new Md5Stream(prefix, body, hashing ? state : null);
-        try
+        // The sniffed bytes first; the push entry hashes every byte (MD5 too: the session's upload asks for it).
+        await using var stream = new HashingLimitStream(prefix, body, long.MaxValue, hash: false);
+        var offset = upload.Offset;
+        upload = await element.RunAsync(async ct =>
         {
-            var offset = upload.Offset;
-            upload = await element.RunAsync(async ct =>
+            try
             {
-                try
-                {
-                    return await uploads.AppendAsync(uploadId, offset, stream, new AppendOptions { MaxLength = range.End - range.Start + 1, Expires = expires }, ct)
-                        .ConfigureAwait(false);
-                }
-                // The client's doing, not the element's: refusals, which the breaker does not count.
-                catch (UploadTooLargeException)
-                {
-                    throw new IngestException(400, UploadSessionErrors.InvalidContentRange,
-                        $"the part holds more than the {range.End - range.Start + 1} bytes its Content-Range names: the bytes up to that were kept (ask the session's status)");
-                }
-                catch (UploadConflictException conflict)
-                {
-                    throw new IngestException(409, UploadSessionErrors.OffsetMismatch, $"the session holds {conflict.Offset} bytes: send the part from byte {conflict.Offset}");
-                }
-                catch (LoadPipeException e) when (e.Kind == ErrorKind.Busy)
-                {
-                    throw new IngestException(409, UploadSessionErrors.PartInProgress, $"another part of upload session {sessionId} is being received now");
-                }
-            }, cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            // What the push entry kept of a failed part (a client gone: every byte it received) stays; the running MD5
-            // stands when it covers exactly that.
-            var after = await uploads.GetAsync(uploadId, CancellationToken.None).ConfigureAwait(false);
-            if (after is null || after.Offset != state.Md5Position) state.LoseMd5();
-            throw;
-        }
-        if (state.Md5Position != upload.Offset) state.LoseMd5();
+                return await uploads.AppendAsync(uploadId, offset, stream, new AppendOptions { MaxLength = range.End - range.Start + 1, Expires = expires }, ct)
+                    .ConfigureAwait(false);
+            }
+            // The client's doing, not the element's: refusals, which the breaker does not count.
+            catch (UploadTooLargeException)
+            {
+                throw new IngestException(400, UploadSessionErrors.InvalidContentRange,
+                    $"the part holds more than the {range.End - range.Start + 1} bytes its Content-Range names: the bytes up to that were kept (ask the session's status)");
+            }
+            catch (UploadConflictException conflict)
+            {
+                throw new IngestException(409, UploadSessionErrors.OffsetMismatch, $"the session holds {conflict.Offset} bytes: send the part from byte {conflict.Offset}");
+            }
+            catch (LoadPipeException e) when (e.Kind == ErrorKind.Busy)
+            {
+                throw new IngestException(409, UploadSessionErrors.PartInProgress, $"another part of upload session {sessionId} is being received now");
+            }
+        }, cancellationToken).ConfigureAwait(false);
         return new Part(upload);
     }
 
@@ -237,6 +210,7 @@ internal static class UploadSessionHandler
                 Length = range.Total,
                 Metadata = metadata,
                 Expires = now + ttl,
+                Md5 = true,
             }, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
             return (upload, prefix.AsMemory(0, sniffed));
         }
@@ -247,10 +221,10 @@ internal static class UploadSessionHandler
         }
     }
 
-    /// <summary>Every byte arrived: the upload is made the object (SHA-256 by the push entry, bytes of earlier processes
-    /// included), the hashes the client gave are checked (MD5 from this process's running hash, or read back), and the
+    /// <summary>Every byte arrived: the upload is made the object (SHA-256 and MD5 by the push entry, bytes of earlier
+    /// processes included), the hashes the client gave are checked, and the
     /// upload saga records the file. A mismatch or a failed saga removes the object and marks the session failed.</summary>
-    private static async Task<FileRecord> FinishAsync(HttpContext context, IngestService ingest, SessionState state, string sessionId, Upload upload,
+    private static async Task<FileRecord> FinishAsync(HttpContext context, IngestService ingest, string sessionId, Upload upload,
         UploadForm form, CancellationToken cancellationToken)
     {
         var meta = upload.Metadata;
@@ -271,9 +245,9 @@ internal static class UploadSessionHandler
                 upload = await element.RunAsync(async ct => await uploads.CompleteAsync(id, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
             }
             var sha256 = upload.Sha256 ?? throw new LoadPipeException(ErrorKind.Permanent, $"upload session {sessionId} completed without a SHA-256");
-            var md5 = upload.Md5
-                ?? (state.Md5 is { } running && state.Md5Position == upload.Offset ? Convert.ToHexStringLower(running.GetCurrentHash()) : null)
-                ?? await ReadMd5Async(element, storageFilename, cancellationToken).ConfigureAwait(false);
+            // The push entry's MD5 (the session asked for it); none only when another process took earlier parts and
+            // the completion read the bytes back with the server's own setting (server.uploads.md5 off).
+            var md5 = upload.Md5 ?? await ReadMd5Async(element, storageFilename, cancellationToken).ConfigureAwait(false);
             var check = new UploadForm(form.ExpectedMd5 ?? meta.GetValueOrDefault(UploadSessions.Md5Key), form.ExpectedSha256 ?? meta.GetValueOrDefault(UploadSessions.Sha256Key));
             if (form.Metadata is { } given) check.Take("metadata", given.GetRawText());
             else if (meta.GetValueOrDefault(UploadSessions.MetadataKey) is { } kept) check.Take("metadata", kept);
@@ -281,7 +255,7 @@ internal static class UploadSessionHandler
             var stored = new UploadHandler.StoredFile(upload.Id, fileId, elementId, storageFilename, meta[UploadSessions.FilenameKey], meta[UploadSessions.OwnerKey],
                 meta[UploadSessions.MimeKey], upload.Created)
             {
-                Size = upload.Offset, Md5 = md5, Sha256 = sha256,
+                Size = upload.Offset, Md5 = md5, Sha256 = sha256, Completed = true,
             };
             return await UploadHandler.FinishAsync(context, ingest, stored, check, cancellationToken).ConfigureAwait(false);
         }
@@ -306,7 +280,8 @@ internal static class UploadSessionHandler
         }
     }
 
-    /// <summary>The MD5 of the object, read back: for a session whose earlier parts another process took.</summary>
+    /// <summary>The MD5 of the object, read back: for a session whose earlier parts another process took, when the push
+    /// entry's completion read the bytes back without MD5 (server.uploads.md5 off).</summary>
     private static async Task<string> ReadMd5Async(StorageElements.StorageElement element, string storageFilename, CancellationToken cancellationToken) =>
         await element.RunAsync(async ct =>
         {
@@ -369,43 +344,4 @@ internal static class UploadSessionHandler
 
     private static string? HeaderValue(HttpContext context, string name) =>
         context.Request.Headers.TryGetValue(name, out var v) && v.ToString() is { Length: > 0 } s ? s : null;
-
-    /// <summary>A part's bytes on their way to the push entry (the sniffed ones first), fed to the session's running MD5.</summary>
-    private sealed class Md5Stream(ReadOnlyMemory<byte> prefix, Stream body, SessionState? state) : Stream
-    {
-        private ReadOnlyMemory<byte> _prefix = prefix;
-
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            int n;
-            if (_prefix.Length > 0)
-            {
-                n = Math.Min(buffer.Length, _prefix.Length);
-                _prefix[..n].CopyTo(buffer);
-                _prefix = _prefix[n..];
-            }
-            else n = await body.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
-            if (n > 0 && state?.Md5 is { } md5)
-            {
-                md5.AppendData(buffer.Span[..n]);
-                state.Md5Position += n;
-            }
-            return n;
-        }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    }
 }

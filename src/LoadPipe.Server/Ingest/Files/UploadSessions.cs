@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using LoadPipe.Core.Manifest;
@@ -12,9 +11,8 @@ namespace LoadPipe.Server.Ingest.Files;
 /// Resumable uploads of the ingest API (`X-Upload-Session-ID`). A session IS an upload of the push entry, the one a tus
 /// upload is: its bytes, offset, expiry and what it is (the keys below, in the upload's metadata) live in the manifest,
 /// so any process sharing it continues the session, a kill -9 loses no byte it reported, and the tus sweeper removes a
-/// session left idle past its expiry. What this class keeps in memory only saves work: a running MD5 per session (read
-/// back from the object when another process took some of its parts) and a gate so that one process takes one part of a
-/// session at a time. A session that failed at its end is recorded (manifest keyed state, scope <see cref="Scope"/>)
+/// session left idle past its expiry. What this class keeps in memory is a gate per session, so that one process takes one
+/// part of a session at a time. A session that failed at its end is recorded (manifest keyed state, scope <see cref="Scope"/>)
 /// until its expiry, so that its status can say so.
 /// </summary>
 public sealed class UploadSessions
@@ -43,7 +41,7 @@ public sealed class UploadSessions
     /// <summary>True for an upload that is an API session: the tus endpoints leave it alone.</summary>
     public static bool IsSession(Upload upload) => upload.Metadata.ContainsKey(SessionKey);
 
-    /// <summary>This process's state of the session: its gate and running MD5.</summary>
+    /// <summary>This process's state of the session: its gate.</summary>
     internal SessionState State(string sessionId, DateTimeOffset expires)
     {
         var state = _states.GetOrAdd(sessionId, _ => new SessionState());
@@ -54,9 +52,9 @@ public sealed class UploadSessions
     /// <summary>Forgets a session that ended, and any whose expiry passed (the sweeper removed them, or will).</summary>
     internal void Forget(string sessionId, DateTimeOffset now)
     {
-        if (_states.TryRemove(sessionId, out var gone)) gone.Drop();
+        _states.TryRemove(sessionId, out _);
         foreach (var (id, state) in _states)
-            if (state.Expires < now && state.Gate.CurrentCount == 1 && _states.TryRemove(id, out var expired)) expired.Drop();
+            if (state.Expires < now && state.Gate.CurrentCount == 1) _states.TryRemove(id, out _);
     }
 
     internal static async Task PutFailedAsync(IManifest manifest, UploadSessionBody failed) =>
@@ -107,23 +105,12 @@ public sealed class UploadSessions
     public static int Percent(long uploaded, long total) => total <= 0 ? 100 : (int)(uploaded * 100 / total);
 }
 
-/// <summary>What one process keeps of a session: one part at a time, and the MD5 of the bytes it saw, from byte 0.</summary>
+/// <summary>What one process keeps of a session: one part at a time. Its hashes are the push entry's (the session's
+/// upload asks for MD5 beside SHA-256).</summary>
 internal sealed class SessionState
 {
     public SemaphoreSlim Gate { get; } = new(1, 1);
     public DateTimeOffset Expires { get; set; }
-
-    /// <summary>MD5 of the session's bytes 0 to <see cref="Md5Position"/>; null once a part went elsewhere or failed part way.</summary>
-    public IncrementalHash? Md5 { get; private set; } = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
-    public long Md5Position { get; set; }
-
-    public void LoseMd5()
-    {
-        Md5?.Dispose();
-        Md5 = null;
-    }
-
-    public void Drop() => LoseMd5();
 }
 
 /// <summary>`GET /api/files/upload/session/{id}` (and the record of a session that failed).</summary>

@@ -177,28 +177,21 @@ public sealed class ClamAvScan : IAsyncDisposable
 }
 
 /// <summary>A read-only wrapper that hands each chunk it reads to a clamd scan before passing it on, so the file is
-/// scanned in the same pass that stores it.</summary>
-public sealed class ScanningStream(Stream source, ClamAvScan scan) : Stream
+/// scanned in the same pass that stores it. <paramref name="atEnd"/> (the verdict) runs once the source ends, before
+/// that end is passed on: a file it refuses fails its last read, so the store never completes it.</summary>
+public sealed class ScanningStream(Stream source, ClamAvScan scan, Func<CancellationToken, Task>? atEnd = null) : ForwardReadStream
 {
+    private bool _ended;
+
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         var n = await source.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
         if (n > 0) await scan.SendAsync(buffer[..n], cancellationToken).ConfigureAwait(false);
+        else if (!_ended && atEnd is not null)
+        {
+            _ended = true;
+            await atEnd(cancellationToken).ConfigureAwait(false);
+        }
         return n;
     }
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }

@@ -11,7 +11,7 @@ namespace LoadPipe.Server.Ingest.Validation;
 /// hashes (<see cref="Core.Uploads.Upload.Received"/>) are then the file's, so that its bytes are hashed once. A body
 /// that is changed on its way (compressed) must be hashed here, before the change.</para>
 /// </summary>
-public sealed class HashingLimitStream(ReadOnlyMemory<byte> prefix, Stream body, long limit, bool hash = true) : Stream
+public sealed class HashingLimitStream(ReadOnlyMemory<byte> prefix, Stream body, long limit, bool hash = true) : ForwardReadStream
 {
     private readonly IncrementalHash? _md5 = hash ? IncrementalHash.CreateHash(HashAlgorithmName.MD5) : null;
     private readonly IncrementalHash? _sha256 = hash ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
@@ -58,20 +58,7 @@ public sealed class HashingLimitStream(ReadOnlyMemory<byte> prefix, Stream body,
         return n;
     }
 
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
     public override long Position { get => _length; set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

@@ -84,7 +84,7 @@ public sealed class LoadPipeServer : IAsyncDisposable
             limits.MinRequestBodyDataRate = new MinDataRate(settings.MinBodyRate, TimeSpan.FromSeconds(10));
         });
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
-        // Receives in 64 KiB blocks rather than Kestrel's 4 KiB: the largest CPU cost per uploaded byte (Transport/ReceivePool.cs).
+        // Receives in 256 KiB blocks rather than Kestrel's 4 KiB: the largest CPU cost per uploaded byte (Transport/ReceivePool.cs).
         builder.Services.AddSingleton<IMemoryPoolFactory<byte>, ReceivePoolFactory>();
 
         var metrics = new ServerMetrics();

@@ -138,6 +138,11 @@ public sealed record WriteRequest
     /// <summary>Properties for the destination from --meta and its flags (a video's title, privacy...). Each store
     /// reads the names its docs list and ignores the rest. Default none.</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>The writer flushes what it writes itself (<see cref="IWriteSession.FlushAsync"/>) and does not read it
+    /// back soon: a store may write around its cache (local disk: O_DIRECT where the file system takes it), which spares
+    /// the copy into the page cache and its write-back. Only the push entry asks for it. Default false.</summary>
+    public bool Unbuffered { get; init; }
 }
 
 /// <summary>

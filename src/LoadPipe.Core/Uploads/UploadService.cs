@@ -370,9 +370,10 @@ public sealed partial class UploadService : IUploads, IAsyncDisposable
         return lease;
     }
 
-    /// <summary>Through stages the object's size is not the upload's length: unknown.</summary>
+    /// <summary>Through stages the object's size is not the upload's length: unknown. Unbuffered: every append is
+    /// flushed before it is acknowledged, and nothing reads the bytes back before the completion.</summary>
     internal WriteRequest Request(UploadRecord row) =>
-        new() { ExpectedSize = row.Pipeline.Length == 0 ? row.Length ?? -1 : -1, Source = "upload:" + row.Id };
+        new() { ExpectedSize = row.Pipeline.Length == 0 ? row.Length ?? -1 : -1, Source = "upload:" + row.Id, Unbuffered = true };
 
     /// <summary>The destination's write session at the confirmed length: begun when nothing reached it yet, else resumed
     /// from the sink state (null when the store no longer has it).</summary>

@@ -7,9 +7,10 @@ namespace LoadPipe.Server.Transport;
 /// <summary>
 /// The memory Kestrel's socket transport receives into, in blocks of <see cref="ReceivePool.BlockSize"/> instead of its own 4 KiB:
 /// a socket read fills at most the block the pipe has open, so with 4 KiB blocks a 16 MiB upload cost ~8,000 recv
-/// calls (2 KiB on average) and as many wake-ups of the reader; with 64 KiB blocks a 4 MiB PATCH takes ~64. Measured on
-/// the bare-Kestrel ceiling of bench/tus.sh: 1.9-2.3 CPU s per GiB received with the default pool, 0.8-0.9 with this one
-/// (docs/benchmarks.md, tus). Idle connections hold no block: Kestrel waits for data before it asks for one.
+/// calls (2 KiB on average) and as many wake-ups of the reader; with 256 KiB blocks a 4 MiB PATCH takes ~16-40. Measured on
+/// the bare-Kestrel ceiling of bench/tus.sh: 1.9-2.3 CPU s per GiB received with the default pool, 0.8-0.95 with 64 KiB
+/// blocks, 0.72 with 256 KiB (docs/benchmarks.md, tus). A connection receiving a body holds about Kestrel's request
+/// buffer (1 MiB) plus one block; idle connections hold no block: Kestrel waits for data before it asks for one.
 /// <para>Blocks are pinned arrays (the socket reads into them without pinning each time), kept for reuse up to
 /// <see cref="ReceivePool.MaxPooled"/>; a block returned beyond that is left to the GC, so the pool never holds more than what the
 /// busiest moment had in flight, capped.</para>
@@ -21,11 +22,11 @@ internal sealed class ReceivePoolFactory : IMemoryPoolFactory<byte>
 
 internal sealed class ReceivePool : MemoryPool<byte>
 {
-    public const int BlockSize = 64 * 1024;
+    public const int BlockSize = 256 * 1024;
 
     /// <summary>Free blocks kept: 64 MiB at most, and only ever what was in flight at once: Kestrel's request buffer (1 MiB per
     /// connection receiving a body) bounds that. A block dropped here lives on the pinned heap until a full GC.</summary>
-    public const int MaxPooled = 1024;
+    public const int MaxPooled = 256;
 
     private readonly ConcurrentQueue<byte[]> _free = new();
     private int _pooled;

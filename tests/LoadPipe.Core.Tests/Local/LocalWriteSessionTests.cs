@@ -100,6 +100,56 @@ public sealed class LocalWriteSessionTests : IDisposable
         Assert.Equal(TestData.Sha256(content), TestData.Sha256(await File.ReadAllBytesAsync(target)));
     }
 
+    [Fact]
+    public async Task UnbufferedWrite_AlignedMiddleSkipsThePageCacheAndUnalignedPiecesResumeByteForByte()
+    {
+        // Writes at offsets and of sizes that are not multiples of 4 KiB, a session given up part way (as a killed
+        // server's) and resumed at an unaligned length: the file holds every byte, in order.
+        var content = TestData.Random(3 * Write + 12_345, seed: 10);
+        var target = Path.Combine(_dir, "out", "dst.bin");
+        var storage = new LocalStorage();
+        var request = new WriteRequest { ExpectedSize = content.Length, Unbuffered = true };
+        int[] sizes = [1, 4095, 4097, Write + 5, 3, 300_000];
+        var offset = 0;
+        string state;
+        await using (var first = await storage.BeginWriteAsync(target, request))
+        {
+            await first.WriteAsync(content.AsMemory(0, Write));
+            offset = Write;
+            // Not flushed yet, and no background fsync (under 8 MiB): a buffered write would still be in the page cache.
+            Assert.Equal(0, await ResidentBytesAsync(LocalStorage.PartialPath(target)));
+            foreach (var size in sizes[..3])
+            {
+                await first.WriteAsync(content.AsMemory(offset, size));
+                offset += size;
+            }
+            await first.FlushAsync();
+            state = first.ResumeState!;
+        }
+
+        var resumed = (await storage.ResumeWriteAsync(target, state, offset, request))!;
+        await using (resumed)
+        {
+            var written = (await resumed.OpenWrittenAsync())!;
+            await using (written)
+            {
+                var back = new MemoryStream();
+                await written.CopyToAsync(back);
+                Assert.Equal(TestData.Sha256(content.AsSpan(0, offset).ToArray()), TestData.Sha256(back.ToArray()));
+            }
+            foreach (var size in sizes[3..])
+            {
+                await resumed.WriteAsync(content.AsMemory(offset, size));
+                offset += size;
+            }
+            await resumed.WriteAsync(content.AsMemory(offset));
+            await resumed.FlushAsync();
+            await resumed.CommitAsync();
+        }
+
+        Assert.Equal(TestData.Sha256(content), TestData.Sha256(await File.ReadAllBytesAsync(target)));
+    }
+
     /// <summary>Bytes of the file in the page cache, as util-linux's fincore counts them.</summary>
     private static async Task<long> ResidentBytesAsync(string path)
     {

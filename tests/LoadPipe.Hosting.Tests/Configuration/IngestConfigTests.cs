@@ -72,6 +72,24 @@ public sealed class IngestConfigTests
         Assert.Equal("/etc/lp/se.json", ingest.DiscoveryFallbackFile);
     }
 
+    [Fact]
+    public void Parse_MonitoringAndPublishing_ReadsEveryKey()
+    {
+        var ingest = ConfigReader.Parse("""
+            server:
+              ingest:
+                otlp_endpoint: http://collector:4317
+                opentelemetry_enabled: false
+                prometheus_metrics_enabled: false
+                publish_channel: my:files
+            """, "/x/config.yaml").Server.Ingest;
+        Assert.Equal("http://collector:4317", ingest.OtlpEndpoint);
+        Assert.False(ingest.OpenTelemetryEnabled);
+        Assert.False(ingest.PrometheusMetricsEnabled);
+        Assert.Equal("my:files", ingest.PublishChannel);
+        Assert.Contains("server.ingest.opentelemetry_enabled", Fails("server:\n  ingest:\n    opentelemetry_enabled: often\n"), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("  ingest:\n    clamav: { port: 99999 }", "server.ingest.clamav.port: '99999' must be a whole number from 1 to 65535")]
     [InlineData("  ingest:\n    clamav: { socket: /run/clamd.ctl }", "server.ingest.clamav: unknown key 'socket'")]

@@ -145,4 +145,68 @@ public sealed class CompressionTests
         Assert.Equal(HttpStatusCode.NoContent, delete.StatusCode);
         Assert.Empty(server.StoredFiles());
     }
+
+    [Fact]
+    public async Task Upload_ChunkedCompressibleFile_DecidedFromItsBytes()
+    {
+        await using var server = await StartAsync();
+        // No Content-Length: over the threshold it is compressed all the same, under it stored as sent.
+        var large = Text(3 << 20);
+        var compressed = await UploadedAsync(await UploadAsync(server.Client, Form(large, "large.txt", chunked: true)));
+        Assert.EndsWith(".txt.br", compressed.StorageFilename, StringComparison.Ordinal);
+        Assert.Equal(Hex(SHA256.HashData(large)), compressed.Sha256Hash);
+        Assert.Equal(large.Length, compressed.SizeBytes);
+        Assert.True(new FileInfo(Path.Combine(server.Destination, compressed.StorageFilename)).Length < large.Length / 2);
+        var record = await RecordAsync(server, compressed.FileId);
+        Assert.Equal("brotli", record.Compression);
+        Assert.True(record.CompressionRatio < 0.5, $"ratio {record.CompressionRatio}");
+        using (var content = await SendAsync(server.Client, HttpMethod.Get, $"/api/files/{compressed.FileId}/content"))
+            Assert.Equal(large, await content.Content.ReadAsByteArrayAsync());
+
+        var small = Text((int)MinSize - 1);
+        var asSent = await UploadedAsync(await UploadAsync(server.Client, Form(small, "small.txt", chunked: true)));
+        Assert.EndsWith(".txt", asSent.StorageFilename, StringComparison.Ordinal);
+        Assert.Equal(small, await File.ReadAllBytesAsync(Path.Combine(server.Destination, asSent.StorageFilename)));
+        Assert.Null((await RecordAsync(server, asSent.FileId)).Compression);
+    }
+
+    [Fact]
+    public async Task BatchUpload_CompressibleFiles_DecidedFromEachFilesBytes()
+    {
+        await using var server = await StartAsync();
+        var large = Text(2 << 20);
+        var small = Text(100_000);
+        using var form = new MultipartFormDataContent
+        {
+            { new ByteArrayContent(large), "files", "large.txt" },
+            { new ByteArrayContent(small), "files", "small.txt" },
+        };
+        using var response = await server.Client.PostAsync("/api/files/batch/upload", form);
+        var body = JsonSerializer.Deserialize(await response.Content.ReadAsStringAsync(), IngestJson.Default.BatchBody)!;
+        Assert.Equal(new LoadPipe.Server.Ingest.Files.BatchSummary(2, 2, 0), body.Summary);
+        var largeRecord = await RecordAsync(server, body.Results[0].FileId!);
+        var smallRecord = await RecordAsync(server, body.Results[1].FileId!);
+        Assert.Equal("brotli", largeRecord.Compression);
+        Assert.Null(smallRecord.Compression);
+        Assert.Equal(Hex(SHA256.HashData(large)), largeRecord.Sha256Hash);
+        using var content = await SendAsync(server.Client, HttpMethod.Get, $"/api/files/{largeRecord.FileId}/content");
+        Assert.Equal(large, await content.Content.ReadAsByteArrayAsync());
+    }
+
+    [Fact]
+    public async Task ReadAhead_StopsAtTheThresholdOrTheEnd()
+    {
+        var bytes = Text(5000);
+        var (head, size) = await LoadPipe.Server.Ingest.Compression.StoredCompression.ReadAheadAsync(new MemoryStream(bytes[100..]), bytes.AsMemory(0, 100), 1000, 1 << 20, CancellationToken.None);
+        Assert.Equal(bytes[..1000], head.ToArray());
+        Assert.Equal(1000, size);
+        (head, size) = await LoadPipe.Server.Ingest.Compression.StoredCompression.ReadAheadAsync(new MemoryStream(bytes[100..]), bytes.AsMemory(0, 100), 10_000, 1 << 20, CancellationToken.None);
+        Assert.Equal(bytes, head.ToArray());
+        Assert.Equal(5000, size);
+        // A threshold above the read-ahead limit: read up to the limit only, and taken as large enough.
+        var big = new byte[LoadPipe.Server.Ingest.Compression.StoredCompression.ReadAheadLimit + 10];
+        (head, size) = await LoadPipe.Server.Ingest.Compression.StoredCompression.ReadAheadAsync(new MemoryStream(big), ReadOnlyMemory<byte>.Empty, 1L << 30, 2L << 30, CancellationToken.None);
+        Assert.Equal(LoadPipe.Server.Ingest.Compression.StoredCompression.ReadAheadLimit, head.Length);
+        Assert.Equal(1L << 30, size);
+    }
 }

@@ -101,8 +101,8 @@ public sealed class SeedScenarioTests
         Assert.Empty(await RecordsAsync(stack.Server));
     }
 
-    /// <summary>Large file: over 100 MB, sent chunked (no Content-Length), streamed to S3 and scanned on the way;
-    /// the bytes and both hashes match end to end.</summary>
+    /// <summary>Large file: over 100 MB, sent chunked (no Content-Length), streamed to S3, scanned and compressed on the
+    /// way; the bytes and both hashes match end to end.</summary>
     [Fact]
     public async Task Scenario2_LargeFileOver100MB_StreamedChunkedToS3()
     {
@@ -114,9 +114,14 @@ public sealed class SeedScenarioTests
         Assert.Equal(bytes.Length, uploaded.SizeBytes);
         Assert.Equal(Sha256(bytes), uploaded.Sha256Hash);
         Assert.Equal(Hex(MD5.HashData(bytes)), uploaded.Md5Hash);
-        Assert.Equal(Sha256(bytes), Sha256(await stack.ObjectAsync($"se/{uploaded.StorageFilename}")));
+        // A PDF over compression_min_size: compressed on its way (decided from its bytes, as the body has no length).
+        Assert.EndsWith(".pdf.br", uploaded.StorageFilename, StringComparison.Ordinal);
+        await using (var stored = new System.IO.Compression.BrotliStream(
+            new MemoryStream(await stack.ObjectAsync($"se/{uploaded.StorageFilename}")), System.IO.Compression.CompressionMode.Decompress))
+            Assert.Equal(Sha256(bytes), Hex(await SHA256.HashDataAsync(stored)));
         Assert.Equal(Sha256(bytes), Sha256(await ContentAsync(stack, uploaded.FileId)));
-        Assert.Equal(uploaded.FileId, Assert.Single(await RecordsAsync(stack.Server)).FileId);
+        var record = Assert.Single(await RecordsAsync(stack.Server));
+        Assert.Equal((uploaded.FileId, "brotli"), (record.FileId, record.Compression));
     }
 
     /// <summary>Resumable upload: a first part, the server stopped (an interruption: what it held in memory is gone), and

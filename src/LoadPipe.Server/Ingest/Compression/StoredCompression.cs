@@ -26,6 +26,30 @@ public static class StoredCompression
         || mime is "application/pdf" or "application/msword" or "application/rtf" or "application/xml" or "application/json"
             or "image/svg+xml" or "image/bmp";
 
+    /// <summary>The most a read-ahead holds: past it, a file of unknown length is taken as large enough to compress.</summary>
+    public const int ReadAheadLimit = 16 << 20;
+
+    /// <summary>
+    /// For a file of unknown length (a chunked body, a file of a batch) whose type is compressible: reads on from
+    /// <paramref name="head"/> (the bytes already read) until <paramref name="minSize"/> bytes (at most
+    /// <see cref="ReadAheadLimit"/>, or the size limit and one) or the end. Returns the bytes read, to be stored first,
+    /// and the file's size when it ended within them, or a size of at least <paramref name="minSize"/> when it did not.
+    /// The memory held is bounded by the smaller of <paramref name="minSize"/> and the read-ahead limit; a small file
+    /// is held whole (it is under that bound), a large one never is.
+    /// </summary>
+    public static async Task<(ReadOnlyMemory<byte> Head, long Size)> ReadAheadAsync(Stream body, ReadOnlyMemory<byte> head, long minSize, long maxFileSize,
+        CancellationToken cancellationToken)
+    {
+        var want = (int)Math.Min(Math.Min(minSize, ReadAheadLimit), maxFileSize + 1);
+        if (head.Length >= want) return (head, Math.Max(head.Length, minSize));
+        var buffer = GC.AllocateUninitializedArray<byte>(want);
+        head.CopyTo(buffer);
+        var read = head.Length + await body.ReadAtLeastAsync(buffer.AsMemory(head.Length), want - head.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+        // Ended before the bound: its size is known. Else it is at least the bound, which is compression_min_size unless
+        // the read-ahead limit cut it short (then the file is taken as large enough).
+        return (buffer.AsMemory(0, read), read < want ? read : Math.Max(read, minSize));
+    }
+
     /// <summary>The suffix the stored object's name gets, so that the element's folder says what its bytes are.</summary>
     public static string Suffix(string algorithm) => algorithm == Gzip ? ".gz" : ".br";
 

@@ -109,9 +109,17 @@ internal static class UploadHandler
         var fileId = Guid.NewGuid();
         var now = ingest.Time.GetUtcNow();
         var owner = Owner(context.User, form.Owner);
-        // Compressed when its type gains from it and the request says it is at least compression_min_size (the size is
-        // only known at the end; nothing is held back to learn it): a body of unknown length is stored as sent.
-        var compression = settings.CompressionEnabled && StoredCompression.IsCompressible(mime) && declaredLength >= settings.CompressionMinSize
+        // Compressed when its type gains from it and it is at least compression_min_size: as the request's length says,
+        // or, without one (a chunked body, a file of a batch), as learnt by reading ahead (StoredCompression.ReadAheadAsync).
+        ReadOnlyMemory<byte> head = prefix.AsMemory(0, sniffed);
+        var size = declaredLength;
+        if (size is null && settings.CompressionEnabled && StoredCompression.IsCompressible(mime) && sniffed == prefix.Length)
+        {
+            (head, size) = await StoredCompression.ReadAheadAsync(body, head, settings.CompressionMinSize, settings.MaxFileSize, cancellationToken).ConfigureAwait(false);
+            if (head.Length > settings.MaxFileSize)
+                throw new IngestException(413, IngestErrors.FileTooLarge, $"the file is larger than the limit of {settings.MaxFileSize} bytes");
+        }
+        var compression = settings.CompressionEnabled && StoredCompression.IsCompressible(mime) && size >= settings.CompressionMinSize
             ? settings.CompressionAlgorithm : null;
         var storageFilename = FileNames.StorageFilename(filename, owner, now, fileId) + (compression is null ? "" : StoredCompression.Suffix(compression));
         var uploads = await ingest.UploadsAsync(cancellationToken).ConfigureAwait(false);
@@ -141,7 +149,7 @@ internal static class UploadHandler
             // Stored as it is, the body is hashed once, by the push entry (MD5 asked for, whatever server.uploads.md5 says):
             // the bytes it keeps are the file's. Compressed, it keeps other bytes: the file's hashes are taken here,
             // before the compression.
-            await using var hashing = new HashingLimitStream(prefix.AsMemory(0, sniffed), body, settings.MaxFileSize, hash: compression is not null);
+            await using var hashing = new HashingLimitStream(head, body, settings.MaxFileSize, hash: compression is not null);
             // The virus scan sees the bytes in the same pass that hashes and stores them (one scan per attempt: an
             // attempt at another element starts the stream over).
             await using var scan = settings.ClamAv is { } clamav ? await StartScanAsync(ingest, clamav, filename, cancellationToken).ConfigureAwait(false) : null;

@@ -68,6 +68,8 @@ public sealed partial class JobWorker(LoadPipeHost host, JobWorkerOptions option
         var watch = WatchAsync(queue, started, watchStop.Token);
         var slotFreed = new SemaphoreSlim(0);
         var lastSchedules = DateTimeOffset.MinValue;
+        var lastRescue = DateTimeOffset.MinValue;
+        var rescueEvery = TimeSpan.FromSeconds(1);
         try
         {
             while (!stop.IsCancellationRequested && !kill.IsCancellationRequested)
@@ -84,8 +86,23 @@ public sealed partial class JobWorker(LoadPipeHost host, JobWorkerOptions option
                     var free = options.Concurrency - _running.Count;
                     if (free > 0)
                     {
-                        await queue.RescueExpiredAsync(kill).ConfigureAwait(false);
-                        foreach (var job in await queue.ClaimAsync(Name, free, options.Lease, kill).ConfigureAwait(false))
+                        // Expired leases are looked for at most once a second while jobs keep coming (one statement
+                        // less per job), and whenever the queue looks empty, before the worker waits or exits.
+                        var rescued = false;
+                        if (now - lastRescue >= rescueEvery)
+                        {
+                            lastRescue = now;
+                            rescued = true;
+                            await queue.RescueExpiredAsync(kill).ConfigureAwait(false);
+                        }
+                        var jobs = await queue.ClaimAsync(Name, free, options.Lease, kill).ConfigureAwait(false);
+                        if (jobs.Count < free && !rescued)
+                        {
+                            lastRescue = now;
+                            if (await queue.RescueExpiredAsync(kill).ConfigureAwait(false) > 0 && jobs.Count == 0)
+                                jobs = await queue.ClaimAsync(Name, free, options.Lease, kill).ConfigureAwait(false);
+                        }
+                        foreach (var job in jobs)
                         {
                             claimed++;
                             var run = new RunningJob(job, kill);

@@ -119,8 +119,8 @@ for i in $(seq 1 "$PICKUPS"); do
   sleep 0.05
 done
 kill "${WORKER_PIDS[@]}" 2>/dev/null || true; wait 2>/dev/null || true; WORKER_PIDS=()
-read -r p50 p99 < <(sql "$db" "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY a.started_at - j.created_at),
-  percentile_cont(0.99) WITHIN GROUP (ORDER BY a.started_at - j.created_at) FROM jobs j JOIN job_attempts a ON a.job_id = j.id AND a.run = 1" | tr '|' ' ')
+read -r p50 p99 < <(sql "$db" "SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY a.started_at - j.created_at)::numeric, 1),
+  round(percentile_cont(0.99) WITHIN GROUP (ORDER BY a.started_at - j.created_at)::numeric, 1) FROM jobs j JOIN job_attempts a ON a.job_id = j.id AND a.run = 1" | tr '|' ' ')
 ROWS+=("| idle pickup p50 / p99, ms ($PICKUPS jobs; NOTIFY wake-up) | $p50 / $p99 | - | target p99 < 100 |")
 
 for w in 1 2; do

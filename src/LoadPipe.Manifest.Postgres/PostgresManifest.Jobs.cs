@@ -114,6 +114,41 @@ public sealed partial class PostgresManifest : IJobQueue
     public Task CompleteAsync(JobLease lease, JobProgress final, string? message, JobDelivery? delivery = null, CancellationToken cancellationToken = default) =>
         EndRunAsync(lease, JobEnd.Completed, JobRows.EndParameters(lease, Now(), null, null, final, message, null, delivery), "", cancellationToken);
 
+    /// <summary>One statement: the fenced end of the run and its attempt entry, then, only when that end was recorded, the
+    /// claim of the next ready jobs (<see cref="ClaimAsync"/>'s clauses), and a NOTIFY when the job held a content key
+    /// (jobs of the same content wait for it). The claim's snapshot still sees the ended job as running: it is never
+    /// taken again, and a job waiting for its content is taken by a later claim.</summary>
+    public async Task<IReadOnlyList<JobRecord>> CompleteAndClaimAsync(JobLease lease, JobProgress final, string? message, JobDelivery? delivery,
+        string worker, int count, TimeSpan leaseDuration, CancellationToken cancellationToken = default)
+    {
+        var now = Now();
+        await using var cmd = Command($"""
+            WITH j AS (UPDATE jobs SET {JobRows.EndRunSet(JobEnd.Completed)} WHERE {JobRows.Fence} RETURNING {JobRows.Columns}),
+            a AS ({JobRows.EndAttempt} AND EXISTS (SELECT 1 FROM j)),
+            next AS (
+                SELECT id FROM jobs WHERE {JobRows.Claimable} AND EXISTS (SELECT 1 FROM j)
+                ORDER BY priority DESC, run_after, id LIMIT @count FOR UPDATE SKIP LOCKED
+            ), taken AS (
+                UPDATE jobs SET {JobRows.ClaimSet} FROM next WHERE jobs.id = next.id RETURNING jobs.*
+            ), attempts AS (
+                INSERT INTO job_attempts(job_id, run, worker, started_at) SELECT id, runs, @worker, @now FROM taken
+            )
+            SELECT j.*, 0 AS claimed, (CASE WHEN j.content_key IS NOT NULL THEN pg_notify('{Channel}', j.id::text) END)::text FROM j
+            UNION ALL
+            SELECT {JobRows.Columns}, 1, NULL FROM taken
+            """, [.. JobRows.EndParameters(lease, now, null, null, final, message, null, delivery),
+                ("worker", worker), ("expires", now + (long)leaseDuration.TotalMilliseconds), ("count", count)]);
+        await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var ended = false;
+        var claimed = new List<JobRecord>();
+        while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (r.GetInt32(r.FieldCount - 2) == 0) ended = true;
+            else claimed.Add(JobRows.Read(r));
+        }
+        return ended ? claimed : throw new JobFencedException(lease);
+    }
+
     /// <summary>In one transaction under a transaction-level advisory lock on the key's hash, so that two workers claiming
     /// the same content take turns (READ COMMITTED alone would let both see no holder).</summary>
     public Task<ContentClaim> ClaimContentAsync(JobLease lease, string contentKey, CancellationToken cancellationToken = default) =>

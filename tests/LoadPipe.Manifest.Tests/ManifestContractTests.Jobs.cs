@@ -395,4 +395,35 @@ public abstract partial class ManifestContractTests
         Assert.Equal(tick.AddMinutes(1), Assert.Single(await queue.ListSchedulesAsync()).NextTick);
         await CloseStatesAsync();
     }
+
+    [Fact]
+    public async Task CompleteAndClaim_EndsTheRunAndTakesTheNext_AndAStaleHolderNeitherEndsNorTakes()
+    {
+        var queue = await OpenQueueAsync();
+        var first = (await queue.EnqueueAsync(Job("one"))).Job;
+        var second = (await queue.EnqueueAsync(Job("two"))).Job;
+        var third = (await queue.EnqueueAsync(Job("three"))).Job;
+        var running = Assert.Single(await queue.ClaimAsync("w", 1, LeaseTime));
+        var end = new JobProgress("done", 0, 0, 0, 0);
+
+        await Assert.ThrowsAsync<JobFencedException>(() => queue.CompleteAndClaimAsync(running.Lease with { Epoch = running.Epoch + 1 }, end, "stale", null, "w", 1, LeaseTime));
+        var afterStale = (await queue.GetJobAsync(first.Id), await queue.GetJobAsync(second.Id));
+        var next = await queue.CompleteAndClaimAsync(running.Lease, end, "1 file(s)", null, "w", 1, LeaseTime);
+        var done = await queue.GetJobAsync(first.Id);
+        var firstAttempts = await queue.ListAttemptsAsync(first.Id);
+        var secondAttempts = await queue.ListAttemptsAsync(second.Id);
+        var claimed = Assert.Single(next);
+        var last = await queue.CompleteAndClaimAsync(claimed.Lease, end, null, null, "w", 0, LeaseTime);
+
+        Assert.Equal(first.Id, running.Id);
+        Assert.Equal((JobState.Running, JobState.Pending), (afterStale.Item1!.State, afterStale.Item2!.State));
+        Assert.Equal((JobState.Completed, "1 file(s)"), (done!.State, done.Message));
+        Assert.NotNull(Assert.Single(firstAttempts).EndedAt);
+        Assert.Equal((second.Id, JobState.Running, "w", second.Epoch + 1), (claimed.Id, claimed.State, claimed.Holder, claimed.Epoch));
+        Assert.Equal(("w", (DateTimeOffset?)null), (Assert.Single(secondAttempts).Worker, secondAttempts[0].EndedAt));
+        Assert.Empty(last);
+        Assert.Equal(JobState.Completed, (await queue.GetJobAsync(second.Id))!.State);
+        Assert.Equal(JobState.Pending, (await queue.GetJobAsync(third.Id))!.State);
+        await CloseStatesAsync();
+    }
 }

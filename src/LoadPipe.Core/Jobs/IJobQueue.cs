@@ -49,6 +49,17 @@ public interface IJobQueue
     /// <exception cref="JobFencedException">The job is no longer this holder's.</exception>
     Task CompleteAsync(JobLease lease, JobProgress final, string? message, JobDelivery? delivery = null, CancellationToken cancellationToken = default);
 
+    /// <summary>Completes the job (<see cref="CompleteAsync"/>), then claims up to <paramref name="count"/> ready jobs for
+    /// <paramref name="worker"/> (<see cref="ClaimAsync"/>): a worker whose job ends takes its next one in the same round
+    /// trip where the manifest can (PostgreSQL: one statement). Nothing is claimed when the job was not this holder's.</summary>
+    /// <exception cref="JobFencedException">The job is no longer this holder's.</exception>
+    async Task<IReadOnlyList<JobRecord>> CompleteAndClaimAsync(JobLease lease, JobProgress final, string? message, JobDelivery? delivery,
+        string worker, int count, TimeSpan leaseDuration, CancellationToken cancellationToken = default)
+    {
+        await CompleteAsync(lease, final, message, delivery, cancellationToken).ConfigureAwait(false);
+        return count > 0 ? await ClaimAsync(worker, count, leaseDuration, cancellationToken).ConfigureAwait(false) : [];
+    }
+
     /// <summary>
     /// A running job says what it will deliver: <paramref name="contentKey"/> (its content's hash, its destination and
     /// stages). Atomic against every other claim of the same key: when another running job holds the key, this job goes

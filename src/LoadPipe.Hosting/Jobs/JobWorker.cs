@@ -54,6 +54,8 @@ public sealed partial class JobWorker(LoadPipeHost host, JobWorkerOptions option
     private readonly ILogger _logger = host.Loggers.CreateLogger("LoadPipe.Worker");
     private readonly ConcurrentDictionary<long, RunningJob> _running = new();
     private readonly TimeProvider _time = host.Time;
+    private readonly SemaphoreSlim _slotFreed = new(0);
+    private CancellationToken _stop;
 
     public string Name { get; } = options.Name ?? $"{Core.Locations.Location.ThisHost}:{Environment.ProcessId}";
 
@@ -66,8 +68,11 @@ public sealed partial class JobWorker(LoadPipeHost host, JobWorkerOptions option
         var started = _time.GetUtcNow();
         using var watchStop = CancellationTokenSource.CreateLinkedTokenSource(kill);
         var watch = WatchAsync(queue, started, watchStop.Token);
-        var slotFreed = new SemaphoreSlim(0);
+        _stop = stop;
+        var slotFreed = _slotFreed;
         var lastSchedules = DateTimeOffset.MinValue;
+        var lastRescue = DateTimeOffset.MinValue;
+        var rescueEvery = TimeSpan.FromSeconds(1);
         try
         {
             while (!stop.IsCancellationRequested && !kill.IsCancellationRequested)
@@ -81,25 +86,29 @@ public sealed partial class JobWorker(LoadPipeHost host, JobWorkerOptions option
                         lastSchedules = now;
                         await JobSchedules.RunDueAsync(queue, host.ResolverFor, _time, _logger, kill).ConfigureAwait(false);
                     }
+                    // Expired leases are looked for at most once a second while jobs keep coming (one statement less
+                    // per job), and whenever the queue looks empty, before the worker waits or exits.
+                    var rescued = false;
+                    if (now - lastRescue >= rescueEvery)
+                    {
+                        lastRescue = now;
+                        rescued = true;
+                        await queue.RescueExpiredAsync(kill).ConfigureAwait(false);
+                    }
                     var free = options.Concurrency - _running.Count;
                     if (free > 0)
                     {
-                        await queue.RescueExpiredAsync(kill).ConfigureAwait(false);
-                        foreach (var job in await queue.ClaimAsync(Name, free, options.Lease, kill).ConfigureAwait(false))
+                        var jobs = await queue.ClaimAsync(Name, free, options.Lease, kill).ConfigureAwait(false);
+                        if (jobs.Count < free && !rescued)
+                        {
+                            lastRescue = now;
+                            if (await queue.RescueExpiredAsync(kill).ConfigureAwait(false) > 0 && jobs.Count == 0)
+                                jobs = await queue.ClaimAsync(Name, free, options.Lease, kill).ConfigureAwait(false);
+                        }
+                        foreach (var job in jobs)
                         {
                             claimed++;
-                            var run = new RunningJob(job, kill);
-                            _running[job.Id] = run;
-                            run.Task = Task.Run(async () =>
-                            {
-                                try { await RunJobAsync(manifest, queue, run).ConfigureAwait(false); }
-                                finally
-                                {
-                                    _running.TryRemove(job.Id, out _);
-                                    run.Dispose();
-                                    slotFreed.Release();
-                                }
-                            }, CancellationToken.None);
+                            Start(manifest, queue, job, kill);
                         }
                     }
                 }
@@ -136,22 +145,49 @@ public sealed partial class JobWorker(LoadPipeHost host, JobWorkerOptions option
         }
     }
 
+    /// <summary>Runs a claimed job on its own task, in <see cref="_running"/> until it ends. The task waits until it is
+    /// in the table, so that its end always finds itself there to remove.</summary>
+    private void Start(IManifest manifest, IJobQueue queue, JobRecord job, CancellationToken kill)
+    {
+        var run = new RunningJob(job, kill);
+        var listed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        run.Task = Task.Run(async () =>
+        {
+            await listed.Task.ConfigureAwait(false);
+            try { await RunJobAsync(manifest, queue, run).ConfigureAwait(false); }
+            finally
+            {
+                _running.TryRemove(job.Id, out _);
+                run.Dispose();
+                _slotFreed.Release();
+            }
+        }, CancellationToken.None);
+        _running[job.Id] = run;
+        listed.SetResult();
+    }
+
     /// <summary>Lets the running jobs finish within the grace period, then hands the rest back (each resumes from its
-    /// last confirmed chunk on the worker that claims it next).</summary>
+    /// last confirmed chunk on the worker that claims it next). A job that ended just as the stop came may have
+    /// claimed its successor (<see cref="IJobQueue.CompleteAndClaimAsync"/>): the drain goes on until none is left.</summary>
     private async Task DrainAsync(CancellationToken kill)
     {
-        var left = _running.Values.ToList();
-        if (left.Count == 0) return;
-        _logger.WorkerDraining(Name, left.Count, options.Grace);
-        var all = Task.WhenAll(left.Select(r => r.Task!));
-        try
+        if (_running.IsEmpty) return;
+        _logger.WorkerDraining(Name, _running.Count, options.Grace);
+        var deadline = _time.GetUtcNow() + options.Grace;
+        while (_running.Values.ToList() is { Count: > 0 } left)
         {
-            await all.WaitAsync(options.Grace, _time, kill).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is TimeoutException or OperationCanceledException)
-        {
-            foreach (var run in _running.Values) run.Stop(StopReason.HandBack);
-            await all.ConfigureAwait(false);
+            var all = Task.WhenAll(left.Select(r => r.Task!));
+            try
+            {
+                var remaining = deadline - _time.GetUtcNow();
+                if (remaining <= TimeSpan.Zero) throw new TimeoutException();
+                await all.WaitAsync(remaining, _time, kill).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is TimeoutException or OperationCanceledException)
+            {
+                foreach (var run in _running.Values) run.Stop(StopReason.HandBack);
+                await all.ConfigureAwait(false);
+            }
         }
     }
 
@@ -195,8 +231,12 @@ public sealed partial class JobWorker(LoadPipeHost host, JobWorkerOptions option
             {
                 var message = Describe(summary);
                 var delivery = content is not null && run.Progress.Delivered is { } at ? new JobDelivery(at) : null;
-                await queue.CompleteAsync(lease, final, message, delivery, CancellationToken.None).ConfigureAwait(false);
+                // The job's end and the claim of the job taking its place, in one round trip; nothing more once the
+                // worker stops.
+                var room = _stop.IsCancellationRequested || run.Token.IsCancellationRequested ? 0 : 1;
+                var next = await queue.CompleteAndClaimAsync(lease, final, message, delivery, Name, room, options.Lease, CancellationToken.None).ConfigureAwait(false);
                 _logger.JobCompleted(job.Id, message);
+                foreach (var claimed in next) Start(manifest, queue, claimed, run.Kill);
             }
             else if (quota is not null)
                 await WaitForQuotaAsync(queue, job, quota, final).ConfigureAwait(false);
@@ -364,6 +404,7 @@ public sealed partial class JobWorker(LoadPipeHost host, JobWorkerOptions option
         private int _reason;
 
         public JobRecord Job { get; } = job;
+        public CancellationToken Kill { get; } = kill;
         public Task? Task { get; set; }
         public JobProgressObserver Progress { get; } = new(job.BytesTotal);
         public CancellationToken Token => _stop.Token;

@@ -67,7 +67,10 @@ public sealed class LoadPipeServer : IAsyncDisposable
         var store = new TusStore(openUploads, destination, staging, settings, host.Time);
         var logger = host.Loggers.CreateLogger("LoadPipe.Server");
 
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "lp", Args = [] });
+        // No watch for appsettings.json changes: it watches the working folder and every folder under it, so each file
+        // the server writes there (objects, sidecars, the manifest's pages) woke a thread that stat'ed it: ~90 system
+        // calls per 1 MiB upload when the elements and the manifest sit under the folder lp serve runs in.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "lp", Args = ["--hostBuilder:reloadConfigOnChange=false"] });
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(host.Loggers);
         builder.WebHost.ConfigureKestrel(kestrel =>

@@ -287,7 +287,7 @@ internal sealed class UploadAppend : IAsyncDisposable
     /// <summary>Writes the kept tail as the last write, commits, hashes every byte of the object (read back where this
     /// process did not see them all) and records the completion.</summary>
     /// <para><paramref name="declaredLength"/>: the upload's length, declared with the completion (an append that ends an
-    /// upload of deferred length, its bytes not recorded before). The commit is then a durable one, its rename included.</para>
+    /// upload of deferred length, its bytes not recorded before).</para>
     public async Task<Upload> CompleteAsync(CancellationToken cancellationToken, long? declaredLength = null)
     {
         var hashes = _hashes;
@@ -302,11 +302,11 @@ internal sealed class UploadAppend : IAsyncDisposable
             }
             while (_count > _writeSize) await WriteFrontAsync(_writeSize, final: false, cancellationToken).ConfigureAwait(false);
             if (_count > 0 || _session.Length == 0) await WriteFrontAsync(_count, final: true, cancellationToken).ConfigureAwait(false);
-            // The usual completion follows appends that flushed what they wrote. One that ends the append flushed nothing:
-            // its commit is a durable one (the local disk: one fsync of the file, one of its folder after the rename).
-            var info = await _service.Retry.ExecuteAsync(async ct => declaredLength is null
-                ? await _session.CommitAsync(ct).ConfigureAwait(false)
-                : await _session.CommitDurablyAsync(ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+            // Always a durable commit (the local disk: one fsync of the file, one of its folder after the rename): the
+            // completion is reported as kept, and it may run on a session reopened after the appends that flushed the
+            // bytes (a later request, another process), which never synced its folder, so a plain commit would leave
+            // the rename to chance at a power loss.
+            var info = await _service.Retry.ExecuteAsync(async ct => await _session.CommitDurablyAsync(ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
             if (hashes is null)
             {
                 // The store cannot read back an unfinished upload (S3): the object is read once it is whole.

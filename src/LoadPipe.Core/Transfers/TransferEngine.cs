@@ -291,8 +291,7 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
         }
         await using var existing = new DestinationListing(destination, features, _logger, cancellationToken);
         var batch = new List<PlannedFile>(PlanBatch);
-        // Listed ahead on another thread (ListingReadAhead), so that listing and settling use both cores.
-        await foreach (var entry in ListingReadAhead.Of(source.Storage.ListAsync(source.Path, recursive: true, cancellationToken), cancellationToken).ConfigureAwait(false))
+        await foreach (var entry in source.Storage.ListAsync(source.Path, recursive: true, cancellationToken).ConfigureAwait(false))
         {
             if (entry.IsDirectory || !filter.Matches(entry.Path)) continue;
             if (leftOut is not null && (entry.Path == leftOut || entry.Path.StartsWith(leftOut + "/", StringComparison.Ordinal))) continue;

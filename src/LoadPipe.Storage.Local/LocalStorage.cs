@@ -246,7 +246,8 @@ public sealed class LocalStorage : IStorage, IRangedReader, ICheapReads, ISorted
     public Task<IStagedObject> StageAsync(string path, ReadOnlyMemory<byte> content, WriteRequest request, CancellationToken cancellationToken = default) =>
         Task.FromResult<IStagedObject>(LocalStagedObject.Stage(path, Resolve(path), content, request, _madeFolders));
 
-    /// <summary>fsyncs from a pool of threads, renames, one fsync per folder (<see cref="LocalStagedObject.CommitAsync"/>).</summary>
+    /// <summary>One syncfs per file system (or fsyncs from a pool of threads), renames, one fsync per folder
+    /// (<see cref="LocalStagedObject.CommitAsync"/>).</summary>
     public Task CommitAsync(IReadOnlyList<IStagedObject> staged, CancellationToken cancellationToken = default) =>
         LocalStagedObject.CommitAsync(staged.Select(s => s as LocalStagedObject
             ?? throw new ArgumentException($"{s.Path} was not staged by local disk", nameof(staged))).ToList());

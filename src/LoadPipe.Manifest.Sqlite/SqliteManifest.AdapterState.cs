@@ -8,10 +8,17 @@ namespace LoadPipe.Manifest.Sqlite;
 public sealed partial class SqliteManifest
 {
     public Task PutStateAsync(string scope, string key, string value, CancellationToken cancellationToken = default) =>
-        ExecAsync("""
-            INSERT INTO adapter_state(scope, key, value, updated_at) VALUES ($scope, $key, $value, $now)
-            ON CONFLICT(scope, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
-            """, cancellationToken, ("$scope", scope), ("$key", key), ("$value", value), ("$now", Now()));
+        ExecAsync(StateUpsert, cancellationToken, ("$scope", scope), ("$key", key), ("$value", value), ("$now", Now()));
+
+    /// <summary>The same upsert in one transaction committed with synchronous=FULL (see <see cref="DurablyAsync"/>).</summary>
+    public Task PutStateDurablyAsync(string scope, string key, string value, CancellationToken cancellationToken = default) =>
+        DurablyAsync(async (c, tx) => await c.Command(StateUpsert, tx, ("$scope", scope), ("$key", key), ("$value", value), ("$now", Now()))
+            .ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false), cancellationToken);
+
+    private const string StateUpsert = """
+        INSERT INTO adapter_state(scope, key, value, updated_at) VALUES ($scope, $key, $value, $now)
+        ON CONFLICT(scope, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+        """;
 
     public async Task<string?> GetStateAsync(string scope, string key, CancellationToken cancellationToken = default)
     {

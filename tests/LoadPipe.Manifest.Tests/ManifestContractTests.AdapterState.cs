@@ -37,6 +37,22 @@ public abstract partial class ManifestContractTests
     }
 
     [Fact]
+    public async Task PutStateDurably_ReplacesAndSurvivesReopen_AndLaterPlainPutsStillWork()
+    {
+        var state = await OpenStateAsync();
+        await state.PutStateAsync("ingest:files", "f1", "1");
+        await state.PutStateDurablyAsync("ingest:files", "f1", "2");
+        await state.PutStateDurablyAsync("ingest:files", "f2", "3");
+        await state.PutStateAsync("ingest:files", "f3", "4");
+        await CloseStatesAsync();
+
+        var reopened = await OpenStateAsync();
+
+        Assert.Equal(["f1=2", "f2=3", "f3=4"], await reopened.ListStateAsync("ingest:files").Select(e => $"{e.Key}={e.Value}").ToListAsync());
+        await CloseStatesAsync();
+    }
+
+    [Fact]
     public async Task DeleteState_OnlyThatKeyOfThatScope_FalseWhenAbsent()
     {
         var state = await OpenStateAsync();

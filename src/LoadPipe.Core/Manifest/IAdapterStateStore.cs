@@ -15,6 +15,13 @@ public interface IAdapterStateStore
     /// <summary>Sets <paramref name="key"/> in <paramref name="scope"/> to <paramref name="value"/>, replacing any value it had.</summary>
     Task PutStateAsync(string scope, string key, string value, CancellationToken cancellationToken = default);
 
+    /// <summary>As <see cref="PutStateAsync"/>, and the value survives a power loss once this returns, for a value a
+    /// client is told about (the ingest API's file record, answered 201). Default: <see cref="PutStateAsync"/>, for a
+    /// manifest whose every commit is durable (PostgreSQL); SQLite, whose commits survive kill -9 but may be lost at a
+    /// power loss (WAL, synchronous=NORMAL), syncs its log for this one.</summary>
+    Task PutStateDurablyAsync(string scope, string key, string value, CancellationToken cancellationToken = default) =>
+        PutStateAsync(scope, key, value, cancellationToken);
+
     /// <summary>The value of <paramref name="key"/> in <paramref name="scope"/>, or null when there is none.</summary>
     Task<string?> GetStateAsync(string scope, string key, CancellationToken cancellationToken = default);
 

@@ -18,8 +18,9 @@ public sealed class FileRecordStore(IAdapterStateStore state)
     public static FileRecordStore Over(IManifest manifest) =>
         new(manifest as IAdapterStateStore ?? throw new LoadPipeException(ErrorKind.Usage, $"the manifest {manifest.Description} keeps no keyed state"));
 
+    /// <summary>Durable when it returns, power loss included: the record is what a 201 promises.</summary>
     public Task PutAsync(FileRecord record, CancellationToken cancellationToken = default) =>
-        state.PutStateAsync(Scope, record.FileId, JsonSerializer.Serialize(record, IngestJson.Default.FileRecord), cancellationToken);
+        state.PutStateDurablyAsync(Scope, record.FileId, JsonSerializer.Serialize(record, IngestJson.Default.FileRecord), cancellationToken);
 
     public async Task<FileRecord?> GetAsync(string fileId, CancellationToken cancellationToken = default) =>
         await state.GetStateAsync(Scope, fileId, cancellationToken).ConfigureAwait(false) is { } json ? Read(json) : null;

@@ -84,18 +84,8 @@ public sealed class FileTransfers(LoadPipeHost host, IngestService ingest)
             SourceStorageElementId = source.Id, DestinationStorageElementId = destination.Id,
             DeleteSource = request.DeleteSource, VerifyChecksum = request.VerifyChecksum, BytesTotal = file.SizeBytes, QueuedAt = now,
         };
-        var started = new TaskCompletionSource();
-        var run = Task.Run(async () =>
-        {
-            await started.Task.ConfigureAwait(false);
-            await RunAsync(transfer, file, source, destination).ConfigureAwait(false);
-        }, CancellationToken.None);
-        if (!_running.TryAdd(file.FileId, run))
-        {
-            started.SetCanceled(CancellationToken.None);
-            throw new IngestException(409, TransferErrors.TransferInProgress, $"file {file.FileId} is being transferred now");
-        }
-        _ = run.ContinueWith(_ => _running.TryRemove(file.FileId, out var __), TaskScheduler.Default);
+        var started = TryRegister(transfer, file, source, destination)
+            ?? throw new IngestException(409, TransferErrors.TransferInProgress, $"file {file.FileId} is being transferred now");
         try
         {
             await PutAsync(transfer, cancellationToken).ConfigureAwait(false);
@@ -343,19 +333,26 @@ public sealed class FileTransfers(LoadPipeHost host, IngestService ingest)
             await PutAsync(transfer with { Status = "completed", BytesTransferred = file.SizeBytes, CompletedAt = ingest.Time.GetUtcNow() }, cancellationToken).ConfigureAwait(false);
             return;
         }
-        var run = new TaskCompletionSource();
-        var task = Task.Run(async () =>
+        TryRegister(transfer, file, source, destination)?.SetResult();
+    }
+
+    /// <summary>Registers a run of <paramref name="transfer"/> as the one of its file, held until the returned gate is
+    /// set (canceled: it never runs); null when the file has a run already.</summary>
+    private TaskCompletionSource? TryRegister(TransferBody transfer, FileRecord file, StorageElement source, StorageElement destination)
+    {
+        var gate = new TaskCompletionSource();
+        var run = Task.Run(async () =>
         {
-            await run.Task.ConfigureAwait(false);
+            await gate.Task.ConfigureAwait(false);
             await RunAsync(transfer, file, source, destination).ConfigureAwait(false);
         }, CancellationToken.None);
-        if (!_running.TryAdd(file.FileId, task))
+        if (!_running.TryAdd(file.FileId, run))
         {
-            run.SetCanceled(CancellationToken.None);
-            return;
+            gate.SetCanceled(CancellationToken.None);
+            return null;
         }
-        _ = task.ContinueWith(_ => _running.TryRemove(file.FileId, out var __), TaskScheduler.Default);
-        run.SetResult();
+        _ = run.ContinueWith(_ => _running.TryRemove(file.FileId, out var __), TaskScheduler.Default);
+        return gate;
     }
 
     /// <summary>The copy through the host's engine: the file alone, as stored, with no stage or filter of the config's defaults.</summary>

@@ -69,6 +69,34 @@ public abstract class UploadContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Append_WholeFileCheckRefuses_NothingIsCompletedOrStored()
+    {
+        var uploads = await OpenServiceAsync();
+        var data = Bytes(300_000);
+        var upload = await uploads.CreateAsync(new NewUpload { Destination = Resolver.Resolve(Destination("checked.bin")), Length = data.Length });
+        await uploads.AppendAsync(upload.Id, 0, new MemoryStream(data[..100_000]), AppendOptions.None);
+        byte[]? seen = null;
+        var refusing = new AppendOptions
+        {
+            CheckWhole = async (whole, ct) =>
+            {
+                using var copy = new MemoryStream();
+                await whole.CopyToAsync(copy, ct);
+                seen = copy.ToArray();
+                throw new InvalidDataException("refused by the check");
+            },
+        };
+
+        await Assert.ThrowsAsync<InvalidDataException>(() => uploads.AppendAsync(upload.Id, 100_000, new MemoryStream(data[100_000..]), refusing));
+
+        Assert.Equal(SHA256.HashData(data), SHA256.HashData(seen!));
+        var after = await uploads.GetAsync(upload.Id);
+        Assert.Equal(UploadStatus.Open, after!.Status);
+        Assert.Null(after.Sha256);
+        Assert.Null(await ReadObjectAsync("checked.bin"));
+    }
+
+    [Fact]
     public async Task Append_WholeBody_CompletesTheObjectWithItsHashes()
     {
         var uploads = await OpenServiceAsync();

@@ -175,6 +175,13 @@ public sealed record AppendOptions
     /// when its last byte arrives. Default false.</summary>
     public bool Complete { get; init; }
 
+    /// <summary>A check of the whole file, given its bytes once they are all written and before the completion makes
+    /// it the object (a virus scan): when it throws, nothing of the append that ended the upload is recorded (the
+    /// upload keeps its earlier offset) and the exception is rethrown, so a file it refuses is never reported complete,
+    /// a crash during it included. A store that cannot read back an unfinished upload (S3) gives it the committed
+    /// object before the completion is recorded, and removes the object when it throws. Null: no check.</summary>
+    public Func<Stream, CancellationToken, Task>? CheckWhole { get; init; }
+
     public static AppendOptions None { get; } = new();
 }
 

@@ -288,7 +288,10 @@ internal sealed class UploadAppend : IAsyncDisposable
     /// process did not see them all) and records the completion.</summary>
     /// <para><paramref name="declaredLength"/>: the upload's length, declared with the completion (an append that ends an
     /// upload of deferred length, its bytes not recorded before).</para>
-    public async Task<Upload> CompleteAsync(CancellationToken cancellationToken, long? declaredLength = null)
+    /// <para><paramref name="check"/>: <see cref="AppendOptions.CheckWhole"/>, run over the written bytes before the
+    /// commit (or over the committed object, before the completion is recorded, where the store cannot read them back).</para>
+    public async Task<Upload> CompleteAsync(CancellationToken cancellationToken, long? declaredLength = null,
+        Func<Stream, CancellationToken, Task>? check = null)
     {
         var hashes = _hashes;
         _hashes = null;
@@ -302,11 +305,31 @@ internal sealed class UploadAppend : IAsyncDisposable
             }
             while (_count > _writeSize) await WriteFrontAsync(_writeSize, final: false, cancellationToken).ConfigureAwait(false);
             if (_count > 0 || _session.Length == 0) await WriteFrontAsync(_count, final: true, cancellationToken).ConfigureAwait(false);
+            if (check is not null && await _session.OpenWrittenAsync(cancellationToken).ConfigureAwait(false) is { } whole)
+            {
+                await using (whole.ConfigureAwait(false))
+                    await check(whole, cancellationToken).ConfigureAwait(false);
+                check = null;
+            }
             // Always a durable commit (the local disk: one fsync of the file, one of its folder after the rename): the
             // completion is reported as kept, and it may run on a session reopened after the appends that flushed the
             // bytes (a later request, another process), which never synced its folder, so a plain commit would leave
             // the rename to chance at a power loss.
             var info = await _service.Retry.ExecuteAsync(async ct => await _session.CommitDurablyAsync(ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+            if (check is not null)
+            {
+                try
+                {
+                    await using var committed = await _destination.Storage.OpenReadAsync(_destination.Path, new ReadOptions(0, info.Version), cancellationToken).ConfigureAwait(false);
+                    await check(committed, cancellationToken).ConfigureAwait(false);
+                }
+                catch
+                {
+                    if (_destination.Storage is IObjectRemover remover)
+                        await remover.RemoveAsync(_destination.Path, CancellationToken.None).ConfigureAwait(false);
+                    throw;
+                }
+            }
             if (hashes is null)
             {
                 // The store cannot read back an unfinished upload (S3): the object is read once it is whole.

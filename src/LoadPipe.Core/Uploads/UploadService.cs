@@ -154,12 +154,12 @@ public sealed partial class UploadService : IUploads, IAsyncDisposable
             var completing = options.Complete && row.Length is null;
             var outcome = await append.RunAsync(body, limit, bodyHash, options.Checksum, options.Expires, completing, cancellationToken).ConfigureAwait(false);
             var result = outcome.Upload;
-            if (row.Length == result.Offset) result = await FinishAsync(append, cancellationToken).ConfigureAwait(false);
+            if (row.Length == result.Offset) result = await FinishAsync(append, cancellationToken, check: options.CheckWhole).ConfigureAwait(false);
             else if (completing && outcome.Failure is null && !outcome.TooLarge)
             {
                 try
                 {
-                    result = await FinishAsync(append, cancellationToken, declaredLength: result.Offset).ConfigureAwait(false);
+                    result = await FinishAsync(append, cancellationToken, declaredLength: result.Offset, check: options.CheckWhole).ConfigureAwait(false);
                 }
                 catch
                 {
@@ -228,9 +228,10 @@ public sealed partial class UploadService : IUploads, IAsyncDisposable
     }
 
     /// <summary>Commits, hashes and records the completion; the upload's caches go.</summary>
-    private async Task<Upload> FinishAsync(UploadAppend append, CancellationToken cancellationToken, long? declaredLength = null)
+    private async Task<Upload> FinishAsync(UploadAppend append, CancellationToken cancellationToken, long? declaredLength = null,
+        Func<Stream, CancellationToken, Task>? check = null)
     {
-        var done = await append.CompleteAsync(cancellationToken, declaredLength).ConfigureAwait(false);
+        var done = await append.CompleteAsync(cancellationToken, declaredLength, check).ConfigureAwait(false);
         Forget(done.Id);
         Interlocked.Increment(ref _completed);
         Interlocked.Add(ref _completedBytes, done.Length ?? 0);

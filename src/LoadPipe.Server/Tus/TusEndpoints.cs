@@ -54,7 +54,7 @@ public static class TusEndpoints
         endpoints.MapMethods(Prefix, ["OPTIONS"], c => TusOptionsHandler.HandleAsync(c, store));
         endpoints.MapMethods(Prefix + "{id}", ["OPTIONS"], c => TusOptionsHandler.HandleAsync(c, store));
         protect(endpoints.MapMethods(Prefix, ["POST"], c => TusCreateHandler.HandleAsync(c, store, metrics, logger)));
-        protect(endpoints.MapMethods(Prefix + "{id}", ["HEAD"], c => TusHeadHandler.HandleAsync(c, store)));
+        protect(endpoints.MapMethods(Prefix + "{id}", ["HEAD"], c => TusHeadHandler.HandleAsync(c, store, metrics, logger)));
         protect(endpoints.MapMethods(Prefix + "{id}", ["PATCH"], c => TusPatchHandler.HandleAsync(c, store, metrics, logger)));
         protect(endpoints.MapMethods(Prefix + "{id}", ["DELETE"], c => TusDeleteHandler.HandleAsync(c, store)));
         return endpoints;

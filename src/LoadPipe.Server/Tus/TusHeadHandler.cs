@@ -1,6 +1,9 @@
 using System.Globalization;
+using LoadPipe.Core.Uploads;
+using LoadPipe.Server.Metrics;
 using LoadPipe.Server.Problems;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 
 namespace LoadPipe.Server.Tus;
 
@@ -16,7 +19,7 @@ namespace LoadPipe.Server.Tus;
 /// </summary>
 internal static class TusHeadHandler
 {
-    public static async Task HandleAsync(HttpContext context, TusStore store)
+    public static async Task HandleAsync(HttpContext context, TusStore store, ServerMetrics metrics, ILogger logger)
     {
         context.Response.Headers.CacheControl = "no-store";
         var uploads = await store.UploadsAsync(context.RequestAborted).ConfigureAwait(false);
@@ -26,9 +29,18 @@ internal static class TusHeadHandler
             await Problem.WriteAsync(context, StatusCodes.Status404NotFound).ConfigureAwait(false);
             return;
         }
-        var headers = context.Response.Headers;
         var final = TusRequest.IsFinal(upload);
-        if (!final || upload.Status == Core.Uploads.UploadStatus.Completed)
+        // Every byte is recorded but the completion is not: the last PATCH's commit or check failed, or the server died
+        // between its append and its completion. An offset equal to the length tells a client the upload is done, so
+        // it is completed (and scanned) now, before that is said; a completion that fails again answers its error.
+        if (!final && upload.Status == UploadStatus.Open && upload.Length is { } whole && upload.Offset == whole)
+        {
+            upload = await uploads.CompleteAsync(upload.Id, CancellationToken.None).ConfigureAwait(false);
+            if (!await TusVirusScan.CheckAsync(context, store, uploads, upload, logger).ConfigureAwait(false)) return;
+            TusPatchHandler.Completed(store, upload, metrics, logger);
+        }
+        var headers = context.Response.Headers;
+        if (!final || upload.Status == UploadStatus.Completed)
             headers[TusHeaders.UploadOffset] = upload.Offset.ToString(CultureInfo.InvariantCulture);
         if (upload.Length is { } length) headers[TusHeaders.UploadLength] = length.ToString(CultureInfo.InvariantCulture);
         // Creation, POST: "As long as the length of the upload is not known, the Server MUST set Upload-Defer-Length: 1

@@ -1,5 +1,6 @@
 using System.Globalization;
 using LoadPipe.Core.Uploads;
+using LoadPipe.Server.Ingest.Validation;
 using LoadPipe.Server.Metrics;
 using LoadPipe.Server.Problems;
 using Microsoft.AspNetCore.Http;
@@ -109,17 +110,26 @@ internal static class TusPatchHandler
         var started = store.Time.GetTimestamp();
         // Not the request's abort token: when the client goes away, the bytes it sent are still kept (the body's read
         // fails, and the push entry makes what it took durable before it rethrows).
-        var after = await uploads.AppendAsync(upload.Id, offset, context.Request.Body,
-            new AppendOptions { MaxLength = upload.Length is null ? room : null, Checksum = checksum, Expires = store.Time.GetUtcNow() + store.Settings.Expiration },
-            CancellationToken.None).ConfigureAwait(false);
+        Upload after;
+        try
+        {
+            after = await uploads.AppendAsync(upload.Id, offset, context.Request.Body,
+                new AppendOptions
+                {
+                    MaxLength = upload.Length is null ? room : null, Checksum = checksum, Expires = store.Time.GetUtcNow() + store.Settings.Expiration,
+                    CheckWhole = TusVirusScan.Check(store, upload, logger),
+                },
+                CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is VirusFoundException or ClamAvException)
+        {
+            await TusVirusScan.RefuseAsync(context, uploads, upload, e).ConfigureAwait(false);
+            return null;
+        }
         metrics.Appended(after.Offset - offset, store.Time.GetElapsedTime(started));
         context.Response.Headers[TusHeaders.UploadOffset] = after.Offset.ToString(CultureInfo.InvariantCulture);
         TusRequest.WriteExpires(context.Response, after);
-        if (after.Status == UploadStatus.Completed)
-        {
-            if (!await TusVirusScan.CheckAsync(context, store, uploads, after, logger).ConfigureAwait(false)) return null;
-            Completed(store, after, metrics, logger);
-        }
+        if (after.Status == UploadStatus.Completed) Completed(store, after, metrics, logger);
         return after;
     }
 

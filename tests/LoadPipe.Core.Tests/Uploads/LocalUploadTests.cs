@@ -29,6 +29,28 @@ public sealed class LocalUploadTests : UploadContractTests
     }
 
     [Fact]
+    public async Task Append_WholeFileCheckRefused_LeavesTheUploadOpen_AndALaterCompletionMakesTheFileWhole()
+    {
+        var uploads = await OpenServiceAsync();
+        var data = Bytes(300_000);
+        var target = Destination("retried.bin");
+        var upload = await uploads.CreateAsync(new Core.Uploads.NewUpload { Destination = Resolver.Resolve(target), Length = data.Length });
+        await uploads.AppendAsync(upload.Id, 0, new MemoryStream(data[..100_000]), Core.Uploads.AppendOptions.None);
+        var refusing = new Core.Uploads.AppendOptions { CheckWhole = (_, _) => throw new InvalidDataException("clamd away") };
+        await Assert.ThrowsAsync<InvalidDataException>(() => uploads.AppendAsync(upload.Id, 100_000, new MemoryStream(data[100_000..]), refusing));
+
+        // Every byte is recorded, the completion is not (what tus's HEAD then finishes before it reports the offset).
+        var open = await uploads.GetAsync(upload.Id);
+        Assert.Equal(Core.Uploads.UploadStatus.Open, open!.Status);
+        Assert.False(File.Exists(target));
+        var done = await uploads.CompleteAsync(upload.Id);
+
+        Assert.Equal(Core.Uploads.UploadStatus.Completed, done.Status);
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(data)), done.Sha256);
+        Assert.Equal(data, await File.ReadAllBytesAsync(target));
+    }
+
+    [Fact]
     public async Task Complete_CommitDoneButNotRecorded_AdoptsTheObjectWhenItHoldsTheUploadsBytes()
     {
         // The state a process killed between the rename of the partial file and the record of the completion leaves:

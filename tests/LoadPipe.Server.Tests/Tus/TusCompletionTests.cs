@@ -6,12 +6,12 @@ using static LoadPipe.Server.Tests.Support.TusCalls;
 
 namespace LoadPipe.Server.Tests.Tus;
 
-/// <summary>An upload whose last PATCH could not be completed: its offset never says "done" before the file is whole at
+/// <summary>An upload whose last PATCH could not be written: its offset never says "done" before the file is whole at
 /// its name, and the client's retry of that PATCH finishes it.</summary>
 public sealed class TusCompletionTests
 {
     [Fact]
-    public async Task LastPatch_WhoseCommitFails_KeepsTheEarlierOffset_AndItsRetryCompletesTheFile()
+    public async Task LastPatch_WhoseDestinationCannotBeWritten_KeepsTheEarlierOffset_AndItsRetryCompletesTheFile()
     {
         await using var server = await RunningServer.StartAsync();
         var bytes = RandomNumberGenerator.GetBytes(300_000);
@@ -19,7 +19,7 @@ public sealed class TusCompletionTests
         using (var first = await PatchAsync(server.Client, upload, 0, bytes[..100_000]))
             Assert.Equal(HttpStatusCode.NoContent, first.StatusCode);
 
-        // A folder now stands where the finished file must go: the last PATCH's commit (the rename) fails.
+        // A folder now stands where the finished file must go: the last PATCH cannot open its write session.
         var target = Path.Combine(server.Destination, "doc.bin");
         Directory.CreateDirectory(target);
         using (var last = await PatchAsync(server.Client, upload, 100_000, bytes[100_000..]))

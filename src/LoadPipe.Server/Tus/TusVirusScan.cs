@@ -67,37 +67,25 @@ internal static class TusVirusScan
     {
         if (store.ClamAv is not { } clamav || upload.Intermediate || !upload.Metadata.TryGetValue(UploadMetadata.ObjectKey, out var name)) return true;
         var target = store.Destination.Child(name);
-        string? found = null;
-        string? failure = null;
+        Exception refusal;
         try
         {
             // Not the request's token: a client gone after its last byte still leaves a file that must be judged.
-            found = await ScanAsync(clamav, target.Storage, target.Path, CancellationToken.None).ConfigureAwait(false);
+            if (await ScanAsync(clamav, target.Storage, target.Path, CancellationToken.None).ConfigureAwait(false) is not { } found) return true;
+            Log.VirusFound(logger, name, found);
+            refusal = new VirusFoundException(found);
         }
         catch (ClamAvException e)
         {
-            failure = e.Message;
+            if (clamav.FailOpen)
+            {
+                Log.ScanSkipped(logger, name, e.Message);
+                return true;
+            }
+            refusal = e;
         }
-        if (failure is not null && clamav.FailOpen)
-        {
-            Log.ScanSkipped(logger, name, failure);
-            return true;
-        }
-        if (found is null && failure is null) return true;
-
         if (target.Storage is IObjectRemover remover) await remover.RemoveAsync(target.Path, CancellationToken.None).ConfigureAwait(false);
-        await uploads.AbortAsync(upload.Id, CancellationToken.None).ConfigureAwait(false);
-        context.Response.Headers.Remove(TusHeaders.UploadOffset);
-        context.Response.Headers.Remove(TusHeaders.UploadExpires);
-        if (found is not null)
-        {
-            Log.VirusFound(logger, name, found);
-            await Problem.WriteAsync(context, StatusCodes.Status422UnprocessableEntity, $"the virus scanner found {found} in the upload: it was removed, nothing is stored").ConfigureAwait(false);
-        }
-        else
-        {
-            await Problem.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, $"the upload could not be scanned for viruses ({failure}): it was removed, nothing is stored").ConfigureAwait(false);
-        }
+        await RefuseAsync(context, uploads, upload, refusal).ConfigureAwait(false);
         return false;
     }
 

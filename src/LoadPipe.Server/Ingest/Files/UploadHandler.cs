@@ -48,14 +48,7 @@ internal static class UploadHandler
             form.CheckHashes(stored.Md5, stored.Sha256);
             var record = await FinishAsync(context, ingest, stored, form, cancellationToken).ConfigureAwait(false);
             Tag(span, record);
-            ingest.Metrics.Uploaded("success", record.SizeBytes, ingest.Time.GetElapsedTime(started));
-            await ingest.Audit.WriteAsync(context, "upload", "success", record.FileId, record.StorageElementId).ConfigureAwait(false);
-            Log.FileUploaded(ingest.Logger, record.FileId, record.StorageElementId, record.StorageFilename, record.SizeBytes, record.Sha256Hash);
-            context.Response.StatusCode = StatusCodes.Status201Created;
-            context.Response.Headers.Location = $"/api/files/{record.FileId}";
-            await context.Response.WriteAsJsonAsync(
-                new UploadedBody(record.FileId, record.StorageElementId, record.StorageFilename, record.SizeBytes, record.Md5Hash, record.Sha256Hash, record.UploadedAt),
-                IngestJson.Default.UploadedBody, cancellationToken: CancellationToken.None).ConfigureAwait(false);
+            await AnswerStoredAsync(context, ingest, record, started).ConfigureAwait(false);
         }
         catch (Exception e)
         {
@@ -69,6 +62,20 @@ internal static class UploadHandler
     }
 
     /// <summary>The upload span's tags once the file is recorded.</summary>
+    /// <summary>The answer to an upload whose file is stored (a single upload, or a session's last part): its metric,
+    /// audit line and log line, then 201 with the file's record.</summary>
+    internal static async Task AnswerStoredAsync(HttpContext context, IngestService ingest, FileRecord record, long started)
+    {
+        ingest.Metrics.Uploaded("success", record.SizeBytes, ingest.Time.GetElapsedTime(started));
+        await ingest.Audit.WriteAsync(context, "upload", "success", record.FileId, record.StorageElementId).ConfigureAwait(false);
+        Log.FileUploaded(ingest.Logger, record.FileId, record.StorageElementId, record.StorageFilename, record.SizeBytes, record.Sha256Hash);
+        context.Response.StatusCode = StatusCodes.Status201Created;
+        context.Response.Headers.Location = $"/api/files/{record.FileId}";
+        await context.Response.WriteAsJsonAsync(
+            new UploadedBody(record.FileId, record.StorageElementId, record.StorageFilename, record.SizeBytes, record.Md5Hash, record.Sha256Hash, record.UploadedAt),
+            IngestJson.Default.UploadedBody, cancellationToken: CancellationToken.None).ConfigureAwait(false);
+    }
+
     internal static void Tag(System.Diagnostics.Activity? span, FileRecord record)
     {
         span?.SetTag(IngestTelemetry.FileIdTag, record.FileId);

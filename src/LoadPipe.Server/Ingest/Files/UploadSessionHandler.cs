@@ -72,14 +72,7 @@ internal static class UploadSessionHandler
             }
             var record = await FinishAsync(context, ingest, sessionId, upload, form, cancellationToken).ConfigureAwait(false);
             ingest.Sessions.Forget(sessionId, ingest.Time.GetUtcNow());
-            ingest.Metrics.Uploaded("success", record.SizeBytes, ingest.Time.GetElapsedTime(started));
-            await ingest.Audit.WriteAsync(context, "upload", "success", record.FileId, record.StorageElementId).ConfigureAwait(false);
-            Log.FileUploaded(ingest.Logger, record.FileId, record.StorageElementId, record.StorageFilename, record.SizeBytes, record.Sha256Hash);
-            context.Response.StatusCode = StatusCodes.Status201Created;
-            context.Response.Headers.Location = $"/api/files/{record.FileId}";
-            await context.Response.WriteAsJsonAsync(
-                new UploadedBody(record.FileId, record.StorageElementId, record.StorageFilename, record.SizeBytes, record.Md5Hash, record.Sha256Hash, record.UploadedAt),
-                IngestJson.Default.UploadedBody, cancellationToken: CancellationToken.None).ConfigureAwait(false);
+            await UploadHandler.AnswerStoredAsync(context, ingest, record, started).ConfigureAwait(false);
         }
         catch (Exception e) when (part is { Upload: var u } && u.Offset == UploadSessions.Total(u))
         {

@@ -164,25 +164,4 @@ public sealed partial class SqliteManifest : IUploadStore
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
         return result;
     }
-
-    /// <summary>One write transaction committed with <c>synchronous=FULL</c>: in WAL mode NORMAL syncs the log only at
-    /// checkpoints, so a power loss may take the last commits, which the pull path can afford (it sends those chunks
-    /// again) and the push entry cannot (it reported them to a client that will not send them again). The pooled
-    /// connection goes back to NORMAL for the calls that take it next.</summary>
-    private async Task<T> DurablyAsync<T>(Func<Pooled, SqliteTransaction, Task<T>> work, CancellationToken cancellationToken)
-    {
-        await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await c.Command("PRAGMA synchronous=FULL").ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            await using var tx = c.Begin();
-            var result = await work(c, tx).ConfigureAwait(false);
-            await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
-            return result;
-        }
-        finally
-        {
-            await c.Command("PRAGMA synchronous=NORMAL").ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
-        }
-    }
 }

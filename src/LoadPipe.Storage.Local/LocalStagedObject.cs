@@ -200,7 +200,8 @@ internal sealed partial class LocalStagedObject : IStagedObject
             staged.Committed = true;
             folders.Add(System.IO.Path.GetDirectoryName(staged._target)!);
         }
-        foreach (var folder in folders) SyncFolder(folder);
+        // Unlike a write session's, a failure here throws: the batch is then not known to be durable.
+        foreach (var folder in folders) FolderSyncs.Sync(folder);
     }
 
     /// <summary>One syncfs per file system the batch wrote to, through the oldest partial file there (see
@@ -358,23 +359,6 @@ internal sealed partial class LocalStagedObject : IStagedObject
         return Rename(_partial, _target) == 0;
     }
 
-    /// <summary>fsync of a folder makes the renames in it durable; unlike a write session's, a failure here throws: the
-    /// batch is then not known to be durable.</summary>
-    private static void SyncFolder(string folder)
-    {
-        if (OperatingSystem.IsWindows()) return;
-        var fd = Open(folder, 0 /* O_RDONLY */);
-        if (fd < 0) throw new IOException($"{folder}: cannot open the folder to make its new names durable (errno {Marshal.GetLastPInvokeError()})");
-        try
-        {
-            if (Fsync(fd) != 0) throw new IOException($"{folder}: fsync of the folder failed (errno {Marshal.GetLastPInvokeError()})");
-        }
-        finally
-        {
-            _ = Close(fd);
-        }
-    }
-
     /// <summary>The modified time, set with one futimens(2) that leaves the access time alone (.NET's setter stats the
     /// file first to keep it).</summary>
     private static void SetModified(SafeFileHandle handle, DateTimeOffset modified)
@@ -408,14 +392,8 @@ internal sealed partial class LocalStagedObject : IStagedObject
     [LibraryImport("libc", EntryPoint = "rename", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int Rename(string from, string to);
 
-    [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    private static partial int Open(string path, int flags);
-
     [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
     private static partial int Fsync(int fd);
-
-    [LibraryImport("libc", EntryPoint = "close")]
-    private static partial int Close(int fd);
 
     /// <summary>Not committed: the partial file is deleted while its lock is still held, as an aborted session's is.</summary>
     public ValueTask DisposeAsync()

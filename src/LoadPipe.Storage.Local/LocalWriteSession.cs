@@ -178,7 +178,7 @@ internal sealed partial class LocalWriteSession : IWriteSession
         }
         if (!_partialNamed)
         {
-            SyncFolder(Path.GetDirectoryName(_partial)!);
+            await SyncFolderAsync(Path.GetDirectoryName(_partial)!).ConfigureAwait(false);
             _partialNamed = true;
         }
         _folderSynced = true;
@@ -195,31 +195,22 @@ internal sealed partial class LocalWriteSession : IWriteSession
     /// pull path (8 MiB writes, no flush before the commit) keeps its one background fsync per chunk.</summary>
     private const long BackgroundFlushAfter = 8L << 20;
 
-    /// <summary>fsync of a folder makes the names in it durable. .NET cannot open a folder as a file, hence open(2); where
-    /// that is missing (Windows) the file system journals names itself.</summary>
-    private static void SyncFolder(string folder)
+    /// <summary>An fsync of the folder, shared with the other commits into it (<see cref="FolderSyncs"/>). Best effort, as
+    /// it always was here: a folder that cannot be opened or synced (Windows, where the file system journals names
+    /// itself; a file system without fsync of folders) leaves the names to the file system.</summary>
+    private static async Task SyncFolderAsync(string folder)
     {
-        if (OperatingSystem.IsWindows()) return;
         try
         {
-            var fd = Open(folder, 0 /* O_RDONLY */);
-            if (fd < 0) return;
-            try { _ = Fsync(fd); }
-            finally { _ = Close(fd); }
+            await FolderSyncs.SyncAsync(folder).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        catch (Exception e) when (e is IOException or DllNotFoundException or EntryPointNotFoundException)
         {
         }
     }
 
     [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int Open(string path, int flags);
-
-    [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
-    private static partial int Fsync(int fd);
-
-    [LibraryImport("libc", EntryPoint = "close")]
-    private static partial int Close(int fd);
 
     /// <summary>Reads through the session's own handle: opening the partial file again would ask for a lock of its own,
     /// which the session's exclusive one refuses.</summary>
@@ -282,7 +273,7 @@ internal sealed partial class LocalWriteSession : IWriteSession
         File.Move(_partial, _target, overwrite: true);
         // A session that was flushed (the push entry) reports the object as kept once committed: the rename too must
         // survive a power loss. The pull path never flushes, and keeps its one fsync.
-        if (_folderSynced) SyncFolder(Path.GetDirectoryName(_target)!);
+        if (_folderSynced) await SyncFolderAsync(Path.GetDirectoryName(_target)!).ConfigureAwait(false);
         CloseDirect();
         handle.Dispose();
         _handle = null;

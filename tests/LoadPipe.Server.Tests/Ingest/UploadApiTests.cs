@@ -48,6 +48,29 @@ public sealed class UploadApiTests
     }
 
     [Fact]
+    public async Task Upload_SixteenAtOnce_EachAnswered201WithItsOwnRecordObjectAndSidecar()
+    {
+        // The uploads complete together: their manifest writes share synced commits, and their renames shared folder
+        // fsyncs (group commit); each must still get its own answer, record, object and sidecar.
+        await using var server = await RunningServer.StartAsync();
+        var files = Enumerable.Range(0, 16).Select(i => Pdf(50_000 + i)).ToArray();
+        var uploaded = await Task.WhenAll(files.Select(async (bytes, i) => await UploadedAsync(await UploadAsync(server.Client, Form(bytes, $"f{i}.pdf")))));
+
+        var records = await RecordsAsync(server);
+        Assert.Equal(uploaded.Select(u => u.FileId).Order(), records.Select(r => r.FileId).Order());
+        Assert.Equal(uploaded.SelectMany(u => new[] { u.StorageFilename, u.StorageFilename + ".attr.json" }).Order(StringComparer.Ordinal),
+            server.StoredFiles().Order(StringComparer.Ordinal));
+        for (var i = 0; i < files.Length; i++)
+        {
+            Assert.Equal(Hex(SHA256.HashData(files[i])), uploaded[i].Sha256Hash);
+            Assert.Equal(files[i], await File.ReadAllBytesAsync(Path.Combine(server.Destination, uploaded[i].StorageFilename)));
+            var sidecar = JsonSerializer.Deserialize(await File.ReadAllTextAsync(Path.Combine(server.Destination, uploaded[i].StorageFilename + ".attr.json")),
+                IngestJson.Default.FileRecord)!;
+            Assert.Equal((uploaded[i].FileId, $"f{i}.pdf"), (sidecar.FileId, sidecar.OriginalFilename));
+        }
+    }
+
+    [Fact]
     public async Task Upload_MetadataOwnerBeforeTheFile_NamesTheObject()
     {
         await using var server = await RunningServer.StartAsync();

@@ -6,7 +6,8 @@ namespace LoadPipe.Server.Ingest.Files;
 
 /// <summary>
 /// The `attr.json` sidecar beside each stored object (`NAME.attr.json`): the file's record, so that an element's
-/// folder alone tells what each object is, as the seed's storage elements keep it.
+/// folder alone tells what each object is, as the seed's storage elements keep it. Written durably: it is part of what
+/// the upload's 201 promises.
 /// </summary>
 public sealed class Sidecars(StorageElement element)
 {
@@ -22,7 +23,9 @@ public sealed class Sidecars(StorageElement element)
         await using var session = await writer.BeginWriteAsync(Path(record), new WriteRequest { ExpectedSize = bytes.Length, ContentType = "application/json" }, ct)
             .ConfigureAwait(false);
         await session.WriteFinalAsync(bytes, ct).ConfigureAwait(false);
-        await session.CommitAsync(ct).ConfigureAwait(false);
+        // Durable, its name included, before the upload is answered: on a local element, an fsync of the file and one of
+        // its folder after the rename, shared with the other uploads committing into that folder.
+        await session.CommitDurablyAsync(ct).ConfigureAwait(false);
         return true;
     }, cancellationToken).AsTask();
 

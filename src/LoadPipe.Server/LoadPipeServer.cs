@@ -101,7 +101,7 @@ public sealed class LoadPipeServer : IAsyncDisposable
             telemetry.ConfigureResource(r => r.AddService("lp-serve"))
                 .WithTracing(t => t.AddSource(IngestTelemetry.SourceName).AddOtlpExporter(o => o.Endpoint = otlp));
         }
-        builder.Services.AddHostedService(_ => new ExpirationSweeper(store, metrics, logger));
+        builder.Services.AddHostedService(_ => new ExpirationSweeper(store, metrics, logger, settings.Ingest?.UploadSessionCleanupInterval));
 
         builder.Services.AddCors(cors => cors.AddDefaultPolicy(policy =>
         {

@@ -9,13 +9,15 @@ namespace LoadPipe.Server.Tus;
 /// abandoned uploads from taking up extra storage." Every so often, the open uploads past their Upload-Expires are
 /// aborted through the push entry, which drops their bytes and state; requests for them get 404 from then on.
 /// </summary>
-internal sealed class ExpirationSweeper(TusStore store, ServerMetrics metrics, ILogger logger) : BackgroundService
+internal sealed class ExpirationSweeper(TusStore store, ServerMetrics metrics, ILogger logger, TimeSpan? interval = null) : BackgroundService
 {
     private const int Batch = 100;
 
-    /// <summary>Half the expiration, between 1 s and a minute: an upload is gone soon after it expires, and an idle
-    /// server asks the manifest at most once a second.</summary>
-    public TimeSpan Interval { get; } = TimeSpan.FromTicks(Math.Clamp(store.Settings.Expiration.Ticks / 2, TimeSpan.TicksPerSecond, TimeSpan.TicksPerMinute));
+    /// <summary>`server.ingest.upload_session_cleanup_interval` (UPLOAD_SESSION_CLEANUP_INTERVAL_HOURS) when given; else
+    /// half the expiration, between 1 s and a minute: an upload is gone soon after it expires, and an idle server asks
+    /// the manifest at most once a second.</summary>
+    public TimeSpan Interval { get; } = interval
+        ?? TimeSpan.FromTicks(Math.Clamp(store.Settings.Expiration.Ticks / 2, TimeSpan.TicksPerSecond, TimeSpan.TicksPerMinute));
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

@@ -209,8 +209,7 @@ public sealed class FileTransfers(LoadPipeHost host, IngestService ingest)
         {
             var (code, message) = e switch
             {
-                Sagas.SagaFailedException saga => (IngestErrors.SagaFailed, saga.Compensated
-                    ? $"{saga.Message}; every step done before it was undone" : $"{saga.Message}; undoing the steps before it failed too (see the server's log)"),
+                Sagas.SagaFailedException saga => (IngestErrorResponses.SagaCode(saga), IngestErrorResponses.SagaMessage(saga)),
                 _ => (IngestErrors.InternalError, e.Message),
             };
             transfer = transfer with
@@ -358,7 +357,7 @@ public sealed class FileTransfers(LoadPipeHost host, IngestService ingest)
     /// <summary>The copy through the host's engine: the file alone, as stored, with no stage or filter of the config's defaults.</summary>
     private async ValueTask<TransferSummary> CopyAsync(Location from, Location to, CancellationToken cancellationToken)
     {
-        var options = host.Options(new JobSettings { Process = [], Include = [], Exclude = [], Extensions = [] }, null, "transfer");
+        var options = host.Options(new JobSettings { Process = [], Include = [], Exclude = [], Extensions = [], ChunkSize = ingest.Settings.ChunkSize }, null, "transfer");
         var manifest = await host.ManifestAsync(cancellationToken).ConfigureAwait(false);
         var summary = await host.CreateEngine(manifest).CopyAsync(from, to, options, cancellationToken: cancellationToken).ConfigureAwait(false);
         if (summary.Status != SessionStatus.Completed || summary.FilesFailed > 0)

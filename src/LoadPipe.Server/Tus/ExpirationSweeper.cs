@@ -9,7 +9,10 @@ namespace LoadPipe.Server.Tus;
 /// abandoned uploads from taking up extra storage." Every so often, the open uploads past their Upload-Expires are
 /// aborted through the push entry, which drops their bytes and state; requests for them get 404 from then on.
 /// </summary>
-internal sealed class ExpirationSweeper(TusStore store, ServerMetrics metrics, ILogger logger, TimeSpan? interval = null) : BackgroundService
+/// <para>Each round also runs <paramref name="leftovers"/> (the ingest API's sweep of what crashed uploads left at its
+/// elements, <see cref="Ingest.Files.LeftoverSweeper"/>).</para>
+internal sealed class ExpirationSweeper(TusStore store, ServerMetrics metrics, ILogger logger, TimeSpan? interval = null,
+    Func<CancellationToken, Task<int>>? leftovers = null) : BackgroundService
 {
     private const int Batch = 100;
 
@@ -29,6 +32,7 @@ internal sealed class ExpirationSweeper(TusStore store, ServerMetrics metrics, I
                 try
                 {
                     await SweepAsync(stoppingToken).ConfigureAwait(false);
+                    if (leftovers is not null) await leftovers(stoppingToken).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {

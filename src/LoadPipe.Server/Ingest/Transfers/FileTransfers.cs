@@ -118,6 +118,21 @@ public sealed class FileTransfers(LoadPipeHost host, IngestService ingest)
             : null;
     }
 
+    /// <summary>The files the unfinished transfers (queued, in_progress, verifying) involve, copies' new files included:
+    /// their objects may stand at an element before any record names them there.</summary>
+    public async Task<IReadOnlySet<string>> UnfinishedFileIdsAsync(CancellationToken cancellationToken)
+    {
+        var state = (IAdapterStateStore)await ingest.ManifestAsync(cancellationToken).ConfigureAwait(false);
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        await foreach (var entry in state.ListStateAsync(Scope, "", cancellationToken).ConfigureAwait(false))
+        {
+            if (JsonSerializer.Deserialize(entry.Value, TransferJson.Default.TransferBody) is not { Status: "queued" or "in_progress" or "verifying" } t) continue;
+            ids.Add(t.FileId);
+            if (t.DestinationFileId is { } copy) ids.Add(copy);
+        }
+        return ids;
+    }
+
     private async Task PutAsync(TransferBody transfer, CancellationToken cancellationToken)
     {
         var state = (IAdapterStateStore)await ingest.ManifestAsync(cancellationToken).ConfigureAwait(false);

@@ -29,23 +29,11 @@ public sealed class SeedSettingsTests
         "OPENTELEMETRY_ENABLED", "PROMETHEUS_METRICS_ENABLED",
     ];
 
-    private static IngestSettings Settings(IngestConfig ingest, Dictionary<string, string> environment) =>
-        ServerSettings.From(new ServerConfig
-        {
-            Auth = new ServerAuthConfig { None = true },
-            Uploads = new ServerUploadsConfig { Destination = "/tmp/lp-uploads/" },
-            Ingest = ingest,
-        }, null, name => environment.GetValueOrDefault(name)).Ingest!;
+    private static IngestSettings Settings(IngestConfig ingest, Dictionary<string, string> environment) => IngestEnvironmentTests.Settings(ingest, environment).Ingest!;
 
-    private static Func<ServerSettings, ServerSettings> Ingest(Func<IngestSettings, IngestSettings> change) => s =>
-        s with { Ingest = change(IngestSettings.From(new IngestConfig(), s.Destination)) };
+    private static Func<ServerSettings, ServerSettings> Ingest(Func<IngestSettings, IngestSettings> change) => SagaTests.Ingest(change);
 
-    private static async Task<List<SagaRecord>> SagasAsync(RunningServer server)
-    {
-        var all = new List<SagaRecord>();
-        await foreach (var saga in server.Server.Ingest.Sagas.ListAsync()) all.Add(saga);
-        return all;
-    }
+    private static Task<List<SagaRecord>> SagasAsync(RunningServer server) => SagaTests.SagasAsync(server);
 
     [Fact]
     public void EverySeedVariable_IsRead()
@@ -85,19 +73,6 @@ public sealed class SeedSettingsTests
         Assert.Null(defaults.UploadSessionCleanupInterval);
         Assert.True(defaults.SagaEnabled);
         Assert.Equal(TimeSpan.FromSeconds(300), defaults.SagaTimeout);
-    }
-
-    [Theory]
-    [InlineData("CHUNK_SIZE_MB", "0")]
-    [InlineData("CHUNK_SIZE_MB", "2048")]
-    [InlineData("UPLOAD_SESSION_CLEANUP_INTERVAL_HOURS", "0")]
-    [InlineData("SAGA_ENABLED", "perhaps")]
-    [InlineData("SAGA_TIMEOUT_SECONDS", "-1")]
-    public void BadVariable_IsAUsageErrorNamingIt(string name, string value)
-    {
-        var e = Assert.Throws<LoadPipeException>(() => Settings(new IngestConfig(), new() { [name] = value }));
-        Assert.Equal(ErrorKind.Usage, e.Kind);
-        Assert.StartsWith(name + ": ", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -29,9 +29,16 @@ public sealed partial class SqliteManifest
     public async Task<bool> DeleteStateAsync(string scope, string key, CancellationToken cancellationToken = default)
     {
         await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        var delete = c.Command("DELETE FROM adapter_state WHERE scope = $scope AND key = $key", null, ("$scope", scope), ("$key", key));
+        var delete = c.Command(StateDelete, null, ("$scope", scope), ("$key", key));
         return await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0;
     }
+
+    /// <summary>The same delete in one transaction committed with synchronous=FULL (see <see cref="DurablyAsync"/>).</summary>
+    public Task<bool> DeleteStateDurablyAsync(string scope, string key, CancellationToken cancellationToken = default) =>
+        DurablyAsync(async (c, tx) => await c.Command(StateDelete, tx, ("$scope", scope), ("$key", key))
+            .ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0, cancellationToken);
+
+    private const string StateDelete = "DELETE FROM adapter_state WHERE scope = $scope AND key = $key";
 
     /// <summary>The prefix is compared with substr, not LIKE, so that '%' and '_' in it are plain characters.</summary>
     public async IAsyncEnumerable<AdapterStateEntry> ListStateAsync(string scope, string keyPrefix = "",

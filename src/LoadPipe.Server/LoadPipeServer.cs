@@ -101,7 +101,6 @@ public sealed class LoadPipeServer : IAsyncDisposable
             telemetry.ConfigureResource(r => r.AddService("lp-serve"))
                 .WithTracing(t => t.AddSource(IngestTelemetry.SourceName).AddOtlpExporter(o => o.Endpoint = otlp));
         }
-        builder.Services.AddHostedService(_ => new ExpirationSweeper(store, metrics, logger));
 
         builder.Services.AddCors(cors => cors.AddDefaultPolicy(policy =>
         {
@@ -141,6 +140,8 @@ public sealed class LoadPipeServer : IAsyncDisposable
         }
         var ingest = IngestWiring.Create(host, settings, store, logger);
         store.ClamAv = ingest.Settings.ClamAv;
+        var leftovers = new Ingest.Files.LeftoverSweeper(ingest);
+        builder.Services.AddHostedService(_ => new ExpirationSweeper(store, metrics, logger, ingest.Settings.UploadSessionCleanupInterval, leftovers.SweepAsync));
         builder.Services.AddHostedService(_ => new Ingest.StorageElements.HealthChecker(ingest.Elements, ingest.Settings, host.Time));
         if (ingest.Settings.Discovery is { } discovery)
             builder.Services.AddHostedService(_ => new Ingest.StorageElements.StorageElementDiscovery(ingest.Elements, discovery, host.Time, logger));

@@ -7,7 +7,12 @@ namespace LoadPipe.Server;
 public static class PushEntry
 {
     /// <summary>The host's upload service, its session recorded as `serve` to <paramref name="destination"/>. The server
-    /// disposes it when it stops (that ends its session).</summary>
-    public static async Task<IUploads> OpenAsync(LoadPipeHost host, string destination, CancellationToken cancellationToken, bool md5 = false) =>
-        await host.CreateUploadsAsync(new UploadServiceOptions { Command = "serve", SessionDestination = destination, Md5 = md5 }, cancellationToken).ConfigureAwait(false);
+    /// disposes it when it stops (that ends its session). <paramref name="chunkSize"/>: bytes per store write
+    /// (`server.ingest.chunk_size`, CHUNK_SIZE_MB); null: the engine's.</summary>
+    public static async Task<IUploads> OpenAsync(LoadPipeHost host, string destination, CancellationToken cancellationToken, bool md5 = false, int? chunkSize = null)
+    {
+        var options = new UploadServiceOptions { Command = "serve", SessionDestination = destination, Md5 = md5 };
+        if (chunkSize is { } chunk) options.ChunkSize = chunk;
+        return await host.CreateUploadsAsync(options, cancellationToken).ConfigureAwait(false);
+    }
 }

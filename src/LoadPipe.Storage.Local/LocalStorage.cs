@@ -12,7 +12,7 @@ namespace LoadPipe.Storage.Local;
 /// <see cref="LocalWriteSession"/>), and are renamed over the target only at commit: a half file never carries the
 /// final name.
 /// </summary>
-public sealed class LocalStorage : IStorage, IRangedReader, ICheapReads, ISortedListing, IWritableStorage, IResumableWriter, IObjectRemover, IGroupCommitWriter, ILocalFileIdentity, IWholeReader
+public sealed partial class LocalStorage : IStorage, IPartialWrites, IRangedReader, ICheapReads, ISortedListing, IWritableStorage, IResumableWriter, IObjectRemover, IGroupCommitWriter, ILocalFileIdentity, IWholeReader
 {
     public const string PartialSuffix = ".lp-partial";
     private readonly string? _root;

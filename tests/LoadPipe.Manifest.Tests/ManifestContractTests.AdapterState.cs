@@ -53,6 +53,25 @@ public abstract partial class ManifestContractTests
     }
 
     [Fact]
+    public async Task DeleteStateDurably_RemovesOnlyThatKey_SurvivesReopen_AndLaterPlainCallsStillWork()
+    {
+        var state = await OpenStateAsync();
+        await state.PutStateDurablyAsync("ingest:files", "f1", "1");
+        await state.PutStateAsync("ingest:files", "f2", "2");
+
+        var deleted = await state.DeleteStateDurablyAsync("ingest:files", "f1");
+        var again = await state.DeleteStateDurablyAsync("ingest:files", "f1");
+        await state.PutStateAsync("ingest:files", "f3", "3");
+        Assert.True(await state.DeleteStateAsync("ingest:files", "f3"));
+        await CloseStatesAsync();
+
+        var reopened = await OpenStateAsync();
+        Assert.Equal((true, false), (deleted, again));
+        Assert.Equal(["f2=2"], await reopened.ListStateAsync("ingest:files").Select(e => $"{e.Key}={e.Value}").ToListAsync());
+        await CloseStatesAsync();
+    }
+
+    [Fact]
     public async Task DeleteState_OnlyThatKeyOfThatScope_FalseWhenAbsent()
     {
         var state = await OpenStateAsync();

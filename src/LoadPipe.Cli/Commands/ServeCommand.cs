@@ -13,7 +13,7 @@ public static class ServeCommand
         command.SetAction((parse, ct) => Program.RunAsync(parse, async session =>
         {
             var settings = ServerSettings.From(session.Host.Config.Server, parse.GetValue(listen));
-            await using var server = LoadPipeServer.Create(session.Host, settings, c => PushEntry.OpenAsync(session.Host, settings.Destination, c, settings.Md5));
+            await using var server = LoadPipeServer.Create(session.Host, settings, c => PushEntry.OpenAsync(session.Host, settings.Destination, c, settings.Md5, settings.Ingest?.ChunkSize));
             await server.StartAsync(ct).ConfigureAwait(false);
             if (!session.Quiet)
                 Console.Error.WriteLine($"lp serve: tus at {string.Join(", ", server.Addresses.Select(a => a + "/files/"))}, uploads to {server.Store.Destination}");

@@ -28,6 +28,13 @@ public interface IAdapterStateStore
     /// <summary>Removes <paramref name="key"/> from <paramref name="scope"/>; false when it was not there.</summary>
     Task<bool> DeleteStateAsync(string scope, string key, CancellationToken cancellationToken = default);
 
+    /// <summary>As <see cref="DeleteStateAsync"/>, and the removal survives a power loss once this returns, for a removal
+    /// a client is told about (the ingest API's DELETE, answered 204): the counterpart of
+    /// <see cref="PutStateDurablyAsync"/>. Default: <see cref="DeleteStateAsync"/>, for a manifest whose every commit is
+    /// durable (PostgreSQL); SQLite syncs its log for this one.</summary>
+    Task<bool> DeleteStateDurablyAsync(string scope, string key, CancellationToken cancellationToken = default) =>
+        DeleteStateAsync(scope, key, cancellationToken);
+
     /// <summary>The keys of <paramref name="scope"/> that start with <paramref name="keyPrefix"/> (all when empty), with
     /// their values, in ordinal order of the key.</summary>
     IAsyncEnumerable<AdapterStateEntry> ListStateAsync(string scope, string keyPrefix = "", CancellationToken cancellationToken = default);

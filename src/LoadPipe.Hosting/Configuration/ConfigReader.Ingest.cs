@@ -18,6 +18,7 @@ public static partial class ConfigReader
         "compression_enabled", "compression_min_size", "compression_algorithm",
         "redis_url", "discovery_channel", "discovery_fallback_file",
         "otlp_endpoint", "opentelemetry_enabled", "prometheus_metrics_enabled", "publish_channel",
+        "chunk_size", "upload_session_cleanup_interval", "saga_enabled", "saga_timeout",
     ];
     public static readonly IReadOnlyList<string> CompressionAlgorithms = ["brotli", "gzip"];
 
@@ -105,6 +106,10 @@ public static partial class ConfigReader
                 "opentelemetry_enabled" => s with { OpenTelemetryEnabled = Bool(value, file, at) },
                 "prometheus_metrics_enabled" => s with { PrometheusMetricsEnabled = Bool(value, file, at) },
                 "publish_channel" => s with { PublishChannel = Scalar(value, file, at) },
+                "chunk_size" => s with { ChunkSize = Size(value, file, at) },
+                "upload_session_cleanup_interval" => s with { UploadSessionCleanupInterval = Duration(value, file, at) },
+                "saga_enabled" => s with { SagaEnabled = Bool(value, file, at) },
+                "saga_timeout" => s with { SagaTimeout = Duration(value, file, at) },
                 _ => throw Error(file, keyNode, $"server.ingest: unknown key '{key}' (known: {string.Join(", ", IngestKeys)})"),
             };
         }

@@ -98,6 +98,24 @@ public sealed record IngestConfig
     /// Null: true.</summary>
     public bool? PrometheusMetricsEnabled { get; init; }
 
+    /// <summary>`ingest.chunk_size` (the seed's CHUNK_SIZE_MB): the bytes of each write of an upload to its element, and the
+    /// chunk of a transfer between elements (the engine's unit of resume). Null: the engine's chunk size (8 MiB).</summary>
+    public long? ChunkSize { get; init; }
+
+    /// <summary>`ingest.upload_session_cleanup_interval` (the seed's UPLOAD_SESSION_CLEANUP_INTERVAL_HOURS): how often the
+    /// sweeper removes expired upload sessions (and tus uploads) and what crashed uploads left at the elements. Null:
+    /// half the tus expiration, between 1 s and a minute.</summary>
+    public TimeSpan? UploadSessionCleanupInterval { get; init; }
+
+    /// <summary>`ingest.saga_enabled` (the seed's SAGA_ENABLED): false runs the uploads', deletes' and transfers' steps
+    /// without the saga's bookkeeping (no retries, no audit record, no saga metrics); a failed step still undoes the steps
+    /// before it. Null: true.</summary>
+    public bool? SagaEnabled { get; init; }
+
+    /// <summary>`ingest.saga_timeout` (the seed's SAGA_TIMEOUT_SECONDS): the longest a saga may run; past it, the step under
+    /// way is cancelled and the steps done are undone. Null: 300 s.</summary>
+    public TimeSpan? SagaTimeout { get; init; }
+
     /// <summary>`ingest.publish_channel`: the Redis pub/sub channel the upload saga's `publish` step announces each stored
     /// file on (and its removal when the saga is undone). Null: "artstore:files"; used only with <see cref="RedisUrl"/>.</summary>
     public string? PublishChannel { get; init; }

@@ -10,16 +10,17 @@ namespace LoadPipe.Server.Ingest;
 /// </summary>
 public static class IngestEnvironment
 {
-    /// <summary>The variables read; the seed's others are not (yet) settings here.</summary>
+    /// <summary>The variables read: every one of the seed's "Environment Variables", and OpenTelemetry's endpoint.</summary>
     public static readonly IReadOnlyList<string> Names =
     [
-        "MAX_FILE_SIZE_MB", "MAX_BATCH_FILES", "MAX_BATCH_SIZE_MB", "MIME_TYPE_VALIDATION", "ALLOWED_MIME_TYPES",
-        "STORAGE_SELECTION_STRATEGY", "STORAGE_HEALTH_CHECK_INTERVAL_SECONDS", "CIRCUIT_BREAKER_ENABLED",
-        "CIRCUIT_BREAKER_FAILURE_THRESHOLD", "CIRCUIT_BREAKER_SUCCESS_THRESHOLD", "CIRCUIT_BREAKER_TIMEOUT_SECONDS",
-        "SAGA_RETRY_MAX_ATTEMPTS", "RESUMABLE_UPLOADS_ENABLED", "UPLOAD_SESSION_TTL_HOURS",
-        "SAGA_RETRY_MAX_ATTEMPTS",
-        "VIRUS_SCAN_ENABLED", "COMPRESSION_ENABLED", "COMPRESSION_MIN_SIZE_MB", "COMPRESSION_ALGORITHM",
+        "MAX_FILE_SIZE_MB", "MAX_BATCH_FILES", "MAX_BATCH_SIZE_MB", "CHUNK_SIZE_MB",
+        "COMPRESSION_ENABLED", "COMPRESSION_MIN_SIZE_MB", "COMPRESSION_ALGORITHM",
+        "STORAGE_SELECTION_STRATEGY", "STORAGE_HEALTH_CHECK_INTERVAL_SECONDS",
         "REDIS_URL", "SERVICE_DISCOVERY_CHANNEL", "SERVICE_DISCOVERY_FALLBACK_CONFIG",
+        "RESUMABLE_UPLOADS_ENABLED", "UPLOAD_SESSION_TTL_HOURS", "UPLOAD_SESSION_CLEANUP_INTERVAL_HOURS",
+        "CIRCUIT_BREAKER_ENABLED", "CIRCUIT_BREAKER_FAILURE_THRESHOLD", "CIRCUIT_BREAKER_SUCCESS_THRESHOLD", "CIRCUIT_BREAKER_TIMEOUT_SECONDS",
+        "SAGA_ENABLED", "SAGA_TIMEOUT_SECONDS", "SAGA_RETRY_MAX_ATTEMPTS",
+        "VIRUS_SCAN_ENABLED", "MIME_TYPE_VALIDATION", "ALLOWED_MIME_TYPES",
         "OPENTELEMETRY_ENABLED", "PROMETHEUS_METRICS_ENABLED", OtlpEndpointVariable,
     ];
 
@@ -58,6 +59,11 @@ public static class IngestEnvironment
         OtlpEndpoint = config.OtlpEndpoint ?? Url(get, OtlpEndpointVariable),
         OpenTelemetryEnabled = Bool(get, "OPENTELEMETRY_ENABLED") ?? config.OpenTelemetryEnabled,
         PrometheusMetricsEnabled = Bool(get, "PROMETHEUS_METRICS_ENABLED") ?? config.PrometheusMetricsEnabled,
+        ChunkSize = Int(get, "CHUNK_SIZE_MB", 1, (int)(IngestDefaults.MaxChunkSize >> 20)) is { } chunkMb ? (long)chunkMb << 20 : config.ChunkSize,
+        UploadSessionCleanupInterval = Int(get, "UPLOAD_SESSION_CLEANUP_INTERVAL_HOURS", 1, 720) is { } every
+            ? TimeSpan.FromHours(every) : config.UploadSessionCleanupInterval,
+        SagaEnabled = Bool(get, "SAGA_ENABLED") ?? config.SagaEnabled,
+        SagaTimeout = Seconds(get, "SAGA_TIMEOUT_SECONDS") ?? config.SagaTimeout,
     };
 
     /// <summary>The standard OpenTelemetry variable naming the OTLP collector, read when `ingest.otlp_endpoint` is not set.</summary>

@@ -60,9 +60,7 @@ public static class IngestErrorResponses
         Sagas.SagaFailedException { InnerException: IngestException refusal } => (refusal.Status, refusal.Code, refusal.Message),
         // A full disk, at the element or under the manifest (SQLITE_FULL, PostgreSQL's disk_full), even inside a saga.
         _ when Problems.DiskFull.Is(e) => (507, IngestErrors.StorageError, "the storage element or the server's manifest is full: nothing was stored"),
-        Sagas.SagaFailedException saga => (502, IngestErrors.SagaFailed, saga.Compensated
-            ? $"{saga.Message}; every step done before it was undone"
-            : $"{saga.Message}; undoing the steps before it failed too (see the server's log)"),
+        Sagas.SagaFailedException saga => (saga.InnerException is Sagas.SagaTimeoutException ? 504 : 502, SagaCode(saga), SagaMessage(saga)),
         _ when context.RequestAborted.IsCancellationRequested => (0, "", ""),
         ConnectionResetException or OperationCanceledException => (0, "", ""),
         // Kestrel's own: a body past the request's size limit (413), too slow (408), cut short (400).
@@ -75,6 +73,17 @@ public static class IngestErrorResponses
         IOException => (400, IngestErrors.InvalidRequest, "the request body ended before the multipart form did"),
         _ => (500, IngestErrors.InternalError, "the server failed; see its log"),
     };
+
+    /// <summary>The code of a saga that failed: `saga_timeout` past its time, `storage_error` with sagas off (the steps'
+    /// own failure), else `saga_failed`.</summary>
+    internal static string SagaCode(Sagas.SagaFailedException saga) =>
+        saga.InnerException is Sagas.SagaTimeoutException ? IngestErrors.SagaTimeout
+        : saga.Bookkept ? IngestErrors.SagaFailed
+        : IngestErrors.StorageError;
+
+    internal static string SagaMessage(Sagas.SagaFailedException saga) => saga.Compensated
+        ? $"{saga.Message}; every step done before it was undone"
+        : $"{saga.Message}; undoing the steps before it failed too (see the server's log)";
 
     private static string StatusMessage(int status) => status switch
     {

@@ -25,6 +25,7 @@ public static class IngestErrors
     public const string NoStorageAvailable = "no_storage_available";
     public const string StorageError = "storage_error";
     public const string SagaFailed = "saga_failed";
+    public const string SagaTimeout = "saga_timeout";
     public const string TooManyFiles = "too_many_files";
     public const string BatchTooLarge = "batch_too_large";
     public const string RangeNotSatisfiable = "range_not_satisfiable";

@@ -68,3 +68,12 @@ internal static partial class Log
     [LoggerMessage(2162, LogLevel.Warning, "kept file events not published yet, trying again: {Message}")]
     public static partial void OutboxNotSent(ILogger logger, string message);
 }
+
+internal static partial class Log
+{
+    [LoggerMessage(2170, LogLevel.Warning, "storage element {Element}: removed {Name}, a {Kind} no file record or upload claims (left by a crash)")]
+    public static partial void LeftoverRemoved(ILogger logger, string element, string name, string kind);
+
+    [LoggerMessage(2171, LogLevel.Warning, "storage element {Element}: the sweep for what crashed uploads left failed: {Message}")]
+    public static partial void LeftoverSweepFailed(ILogger logger, string element, string message);
+}

@@ -22,7 +22,7 @@ public sealed class IngestService(
     private bool _usageLoaded;
 
     public IngestMetrics Metrics { get; } = metrics;
-    public Sagas.SagaRunner Sagas { get; } = new(openManifest, metrics, settings.SagaRetryMaxAttempts, time, logger);
+    public Sagas.SagaRunner Sagas { get; } = new(openManifest, metrics, settings.SagaRetryMaxAttempts, time, logger, settings.SagaEnabled, settings.SagaTimeout);
     public Audit.AuditLog Audit { get; } = new(settings.AuditLog, time, logger);
 
     /// <summary>The upload saga's `publish` step: stored files announced on Redis (docs/ingest.md, "Sagas").</summary>

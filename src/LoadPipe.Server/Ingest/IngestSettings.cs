@@ -61,6 +61,14 @@ public static class IngestDefaults
     /// read element lists only.</summary>
     public const string PublishChannel = "artstore:files";
 
+    /// <summary>The longest a saga may run before its steps are undone: 300 s (SAGA_TIMEOUT_SECONDS).</summary>
+    public static readonly TimeSpan SagaTimeout = TimeSpan.FromSeconds(300);
+
+    /// <summary>The bounds of `chunk_size`: every write of an upload is held in memory once, so neither tiny writes nor
+    /// huge buffers.</summary>
+    public const long MinChunkSize = 64 << 10;
+    public const long MaxChunkSize = 1L << 30;
+
     /// <summary>The fallback element list, relative to where `lp serve` runs.</summary>
     public const string DiscoveryFallbackFile = "storage-elements.json";
 }
@@ -105,6 +113,19 @@ public sealed record IngestSettings
 
     /// <summary>The Redis channel the upload saga's `publish` step announces stored files on; used with <see cref="Discovery"/>.</summary>
     public string PublishChannel { get; init; } = IngestDefaults.PublishChannel;
+
+    /// <summary>Bytes per write of an upload to its element, and the chunk of a transfer between elements; null: the
+    /// engine's (see <see cref="IngestConfig.ChunkSize"/>).</summary>
+    public int? ChunkSize { get; init; }
+
+    /// <summary>How often the sweeper runs; null: its own interval (see <see cref="IngestConfig.UploadSessionCleanupInterval"/>).</summary>
+    public TimeSpan? UploadSessionCleanupInterval { get; init; }
+
+    /// <summary>false: the steps run without the saga's retries, audit record and metrics (see <see cref="IngestConfig.SagaEnabled"/>).</summary>
+    public bool SagaEnabled { get; init; } = true;
+
+    /// <summary>The longest a saga may run before the step under way is cancelled and the steps done are undone.</summary>
+    public TimeSpan SagaTimeout { get; init; } = IngestDefaults.SagaTimeout;
 
     /// <summary>The settings of <paramref name="config"/>; without storage elements, one `edit` element named
     /// <see cref="IngestDefaults.DefaultElementId"/> at <paramref name="destination"/>.</summary>
@@ -153,6 +174,19 @@ public sealed record IngestSettings
             OtlpEndpoint = config.OtlpEndpoint is { } otlp && config.OpenTelemetryEnabled != false ? new Uri(otlp) : null,
             PrometheusMetricsEnabled = config.PrometheusMetricsEnabled ?? true,
             PublishChannel = config.PublishChannel ?? IngestDefaults.PublishChannel,
+            ChunkSize = config.ChunkSize switch
+            {
+                null => null,
+                >= IngestDefaults.MinChunkSize and <= IngestDefaults.MaxChunkSize and var chunk => (int)chunk,
+                _ => throw new LoadPipeException(ErrorKind.Usage, "server.ingest.chunk_size: give a size from 64K to 1G"),
+            },
+            UploadSessionCleanupInterval = Positive(config.UploadSessionCleanupInterval, "upload_session_cleanup_interval"),
+            SagaEnabled = config.SagaEnabled ?? true,
+            SagaTimeout = Positive(config.SagaTimeout, "saga_timeout") ?? IngestDefaults.SagaTimeout,
         };
     }
+
+    private static TimeSpan? Positive(TimeSpan? duration, string key) => duration is { } d && d <= TimeSpan.Zero
+        ? throw new LoadPipeException(ErrorKind.Usage, $"server.ingest.{key}: give a duration above 0")
+        : duration;
 }

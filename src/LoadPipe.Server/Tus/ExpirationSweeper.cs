@@ -9,13 +9,18 @@ namespace LoadPipe.Server.Tus;
 /// abandoned uploads from taking up extra storage." Every so often, the open uploads past their Upload-Expires are
 /// aborted through the push entry, which drops their bytes and state; requests for them get 404 from then on.
 /// </summary>
-internal sealed class ExpirationSweeper(TusStore store, ServerMetrics metrics, ILogger logger) : BackgroundService
+/// <para>Each round also runs <paramref name="leftovers"/> (the ingest API's sweep of what crashed uploads left at its
+/// elements, <see cref="Ingest.Files.LeftoverSweeper"/>).</para>
+internal sealed class ExpirationSweeper(TusStore store, ServerMetrics metrics, ILogger logger, TimeSpan? interval = null,
+    Func<CancellationToken, Task<int>>? leftovers = null) : BackgroundService
 {
     private const int Batch = 100;
 
-    /// <summary>Half the expiration, between 1 s and a minute: an upload is gone soon after it expires, and an idle
-    /// server asks the manifest at most once a second.</summary>
-    public TimeSpan Interval { get; } = TimeSpan.FromTicks(Math.Clamp(store.Settings.Expiration.Ticks / 2, TimeSpan.TicksPerSecond, TimeSpan.TicksPerMinute));
+    /// <summary>`server.ingest.upload_session_cleanup_interval` (UPLOAD_SESSION_CLEANUP_INTERVAL_HOURS) when given; else
+    /// half the expiration, between 1 s and a minute: an upload is gone soon after it expires, and an idle server asks
+    /// the manifest at most once a second.</summary>
+    public TimeSpan Interval { get; } = interval
+        ?? TimeSpan.FromTicks(Math.Clamp(store.Settings.Expiration.Ticks / 2, TimeSpan.TicksPerSecond, TimeSpan.TicksPerMinute));
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -27,6 +32,7 @@ internal sealed class ExpirationSweeper(TusStore store, ServerMetrics metrics, I
                 try
                 {
                     await SweepAsync(stoppingToken).ConfigureAwait(false);
+                    if (leftovers is not null) await leftovers(stoppingToken).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {

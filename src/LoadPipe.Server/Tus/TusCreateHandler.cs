@@ -1,4 +1,5 @@
 using LoadPipe.Core.Uploads;
+using LoadPipe.Server.Ingest.Validation;
 using LoadPipe.Server.Metrics;
 using LoadPipe.Server.Problems;
 using Microsoft.AspNetCore.Http;
@@ -147,19 +148,26 @@ internal static class TusCreateHandler
 
         if (final)
         {
-            if (await CreateFinalAsync(store, uploads, upload, partials, metrics, logger, context.RequestAborted).ConfigureAwait(false) is { } gone)
+            string? gone;
+            try
+            {
+                gone = await CreateFinalAsync(store, uploads, upload, partials, metrics, logger, context.RequestAborted).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is VirusFoundException or ClamAvException)
+            {
+                // The joined file was refused before its completion: nothing was made. Its partials go with it when they
+                // hold a virus; when the scan could not be made they stay, for the client to ask for the final again.
+                context.Response.Headers.Location = default;
+                if (e is VirusFoundException) await DropPartialsAsync(uploads, partials, logger).ConfigureAwait(false);
+                await TusVirusScan.RefuseAsync(context, uploads, upload, e).ConfigureAwait(false);
+                return;
+            }
+            if (gone is not null)
             {
                 context.Response.Headers.Remove(TusHeaders.UploadExpires);
                 context.Response.Headers.Location = default;
                 await Problem.WriteAsync(context, StatusCodes.Status409Conflict,
                     $"partial upload {gone} was joined into another final upload meanwhile: a partial upload is used by one final upload only").ConfigureAwait(false);
-                return;
-            }
-            // The joined file is scanned whole, as a PATCHed one is at its last byte.
-            if (await uploads.GetAsync(id, CancellationToken.None).ConfigureAwait(false) is { Status: UploadStatus.Completed } joined
-                && !await TusVirusScan.CheckAsync(context, store, uploads, joined, logger).ConfigureAwait(false))
-            {
-                context.Response.Headers.Location = default;
                 return;
             }
         }
@@ -223,13 +231,16 @@ internal static class TusCreateHandler
         {
             var offset = 0L;
             var upload = final;
+            // The joined file is scanned whole before the append that ends it completes it, as a PATCHed one is: a
+            // refused final is never completed (the check runs only on the append that reaches the length).
+            var options = new AppendOptions { CheckWhole = TusVirusScan.Check(store, final, logger) };
             foreach (var partial in partials)
             {
                 if (partial.Length == 0) continue;
                 var source = store.Staging.Child(partial.Id);
                 var stream = await source.Storage.OpenReadAsync(source.Path, Core.Storage.ReadOptions.FromStart, cancellationToken).ConfigureAwait(false);
                 await using (stream.ConfigureAwait(false))
-                    upload = await uploads.AppendAsync(final.Id, offset, stream, AppendOptions.None, cancellationToken).ConfigureAwait(false);
+                    upload = await uploads.AppendAsync(final.Id, offset, stream, options, cancellationToken).ConfigureAwait(false);
                 offset = upload.Offset;
             }
             if (upload.Status != UploadStatus.Completed) upload = await uploads.CompleteAsync(final.Id, cancellationToken).ConfigureAwait(false);
@@ -245,6 +256,14 @@ internal static class TusCreateHandler
             }
             throw;
         }
+        await DropPartialsAsync(uploads, partials, logger).ConfigureAwait(false);
+        return null;
+    }
+
+    /// <summary>Removes the partial uploads a final one used (or refused); one that cannot be removed now is the sweeper's
+    /// once it expires.</summary>
+    private static async Task DropPartialsAsync(IUploads uploads, IReadOnlyList<Upload> partials, ILogger logger)
+    {
         foreach (var id in partials.Select(p => p.Id).Distinct(StringComparer.Ordinal))
         {
             try
@@ -253,10 +272,8 @@ internal static class TusCreateHandler
             }
             catch (Core.Errors.LoadPipeException e)
             {
-                // The final upload is whole: a partial left behind is the sweeper's once it expires.
                 Log.PartialNotRemoved(logger, id, e.Message);
             }
         }
-        return null;
     }
 }

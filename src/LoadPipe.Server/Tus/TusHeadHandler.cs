@@ -30,13 +30,24 @@ internal static class TusHeadHandler
             return;
         }
         var final = TusRequest.IsFinal(upload);
-        // Every byte is recorded but the completion is not: the last PATCH's commit or check failed, or the server died
-        // between its append and its completion. An offset equal to the length tells a client the upload is done, so
-        // it is completed (and scanned) now, before that is said; a completion that fails again answers its error.
+        // Every byte is recorded but the completion is not: a completion that failed after the length was declared at
+        // the offset (a zero-length upload, a declaration whose completion could not commit), or a server that died
+        // between the two. An offset equal to the length tells a client the upload is done, so it is completed now,
+        // before that is said: by an empty append, which completes an upload whose offset is its length, and scans it
+        // whole before the completion as a last PATCH does (a file clamd refuses is never completed: 422, then 404). A
+        // completion that fails again answers its error.
         if (!final && upload.Status == UploadStatus.Open && upload.Length is { } whole && upload.Offset == whole)
         {
-            upload = await uploads.CompleteAsync(upload.Id, CancellationToken.None).ConfigureAwait(false);
-            if (!await TusVirusScan.CheckAsync(context, store, uploads, upload, logger).ConfigureAwait(false)) return;
+            try
+            {
+                upload = await uploads.AppendAsync(upload.Id, whole, Stream.Null,
+                    new AppendOptions { CheckWhole = TusVirusScan.Check(store, upload, logger) }, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is VirusFoundException or Ingest.Validation.ClamAvException)
+            {
+                await TusVirusScan.RefuseAsync(context, uploads, upload, e).ConfigureAwait(false);
+                return;
+            }
             TusPatchHandler.Completed(store, upload, metrics, logger);
         }
         var headers = context.Response.Headers;

@@ -57,6 +57,7 @@ internal static class TusPatchHandler
             await Problem.WriteAsync(context, StatusCodes.Status400BadRequest, "Upload-Length must be a non-negative integer").ConfigureAwait(false);
             return;
         }
+        var completing = false;
         if (declared is { } length && upload.Length != length)
         {
             if (upload.Length is not null)
@@ -74,15 +75,26 @@ internal static class TusPatchHandler
                 await WriteConflictAsync(context, upload.Offset).ConfigureAwait(false);
                 return;
             }
-            upload = await uploads.DeclareLengthAsync(id, length, context.RequestAborted).ConfigureAwait(false);
+            // A length at the offset ends the upload with this (empty) PATCH: it is declared by the append's completion,
+            // in one record after the whole-file check, not declared first (the push entry would complete the upload
+            // there, unchecked).
+            if (length != upload.Offset) upload = await uploads.DeclareLengthAsync(id, length, context.RequestAborted).ConfigureAwait(false);
+            else if (context.Request.ContentLength is > 0)
+            {
+                await Problem.WriteAsync(context, StatusCodes.Status413RequestEntityTooLarge, $"the body goes past the declared Upload-Length ({length})").ConfigureAwait(false);
+                return;
+            }
+            else completing = true;
         }
-        if (await AppendAsync(context, store, uploads, upload, offset.Value, metrics, logger).ConfigureAwait(false) is not null)
+        if (await AppendAsync(context, store, uploads, upload, offset.Value, metrics, logger, completing).ConfigureAwait(false) is not null)
             context.Response.StatusCode = StatusCodes.Status204NoContent;
     }
 
     /// <summary>Appends the request's body at <paramref name="offset"/> and sets Upload-Offset (and Upload-Expires), or
     /// writes the refusal and returns null; shared with creation-with-upload. Nothing is read when the request is refused up front.</summary>
-    public static async Task<Upload?> AppendAsync(HttpContext context, TusStore store, IUploads uploads, Upload upload, long offset, ServerMetrics metrics, ILogger logger)
+    /// <para><paramref name="complete"/>: the upload's deferred length is the offset after this body (<see cref="AppendOptions.Complete"/>).</para>
+    public static async Task<Upload?> AppendAsync(HttpContext context, TusStore store, IUploads uploads, Upload upload, long offset, ServerMetrics metrics, ILogger logger,
+        bool complete = false)
     {
         if (offset != upload.Offset)
         {
@@ -116,8 +128,8 @@ internal static class TusPatchHandler
             after = await uploads.AppendAsync(upload.Id, offset, context.Request.Body,
                 new AppendOptions
                 {
-                    MaxLength = upload.Length is null ? room : null, Checksum = checksum, Expires = store.Time.GetUtcNow() + store.Settings.Expiration,
-                    CheckWhole = TusVirusScan.Check(store, upload, logger),
+                    MaxLength = complete ? 0 : upload.Length is null ? room : null, Checksum = checksum, Expires = store.Time.GetUtcNow() + store.Settings.Expiration,
+                    CheckWhole = TusVirusScan.Check(store, upload, logger), Complete = complete,
                 },
                 CancellationToken.None).ConfigureAwait(false);
         }

@@ -7,7 +7,7 @@ namespace LoadPipe.Server.Tests.Ingest;
 /// <summary>The seed's environment variables over the config file's `server.ingest`.</summary>
 public sealed class IngestEnvironmentTests
 {
-    private static ServerSettings Settings(IngestConfig ingest, Dictionary<string, string> environment) =>
+    internal static ServerSettings Settings(IngestConfig ingest, Dictionary<string, string> environment) =>
         ServerSettings.From(new ServerConfig
         {
             Auth = new ServerAuthConfig { None = true },
@@ -126,6 +126,11 @@ public sealed class IngestEnvironmentTests
     [InlineData("CIRCUIT_BREAKER_ENABLED", "maybe")]
     [InlineData("OPENTELEMETRY_ENABLED", "sometimes")]
     [InlineData("PROMETHEUS_METRICS_ENABLED", "2")]
+    [InlineData("CHUNK_SIZE_MB", "0")]
+    [InlineData("CHUNK_SIZE_MB", "2048")]
+    [InlineData("UPLOAD_SESSION_CLEANUP_INTERVAL_HOURS", "0")]
+    [InlineData("SAGA_ENABLED", "perhaps")]
+    [InlineData("SAGA_TIMEOUT_SECONDS", "-1")]
     public void From_BadVariable_IsAUsageErrorNamingIt(string name, string value)
     {
         var e = Assert.Throws<LoadPipeException>(() => Settings(new IngestConfig(), new() { [name] = value }));

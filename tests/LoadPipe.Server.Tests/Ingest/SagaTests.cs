@@ -13,10 +13,10 @@ namespace LoadPipe.Server.Tests.Ingest;
 /// undone so that nothing stays half-done; each saga recorded for audit. And the audit log of file operations.</summary>
 public sealed class SagaTests
 {
-    private static Func<ServerSettings, ServerSettings> Ingest(Func<IngestSettings, IngestSettings> change) => s =>
+    internal static Func<ServerSettings, ServerSettings> Ingest(Func<IngestSettings, IngestSettings> change) => s =>
         s with { Ingest = change(IngestSettings.From(new IngestConfig(), s.Destination)) };
 
-    private static async Task<List<SagaRecord>> SagasAsync(RunningServer server)
+    internal static async Task<List<SagaRecord>> SagasAsync(RunningServer server)
     {
         var all = new List<SagaRecord>();
         await foreach (var saga in server.Server.Ingest.Sagas.ListAsync()) all.Add(saga);

@@ -59,7 +59,7 @@ public sealed class RunningServer : IAsyncDisposable
             Destination = Path.Combine(root.FullName, "uploads") + "/",
         };
         settings = configure?.Invoke(settings) ?? settings;
-        var server = LoadPipeServer.Create(loadPipeHost, settings, ct => PushEntry.OpenAsync(loadPipeHost, settings.Destination, ct));
+        var server = LoadPipeServer.Create(loadPipeHost, settings, ct => PushEntry.OpenAsync(loadPipeHost, settings.Destination, ct, chunkSize: settings.Ingest?.ChunkSize));
         await server.StartAsync();
         var client = new HttpClient { BaseAddress = new Uri(server.Addresses.First()), Timeout = TimeSpan.FromMinutes(2) };
         return new RunningServer(root, loadPipeHost, server, client);

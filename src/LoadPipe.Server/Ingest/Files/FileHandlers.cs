@@ -92,7 +92,8 @@ internal static class FileHandlers
                 new("record", ct => records.DeleteAsync(file.FileId, ct), ct => records.PutAsync(file, ct)),
                 new("file", ct => element.RunAsync(c => new ValueTask<bool>(remover.RemoveAsync(element.Location.Child(file.StorageFilename).Path, c)), ct).AsTask()),
                 new("audit", _ => ingest.Audit.WriteAsync(context, "delete", "success", file.FileId, element.Id)),
-            ], ["check"], cancellationToken).ConfigureAwait(false);
+            // Not the request's token, as for an upload: a client gone must not stop the saga half-way; its timeout bounds it.
+            ], ["check"], CancellationToken.None).ConfigureAwait(false);
             element.AddUsed(-record.BytesAtElement);
             Log.FileDeleted(ingest.Logger, record.FileId, element.Id);
             context.Response.StatusCode = StatusCodes.Status204NoContent;

@@ -25,8 +25,9 @@ public sealed class FileRecordStore(IAdapterStateStore state)
     public async Task<FileRecord?> GetAsync(string fileId, CancellationToken cancellationToken = default) =>
         await state.GetStateAsync(Scope, fileId, cancellationToken).ConfigureAwait(false) is { } json ? Read(json) : null;
 
+    /// <summary>Durable when it returns, power loss included: a DELETE's 204 promises the file is gone for good.</summary>
     public Task<bool> DeleteAsync(string fileId, CancellationToken cancellationToken = default) =>
-        state.DeleteStateAsync(Scope, fileId, cancellationToken);
+        state.DeleteStateDurablyAsync(Scope, fileId, cancellationToken);
 
     /// <summary>Every file, in the order of their ids.</summary>
     public async IAsyncEnumerable<FileRecord> ListAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)

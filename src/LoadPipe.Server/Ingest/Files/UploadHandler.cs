@@ -307,7 +307,9 @@ internal static class UploadHandler
                         await ingest.Events.PublishOrKeepAsync(Publishing.FileEvent.For(Publishing.FileEvent.Removed, record, ingest.Time.GetUtcNow()), ct).ConfigureAwait(false);
                 }),
             new("webhook", ct => WebhookAsync(ingest, record, ct)),
-        ], ["validate", "select"], cancellationToken).ConfigureAwait(false);
+        // Not the request's token: once every byte is in, a client that goes away must not stop the saga half-way (its
+        // steps done would stay, undone by nothing); the saga's own timeout bounds it.
+        ], ["validate", "select"], CancellationToken.None).ConfigureAwait(false);
         element.AddUsed(record.BytesAtElement);
         if (record.CompressionRatio is { } ratio) ingest.Metrics.Compressed(ratio);
         return record;

@@ -34,4 +34,12 @@ public sealed class SagaFailedException(string saga, string step, bool compensat
 {
     public string Step { get; } = step;
     public bool Compensated { get; } = compensated;
+
+    /// <summary>False when sagas are off (`saga_enabled: false`): the steps ran without the saga's bookkeeping, and the
+    /// failure is answered as the store's, not the saga's.</summary>
+    public bool Bookkept { get; init; } = true;
 }
+
+/// <summary>A saga ran past `saga_timeout`: the step under way was cancelled, and the steps done were undone.</summary>
+public sealed class SagaTimeoutException(TimeSpan timeout)
+    : Exception(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"the saga did not finish within its timeout of {timeout.TotalSeconds:0.###} s"));

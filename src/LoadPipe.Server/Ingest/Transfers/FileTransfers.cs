@@ -44,6 +44,9 @@ public sealed class FileTransfers(LoadPipeHost host, IngestService ingest)
 {
     public const string Scope = "ingest:transfers";
     public const string LeaseScope = "ingest:transfer-leases";
+
+    /// <summary>Takeover claims (manifest counters): one key per transfer and lease taken over, added to once.</summary>
+    public const string ClaimScope = "ingest:transfer-claims";
     public const string Interrupted = "transfer_interrupted";
 
     private readonly ConcurrentDictionary<string, Task> _running = new(StringComparer.Ordinal);
@@ -118,6 +121,26 @@ public sealed class FileTransfers(LoadPipeHost host, IngestService ingest)
             : null;
     }
 
+    private int _takenOver;
+
+    /// <summary>How many interrupted transfers this server took over (for tests: two servers racing take each once).</summary>
+    internal int TakenOver => Volatile.Read(ref _takenOver);
+
+    /// <summary>The files the unfinished transfers (queued, in_progress, verifying) involve, copies' new files included:
+    /// their objects may stand at an element before any record names them there.</summary>
+    public async Task<IReadOnlySet<string>> UnfinishedFileIdsAsync(CancellationToken cancellationToken)
+    {
+        var state = (IAdapterStateStore)await ingest.ManifestAsync(cancellationToken).ConfigureAwait(false);
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        await foreach (var entry in state.ListStateAsync(Scope, "", cancellationToken).ConfigureAwait(false))
+        {
+            if (JsonSerializer.Deserialize(entry.Value, TransferJson.Default.TransferBody) is not { Status: "queued" or "in_progress" or "verifying" } t) continue;
+            ids.Add(t.FileId);
+            if (t.DestinationFileId is { } copy) ids.Add(copy);
+        }
+        return ids;
+    }
+
     private async Task PutAsync(TransferBody transfer, CancellationToken cancellationToken)
     {
         var state = (IAdapterStateStore)await ingest.ManifestAsync(cancellationToken).ConfigureAwait(false);
@@ -148,14 +171,7 @@ public sealed class FileTransfers(LoadPipeHost host, IngestService ingest)
             };
             await PutAsync(transfer, ct).ConfigureAwait(false);
             var records = await ingest.RecordsAsync(ct).ConfigureAwait(false);
-            var moved = transfer.DeleteSource
-                ? file with { StorageElementId = destination.Id }
-                : file with
-                {
-                    FileId = copyId.ToString("D"), StorageElementId = destination.Id,
-                    StorageFilename = FileNames.StorageFilename(file.OriginalFilename, file.Owner, file.UploadedAt, copyId)
-                        + (file.Compression is { } compression ? Compression.StoredCompression.Suffix(compression) : ""),
-                };
+            var moved = AtDestination(file, transfer.DeleteSource, destination, copyId);
             var from = source.Location.Child(file.StorageFilename);
             var to = destination.Location.Child(moved.StorageFilename);
             var sourceSidecar = new Sidecars(source);
@@ -209,8 +225,7 @@ public sealed class FileTransfers(LoadPipeHost host, IngestService ingest)
         {
             var (code, message) = e switch
             {
-                Sagas.SagaFailedException saga => (IngestErrors.SagaFailed, saga.Compensated
-                    ? $"{saga.Message}; every step done before it was undone" : $"{saga.Message}; undoing the steps before it failed too (see the server's log)"),
+                Sagas.SagaFailedException saga => (IngestErrorResponses.SagaCode(saga), IngestErrorResponses.SagaMessage(saga)),
                 _ => (IngestErrors.InternalError, e.Message),
             };
             transfer = transfer with
@@ -229,7 +244,7 @@ public sealed class FileTransfers(LoadPipeHost host, IngestService ingest)
         try
         {
             if (!interrupted) await PutAsync(transfer, CancellationToken.None).ConfigureAwait(false);
-            await ReleaseLeaseAsync(transfer.TransferId).ConfigureAwait(false);
+            await ReleaseLeaseAsync(transfer.TransferId, interrupted).ConfigureAwait(false);
         }
         catch (Exception e)
         {
@@ -260,10 +275,15 @@ public sealed class FileTransfers(LoadPipeHost host, IngestService ingest)
         }
     }
 
-    private async Task ReleaseLeaseAsync(string transferId)
+    /// <summary>A finished transfer's lease goes; an interrupted one's is let go by expiring it now, a value of its own,
+    /// so that the takeover claim (<see cref="RecoverAsync"/>) of this interruption is not one an earlier takeover used.</summary>
+    private async Task ReleaseLeaseAsync(string transferId, bool interrupted)
     {
         var state = (IAdapterStateStore)await ingest.ManifestAsync(CancellationToken.None).ConfigureAwait(false);
-        await state.DeleteStateAsync(LeaseScope, transferId, CancellationToken.None).ConfigureAwait(false);
+        if (interrupted)
+            await state.PutStateAsync(LeaseScope, transferId, ingest.Time.GetUtcNow().UtcTicks.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                CancellationToken.None).ConfigureAwait(false);
+        else await state.DeleteStateAsync(LeaseScope, transferId, CancellationToken.None).ConfigureAwait(false);
     }
 
     /// <summary>Stops the transfers running here where they stand and waits for them (the server stops).</summary>
@@ -295,9 +315,15 @@ public sealed class FileTransfers(LoadPipeHost host, IngestService ingest)
         foreach (var transfer in unfinished)
         {
             if (_running.ContainsKey(transfer.FileId)) continue;
-            if (await state.GetStateAsync(LeaseScope, transfer.TransferId, cancellationToken).ConfigureAwait(false) is { } lease
-                && long.TryParse(lease, System.Globalization.CultureInfo.InvariantCulture, out var ticks) && ticks > ingest.Time.GetUtcNow().UtcTicks)
+            var lease = await state.GetStateAsync(LeaseScope, transfer.TransferId, cancellationToken).ConfigureAwait(false);
+            if (lease is not null && long.TryParse(lease, System.Globalization.CultureInfo.InvariantCulture, out var ticks) && ticks > ingest.Time.GetUtcNow().UtcTicks)
                 continue;
+            // The claim of this lease (or of no lease yet: a transfer queued and never leased) is one atomic add of a
+            // counter limited to 1: of servers taking it over at the same moment, exactly one wins; a later
+            // interruption has another lease value, hence another claim.
+            var claim = await state.TryAddAsync(ClaimScope, $"{transfer.TransferId}@{lease ?? "none"}", 1, 1, cancellationToken).ConfigureAwait(false);
+            if (!claim.Added) continue;
+            Interlocked.Increment(ref _takenOver);
             taken++;
             await TakeOverAsync(transfer, cancellationToken).ConfigureAwait(false);
         }
@@ -313,6 +339,7 @@ public sealed class FileTransfers(LoadPipeHost host, IngestService ingest)
         Log.TransferResumed(ingest.Logger, transfer.TransferId, transfer.FileId, transfer.Status);
         if (file is null || source is null || destination is null || (file.StorageElementId != source.Id && file.StorageElementId != destination.Id))
         {
+            await RemoveCopyAsync(transfer, file, destination, records, cancellationToken).ConfigureAwait(false);
             await PutAsync(transfer with
             {
                 Status = "failed", CompletedAt = ingest.Time.GetUtcNow(), Error = Interrupted, DestinationFileId = null,
@@ -358,7 +385,7 @@ public sealed class FileTransfers(LoadPipeHost host, IngestService ingest)
     /// <summary>The copy through the host's engine: the file alone, as stored, with no stage or filter of the config's defaults.</summary>
     private async ValueTask<TransferSummary> CopyAsync(Location from, Location to, CancellationToken cancellationToken)
     {
-        var options = host.Options(new JobSettings { Process = [], Include = [], Exclude = [], Extensions = [] }, null, "transfer");
+        var options = host.Options(new JobSettings { Process = [], Include = [], Exclude = [], Extensions = [], ChunkSize = ingest.Settings.ChunkSize }, null, "transfer");
         var manifest = await host.ManifestAsync(cancellationToken).ConfigureAwait(false);
         var summary = await host.CreateEngine(manifest).CopyAsync(from, to, options, cancellationToken: cancellationToken).ConfigureAwait(false);
         if (summary.Status != SessionStatus.Completed || summary.FilesFailed > 0)
@@ -393,6 +420,42 @@ public sealed class FileTransfers(LoadPipeHost host, IngestService ingest)
             await using var stream = await object_.Storage.OpenReadAsync(object_.Path, ReadOptions.FromStart, c).ConfigureAwait(false);
             return Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, c).ConfigureAwait(false));
         }, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>The file as the transfer makes it at <paramref name="destination"/>: a move keeps its id and object name, a
+    /// copy is a new file with <paramref name="copyId"/> and a name of its own.</summary>
+    private static FileRecord AtDestination(FileRecord file, bool move, StorageElement destination, Guid copyId) => move
+        ? file with { StorageElementId = destination.Id }
+        : file with
+        {
+            FileId = copyId.ToString("D"), StorageElementId = destination.Id,
+            StorageFilename = FileNames.StorageFilename(file.OriginalFilename, file.Owner, file.UploadedAt, copyId)
+                + (file.Compression is { } compression ? Compression.StoredCompression.Suffix(compression) : ""),
+        };
+
+    /// <summary>An interrupted transfer that cannot go on: the copy it may have made at the destination (object and
+    /// sidecar) goes, as the saga's undo would have removed it, when the records say it is no file's: a move whose
+    /// record still names the source, a copy whose new file was never recorded. Without the file's record the copy
+    /// cannot be named here; the leftover sweep (docs/ingest.md, "What crashes leave") removes it once old.</summary>
+    private async Task RemoveCopyAsync(TransferBody transfer, FileRecord? file, StorageElement? destination, FileRecordStore records,
+        CancellationToken cancellationToken)
+    {
+        if (file is null || destination is null || file.StorageElementId == destination.Id) return;
+        FileRecord copy;
+        if (transfer.DeleteSource) copy = AtDestination(file, true, destination, Guid.Empty);
+        else if (transfer.DestinationFileId is { } planned && Guid.TryParse(planned, out var copyId)
+                 && await records.GetAsync(planned, cancellationToken).ConfigureAwait(false) is null)
+            copy = AtDestination(file, false, destination, copyId);
+        else return;
+        try
+        {
+            await new Sidecars(destination).RemoveAsync(copy, cancellationToken).ConfigureAwait(false);
+            await RemoveAsync(destination, destination.Location.Child(copy.StorageFilename), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Log.TransferFailed(ingest.Logger, transfer.FileId, destination.Id, $"its copy at the destination could not be removed (the leftover sweep will): {e.Message}");
+        }
+    }
 
     private static Task RemoveAsync(StorageElement element, Location object_, CancellationToken cancellationToken) =>
         element.RunAsync(async c => element.Location.Storage is IObjectRemover remover && await remover.RemoveAsync(object_.Path, c).ConfigureAwait(false),

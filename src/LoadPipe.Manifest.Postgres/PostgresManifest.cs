@@ -163,34 +163,75 @@ public sealed partial class PostgresManifest : IManifest, IAdapterStateStore
         var taken = false;
         try
         {
-            await _lockGate.WaitAsync(cancellationToken).ConfigureAwait(false);
-            try
-            {
-                ObjectDisposedException.ThrowIf(_disposed, this);
-                for (var attempt = 0; ; attempt++)
-                {
-                    var locks = _locks is { Lost: false } open ? open : _locks = await LockSession.OpenAsync(_lockSource, cancellationToken).ConfigureAwait(false);
-                    try
-                    {
-                        // Not cancelled once sent: a lock the server took while its answer was abandoned would stay held.
-                        taken = await locks.RunAsync("SELECT pg_try_advisory_lock(@id)", id).ConfigureAwait(false);
-                        return taken ? new Held(this, id, locks) : null;
-                    }
-                    catch (Exception e) when ((e is NpgsqlException or IOException) && locks.Lost && attempt == 0)
-                    {
-                        // The connection had broken since the last call (the server restarted, a proxy cut it): its
-                        // locks are gone, whatever this one did. Once more on a new connection.
-                    }
-                }
-            }
-            finally
-            {
-                _lockGate.Release();
-            }
+            var locks = await OnLockConnectionAsync(async l => (taken = await l.RunAsync<bool>("SELECT pg_try_advisory_lock(@a)", id).ConfigureAwait(false)) ? l : null,
+                cancellationToken).ConfigureAwait(false);
+            return locks is null ? null : new Held(this, locks, id);
         }
         finally
         {
             if (!taken) _held.TryRemove(id, out _);
+        }
+    }
+
+    /// <summary>
+    /// Both locks in one statement on the lock connection, and let go in one (<see cref="IManifest.TryLockPairAsync"/>):
+    /// the CASE tries the first, then the second, and lets the first go again when the second is held elsewhere, so the
+    /// server answers 0 (both taken), 1 (the first is busy) or 2 (the second is busy; nothing held).
+    /// </summary>
+    public async Task<LockPair> TryLockPairAsync(TransferKey first, TransferKey second, CancellationToken cancellationToken = default)
+    {
+        var (a, b) = (first.LockId, second.LockId);
+        if (!_held.TryAdd(a, 0)) return new LockPair(null, FirstBusy: true);
+        if (!_held.TryAdd(b, 0))
+        {
+            _held.TryRemove(a, out _);
+            return new LockPair(null, FirstBusy: false);
+        }
+        var answer = -1;
+        try
+        {
+            var locks = await OnLockConnectionAsync(async l => (answer = await l.RunAsync<int>("""
+                SELECT CASE WHEN NOT pg_try_advisory_lock(@a) THEN 1
+                            WHEN NOT pg_try_advisory_lock(@b) THEN 2 + 0 * pg_advisory_unlock(@a)::int
+                            ELSE 0 END
+                """, a, b).ConfigureAwait(false)) == 0 ? l : null, cancellationToken).ConfigureAwait(false);
+            return locks is null ? new LockPair(null, FirstBusy: answer == 1) : new LockPair(new Held(this, locks, a, b), FirstBusy: false);
+        }
+        finally
+        {
+            if (answer != 0)
+            {
+                _held.TryRemove(a, out _);
+                _held.TryRemove(b, out _);
+            }
+        }
+    }
+
+    /// <summary>Runs <paramref name="take"/> on the lock connection, under the lock gate, opening the connection when there
+    /// is none or it broke. Not cancelled once sent: a lock the server took while its answer was abandoned would stay held.</summary>
+    private async Task<LockSession?> OnLockConnectionAsync(Func<LockSession, Task<LockSession?>> take, CancellationToken cancellationToken)
+    {
+        await _lockGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            for (var attempt = 0; ; attempt++)
+            {
+                var locks = _locks is { Lost: false } open ? open : _locks = await LockSession.OpenAsync(_lockSource, cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    return await take(locks).ConfigureAwait(false);
+                }
+                catch (Exception e) when ((e is NpgsqlException or IOException) && locks.Lost && attempt == 0)
+                {
+                    // The connection had broken since the last call (the server restarted, a proxy cut it): its
+                    // locks are gone, whatever this one did. Once more on a new connection.
+                }
+            }
+        }
+        finally
+        {
+            _lockGate.Release();
         }
     }
 
@@ -203,14 +244,15 @@ public sealed partial class PostgresManifest : IManifest, IAdapterStateStore
         public static async Task<LockSession> OpenAsync(NpgsqlDataSource source, CancellationToken cancellationToken) =>
             new(await source.OpenConnectionAsync(cancellationToken).ConfigureAwait(false));
 
-        /// <summary>Runs a boolean advisory-lock function on <paramref name="id"/>; called under the lock gate.</summary>
-        public async Task<bool> RunAsync(string sql, long id)
+        /// <summary>Runs a statement of advisory-lock functions on the keys @a and (when given) @b; called under the lock gate.</summary>
+        public async Task<T> RunAsync<T>(string sql, long a, long? b = null)
         {
             try
             {
                 await using var cmd = new NpgsqlCommand(sql, connection);
-                cmd.Parameters.AddWithValue("id", id);
-                return (bool)(await cmd.ExecuteScalarAsync(CancellationToken.None).ConfigureAwait(false))!;
+                cmd.Parameters.AddWithValue("a", a);
+                if (b is { } second) cmd.Parameters.AddWithValue("b", second);
+                return (T)(await cmd.ExecuteScalarAsync(CancellationToken.None).ConfigureAwait(false))!;
             }
             catch (Exception e) when (e is NpgsqlException or IOException or TimeoutException)
             {
@@ -229,7 +271,8 @@ public sealed partial class PostgresManifest : IManifest, IAdapterStateStore
         }
     }
 
-    private sealed class Held(PostgresManifest owner, long id, LockSession locks) : IAsyncDisposable
+    /// <summary>One lock, or the two of <see cref="TryLockPairAsync"/>, let go in one statement (the second first).</summary>
+    private sealed class Held(PostgresManifest owner, LockSession locks, long first, long? second = null) : IAsyncDisposable
     {
         private int _disposed;
 
@@ -241,7 +284,11 @@ public sealed partial class PostgresManifest : IManifest, IAdapterStateStore
                 await owner._lockGate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
                 try
                 {
-                    if (!locks.Lost) await locks.RunAsync("SELECT pg_advisory_unlock(@id)", id).ConfigureAwait(false);
+                    if (!locks.Lost)
+                    {
+                        await locks.RunAsync<bool>(second is null ? "SELECT pg_advisory_unlock(@a)"
+                            : "SELECT pg_advisory_unlock(@b)::int + pg_advisory_unlock(@a)::int = 2", first, second).ConfigureAwait(false);
+                    }
                 }
                 finally
                 {
@@ -250,11 +297,12 @@ public sealed partial class PostgresManifest : IManifest, IAdapterStateStore
             }
             catch (Exception e) when (e is NpgsqlException or IOException or TimeoutException)
             {
-                // The connection is broken: the server has ended the session, and the lock with it.
+                // The connection is broken: the server has ended the session, and the locks with it.
             }
             finally
             {
-                owner._held.TryRemove(id, out _);
+                if (second is { } b) owner._held.TryRemove(b, out _);
+                owner._held.TryRemove(first, out _);
             }
         }
     }

@@ -127,6 +127,9 @@ internal sealed partial class LocalWriteSession : IWriteSession
 
     public string? ResumeState => _partial;
 
+    /// <summary>The partial file is named after the target (".NAME.lp-partial"): a new session opens the same one.</summary>
+    public bool ResumeStateIsImplied => true;
+
     public int ChunkAlignment => 1;
 
     public long Length { get; private set; }

@@ -349,6 +349,56 @@ public abstract partial class ManifestContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TryLockPair_BothTaken_EachRefusedToAnotherInstanceUntilTheHandleLetsBothGo()
+    {
+        await using var m = await OpenAsync();
+        await using var other = await OpenAsync();
+        var destination = ManifestQueries.DestinationLock(Key.Destination);
+
+        var pair = await m.TryLockPairAsync(Key, destination);
+        var transferElsewhere = await other.TryLockAsync(Key);
+        var destinationElsewhere = await other.TryLockAsync(destination);
+        var pairElsewhere = await other.TryLockPairAsync(Key, destination);
+        var pairHere = await m.TryLockPairAsync(Key, destination);
+        await pair.Held!.DisposeAsync();
+        var afterRelease = await other.TryLockPairAsync(Key, destination);
+
+        Assert.Null(transferElsewhere);
+        Assert.Null(destinationElsewhere);
+        Assert.Equal((false, true), (pairElsewhere.Held is not null, pairElsewhere.FirstBusy));
+        Assert.Equal((false, true), (pairHere.Held is not null, pairHere.FirstBusy));
+        Assert.NotNull(afterRelease.Held);
+        await afterRelease.Held!.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task TryLockPair_OneHeldByAnotherProcess_SaysWhichAndHoldsNeither()
+    {
+        await using var m = await OpenAsync();
+        var destination = ManifestQueries.DestinationLock(Key.Destination);
+
+        LockPair destinationBusy, transferBusy;
+        await using (var holder = await LockHolder.StartAsync(OtherProcessTarget.Backend, OtherProcessTarget.Target, destination))
+        {
+            destinationBusy = await m.TryLockPairAsync(Key, destination);
+            // The transfer's lock was let go again: it is free, here and for another process.
+            await using var transferAlone = await m.TryLockAsync(Key);
+            Assert.NotNull(transferAlone);
+        }
+        await using (var holder = await LockHolder.StartAsync(OtherProcessTarget.Backend, OtherProcessTarget.Target, Key))
+        {
+            transferBusy = await m.TryLockPairAsync(Key, destination);
+            await using var destinationAlone = await m.TryLockAsync(destination);
+            Assert.NotNull(destinationAlone);
+        }
+        var afterBoth = await Eventually.NotNullAsync(async () => (await m.TryLockPairAsync(Key, destination)).Held);
+
+        Assert.Equal((false, false), (destinationBusy.Held is not null, destinationBusy.FirstBusy));
+        Assert.Equal((false, true), (transferBusy.Held is not null, transferBusy.FirstBusy));
+        await afterBoth!.DisposeAsync();
+    }
+
+    [Fact]
     public async Task WithLiveness_RunningSession_RunningWhileItsProcessHoldsItsLockThenInterrupted()
     {
         await using var m = await OpenAsync();

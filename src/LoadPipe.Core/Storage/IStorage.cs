@@ -157,6 +157,12 @@ public interface IWriteSession : IAsyncDisposable
     /// session cannot be resumed (stdout). May change after each write: save it with the chunk.</summary>
     string? ResumeState { get; }
 
+    /// <summary>True when a new session for the same destination finds <see cref="ResumeState"/> again by itself (a local
+    /// partial file, named after its target): nothing of it is lost when it is recorded only with the first confirmed
+    /// chunk, and the manifest is not written before the first write. Default false (an upload URL or id, which only
+    /// the manifest keeps, is recorded at once).</summary>
+    bool ResumeStateIsImplied => false;
+
     /// <summary>Every write but the last must be a multiple of this many bytes (1: any size).</summary>
     int ChunkAlignment { get; }
 

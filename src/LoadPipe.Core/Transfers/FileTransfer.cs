@@ -50,13 +50,25 @@ internal sealed class FileTransfer(TransferContext context)
         if (!forceRestart && TrySettle(source, sourceInfo, destination, hint) is { } skipped) return skipped;
         var identity = Identity(sourceInfo);
         var key = new TransferKey(source.Key, destination.Key, context.PipelineSpec);
-        // The planner looked it up moments ago and found it not done: the look under the lock is the one that counts.
-        if (!forceRestart && !hint.NotDone && await FindCompleteAsync(key, identity, destination, features, hint, cancellationToken).ConfigureAwait(false) is { } done)
+        // The planner looked it up moments ago and found it not done, or the caller expects it new: the look under the
+        // lock is the one that counts.
+        if (!forceRestart && !hint.NotDone && !_options.LikelyNew && await FindCompleteAsync(key, identity, destination, features, hint, cancellationToken).ConfigureAwait(false) is { } done)
             return Skipped(source, destination, done);
         // Two locks, always in this order: the transfer's, then the destination's (only ever tried, never waited for
         // while the first is held, so no two processes can wait on each other). The transfer's record is touched only
-        // by its lock's holder.
-        var held = await _manifest.TryLockAsync(key, cancellationToken).ConfigureAwait(false);
+        // by its lock's holder. Both are taken at once where they can be; a destination held elsewhere is then tried
+        // again under the transfer's lock, so that its failure is recorded by the holder. A destination that keeps
+        // nothing (standard output) is each process's own: there is nothing to share.
+        var destinationLock = ManifestQueries.DestinationLock(destination.Key);
+        IAsyncDisposable? held;
+        var bothHeld = false;
+        if (features.Destination.KeepsNothing) held = await _manifest.TryLockAsync(key, cancellationToken).ConfigureAwait(false);
+        else
+        {
+            var pair = await _manifest.TryLockPairAsync(key, destinationLock, cancellationToken).ConfigureAwait(false);
+            bothHeld = pair.Held is not null;
+            held = pair.Held ?? (pair.FirstBusy ? null : await _manifest.TryLockAsync(key, cancellationToken).ConfigureAwait(false));
+        }
         if (held is null)
         {
             if (!waitIfInProgress)
@@ -65,12 +77,11 @@ internal sealed class FileTransfer(TransferContext context)
         }
         await using (held.ConfigureAwait(false))
         {
-            // A destination that keeps nothing (standard output) is each process's own: there is nothing to share.
-            var writing = features.Destination.KeepsNothing ? null
-                : await _manifest.TryLockAsync(ManifestQueries.DestinationLock(destination.Key), cancellationToken).ConfigureAwait(false);
+            var writing = bothHeld || features.Destination.KeepsNothing ? null
+                : await _manifest.TryLockAsync(destinationLock, cancellationToken).ConfigureAwait(false);
             try
             {
-                if (writing is null && !features.Destination.KeepsNothing)
+                if (writing is null && !bothHeld && !features.Destination.KeepsNothing)
                     throw new LoadPipeException(ErrorKind.Busy,
                         $"destination busy: another lp process is writing {destination} (from another source or through other stages)");
                 return await RunLockedAsync(source, sourceInfo, destination, key, identity, hint, features, cancellationToken, forceRestart).ConfigureAwait(false);
@@ -387,8 +398,9 @@ internal sealed class FileTransfer(TransferContext context)
         }
         var record = await _manifest.StartTransferAsync(key, context.SessionId, identity, cancellationToken).ConfigureAwait(false);
         var session = await _retry.ExecuteAsync(async ct => await writer.BeginWriteAsync(destination.Path, request, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
-        // The record starts with no sink state: only a session that has one already (an upload URL) is saved now.
-        if (session.ResumeState is { } resumeState)
+        // The record starts with no sink state: only a session that has one already (an upload URL) is saved now, unless
+        // a new session finds it by itself (a local partial file): it is then saved with the first confirmed chunk.
+        if (session.ResumeState is { } resumeState && !session.ResumeStateIsImplied)
             await _manifest.SetSinkStateAsync(record.Lease, resumeState, cancellationToken).ConfigureAwait(false);
         return (record.Lease, session, []);
     }

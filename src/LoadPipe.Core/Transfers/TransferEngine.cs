@@ -27,8 +27,22 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
     private readonly ILogger _logger = logger ?? NullLogger.Instance;
     private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
 
-    public async Task<TransferSummary> CopyAsync(Location source, Location destination, TransferOptions options,
-        ITransferObserver? observer = null, CancellationToken cancellationToken = default)
+    public Task<TransferSummary> CopyAsync(Location source, Location destination, TransferOptions options,
+        ITransferObserver? observer = null, CancellationToken cancellationToken = default) =>
+        CopyAsync(null, source, destination, options, observer, cancellationToken);
+
+    /// <summary>
+    /// Copies as part of session <paramref name="sessionId"/>, which the caller began, holds the lock of
+    /// (<see cref="ManifestQueries.SessionLock"/>) and ends: the engine records this run's files in it, but neither
+    /// its counts nor its end. `lp worker` runs every job of its life in one session of its own, so that a job's run
+    /// costs no session row, lock or end of its own (four statements of the ~14 of an empty job on PostgreSQL).
+    /// </summary>
+    public Task<TransferSummary> CopyInSessionAsync(long sessionId, Location source, Location destination, TransferOptions options,
+        ITransferObserver? observer = null, CancellationToken cancellationToken = default) =>
+        CopyAsync(sessionId, source, destination, options, observer, cancellationToken);
+
+    private async Task<TransferSummary> CopyAsync(long? givenSession, Location source, Location destination, TransferOptions options,
+        ITransferObserver? observer, CancellationToken cancellationToken)
     {
         observer ??= new NullObserver();
         var pipeline = _stages.ParseAll(options.Stages);
@@ -53,7 +67,7 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
         long sessionId;
         try
         {
-            sessionId = await manifest.BeginSessionAsync(new SessionStart(options.Command, source.Key, destination.Key, options.Project, options.ConfigSnapshot), cancellationToken).ConfigureAwait(false);
+            sessionId = givenSession ?? await manifest.BeginSessionAsync(new SessionStart(options.Command, source.Key, destination.Key, options.Project, options.ConfigSnapshot), cancellationToken).ConfigureAwait(false);
         }
         catch (DbException e)
         {
@@ -61,7 +75,7 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
         }
         var pipelineSpec = string.Join(" | ", pipeline.Select(s => s.Spec));
         var plan = Plan(source, sourceInfo, destination, features, inside, filter, sessionId, pipelineSpec, options.TrustManifest, retry, observer, cancellationToken);
-        return await RunAsync(plan, sessionId, null, options, pipeline, retry, limiter, observer, cancellationToken).ConfigureAwait(false);
+        return await RunAsync(plan, sessionId, null, options, pipeline, retry, limiter, observer, cancellationToken, ownSession: givenSession is null).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -90,11 +104,12 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
 
     private async Task<TransferSummary> RunAsync(IAsyncEnumerable<PlannedFile> plan, long sessionId, SessionRecord? baseline,
         TransferOptions options, IReadOnlyList<IStage> pipeline, Polly.ResiliencePipeline retry, BandwidthLimiter? limiter, ITransferObserver observer,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, bool ownSession = true)
     {
         var stopwatch = Stopwatch.StartNew();
-        // Held until the session's end is recorded, so `lp status` can tell a running session from a killed one.
-        await using var alive = await manifest.TryLockAsync(ManifestQueries.SessionLock(sessionId), cancellationToken).ConfigureAwait(false);
+        // Held until the session's end is recorded, so `lp status` can tell a running session from a killed one. A
+        // session the caller owns is its to hold, count and end.
+        await using var alive = ownSession ? await manifest.TryLockAsync(ManifestQueries.SessionLock(sessionId), cancellationToken).ConfigureAwait(false) : null;
         var cache = options.CacheDirectory is { } cacheDir ? new Caching.DiskCache(cacheDir, options.CacheLimit) : null;
         var context = new TransferContext(manifest, options, pipeline, retry, limiter, observer, cache, _logger, sessionId) { Time = _time };
         var transfer = new FileTransfer(context);
@@ -169,7 +184,7 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
         SessionStatus status;
         using (var recording = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
         {
-            var counts = RecordCountsAsync(sessionId, baseline, tally, recording.Token);
+            var counts = ownSession ? RecordCountsAsync(sessionId, baseline, tally, recording.Token) : Task.CompletedTask;
             try
             {
                 var parallel = new ParallelOptions { MaxDegreeOfParallelism = options.Transfers, CancellationToken = cancellationToken };
@@ -188,7 +203,10 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
                 // Recording the end may fail as the rest did: the session then shows as interrupted (its lock is gone).
                 await recording.CancelAsync().ConfigureAwait(false);
                 await counts.ConfigureAwait(false);
-                try { await EndAsync(SessionStatus.Failed).ConfigureAwait(false); } catch (DbException) { }
+                if (ownSession)
+                {
+                    try { await EndAsync(SessionStatus.Failed).ConfigureAwait(false); } catch (DbException) { }
+                }
                 throw ManifestFailed(e);
             }
             // Stopped before the end is recorded, so that no count from a moment before can follow it.
@@ -197,7 +215,7 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
         }
         try
         {
-            await EndAsync(status).ConfigureAwait(false);
+            if (ownSession) await EndAsync(status).ConfigureAwait(false);
         }
         catch (DbException e)
         {

@@ -93,6 +93,12 @@ public sealed class TransferOptions
     /// there. False (`--check-dest`): the destination is listed and a file missing there is sent again. Default true.</summary>
     public bool TrustManifest { get; set; } = true;
 
+    /// <summary>The files are expected not to be done yet (a queued job that never ran): each file's record in the manifest
+    /// is read only under its lock, the read that decides, and not also before the lock is taken, which saves a
+    /// statement per file that is not done and costs the locks for one that is. Default false (a re-run of a done
+    /// file is decided without locks).</summary>
+    public bool LikelyNew { get; set; }
+
     /// <summary>Where replayed sources are cached; null disables the cache. Default null.</summary>
     public string? CacheDirectory { get; set; }
 

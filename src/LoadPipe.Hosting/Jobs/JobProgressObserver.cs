@@ -5,8 +5,9 @@ using LoadPipe.Core.Transfers;
 namespace LoadPipe.Hosting.Jobs;
 
 /// <summary>Adds up a job's copy as the engine reports it (from many threads), for the worker to write at most once a
-/// second (<see cref="Snapshot"/> returns null when nothing moved since the last one).</summary>
-internal sealed class JobProgressObserver(long knownTotal) : ITransferObserver
+/// second (<see cref="Snapshot"/> returns null when nothing moved since the last one). <paramref name="session"/>: the
+/// manifest session the copy records its files in (the worker's).</summary>
+internal sealed class JobProgressObserver(long knownTotal, long session) : ITransferObserver
 {
     private readonly ConcurrentDictionary<string, long> _files = new(StringComparer.Ordinal);
     private long _planned;
@@ -53,7 +54,7 @@ internal sealed class JobProgressObserver(long knownTotal) : ITransferObserver
         var done = Done;
         if (done == Interlocked.Exchange(ref _lastDone, done)) return null;
         var resumed = Interlocked.Read(ref _resumed);
-        return new JobProgress("copying", done, Total, Math.Max(0, done - resumed), resumed, _current);
+        return new JobProgress("copying", done, Total, Math.Max(0, done - resumed), resumed, _current, session);
     }
 
     /// <summary>The figures a run ends with: the summary's when the copy returned one.</summary>
@@ -63,8 +64,8 @@ internal sealed class JobProgressObserver(long knownTotal) : ITransferObserver
         {
             var done = Done;
             var resumed = Interlocked.Read(ref _resumed);
-            return new JobProgress("stopped", done, Total, Math.Max(0, done - resumed), resumed, _current);
+            return new JobProgress("stopped", done, Total, Math.Max(0, done - resumed), resumed, _current, session);
         }
-        return new JobProgress("done", summary.Bytes, Math.Max(Total, summary.Bytes), summary.BytesSent, summary.BytesResumed, null, summary.Session);
+        return new JobProgress("done", summary.Bytes, Math.Max(Total, summary.Bytes), summary.BytesSent, summary.BytesResumed, null, session);
     }
 }

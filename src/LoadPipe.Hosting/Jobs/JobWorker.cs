@@ -56,6 +56,7 @@ public sealed partial class JobWorker(LoadPipeHost host, JobWorkerOptions option
     private readonly TimeProvider _time = host.Time;
     private readonly SemaphoreSlim _slotFreed = new(0);
     private CancellationToken _stop;
+    private WorkerSession _session = null!;
 
     public string Name { get; } = options.Name ?? $"{Core.Locations.Location.ThisHost}:{Environment.ProcessId}";
 
@@ -66,6 +67,7 @@ public sealed partial class JobWorker(LoadPipeHost host, JobWorkerOptions option
         var manifest = await host.ManifestAsync(kill).ConfigureAwait(false);
         var queue = await host.JobQueueAsync(kill).ConfigureAwait(false);
         var started = _time.GetUtcNow();
+        await using var session = _session = await WorkerSession.BeginAsync(manifest, Name, kill).ConfigureAwait(false);
         using var watchStop = CancellationTokenSource.CreateLinkedTokenSource(kill);
         var watch = WatchAsync(queue, started, watchStop.Token);
         _stop = stop;
@@ -142,6 +144,14 @@ public sealed partial class JobWorker(LoadPipeHost host, JobWorkerOptions option
             {
                 _logger.QueueUnreachable(e.Message.Split('\n')[0]);
             }
+            try
+            {
+                await session.EndAsync(kill.IsCancellationRequested, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception e) when (IsQueueFault(e))
+            {
+                _logger.QueueUnreachable(e.Message.Split('\n')[0]);
+            }
         }
     }
 
@@ -149,7 +159,7 @@ public sealed partial class JobWorker(LoadPipeHost host, JobWorkerOptions option
     /// in the table, so that its end always finds itself there to remove.</summary>
     private void Start(IManifest manifest, IJobQueue queue, JobRecord job, CancellationToken kill)
     {
-        var run = new RunningJob(job, kill);
+        var run = new RunningJob(job, _session.Id, kill);
         var listed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         run.Task = Task.Run(async () =>
         {
@@ -204,6 +214,8 @@ public sealed partial class JobWorker(LoadPipeHost host, JobWorkerOptions option
             var source = await resolver.ResolveAsync(job.Source, run.Token).ConfigureAwait(false);
             var destination = await resolver.ResolveAsync(job.Destination, run.Token).ConfigureAwait(false);
             var transferOptions = host.Options(spec.Settings, null, "copy");
+            // A job that never ran has rarely been copied already: its file's record is read once, under its lock.
+            transferOptions.LikelyNew = job.Attempt <= 1;
             if (spec.Metadata is { Count: > 0 } metadata) transferOptions.Metadata = new Dictionary<string, string>(metadata);
             var content = await JobContent.KeyAsync(source, destination, transferOptions.Stages, run.Token).ConfigureAwait(false);
             if (content is not null)
@@ -224,7 +236,17 @@ public sealed partial class JobWorker(LoadPipeHost host, JobWorkerOptions option
                 }
             }
             var engine = host.CreateEngine(manifest);
-            var summary = await engine.CopyAsync(source, destination, transferOptions, run.Progress, run.Token).ConfigureAwait(false);
+            TransferSummary summary;
+            try
+            {
+                summary = await engine.CopyInSessionAsync(_session.Id, source, destination, transferOptions, run.Progress, run.Token).ConfigureAwait(false);
+            }
+            catch (TransferInterruptedException e)
+            {
+                _session.Add(e.Summary);
+                throw;
+            }
+            _session.Add(summary);
             var final = run.Progress.Final(summary);
             var quota = summary.StopReason ?? summary.Failures.FirstOrDefault(f => f.ErrorKind == ErrorKind.Quota)?.Error;
             if (summary.Status == SessionStatus.Completed)
@@ -339,6 +361,7 @@ public sealed partial class JobWorker(LoadPipeHost host, JobWorkerOptions option
     {
         var lastProgress = DateTimeOffset.MinValue;
         var lastHeartbeat = DateTimeOffset.MinValue;
+        var lastCounts = DateTimeOffset.MinValue;
         while (!cancellationToken.IsCancellationRequested)
         {
             try
@@ -381,6 +404,11 @@ public sealed partial class JobWorker(LoadPipeHost host, JobWorkerOptions option
                     await queue.RecordWorkerAsync(new WorkerRecord(Name, Core.Locations.Location.ThisHost, Environment.ProcessId, options.Concurrency,
                         _running.Count, _running.IsEmpty ? "idle" : "running", started, now), cancellationToken).ConfigureAwait(false);
                 }
+                if (now - lastCounts >= JobDefaults.ProgressInterval)
+                {
+                    lastCounts = now;
+                    await _session.RecordCountsAsync(cancellationToken).ConfigureAwait(false);
+                }
             }
             catch (Exception e) when (e is not OperationCanceledException && IsQueueFault(e))
             {
@@ -398,7 +426,7 @@ public sealed partial class JobWorker(LoadPipeHost host, JobWorkerOptions option
 
     private enum StopReason { None, Cancel, Lost, HandBack }
 
-    private sealed class RunningJob(JobRecord job, CancellationToken kill) : IDisposable
+    private sealed class RunningJob(JobRecord job, long session, CancellationToken kill) : IDisposable
     {
         private readonly CancellationTokenSource _stop = CancellationTokenSource.CreateLinkedTokenSource(kill);
         private int _reason;
@@ -406,7 +434,7 @@ public sealed partial class JobWorker(LoadPipeHost host, JobWorkerOptions option
         public JobRecord Job { get; } = job;
         public CancellationToken Kill { get; } = kill;
         public Task? Task { get; set; }
-        public JobProgressObserver Progress { get; } = new(job.BytesTotal);
+        public JobProgressObserver Progress { get; } = new(job.BytesTotal, session);
         public CancellationToken Token => _stop.Token;
         public StopReason Reason => (StopReason)Volatile.Read(ref _reason);
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using LoadPipe.Core.Jobs;
+using LoadPipe.Core.Manifest;
 using LoadPipe.EndToEnd.Tests.Data;
 using LoadPipe.EndToEnd.Tests.Postgres;
 using LoadPipe.EndToEnd.Tests.Running;
@@ -48,6 +49,39 @@ public sealed class JobWorkersTests
         {
             foreach (var w in workers) await w.DisposeAsync();
         }
+    }
+
+    /// <summary>A job runs in its worker's session, without a session lock of its own: what keeps a worker and an
+    /// `lp copy` of the same file from writing it at once is the transfer's lock (taken with the destination's, in one
+    /// statement). The job, running while the copy runs (the copy is slowed to ~30 s), waits for it to end and then
+    /// finds the file done: it sends nothing, and the file is the copy's, byte for byte.</summary>
+    [Fact]
+    public async Task Worker_AndACopyOfTheSameFileAtOnce_TheJobWaitsForTheCopyAndSendsNothing()
+    {
+        using var sandbox = new Sandbox();
+        await using var database = await PostgresDatabase.CreateAsync();
+        const int size = 16 << 20;
+        var data = Digest.WriteRandomFile(sandbox.PathOf("in/big.bin"), size, seed: 1800);
+        await using var copy = LpProcess.Start(sandbox, ["copy", "in/big.bin", "out/big.bin", "--chunk-size", "1M", "--bwlimit", "512K", "--manifest", database.ConnectionString]);
+        await Eventually.ValueAsync(database.ConfirmedBytesAsync, c => c >= 1 << 20, TimeSpan.FromMinutes(2), c => $"{c} bytes confirmed by the copy", () => copy.HasExited);
+
+        var id = long.Parse((await LpProcess.RunAsync(sandbox, "jobs", "add", "in/big.bin", "out/big.bin", "--chunk-size", "1M",
+            "--manifest", database.ConnectionString)).AssertExitCode(0).Stdout.Trim(), CultureInfo.InvariantCulture);
+        await using var worker = LpProcess.Start(sandbox, ["worker", "--exit-when-idle", "--no-schedules", "--poll", "100ms", "--manifest", database.ConnectionString]);
+        await using var probe = await PostgresManifest.OpenAsync(database.ConnectionString);
+        // The job runs while the copy still holds the file.
+        await Eventually.ValueAsync(() => probe.GetJobAsync(id), j => j is { State: JobState.Running }, TimeSpan.FromMinutes(2),
+            j => $"job {j?.State}", () => copy.HasExited || worker.HasExited);
+        (await copy.WaitAsync()).AssertExitCode(0);
+        (await worker.WaitAsync()).AssertExitCode(0);
+
+        var job = await probe.GetJobAsync(id);
+        var attempt = Assert.Single(await probe.ListAttemptsAsync(id));
+        Assert.Equal((JobState.Completed, 0L), (job!.State, attempt.BytesSent));
+        Assert.Equal(Digest.Sha256(data), Digest.Sha256OfFile(sandbox.PathOf("out/big.bin")));
+        // The job's run is recorded in its worker's session, which ended with the worker.
+        var session = await probe.GetSessionAsync(attempt.SessionId!.Value);
+        Assert.Equal(("worker", SessionStatus.Completed, 1, 1), (session!.Command, session.Status, session.Files, session.FilesSkipped));
     }
 
     [Fact]

@@ -16,8 +16,10 @@ namespace LoadPipe.Core.Transfers;
 /// recorded complete, in one manifest transaction (<see cref="IManifest.CompleteTransfersAsync"/>), its locks let go and
 /// its files counted. No chunk records, no sink state, no per-file transactions: a file killed before its batch was
 /// recorded has no record beyond its pending row, and is sent again by the next run.
-/// <para>Batches are committed one at a time, in order, while the next one fills; once two closed batches wait to be
-/// recorded, every worker waits for the older one, so at most three batches are held. A file the fast path cannot take
+/// <para>Batches are made durable one at a time, in order, while the next one fills, and recorded one at a time, in
+/// order, each after its own durable commit: the record of one batch runs while the next one is made durable (the disk
+/// and the manifest work at once). Once two closed batches wait to be recorded, every worker waits for the older one,
+/// so at most three batches are held. A file the fast path cannot take
 /// (a lock another process holds, a source that changed, a failed write) goes the ordinary way, through
 /// <see cref="FileTransfer"/>, which reports it as it always did; so does every file of a batch whose commit failed.</para>
 /// </summary>
@@ -42,7 +44,10 @@ internal sealed class GroupCommit : IAsyncDisposable
     private List<Staged> _open = new(MaxFiles);
     private long _openBytes;
     private long _openedAt;
-    private Task _committing = Task.CompletedTask;
+    // The last closed batch's durable commit (true: durable and named; false: it failed, the batch goes the ordinary
+    // way), and its record: the disk's chain and the manifest's, each in order.
+    private Task<bool> _committing = Task.FromResult(true);
+    private Task _recording = Task.CompletedTask;
     private readonly CancellationTokenSource _stopTicker = new();
     private Task? _ticker;
     // The store the batches go to: the first writable one seen. A file for another store goes the ordinary way.
@@ -207,7 +212,8 @@ internal sealed class GroupCommit : IAsyncDisposable
         _open = new List<Staged>(MaxFiles);
         _openBytes = 0;
         _committing = CommitAfterAsync(_committing, batch);
-        _closed.Enqueue(_committing);
+        _recording = RecordAfterAsync(_recording, _committing, batch);
+        _closed.Enqueue(_recording);
     }
 
     // The commits of closed batches, oldest first (completed ones are dropped as workers pass).
@@ -221,7 +227,7 @@ internal sealed class GroupCommit : IAsyncDisposable
         lock (_gate)
         {
             if (_open.Count > 0) CommitOpenBatch();
-            last = _committing;
+            last = _recording;
         }
         await last.ConfigureAwait(false);
     }
@@ -245,7 +251,29 @@ internal sealed class GroupCommit : IAsyncDisposable
         }
     }
 
-    private async Task CommitAfterAsync(Task before, List<Staged> batch)
+    /// <summary>Makes <paramref name="batch"/> durable and named once the batch before it is: true when it was. Never
+    /// throws: a failed commit lets the batch go the ordinary way (<see cref="RecordAfterAsync"/>).</summary>
+    private async Task<bool> CommitAfterAsync(Task<bool> before, List<Staged> batch)
+    {
+        await before.ConfigureAwait(false);
+        var writer = batch[0].File.Features.Destination.As<IGroupCommitWriter>(batch[0].File.To.Storage)!;
+        try
+        {
+            await writer.CommitAsync(batch.Select(s => s.Object).ToList(), CancellationToken.None).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception e)
+        {
+            // Not known to be durable: nothing of the batch is recorded, and each file goes the ordinary way, which
+            // finds it at its name (adopted by size and time only if it is there whole) or sends it again.
+            _context.Observer.Warning($"a batch of {batch.Count} small files could not be made durable together ({e.Message}): each is copied on its own");
+            return false;
+        }
+    }
+
+    /// <summary>Records <paramref name="batch"/> complete once the batch before it is recorded and its own commit
+    /// (<paramref name="committed"/>) made it durable; lets go of its locks and counts its files.</summary>
+    private async Task RecordAfterAsync(Task before, Task<bool> committed, List<Staged> batch)
     {
         try
         {
@@ -253,26 +281,15 @@ internal sealed class GroupCommit : IAsyncDisposable
         }
         catch
         {
-            // The manifest failed under the batch before (the run stops): this one is let go unrecorded, and the
-            // failure goes on down the chain to whoever waits for it.
+            // The manifest failed under the batch before (the run stops): this one is let go unrecorded (at its final
+            // names if it was committed, which the next run adopts), and the failure goes on down the chain to whoever
+            // waits for it.
+            await committed.ConfigureAwait(false);
             await ReleaseAsync(batch).ConfigureAwait(false);
             throw;
         }
-        await CommitAsync(batch).ConfigureAwait(false);
-    }
-
-    private async Task CommitAsync(List<Staged> batch)
-    {
-        var writer = batch[0].File.Features.Destination.As<IGroupCommitWriter>(batch[0].File.To.Storage)!;
-        try
+        if (!await committed.ConfigureAwait(false))
         {
-            await writer.CommitAsync(batch.Select(s => s.Object).ToList(), CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (Exception e)
-        {
-            // Not known to be durable: nothing of the batch is recorded, and each file goes the ordinary way, which
-            // finds it at its name (adopted by size and time only if it is there whole) or sends it again.
-            _context.Observer.Warning($"a batch of {batch.Count} small files could not be made durable together ({e.Message}): each is copied on its own");
             await ReleaseAsync(batch).ConfigureAwait(false);
             await FallBackAsync(batch).ConfigureAwait(false);
             return;
@@ -326,7 +343,7 @@ internal sealed class GroupCommit : IAsyncDisposable
         {
             open = _open;
             _open = [];
-            committing = _committing;
+            committing = _recording;
         }
         await ReleaseAsync(open).ConfigureAwait(false);
         try

@@ -8,7 +8,8 @@ namespace LoadPipe.Core.Tests.Support;
 /// (<see cref="DeliverAsync"/>). With <see cref="DeliverAfterLockedFind"/> they land right after the next
 /// <see cref="FindTransferAsync"/> made through this manifest by the holder of that transfer's lock has read the record:
 /// between a run's look at the record under the lock and its next step.
-/// Everything else is the inner manifest's.
+/// <see cref="BatchCompletionsBeforeCutOff"/> fails the group commit's records after some. Everything else is the inner
+/// manifest's.
 /// </summary>
 public sealed class DelayedConfirmations(IManifest inner) : IManifest
 {
@@ -48,8 +49,16 @@ public sealed class DelayedConfirmations(IManifest inner) : IManifest
         return Task.CompletedTask;
     }
 
+    /// <summary>Batch completions (<see cref="CompleteTransfersAsync"/>) let through before the manifest is cut off for
+    /// them: each later one fails as a database that went away does (a <see cref="Microsoft.Data.Sqlite.SqliteException"/>).</summary>
+    public int? BatchCompletionsBeforeCutOff { get; set; }
+
+    private int _batchCompletions;
+
     public Task CompleteTransfersAsync(long sessionId, IReadOnlyCollection<CompletedTransfer> transfers, CancellationToken cancellationToken = default) =>
-        inner.CompleteTransfersAsync(sessionId, transfers, cancellationToken);
+        Interlocked.Increment(ref _batchCompletions) > BatchCompletionsBeforeCutOff
+            ? throw new Microsoft.Data.Sqlite.SqliteException("the manifest is cut off (test)", 10)
+            : inner.CompleteTransfersAsync(sessionId, transfers, cancellationToken);
     public Task<long> BeginSessionAsync(SessionStart start, CancellationToken cancellationToken = default) => inner.BeginSessionAsync(start, cancellationToken);
     public Task EndSessionAsync(long sessionId, SessionSummary summary, CancellationToken cancellationToken = default) => inner.EndSessionAsync(sessionId, summary, cancellationToken);
     public Task RecordSessionCountsAsync(long sessionId, SessionCounts counts, CancellationToken cancellationToken = default) => inner.RecordSessionCountsAsync(sessionId, counts, cancellationToken);

@@ -281,17 +281,32 @@ public sealed partial class SqliteManifest : IManifest, IAdapterStateStore
         // One statement for the whole batch: the keys go in as one JSON array, and SQLite walks it (json_each) and looks
         // each key up in the unique index itself. A statement per key cost a bound execution and a reader each, most of
         // a re-run's lookup time.
+        // The array is cut into parts of at most JsonPart characters: a batch's whole text (and its UTF-8 copy) would be
+        // large objects, which the GC frees only in a full collection, so every batch would grow the heap until one.
         var list = keys as IReadOnlyList<TransferKey> ?? keys.ToList();
         await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var reader = await c.Command(FindByKeys, null, ("$k", KeysJson(list)))
-            .ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        await using var tx = c.Begin(deferred: true);
+        var cmd = c.Command(FindByKeys, tx, ("$k", ""));
+        for (var first = 0; first < list.Count;)
         {
-            var key = list[reader.GetInt32(FindByKeysIndex)];
-            found[key] = ManifestRows.ReadTransfer(reader, key);
+            var (json, next) = KeysJson(list, first);
+            cmd.Parameters["$k"].Value = json;
+            await using (var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+            {
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    var key = list[first + reader.GetInt32(FindByKeysIndex)];
+                    found[key] = ManifestRows.ReadTransfer(reader, key);
+                }
+            }
+            first = next;
         }
         return found;
     }
+
+    /// <summary>Characters of JSON per lookup statement: 48 KB as a string, at most 72 KB as UTF-8, under the GC's
+    /// 85,000-byte large-object threshold.</summary>
+    private const int JsonPart = 24_000;
 
     /// <summary>The transfers of a JSON array of keys ([source, destination, pipeline] each), with each one's place in
     /// the array as the last column.</summary>
@@ -310,19 +325,22 @@ public sealed partial class SqliteManifest : IManifest, IAdapterStateStore
     private static readonly System.Buffers.SearchValues<char> JsonEscaped =
         System.Buffers.SearchValues.Create("\"\\" + string.Concat(Enumerable.Range(0, 32).Select(c => (char)c)));
 
-    private static string KeysJson(IReadOnlyList<TransferKey> keys)
+    private static (string Json, int Next) KeysJson(IReadOnlyList<TransferKey> keys, int first)
     {
-        var json = new System.Text.StringBuilder(keys.Count * 200);
+        var json = new System.Text.StringBuilder(JsonPart + 1024);
         json.Append('[');
-        foreach (var key in keys)
+        var next = first;
+        // At least one key, and then as many as fit (a key longer than the part goes alone).
+        while (next < keys.Count && (next == first || json.Length + keys[next].Source.Length + keys[next].Destination.Length + keys[next].Pipeline.Length + 16 <= JsonPart))
         {
+            var key = keys[next++];
             if (json.Length > 1) json.Append(',');
             json.Append('[');
             Quoted(key.Source).Append(',');
             Quoted(key.Destination).Append(',');
             Quoted(key.Pipeline).Append(']');
         }
-        return json.Append(']').ToString();
+        return (json.Append(']').ToString(), next);
 
         System.Text.StringBuilder Quoted(string text)
         {

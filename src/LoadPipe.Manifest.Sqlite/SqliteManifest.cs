@@ -278,20 +278,84 @@ public sealed partial class SqliteManifest : IManifest, IAdapterStateStore
     {
         var found = new Dictionary<TransferKey, TransferRecord>(keys.Count);
         if (keys.Count == 0) return found;
-        // One connection and one prepared statement for the whole batch, in one read transaction: microseconds a key.
+        // One statement for the whole batch: the keys go in as one JSON array, and SQLite walks it (json_each) and looks
+        // each key up in the unique index itself. A statement per key cost a bound execution and a reader each, most of
+        // a re-run's lookup time.
+        // The array is cut into parts of at most JsonPart characters: a batch's whole text (and its UTF-8 copy) would be
+        // large objects, which the GC frees only in a full collection, so every batch would grow the heap until one.
+        var list = keys as IReadOnlyList<TransferKey> ?? keys.ToList();
         await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var tx = c.Begin(deferred: true);
-        var cmd = c.Command(FindByKey, tx, ("$s", ""), ("$d", ""), ("$p", ""));
-        var (s, d, p) = (cmd.Parameters["$s"], cmd.Parameters["$d"], cmd.Parameters["$p"]);
-        foreach (var key in keys)
+        var cmd = c.Command(FindByKeys, tx, ("$k", ""));
+        for (var first = 0; first < list.Count;)
         {
-            s.Value = key.Source;
-            d.Value = key.Destination;
-            p.Value = key.Pipeline;
-            await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false)) found[key] = ManifestRows.ReadTransfer(reader, key);
+            var (json, next) = KeysJson(list, first);
+            cmd.Parameters["$k"].Value = json;
+            await using (var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+            {
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    var key = list[first + reader.GetInt32(FindByKeysIndex)];
+                    found[key] = ManifestRows.ReadTransfer(reader, key);
+                }
+            }
+            first = next;
         }
         return found;
+    }
+
+    /// <summary>Characters of JSON per lookup statement: 48 KB as a string, at most 72 KB as UTF-8, under the GC's
+    /// 85,000-byte large-object threshold.</summary>
+    private const int JsonPart = 24_000;
+
+    /// <summary>The transfers of a JSON array of keys ([source, destination, pipeline] each), with each one's place in
+    /// the array as the last column.</summary>
+    private static readonly string FindByKeys =
+        "SELECT " + string.Join(", ", ManifestRows.TransferColumns.Split(',').Select(column => "t." + column.Trim()))
+        + """
+        , k.key FROM json_each($k) AS k
+        JOIN transfers AS t ON t.source = k.value ->> 0 AND t.destination = k.value ->> 1 AND t.pipeline = k.value ->> 2
+        """;
+
+    private static readonly int FindByKeysIndex = ManifestRows.TransferColumns.Split(',').Length;
+
+    /// <summary>The keys as a JSON array of [source, destination, pipeline]. Only what JSON requires is escaped ('"',
+    /// '\\', control characters): every other character goes in as itself, so SQLite reads back exactly the UTF-8 that
+    /// a bound parameter would have given (unpaired surrogates included, replaced the same way).</summary>
+    private static readonly System.Buffers.SearchValues<char> JsonEscaped =
+        System.Buffers.SearchValues.Create("\"\\" + string.Concat(Enumerable.Range(0, 32).Select(c => (char)c)));
+
+    private static (string Json, int Next) KeysJson(IReadOnlyList<TransferKey> keys, int first)
+    {
+        var json = new System.Text.StringBuilder(JsonPart + 1024);
+        json.Append('[');
+        var next = first;
+        // At least one key, and then as many as fit (a key longer than the part goes alone).
+        while (next < keys.Count && (next == first || json.Length + keys[next].Source.Length + keys[next].Destination.Length + keys[next].Pipeline.Length + 16 <= JsonPart))
+        {
+            var key = keys[next++];
+            if (json.Length > 1) json.Append(',');
+            json.Append('[');
+            Quoted(key.Source).Append(',');
+            Quoted(key.Destination).Append(',');
+            Quoted(key.Pipeline).Append(']');
+        }
+        return (json.Append(']').ToString(), next);
+
+        System.Text.StringBuilder Quoted(string text)
+        {
+            json.Append('"');
+            var rest = text.AsSpan();
+            for (var at = rest.IndexOfAny(JsonEscaped); at >= 0; at = rest.IndexOfAny(JsonEscaped))
+            {
+                var ch = rest[at];
+                json.Append(rest[..at]);
+                if (ch is '"' or '\\') json.Append('\\').Append(ch);
+                else json.Append("\\u").Append(((int)ch).ToString("x4", System.Globalization.CultureInfo.InvariantCulture));
+                rest = rest[(at + 1)..];
+            }
+            return json.Append(rest).Append('"');
+        }
     }
 
     public async Task AddPendingAsync(long sessionId, IReadOnlyCollection<(TransferKey Key, SourceIdentity Source)> files,

@@ -73,6 +73,29 @@ public abstract partial class ManifestContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task FindTransfers_KeysWithQuotesControlsAndNonAscii_FoundByExactlyTheirOwnText()
+    {
+        await using var m = await OpenAsync();
+        var session = await m.BeginSessionAsync(new SessionStart("copy", "/src", "/dst"));
+        string[] names = ["a\"b", "back\\slash", "tab\there", "line\nfeed", "bell\u0007", "é", "e\u0301", "日本語", "😀 smile",
+            "[\"a\",\"b\"]", "\\u0041", "del\u007f"];
+        var keys = names.Select(n => new TransferKey($"/src/{n}", $"/dst/{n}", n.Length % 2 == 0 ? "" : "zstd | sha256")).ToList();
+        foreach (var key in keys)
+        {
+            var t = await m.StartTransferAsync(key, session, Identity);
+            await m.CompleteTransferAsync(t.Lease, new TransferCompletion(key.Source.Length, null, key.Source));
+        }
+        // Near misses: the text of a JSON escape (for a name that exists decoded), and another pipeline.
+        var near = new[] { new TransferKey("/src/\\u00e9", "/dst/\\u00e9", "zstd | sha256"), new TransferKey("/src/A", "/dst/A", ""),
+            keys[0] with { Pipeline = "x" } };
+
+        var found = await m.FindTransfersAsync([.. keys, .. near]);
+
+        Assert.Equal(keys.ToHashSet(), found.Keys.ToHashSet());
+        Assert.All(found, f => Assert.Equal((f.Key, f.Key.Source), (f.Value.Key, f.Value.Sha256)));
+    }
+
+    [Fact]
     public async Task AddPending_NewAndExisting_InsertsOnlyNewOnesAsPending()
     {
         await using var m = await OpenAsync();

@@ -59,7 +59,7 @@ public sealed partial record Location(IStorage Storage, string Path, string Uri,
     /// <summary>Drops user info, query and fragment from URLs; other text is returned as is.</summary>
     public static string Redact(string text)
     {
-        if (!System.Uri.TryCreate(text, UriKind.Absolute, out var uri) || !IsWebScheme(uri.Scheme))
+        if (!MayBeWebUrl(text) || !System.Uri.TryCreate(text, UriKind.Absolute, out var uri) || !IsWebScheme(uri.Scheme))
             return text;
         var builder = new UriBuilder(uri) { UserName = "", Password = "", Query = "", Fragment = "" };
         return builder.Uri.GetLeftPart(UriPartial.Path);
@@ -69,12 +69,26 @@ public sealed partial record Location(IStorage Storage, string Path, string Uri,
     /// signature parameters, the others in their order; other text as it is.</summary>
     public static string KeyOf(string text)
     {
-        if (!System.Uri.TryCreate(text, UriKind.Absolute, out var uri) || !IsWebScheme(uri.Scheme))
+        if (!MayBeWebUrl(text) || !System.Uri.TryCreate(text, UriKind.Absolute, out var uri) || !IsWebScheme(uri.Scheme))
             return text;
         var kept = uri.Query.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries)
             .Where(p => !IsSignatureParameter(System.Uri.UnescapeDataString(p.Split('=', 2)[0])));
         var builder = new UriBuilder(uri) { UserName = "", Password = "", Query = string.Join('&', kept), Fragment = "" };
         return builder.Uri.AbsoluteUri;
+    }
+
+    /// <summary>False when the text cannot be a URL of a web scheme: the scheme a URL parse would find is what comes
+    /// before its first ':'. A local path (no ':', or a scheme that is not one of the web's) then costs no parse, which
+    /// a re-run pays twice per file of the tree (its source and destination, in the result of a settled file).</summary>
+    private static bool MayBeWebUrl(string text)
+    {
+        var colon = text.IndexOf(':');
+        if (colon <= 0) return false;
+        // Whatever the parse might skip around or inside the scheme (blanks, control characters) is left out here too:
+        // this may answer true for text the parse refuses, never false for a web URL.
+        var scheme = text[..colon].Trim();
+        if (scheme.AsSpan().IndexOfAnyInRange('\0', ' ') >= 0) scheme = string.Concat(scheme.Where(c => c > ' '));
+        return IsWebScheme(scheme);
     }
 
     /// <summary>http, https, and a protocol spoken over them ("tus+https"): URLs that may carry secrets.</summary>

@@ -309,22 +309,43 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
         }
         await using var existing = new DestinationListing(destination, features, _logger, cancellationToken);
         var batch = new List<PlannedFile>(PlanBatch);
-        await foreach (var entry in source.Storage.ListAsync(source.Path, recursive: true, cancellationToken).ConfigureAwait(false))
+        // One batch is looked up (on another thread) while the next is listed: the stats and the manifest's lookups
+        // then use both cores. Batches are settled one at a time and in order (the destination's listing is merged in
+        // path order), and at most two are held.
+        Task<List<PlannedFile>>? settling = null;
+        try
         {
-            if (entry.IsDirectory || !filter.Matches(entry.Path)) continue;
-            if (leftOut is not null && (entry.Path == leftOut || entry.Path.StartsWith(leftOut + "/", StringComparison.Ordinal))) continue;
-            if (entry.SpecialFileKind is { } special)
+            await foreach (var entry in source.Storage.ListAsync(source.Path, recursive: true, cancellationToken).ConfigureAwait(false))
             {
-                observer.Warning($"{source.Child(entry.Path)}: skipped, {special} is not a regular file");
-                continue;
+                if (entry.IsDirectory || !filter.Matches(entry.Path)) continue;
+                if (leftOut is not null && (entry.Path == leftOut || entry.Path.StartsWith(leftOut + "/", StringComparison.Ordinal))) continue;
+                if (entry.SpecialFileKind is { } special)
+                {
+                    observer.Warning($"{source.Child(entry.Path)}: skipped, {special} is not a regular file");
+                    continue;
+                }
+                observer.FilePlanned(entry.Size);
+                batch.Add(new PlannedFile(source.Child(entry.Path), entry, destination.Child(entry.Path), DestinationHint.Unknown, features));
+                if (batch.Count < PlanBatch) continue;
+                var settled = settling is null ? null : await settling.ConfigureAwait(false);
+                var full = batch;
+                settling = Task.Run(() => SettleAsync(full, existing, sessionId, pipelineSpec, trustManifest, cancellationToken), cancellationToken);
+                batch = new List<PlannedFile>(PlanBatch);
+                if (settled is not null) foreach (var file in settled) yield return file;
             }
-            observer.FilePlanned(entry.Size);
-            batch.Add(new PlannedFile(source.Child(entry.Path), entry, destination.Child(entry.Path), DestinationHint.Unknown, features));
-            if (batch.Count < PlanBatch) continue;
+            if (settling is not null)
+            {
+                var settled = await settling.ConfigureAwait(false);
+                settling = null;
+                foreach (var file in settled) yield return file;
+            }
             foreach (var file in await SettleAsync(batch, existing, sessionId, pipelineSpec, trustManifest, cancellationToken).ConfigureAwait(false)) yield return file;
-            batch.Clear();
         }
-        foreach (var file in await SettleAsync(batch, existing, sessionId, pipelineSpec, trustManifest, cancellationToken).ConfigureAwait(false)) yield return file;
+        finally
+        {
+            // Stopped early (a failure, a cancellation): the lookup in flight ends before the listing it reads is disposed.
+            if (settling is not null) await settling.ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
+        }
     }
 
     private const int PlanBatch = 500;

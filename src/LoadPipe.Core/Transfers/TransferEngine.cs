@@ -7,6 +7,7 @@ using LoadPipe.Core.Manifest;
 using LoadPipe.Core.Resilience;
 using LoadPipe.Core.Stages;
 using LoadPipe.Core.Storage;
+using LoadPipe.Core.Threading;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -260,7 +261,8 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
         try
         {
             using var timer = new PeriodicTimer(CountsInterval, _time);
-            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+            using var stop = timer.StopOn(cancellationToken);
+            while (await timer.WaitForNextTickAsync().ConfigureAwait(false))
             {
                 var counts = SessionCountsOf(baseline, tally);
                 if (counts == recorded) continue;

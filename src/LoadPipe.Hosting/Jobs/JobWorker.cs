@@ -56,7 +56,7 @@ public sealed partial class JobWorker(LoadPipeHost host, JobWorkerOptions option
     private readonly TimeProvider _time = host.Time;
     private readonly SemaphoreSlim _slotFreed = new(0);
     /// <summary>Running jobs that gave their slot back: their one file is sent and committing (its fsync), and only
-    /// the records of their end are left (<see cref="RunningJob.GiveSlotBack"/>).</summary>
+    /// the records of their end are left (<see cref="RunningJob.TryGiveSlotBack"/>). At most one per slot.</summary>
     private int _committing;
     private CancellationToken _stop;
     private WorkerSession _session = null!;
@@ -166,7 +166,7 @@ public sealed partial class JobWorker(LoadPipeHost host, JobWorkerOptions option
     /// in the table, so that its end always finds itself there to remove.</summary>
     private void Start(IManifest manifest, IJobQueue queue, JobRecord job, CancellationToken kill)
     {
-        var run = new RunningJob(job, _session.Id, kill, SlotGivenBack);
+        var run = new RunningJob(job, _session.Id, kill, TakeSlotBack);
         var listed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         run.Task = Task.Run(async () =>
         {
@@ -175,8 +175,13 @@ public sealed partial class JobWorker(LoadPipeHost host, JobWorkerOptions option
             finally
             {
                 // In this order, so that the free slots are never overcounted in between.
-                if (run.SlotGivenBack) Interlocked.Decrement(ref _committing);
+                var gaveSlot = run.SlotGivenBack;
+                if (gaveSlot) Interlocked.Decrement(ref _committing);
                 _running.TryRemove(job.Id, out _);
+                // Its place among the committing jobs goes to one that is committing too and kept its slot meanwhile.
+                if (gaveSlot)
+                    foreach (var other in _running.Values)
+                        if (other.TryGiveSlotBack()) break;
                 run.Dispose();
                 _slotFreed.Release();
             }
@@ -186,11 +191,19 @@ public sealed partial class JobWorker(LoadPipeHost host, JobWorkerOptions option
     }
 
     /// <summary>A job's one file is committing: its slot goes to the next job (counted before the wake-up, so the main
-    /// loop sees it free).</summary>
-    private void SlotGivenBack()
+    /// loop sees it free), unless as many jobs as there are slots are committing already: then it keeps its slot, so
+    /// that jobs that reach their commit faster than the commits end do not pile up. False when it keeps it.</summary>
+    private bool TakeSlotBack()
     {
-        Interlocked.Increment(ref _committing);
+        int committing;
+        do
+        {
+            committing = Volatile.Read(ref _committing);
+            if (committing >= options.Concurrency) return false;
+        }
+        while (Interlocked.CompareExchange(ref _committing, committing + 1, committing) != committing);
         _slotFreed.Release();
+        return true;
     }
 
     /// <summary>Lets the running jobs finish within the grace period, then hands the rest back (each resumes from its
@@ -454,17 +467,18 @@ public sealed partial class JobWorker(LoadPipeHost host, JobWorkerOptions option
     private sealed class RunningJob : IDisposable
     {
         private readonly CancellationTokenSource _stop;
-        private readonly Action _slotGivenBack;
+        private readonly Func<bool> _takeSlotBack;
         private int _reason;
-        private int _gaveSlot;
+        /// <summary>0: the job holds its slot; 1: committing, it would give it back; 2: given back; 3: being given back.</summary>
+        private int _slot;
 
-        public RunningJob(JobRecord job, long session, CancellationToken kill, Action slotGivenBack)
+        public RunningJob(JobRecord job, long session, CancellationToken kill, Func<bool> takeSlotBack)
         {
             _stop = CancellationTokenSource.CreateLinkedTokenSource(kill);
-            _slotGivenBack = slotGivenBack;
+            _takeSlotBack = takeSlotBack;
             Job = job;
             Kill = kill;
-            Progress = new JobProgressObserver(job.BytesTotal, session, GiveSlotBack);
+            Progress = new JobProgressObserver(job.BytesTotal, session, Committing);
         }
 
         public JobRecord Job { get; }
@@ -472,14 +486,24 @@ public sealed partial class JobWorker(LoadPipeHost host, JobWorkerOptions option
         public Task? Task { get; set; }
         public JobProgressObserver Progress { get; }
 
-        /// <summary>True once the job gave its slot back (<see cref="GiveSlotBack"/>).</summary>
-        public bool SlotGivenBack => Volatile.Read(ref _gaveSlot) != 0;
+        /// <summary>True once the job gave its slot back (<see cref="TryGiveSlotBack"/>).</summary>
+        public bool SlotGivenBack => Volatile.Read(ref _slot) == 2;
 
         /// <summary>Once, when the job's one file has been sent and is committing: the job still runs (its end is
-        /// recorded once the file is durable) but no longer counts against the worker's concurrency.</summary>
-        private void GiveSlotBack()
+        /// recorded once the file is durable) but need no longer count against the worker's concurrency.</summary>
+        private void Committing()
         {
-            if (Interlocked.Exchange(ref _gaveSlot, 1) == 0) _slotGivenBack();
+            if (Interlocked.CompareExchange(ref _slot, 1, 0) == 0) TryGiveSlotBack();
+        }
+
+        /// <summary>Gives the slot of a committing job back when the worker takes it (<see cref="TakeSlotBack"/>); true
+        /// when it did.</summary>
+        public bool TryGiveSlotBack()
+        {
+            if (Interlocked.CompareExchange(ref _slot, 3, 1) != 1) return false;
+            var given = _takeSlotBack();
+            Volatile.Write(ref _slot, given ? 2 : 1);
+            return given;
         }
         public CancellationToken Token => _stop.Token;
         public StopReason Reason => (StopReason)Volatile.Read(ref _reason);

@@ -175,7 +175,7 @@ public sealed partial class JobWorker(LoadPipeHost host, JobWorkerOptions option
             finally
             {
                 // In this order, so that the free slots are never overcounted in between.
-                var gaveSlot = run.SlotGivenBack;
+                var gaveSlot = run.KeepOrGaveSlot();
                 if (gaveSlot) Interlocked.Decrement(ref _committing);
                 _running.TryRemove(job.Id, out _);
                 // Its place among the committing jobs goes to one that is committing too and kept its slot meanwhile.
@@ -290,7 +290,7 @@ public sealed partial class JobWorker(LoadPipeHost host, JobWorkerOptions option
                 var delivery = content is not null && run.Progress.Delivered is { } at ? new JobDelivery(at) : null;
                 // The job's end and the claim of the job taking its place, in one round trip; nothing more once the
                 // worker stops, nor when the job gave its slot back as it committed (the next job has taken it).
-                var room = _stop.IsCancellationRequested || run.Token.IsCancellationRequested || run.SlotGivenBack ? 0 : 1;
+                var room = _stop.IsCancellationRequested || run.Token.IsCancellationRequested || run.KeepOrGaveSlot() ? 0 : 1;
                 var transferEnd = held is { End: { } end, Recorded: false } ? end : ((TransferLease, TransferCompletion)?)null;
                 var next = await queue.CompleteAndClaimAsync(lease, final, message, delivery, Name, room, options.Lease, CancellationToken.None, transferEnd)
                     .ConfigureAwait(false);
@@ -469,7 +469,8 @@ public sealed partial class JobWorker(LoadPipeHost host, JobWorkerOptions option
         private readonly CancellationTokenSource _stop;
         private readonly Func<bool> _takeSlotBack;
         private int _reason;
-        /// <summary>0: the job holds its slot; 1: committing, it would give it back; 2: given back; 3: being given back.</summary>
+        /// <summary>0: the job holds its slot; 1: committing, it would give it back; 2: given back; 3: being given back;
+        /// 4: ending, it keeps it.</summary>
         private int _slot;
 
         public RunningJob(JobRecord job, long session, CancellationToken kill, Func<bool> takeSlotBack)
@@ -486,8 +487,20 @@ public sealed partial class JobWorker(LoadPipeHost host, JobWorkerOptions option
         public Task? Task { get; set; }
         public JobProgressObserver Progress { get; }
 
-        /// <summary>True once the job gave its slot back (<see cref="TryGiveSlotBack"/>).</summary>
-        public bool SlotGivenBack => Volatile.Read(ref _slot) == 2;
+        /// <summary>Settles the slot as the job ends: true when it was given back (<see cref="TryGiveSlotBack"/>); else
+        /// the job keeps it from now on (no give-back can start after this, nor be half done).</summary>
+        public bool KeepOrGaveSlot()
+        {
+            var spin = new SpinWait();
+            while (true)
+            {
+                var state = Volatile.Read(ref _slot);
+                if (state == 2) return true;
+                if (state == 4) return false;
+                if (state == 3) spin.SpinOnce();
+                else if (Interlocked.CompareExchange(ref _slot, 4, state) == state) return false;
+            }
+        }
 
         /// <summary>Once, when the job's one file has been sent and is committing: the job still runs (its end is
         /// recorded once the file is durable) but need no longer count against the worker's concurrency.</summary>

@@ -46,8 +46,8 @@ public sealed class HeldTransferEnd : IAsyncDisposable
     /// <summary>The caller recorded <see cref="End"/>.</summary>
     public void MarkRecorded() => Recorded = true;
 
-    /// <summary>Records the held end when the caller did not (a fenced one is another process's record now), then lets
-    /// the locks go, the destination's first.</summary>
+    /// <summary>Records the held end when the caller did not (best effort: see the catch), then lets the locks go, the
+    /// destination's first.</summary>
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
@@ -56,7 +56,11 @@ public sealed class HeldTransferEnd : IAsyncDisposable
             if (End is { } end && !Recorded && _manifest is { } manifest)
             {
                 try { await manifest.CompleteTransferAsync(end.Lease, end.Completion, CancellationToken.None).ConfigureAwait(false); }
-                catch (TransferFencedException) { }
+                catch (Exception e) when (e is TransferFencedException or System.Data.Common.DbException or IOException or TimeoutException)
+                {
+                    // Fenced: the record is another process's now. Unreachable: as after a crash between the commit and
+                    // the record, the next run finds the file at the destination or sends it again.
+                }
             }
         }
         finally

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using LoadPipe.Core.Errors;
 using LoadPipe.Core.Jobs;
 using LoadPipe.Core.Locations;
+using LoadPipe.Core.Manifest;
 using Npgsql;
 
 namespace LoadPipe.Manifest.Postgres;
@@ -119,11 +120,17 @@ public sealed partial class PostgresManifest : IJobQueue
     /// (jobs of the same content wait for it). The claim's snapshot still sees the ended job as running: it is never
     /// taken again, and a job waiting for its content is taken by a later claim.</summary>
     public async Task<IReadOnlyList<JobRecord>> CompleteAndClaimAsync(JobLease lease, JobProgress final, string? message, JobDelivery? delivery,
-        string worker, int count, TimeSpan leaseDuration, CancellationToken cancellationToken = default)
+        string worker, int count, TimeSpan leaseDuration, CancellationToken cancellationToken = default,
+        (TransferLease Lease, TransferCompletion Completion)? transferEnd = null)
     {
         var now = Now();
+        // The transfer's end is fenced by its own epoch only: the file is durable, whoever holds the job now.
+        (string, object?)[] transfer = transferEnd is { } t
+            ? [.. CompleteTransferParameters("t_", t.Completion, now), ("t_id", t.Lease.Id), ("t_epoch", t.Lease.Epoch)]
+            : [];
         await using var cmd = Command($"""
-            WITH j AS (UPDATE jobs SET {JobRows.EndRunSet(JobEnd.Completed)} WHERE {JobRows.Fence} RETURNING {JobRows.Columns}),
+            WITH {(transferEnd is null ? "" : CompleteTransferSteps("t_") + ",")}
+            j AS (UPDATE jobs SET {JobRows.EndRunSet(JobEnd.Completed)} WHERE {JobRows.Fence} RETURNING {JobRows.Columns}),
             a AS ({JobRows.EndAttempt} AND EXISTS (SELECT 1 FROM j)),
             next AS (
                 SELECT id FROM jobs WHERE {JobRows.Claimable} AND EXISTS (SELECT 1 FROM j)
@@ -137,7 +144,7 @@ public sealed partial class PostgresManifest : IJobQueue
             UNION ALL
             SELECT {JobRows.Columns}, 1, NULL FROM taken
             """, [.. JobRows.EndParameters(lease, now, null, null, final, message, null, delivery),
-                ("worker", worker), ("expires", now + (long)leaseDuration.TotalMilliseconds), ("count", count)]);
+                ("worker", worker), ("expires", now + (long)leaseDuration.TotalMilliseconds), ("count", count), .. transfer]);
         await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         var ended = false;
         var claimed = new List<JobRecord>();
@@ -148,6 +155,9 @@ public sealed partial class PostgresManifest : IJobQueue
         }
         return ended ? claimed : throw new JobFencedException(lease);
     }
+
+    /// <summary>PostgreSQL records a one-file job's transfer end in the statement that ends the job.</summary>
+    public bool RecordsTransferEnds => true;
 
     /// <summary>In one transaction under a transaction-level advisory lock on the key's hash, so that two workers claiming
     /// the same content take turns (READ COMMITTED alone would let both see no holder).</summary>

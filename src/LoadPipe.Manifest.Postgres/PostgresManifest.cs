@@ -389,6 +389,37 @@ public sealed partial class PostgresManifest : IManifest, IAdapterStateStore
         return ManifestRows.ReadTransfer(reader);
     }
 
+    /// <summary>One statement: the existing row as the statement found it, else the row it inserted. A row that
+    /// another session inserted meanwhile without the lock (a planner's pending row) is neither: then it is read.</summary>
+    public async Task<(TransferRecord Record, bool Started)> StartTransferIfNewAsync(TransferKey key, long sessionId, SourceIdentity source,
+        CancellationToken cancellationToken = default)
+    {
+        await using (var cmd = Command($"""
+            WITH existing AS (
+                SELECT {ManifestRows.TransferColumns} FROM transfers WHERE source = @s AND destination = @d AND pipeline = @p
+            ), started AS (
+                INSERT INTO transfers(session_id, source, destination, pipeline, source_size, source_version, source_modified, status, updated_at, epoch)
+                SELECT @session::bigint, @s::text, @d::text, @p::text, @size::bigint, @version::text, @modified::bigint, 'InProgress', @now::bigint, 1
+                WHERE NOT EXISTS (SELECT 1 FROM existing)
+                ON CONFLICT (source, destination, pipeline) DO NOTHING
+                RETURNING {ManifestRows.TransferColumns}
+            ), recorded AS (
+                {ManifestRows.RecordSessionFile("started")}
+            )
+            SELECT {ManifestRows.TransferColumns}, true FROM started
+            UNION ALL SELECT {ManifestRows.TransferColumns}, false FROM existing
+            """,
+            ("session", sessionId), ("s", key.Source), ("d", key.Destination), ("p", key.Pipeline), ("size", source.Size),
+            ("version", source.Version), ("modified", source.Modified?.ToUnixTimeMilliseconds()), ("now", Now())))
+        {
+            await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                return (ManifestRows.ReadTransfer(reader, key), reader.GetBoolean(reader.FieldCount - 1));
+        }
+        return (await FindTransferAsync(key, cancellationToken).ConfigureAwait(false)
+            ?? throw new InvalidOperationException($"transfer {key.Source} -> {key.Destination} neither found nor started"), false);
+    }
+
     public async Task<TransferLease> AttachTransferAsync(long transferId, long sessionId, CancellationToken cancellationToken = default)
     {
         await using var cmd = Command(Recorded(
@@ -451,11 +482,24 @@ public sealed partial class PostgresManifest : IManifest, IAdapterStateStore
             """, cancellationToken, ("seq", fromSequence));
 
     public Task CompleteTransferAsync(TransferLease lease, TransferCompletion completion, CancellationToken cancellationToken = default) =>
-        FencedAsync(lease, Recorded("""
-            UPDATE transfers SET status = 'Completed', sink_state = NULL, md5 = @md5, sha256 = @sha, output_size = @size,
-                bytes_confirmed = @size, last_error = NULL, updated_at = @now WHERE id = @id AND epoch = @epoch
-            """, "held AS (SELECT id FROM transfers WHERE id = @id AND epoch = @epoch), dropped AS (DELETE FROM chunks WHERE transfer_id IN (SELECT id FROM held)), "),
-            cancellationToken, ("md5", completion.Md5), ("sha", completion.Sha256), ("size", completion.OutputSize), ("now", Now()));
+        FencedAsync(lease, $"WITH {CompleteTransferSteps("")} SELECT id FROM changed", cancellationToken, CompleteTransferParameters("", completion, Now()));
+
+    /// <summary>The steps of <see cref="CompleteTransferAsync"/> as a statement's CTEs, fenced by @{p}id and @{p}epoch:
+    /// {p}held, {p}dropped (its chunks), {p}changed (the row as it now is, when the epoch matched), {p}recorded (its
+    /// session's record). <paramref name="p"/> prefixes the names, for a statement that also does other things.</summary>
+    private static string CompleteTransferSteps(string p) => $"""
+        {p}held AS (SELECT id FROM transfers WHERE id = @{p}id AND epoch = @{p}epoch),
+        {p}dropped AS (DELETE FROM chunks WHERE transfer_id IN (SELECT id FROM {p}held)),
+        {p}changed AS (
+            UPDATE transfers SET status = 'Completed', sink_state = NULL, md5 = @{p}md5, sha256 = @{p}sha, output_size = @{p}size,
+                bytes_confirmed = @{p}size, last_error = NULL, updated_at = @{p}now WHERE id = @{p}id AND epoch = @{p}epoch
+            RETURNING {ManifestRows.TransferColumns}),
+        {p}recorded AS ({ManifestRows.RecordSessionFile(p + "changed")})
+        """;
+
+    /// <summary><see cref="CompleteTransferSteps"/>' parameters but the fence (@{p}id, @{p}epoch).</summary>
+    private static (string, object?)[] CompleteTransferParameters(string p, TransferCompletion completion, long now) =>
+        [(p + "md5", completion.Md5), (p + "sha", completion.Sha256), (p + "size", completion.OutputSize), (p + "now", now)];
 
     public async Task CompleteTransfersAsync(long sessionId, IReadOnlyCollection<CompletedTransfer> transfers, CancellationToken cancellationToken = default)
     {

@@ -426,4 +426,38 @@ public abstract partial class ManifestContractTests
         Assert.Equal(JobState.Pending, (await queue.GetJobAsync(third.Id))!.State);
         await CloseStatesAsync();
     }
+
+    [Fact]
+    public async Task CompleteAndClaim_WithTheTransfersEnd_RecordsBoth_AStaleTransferLeaseIsLeftAlone_ElseRefused()
+    {
+        var queue = await OpenQueueAsync();
+        var manifest = (IManifest)queue;
+        var session = await manifest.BeginSessionAsync(new SessionStart("worker", "", ""));
+        var transfer = await manifest.StartTransferAsync(Key, session, Identity);
+        var other = await manifest.StartTransferAsync(Key with { Source = "/src/b" }, session, Identity);
+        var stale = other.Lease with { Epoch = other.Epoch - 1 };
+        await queue.EnqueueAsync(Job("one"));
+        await queue.EnqueueAsync(Job("two"));
+        var first = Assert.Single(await queue.ClaimAsync("w", 1, LeaseTime));
+        var end = new JobProgress("done", 40, 40, 40, 0);
+        var completion = new TransferCompletion(40, "md5", null);
+
+        if (!queue.RecordsTransferEnds)
+        {
+            await Assert.ThrowsAsync<NotSupportedException>(() => queue.CompleteAndClaimAsync(first.Lease, end, null, null, "w", 1, LeaseTime, default, (transfer.Lease, completion)));
+            Assert.Equal(JobState.Running, (await queue.GetJobAsync(first.Id))!.State);
+            await CloseStatesAsync();
+            return;
+        }
+        var second = Assert.Single(await queue.CompleteAndClaimAsync(first.Lease, end, "1 file(s)", null, "w", 1, LeaseTime, default, (transfer.Lease, completion)));
+        await queue.CompleteAndClaimAsync(second.Lease, end, "1 file(s)", null, "w", 0, LeaseTime, default, (stale, completion));
+
+        var recorded = await manifest.FindTransferAsync(Key);
+        var untouched = await manifest.FindTransferAsync(Key with { Source = "/src/b" });
+        Assert.Equal((JobState.Completed, JobState.Completed), ((await queue.GetJobAsync(first.Id))!.State, (await queue.GetJobAsync(second.Id))!.State));
+        Assert.Equal((TransferStatus.Completed, 40L, "md5"), (recorded!.Status, recorded.OutputSize, recorded.Md5));
+        Assert.Contains(await manifest.ListTransfersAsync(session).ToListAsync(), t => t.Id == transfer.Id && t.Status == TransferStatus.Completed);
+        Assert.Equal(TransferStatus.InProgress, untouched!.Status);
+        await CloseStatesAsync();
+    }
 }

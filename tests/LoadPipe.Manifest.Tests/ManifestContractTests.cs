@@ -122,6 +122,30 @@ public abstract partial class ManifestContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task StartTransferIfNew_NoRecord_StartsIt_AnExistingOneIsLeftAsItIs()
+    {
+        await using var m = await OpenAsync();
+        var session = await m.BeginSessionAsync(new SessionStart("copy", "/src", "/dst"));
+        var planned = new TransferKey("/src/planned", "/dst/planned", "");
+        await m.AddPendingAsync(session, [(planned, Identity)]);
+
+        var (fresh, started) = await m.StartTransferIfNewAsync(Key, session, Identity);
+        await m.ConfirmChunkAsync(fresh.Lease, new ChunkRecord(0, 0, 40, 40, "aa"), "state");
+        var (again, startedAgain) = await m.StartTransferIfNewAsync(Key, session, Identity with { Size = 999 });
+        var (pending, startedPending) = await m.StartTransferIfNewAsync(planned, session, Identity);
+        var inSession = await m.ListTransfersAsync(session).ToListAsync();
+
+        Assert.True(started);
+        Assert.Equal((TransferStatus.InProgress, 0L, session, 100L), (fresh.Status, fresh.BytesConfirmed, fresh.SessionId, fresh.Source.Size));
+        Assert.False(startedAgain);
+        Assert.Equal((fresh.Id, TransferStatus.InProgress, 40L, "state", fresh.Epoch, 100L),
+            (again.Id, again.Status, again.BytesConfirmed, again.SinkState, again.Epoch, again.Source.Size));
+        Assert.False(startedPending);
+        Assert.Equal(TransferStatus.Pending, pending.Status);
+        Assert.Contains(inSession, t => t.Id == fresh.Id && t.Status == TransferStatus.InProgress);
+    }
+
+    [Fact]
     public async Task StartTransfer_Existing_ResetsProgressAndChunks()
     {
         await using var m = await OpenAsync();

@@ -51,14 +51,23 @@ public interface IJobQueue
 
     /// <summary>Completes the job (<see cref="CompleteAsync"/>), then claims up to <paramref name="count"/> ready jobs for
     /// <paramref name="worker"/> (<see cref="ClaimAsync"/>): a worker whose job ends takes its next one in the same round
-    /// trip where the manifest can (PostgreSQL: one statement). Nothing is claimed when the job was not this holder's.</summary>
+    /// trip where the manifest can (PostgreSQL: one statement). Nothing is claimed when the job was not this holder's.
+    /// <paramref name="transferEnd"/>, only where <see cref="RecordsTransferEnds"/>: the end of the job's one transfer
+    /// (<see cref="Manifest.IManifest.CompleteTransferAsync"/>'s arguments), recorded in the same transaction, fenced by
+    /// the transfer's epoch whatever becomes of the job's own fence (the file is durable either way).</summary>
     /// <exception cref="JobFencedException">The job is no longer this holder's.</exception>
     async Task<IReadOnlyList<JobRecord>> CompleteAndClaimAsync(JobLease lease, JobProgress final, string? message, JobDelivery? delivery,
-        string worker, int count, TimeSpan leaseDuration, CancellationToken cancellationToken = default)
+        string worker, int count, TimeSpan leaseDuration, CancellationToken cancellationToken = default,
+        (Manifest.TransferLease Lease, Manifest.TransferCompletion Completion)? transferEnd = null)
     {
+        if (transferEnd is not null) throw new NotSupportedException("this queue does not record a transfer's end with a job's");
         await CompleteAsync(lease, final, message, delivery, cancellationToken).ConfigureAwait(false);
         return count > 0 ? await ClaimAsync(worker, count, leaseDuration, cancellationToken).ConfigureAwait(false) : [];
     }
+
+    /// <summary>True when <see cref="CompleteAndClaimAsync"/> records a transfer's end with the job's, in one
+    /// transaction. Default false.</summary>
+    bool RecordsTransferEnds => false;
 
     /// <summary>
     /// A running job says what it will deliver: <paramref name="contentKey"/> (its content's hash, its destination and

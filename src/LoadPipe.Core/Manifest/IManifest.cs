@@ -77,6 +77,17 @@ public interface IManifest : IAsyncDisposable
     /// the transfer before (<see cref="TransferFencedException"/>).</summary>
     Task<TransferRecord> StartTransferAsync(TransferKey key, long sessionId, SourceIdentity source, CancellationToken cancellationToken = default);
 
+    /// <summary>Starts the transfer as <see cref="StartTransferAsync"/> does when there is no record of it yet, and
+    /// returns it with <c>Started</c> true; when there is one, leaves it as it is and returns it with <c>Started</c>
+    /// false (what <see cref="FindTransferAsync"/> gives). Called under the transfer's lock: for a transfer that is most
+    /// likely new (a job's first attempt), the look under the lock and the start in one call. A manifest that cannot do
+    /// both in one statement does them one after the other.</summary>
+    async Task<(TransferRecord Record, bool Started)> StartTransferIfNewAsync(TransferKey key, long sessionId, SourceIdentity source,
+        CancellationToken cancellationToken = default) =>
+        await FindTransferAsync(key, cancellationToken).ConfigureAwait(false) is { } existing
+            ? (existing, false)
+            : (await StartTransferAsync(key, sessionId, source, cancellationToken).ConfigureAwait(false), true);
+
     /// <summary>Attaches an existing transfer to this run's session, counts the attempt and takes the transfer: the
     /// lease returned carries a new epoch, as <see cref="StartTransferAsync"/>'s does. Read the record and its chunks
     /// after it, not before: until then the previous holder may still confirm some.</summary>

@@ -75,16 +75,24 @@ internal sealed class FileTransfer(TransferContext context)
                 throw new TransferInProgressException($"in progress in another lp process: {destination}");
             held = await WaitForLockAsync(key, destination, cancellationToken).ConfigureAwait(false);
         }
-        await using (held.ConfigureAwait(false))
+        IAsyncDisposable? writing = null;
+        try
         {
-            var writing = bothHeld || features.Destination.KeepsNothing ? null
+            writing = bothHeld || features.Destination.KeepsNothing ? null
                 : await _manifest.TryLockAsync(destinationLock, cancellationToken).ConfigureAwait(false);
             try
             {
                 if (writing is null && !bothHeld && !features.Destination.KeepsNothing)
                     throw new LoadPipeException(ErrorKind.Busy,
                         $"destination busy: another lp process is writing {destination} (from another source or through other stages)");
-                return await RunLockedAsync(source, sourceInfo, destination, key, identity, hint, features, cancellationToken, forceRestart).ConfigureAwait(false);
+                var result = await RunLockedAsync(source, sourceInfo, destination, key, identity, hint, features, cancellationToken, forceRestart).ConfigureAwait(false);
+                // The file's end was held back for the caller to record: the locks go with it, held until it is recorded.
+                if (_options.HoldEnd is { AwaitsLocks: true } hold)
+                {
+                    hold.TakeLocks(held, writing);
+                    (held, writing) = (null, null);
+                }
+                return result;
             }
             catch (Exception e) when (e is not OperationCanceledException && e is not SourceChangedException && e is not TransferFencedException)
             {
@@ -96,9 +104,16 @@ internal sealed class FileTransfer(TransferContext context)
                     await TryFailAsync(record.Lease, e.Message).ConfigureAwait(false);
                 throw;
             }
-            finally
+        }
+        finally
+        {
+            try
             {
                 if (writing is not null) await writing.DisposeAsync().ConfigureAwait(false);
+            }
+            finally
+            {
+                if (held is not null) await held.DisposeAsync().ConfigureAwait(false);
             }
         }
     }
@@ -138,8 +153,17 @@ internal sealed class FileTransfer(TransferContext context)
     private async Task<FileResult> RunLockedAsync(Location source, ObjectInfo sourceInfo, Location destination, TransferKey key,
         SourceIdentity identity, DestinationHint hint, TransferFeatures features, CancellationToken cancellationToken, bool forceRestart)
     {
-        // Again under the lock: another process may have finished it meanwhile.
-        var existing = await _manifest.FindTransferAsync(key, cancellationToken).ConfigureAwait(false);
+        // Again under the lock: another process may have finished it meanwhile. A transfer that is most likely new (a
+        // job's first attempt) is started as it is looked for, in one call: when no record was found, the record is
+        // this run's, in progress, with nothing confirmed.
+        TransferRecord? existing, started = null;
+        if (_options.LikelyNew && !forceRestart)
+        {
+            var (record, isNew) = await _manifest.StartTransferIfNewAsync(key, context.SessionId, identity, cancellationToken).ConfigureAwait(false);
+            existing = isNew ? null : record;
+            started = isNew ? record : null;
+        }
+        else existing = await _manifest.FindTransferAsync(key, cancellationToken).ConfigureAwait(false);
         if (!forceRestart && await IsCompleteAsync(existing, identity, destination, features, hint, cancellationToken).ConfigureAwait(false))
             return Skipped(source, destination, existing!);
         // Planned but never started: nothing of it was sent.
@@ -149,7 +173,7 @@ internal sealed class FileTransfer(TransferContext context)
         {
             // Copied before this manifest knew of it (another manifest, another tool): rclone's rule, same size and
             // modified time, says it is there. Remember it so the next run need not look.
-            var adopted = await _manifest.StartTransferAsync(key, context.SessionId, identity, cancellationToken).ConfigureAwait(false);
+            var adopted = started ?? await _manifest.StartTransferAsync(key, context.SessionId, identity, cancellationToken).ConfigureAwait(false);
             await _manifest.CompleteTransferAsync(adopted.Lease, new TransferCompletion(sourceInfo.Size, null, null), cancellationToken).ConfigureAwait(false);
             context.Logger.Skipped(source.ToString(), destination.ToString());
             return new FileResult(source.ToString(), destination.ToString(), FileOutcome.Skipped) { Bytes = sourceInfo.Size };
@@ -181,7 +205,7 @@ internal sealed class FileTransfer(TransferContext context)
             await (await source.Storage.OpenReadAsync(source.Path, new ReadOptions(IfVersion: sourceInfo.Version), cancellationToken).ConfigureAwait(false)).DisposeAsync().ConfigureAwait(false);
 
         var (lease, session, confirmed) = forceRestart || existing is null
-            ? await StartFreshAsync(existing, key, identity, writer, destination, features, request, cancellationToken).ConfigureAwait(false)
+            ? await StartFreshAsync(existing, key, identity, writer, destination, features, request, cancellationToken, started).ConfigureAwait(false)
             : await ResumeOrStartAsync(existing, source, key, identity, writer, destination, features, request, cancellationToken).ConfigureAwait(false);
 
         await using (session.ConfigureAwait(false))
@@ -381,9 +405,10 @@ internal sealed class FileTransfer(TransferContext context)
             : null;
     }
 
+    /// <param name="started">The record when this run has started the transfer already (<see cref="IManifest.StartTransferIfNewAsync"/>).</param>
     private async Task<(TransferLease Lease, IWriteSession Session, IReadOnlyList<ChunkRecord> Confirmed)> StartFreshAsync(TransferRecord? stale,
         TransferKey key, SourceIdentity identity, IWritableStorage writer, Location destination, TransferFeatures features, WriteRequest request,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, TransferRecord? started = null)
     {
         if (context.Stop.Reason is { } stopped)
             throw new LoadPipeException(ErrorKind.Quota, "not started: " + stopped);
@@ -396,7 +421,7 @@ internal sealed class FileTransfer(TransferContext context)
                 await old.DisposeAsync().ConfigureAwait(false);
             }
         }
-        var record = await _manifest.StartTransferAsync(key, context.SessionId, identity, cancellationToken).ConfigureAwait(false);
+        var record = started ?? await _manifest.StartTransferAsync(key, context.SessionId, identity, cancellationToken).ConfigureAwait(false);
         var session = await _retry.ExecuteAsync(async ct => await writer.BeginWriteAsync(destination.Path, request, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
         // The record starts with no sink state: only a session that has one already (an upload URL) is saved now, unless
         // a new session finds it by itself (a local partial file): it is then saved with the first confirmed chunk.
@@ -468,11 +493,18 @@ internal sealed class FileTransfer(TransferContext context)
         CheckSourceHash(source, sourceInfo, sourceHash is null ? (context.Stages.Count == 0 ? sink.Md5 : null) : Convert.ToHexStringLower(sourceHash.GetCurrentHash()), inputStart == 0 || context.Stages.Count == 0);
 
         await CheckSourceUnchangedAsync(source, sourceInfo, cancellationToken).ConfigureAwait(false);
+        // Nothing more is read or sent: a run of one file says so (a worker then starts its next job while this one's
+        // commit, its fsync, runs). A found object compared instead of sent may still turn out different, and be sent.
+        if (context.OneFile && session is not ComparingWriteSession) context.Observer.OnlyFileCommitting();
         var committed = await _retry.ExecuteAsync(async ct => await session.CommitAsync(ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
         if (_options.VerifyAfterCommit && !features.Destination.KeepsNothing && sink.Sha256 is { } sha256)
             await VerifyDestinationAsync(destination, sha256, cancellationToken).ConfigureAwait(false);
-        await _manifest.CompleteTransferAsync(lease, new TransferCompletion(sink.Position, sink.Md5, sink.Sha256), CancellationToken.None).ConfigureAwait(false);
-        if (features.Destination.As<IDeduplicatingWriter>(destination.Storage) is { } dedup)
+        var completion = new TransferCompletion(sink.Position, sink.Md5, sink.Sha256);
+        var dedup = features.Destination.As<IDeduplicatingWriter>(destination.Storage);
+        // A run of one file may hold its end back for the caller to record with its own (a worker: with the job's end).
+        if (!(context.OneFile && dedup is null && _options.HoldEnd is { } hold && hold.TryHold(_manifest, lease, completion)))
+            await _manifest.CompleteTransferAsync(lease, completion, CancellationToken.None).ConfigureAwait(false);
+        if (dedup is not null)
         {
             var written = Request(source, sourceInfo, features) with
             {

@@ -15,6 +15,11 @@ public interface ITransferObserver
 
     void FileFinished(FileResult result) { }
 
+    /// <summary>A run of one file (its source is a file, not a folder) has read and sent all of it and is committing
+    /// it: what is left is the commit (the destination's fsync, a rename) and the records. The file is not complete
+    /// yet: <see cref="FileFinished"/> says when it is. Not called for the files of a folder.</summary>
+    void OnlyFileCommitting() { }
+
     void Warning(string message) { }
 }
 

@@ -20,6 +20,10 @@ internal sealed record TransferContext(
     /// <summary>The clock a run waits on (for a transfer another process holds).</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
+    /// <summary>The run is of one file (its source is a file): the observer hears when that file commits
+    /// (<see cref="ITransferObserver.OnlyFileCommitting"/>).</summary>
+    public bool OneFile { get; init; }
+
     /// <summary>The stage specs joined: part of each transfer's key.</summary>
     public string PipelineSpec { get; } = string.Join(" | ", Stages.Select(s => s.Spec));
 

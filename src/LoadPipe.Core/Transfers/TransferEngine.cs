@@ -76,7 +76,8 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
         }
         var pipelineSpec = string.Join(" | ", pipeline.Select(s => s.Spec));
         var plan = Plan(source, sourceInfo, destination, features, inside, filter, sessionId, pipelineSpec, options.TrustManifest, retry, observer, cancellationToken);
-        return await RunAsync(plan, sessionId, null, options, pipeline, retry, limiter, observer, cancellationToken, ownSession: givenSession is null).ConfigureAwait(false);
+        return await RunAsync(plan, sessionId, null, options, pipeline, retry, limiter, observer, cancellationToken, ownSession: givenSession is null,
+            oneFile: !sourceInfo.IsDirectory).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -105,14 +106,14 @@ public sealed class TransferEngine(IManifest manifest, StageCatalog? stages = nu
 
     private async Task<TransferSummary> RunAsync(IAsyncEnumerable<PlannedFile> plan, long sessionId, SessionRecord? baseline,
         TransferOptions options, IReadOnlyList<IStage> pipeline, Polly.ResiliencePipeline retry, BandwidthLimiter? limiter, ITransferObserver observer,
-        CancellationToken cancellationToken, bool ownSession = true)
+        CancellationToken cancellationToken, bool ownSession = true, bool oneFile = false)
     {
         var stopwatch = Stopwatch.StartNew();
         // Held until the session's end is recorded, so `lp status` can tell a running session from a killed one. A
         // session the caller owns is its to hold, count and end.
         await using var alive = ownSession ? await manifest.TryLockAsync(ManifestQueries.SessionLock(sessionId), cancellationToken).ConfigureAwait(false) : null;
         var cache = options.CacheDirectory is { } cacheDir ? new Caching.DiskCache(cacheDir, options.CacheLimit) : null;
-        var context = new TransferContext(manifest, options, pipeline, retry, limiter, observer, cache, _logger, sessionId) { Time = _time };
+        var context = new TransferContext(manifest, options, pipeline, retry, limiter, observer, cache, _logger, sessionId) { Time = _time, OneFile = oneFile };
         var transfer = new FileTransfer(context);
         var tally = context.Tally;
         var failures = new List<FileResult>();

@@ -95,9 +95,16 @@ public sealed class TransferOptions
 
     /// <summary>The files are expected not to be done yet (a queued job that never ran): each file's record in the manifest
     /// is read only under its lock, the read that decides, and not also before the lock is taken, which saves a
-    /// statement per file that is not done and costs the locks for one that is. Default false (a re-run of a done
+    /// statement per file that is not done and costs the locks for one that is; and that read also starts the
+    /// transfer when it finds no record (<see cref="Manifest.IManifest.StartTransferIfNewAsync"/>), one more. Default false (a re-run of a done
     /// file is decided without locks).</summary>
     public bool LikelyNew { get; set; }
+
+    /// <summary>For a run of one file: once that file is committed, its transfer's end is not recorded by the engine but
+    /// held here, with the transfer's locks, for the caller to record with its own (<see cref="HeldTransferEnd"/>).
+    /// Default null (recorded at once). Not for a destination that finds duplicates (it remembers what it stored after
+    /// the record).</summary>
+    public HeldTransferEnd? HoldEnd { get; set; }
 
     /// <summary>Where replayed sources are cached; null disables the cache. Default null.</summary>
     public string? CacheDirectory { get; set; }

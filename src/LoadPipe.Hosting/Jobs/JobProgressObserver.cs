@@ -7,7 +7,7 @@ namespace LoadPipe.Hosting.Jobs;
 /// <summary>Adds up a job's copy as the engine reports it (from many threads), for the worker to write at most once a
 /// second (<see cref="Snapshot"/> returns null when nothing moved since the last one). <paramref name="session"/>: the
 /// manifest session the copy records its files in (the worker's).</summary>
-internal sealed class JobProgressObserver(long knownTotal, long session) : ITransferObserver
+internal sealed class JobProgressObserver(long knownTotal, long session, Action? committing = null) : ITransferObserver
 {
     private readonly ConcurrentDictionary<string, long> _files = new(StringComparer.Ordinal);
     private long _planned;
@@ -44,6 +44,9 @@ internal sealed class JobProgressObserver(long knownTotal, long session) : ITran
         Interlocked.Add(ref _sent, result.BytesSent);
         Interlocked.Increment(ref _filesDone);
     }
+
+    /// <summary>The job's one file has been sent and is committing: the worker may start another job meanwhile.</summary>
+    public void OnlyFileCommitting() => committing?.Invoke();
 
     private long Done => Interlocked.Read(ref _finishedBytes) + _files.Values.Sum();
 

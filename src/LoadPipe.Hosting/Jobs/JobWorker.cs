@@ -55,6 +55,9 @@ public sealed partial class JobWorker(LoadPipeHost host, JobWorkerOptions option
     private readonly ConcurrentDictionary<long, RunningJob> _running = new();
     private readonly TimeProvider _time = host.Time;
     private readonly SemaphoreSlim _slotFreed = new(0);
+    /// <summary>Running jobs that gave their slot back: their one file is sent and committing (its fsync), and only
+    /// the records of their end are left (<see cref="RunningJob.TryGiveSlotBack"/>). At most one per slot.</summary>
+    private int _committing;
     private CancellationToken _stop;
     private WorkerSession _session = null!;
 
@@ -97,7 +100,7 @@ public sealed partial class JobWorker(LoadPipeHost host, JobWorkerOptions option
                         rescued = true;
                         await queue.RescueExpiredAsync(kill).ConfigureAwait(false);
                     }
-                    var free = options.Concurrency - _running.Count;
+                    var free = FreeSlots;
                     if (free > 0)
                     {
                         var jobs = await queue.ClaimAsync(Name, free, options.Lease, kill).ConfigureAwait(false);
@@ -123,7 +126,7 @@ public sealed partial class JobWorker(LoadPipeHost host, JobWorkerOptions option
                 // Idle or full: wake on a NOTIFY, a finished job, or the poll interval.
                 using var wake = CancellationTokenSource.CreateLinkedTokenSource(stop, kill);
                 var waits = new List<Task> { slotFreed.WaitAsync(wake.Token) };
-                if (options.Concurrency - _running.Count > 0) waits.Add(queue.WaitForJobsAsync(options.PollInterval, wake.Token));
+                if (FreeSlots > 0) waits.Add(queue.WaitForJobsAsync(options.PollInterval, wake.Token));
                 else waits.Add(Task.Delay(options.PollInterval, _time, wake.Token));
                 await Task.WhenAny(waits).ConfigureAwait(false);
                 await wake.CancelAsync().ConfigureAwait(false);
@@ -155,11 +158,15 @@ public sealed partial class JobWorker(LoadPipeHost host, JobWorkerOptions option
         }
     }
 
+    /// <summary>Slots not taken: a job committing its one file (<see cref="_committing"/>) no longer takes one, so the
+    /// next job's claim and start overlap with that commit's fsync, while its end is still recorded only after it.</summary>
+    private int FreeSlots => options.Concurrency - (_running.Count - Volatile.Read(ref _committing));
+
     /// <summary>Runs a claimed job on its own task, in <see cref="_running"/> until it ends. The task waits until it is
     /// in the table, so that its end always finds itself there to remove.</summary>
     private void Start(IManifest manifest, IJobQueue queue, JobRecord job, CancellationToken kill)
     {
-        var run = new RunningJob(job, _session.Id, kill);
+        var run = new RunningJob(job, _session.Id, kill, TakeSlotBack);
         var listed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         run.Task = Task.Run(async () =>
         {
@@ -167,13 +174,36 @@ public sealed partial class JobWorker(LoadPipeHost host, JobWorkerOptions option
             try { await RunJobAsync(manifest, queue, run).ConfigureAwait(false); }
             finally
             {
+                // In this order, so that the free slots are never overcounted in between.
+                var gaveSlot = run.KeepOrGaveSlot();
+                if (gaveSlot) Interlocked.Decrement(ref _committing);
                 _running.TryRemove(job.Id, out _);
+                // Its place among the committing jobs goes to one that is committing too and kept its slot meanwhile.
+                if (gaveSlot)
+                    foreach (var other in _running.Values)
+                        if (other.TryGiveSlotBack()) break;
                 run.Dispose();
                 _slotFreed.Release();
             }
         }, CancellationToken.None);
         _running[job.Id] = run;
         listed.SetResult();
+    }
+
+    /// <summary>A job's one file is committing: its slot goes to the next job (counted before the wake-up, so the main
+    /// loop sees it free), unless as many jobs as there are slots are committing already: then it keeps its slot, so
+    /// that jobs that reach their commit faster than the commits end do not pile up. False when it keeps it.</summary>
+    private bool TakeSlotBack()
+    {
+        int committing;
+        do
+        {
+            committing = Volatile.Read(ref _committing);
+            if (committing >= options.Concurrency) return false;
+        }
+        while (Interlocked.CompareExchange(ref _committing, committing + 1, committing) != committing);
+        _slotFreed.Release();
+        return true;
     }
 
     /// <summary>Lets the running jobs finish within the grace period, then hands the rest back (each resumes from its
@@ -206,6 +236,10 @@ public sealed partial class JobWorker(LoadPipeHost host, JobWorkerOptions option
         var job = run.Job;
         var lease = job.Lease;
         _logger.JobStarted(job.Id, job.Attempt, job.MaxAttempts, job.Source, job.Destination);
+        // Where the queue can, a one-file job's transfer end is recorded with the job's end, in one statement; the
+        // transfer stays locked until then (and is recorded on its own if the job's end is not).
+        var held = queue.RecordsTransferEnds ? new HeldTransferEnd() : null;
+        await using var heldUntilTheEnd = held;
         try
         {
             var spec = JobSpec.Parse(job.Options);
@@ -217,6 +251,7 @@ public sealed partial class JobWorker(LoadPipeHost host, JobWorkerOptions option
             // A job that never ran has rarely been copied already: its file's record is read once, under its lock.
             transferOptions.LikelyNew = job.Attempt <= 1;
             if (spec.Metadata is { Count: > 0 } metadata) transferOptions.Metadata = new Dictionary<string, string>(metadata);
+            transferOptions.HoldEnd = held;
             var content = await JobContent.KeyAsync(source, destination, transferOptions.Stages, run.Token).ConfigureAwait(false);
             if (content is not null)
             {
@@ -254,9 +289,12 @@ public sealed partial class JobWorker(LoadPipeHost host, JobWorkerOptions option
                 var message = Describe(summary);
                 var delivery = content is not null && run.Progress.Delivered is { } at ? new JobDelivery(at) : null;
                 // The job's end and the claim of the job taking its place, in one round trip; nothing more once the
-                // worker stops.
-                var room = _stop.IsCancellationRequested || run.Token.IsCancellationRequested ? 0 : 1;
-                var next = await queue.CompleteAndClaimAsync(lease, final, message, delivery, Name, room, options.Lease, CancellationToken.None).ConfigureAwait(false);
+                // worker stops, nor when the job gave its slot back as it committed (the next job has taken it).
+                var room = _stop.IsCancellationRequested || run.Token.IsCancellationRequested || run.KeepOrGaveSlot() ? 0 : 1;
+                var transferEnd = held is { End: { } end, Recorded: false } ? end : ((TransferLease, TransferCompletion)?)null;
+                var next = await queue.CompleteAndClaimAsync(lease, final, message, delivery, Name, room, options.Lease, CancellationToken.None, transferEnd)
+                    .ConfigureAwait(false);
+                if (transferEnd is not null) held!.MarkRecorded();
                 _logger.JobCompleted(job.Id, message);
                 foreach (var claimed in next) Start(manifest, queue, claimed, run.Kill);
             }
@@ -426,15 +464,60 @@ public sealed partial class JobWorker(LoadPipeHost host, JobWorkerOptions option
 
     private enum StopReason { None, Cancel, Lost, HandBack }
 
-    private sealed class RunningJob(JobRecord job, long session, CancellationToken kill) : IDisposable
+    private sealed class RunningJob : IDisposable
     {
-        private readonly CancellationTokenSource _stop = CancellationTokenSource.CreateLinkedTokenSource(kill);
+        private readonly CancellationTokenSource _stop;
+        private readonly Func<bool> _takeSlotBack;
         private int _reason;
+        /// <summary>0: the job holds its slot; 1: committing, it would give it back; 2: given back; 3: being given back;
+        /// 4: ending, it keeps it.</summary>
+        private int _slot;
 
-        public JobRecord Job { get; } = job;
-        public CancellationToken Kill { get; } = kill;
+        public RunningJob(JobRecord job, long session, CancellationToken kill, Func<bool> takeSlotBack)
+        {
+            _stop = CancellationTokenSource.CreateLinkedTokenSource(kill);
+            _takeSlotBack = takeSlotBack;
+            Job = job;
+            Kill = kill;
+            Progress = new JobProgressObserver(job.BytesTotal, session, Committing);
+        }
+
+        public JobRecord Job { get; }
+        public CancellationToken Kill { get; }
         public Task? Task { get; set; }
-        public JobProgressObserver Progress { get; } = new(job.BytesTotal, session);
+        public JobProgressObserver Progress { get; }
+
+        /// <summary>Settles the slot as the job ends: true when it was given back (<see cref="TryGiveSlotBack"/>); else
+        /// the job keeps it from now on (no give-back can start after this, nor be half done).</summary>
+        public bool KeepOrGaveSlot()
+        {
+            var spin = new SpinWait();
+            while (true)
+            {
+                var state = Volatile.Read(ref _slot);
+                if (state == 2) return true;
+                if (state == 4) return false;
+                if (state == 3) spin.SpinOnce();
+                else if (Interlocked.CompareExchange(ref _slot, 4, state) == state) return false;
+            }
+        }
+
+        /// <summary>Once, when the job's one file has been sent and is committing: the job still runs (its end is
+        /// recorded once the file is durable) but need no longer count against the worker's concurrency.</summary>
+        private void Committing()
+        {
+            if (Interlocked.CompareExchange(ref _slot, 1, 0) == 0) TryGiveSlotBack();
+        }
+
+        /// <summary>Gives the slot of a committing job back when the worker takes it (<see cref="TakeSlotBack"/>); true
+        /// when it did.</summary>
+        public bool TryGiveSlotBack()
+        {
+            if (Interlocked.CompareExchange(ref _slot, 3, 1) != 1) return false;
+            var given = _takeSlotBack();
+            Volatile.Write(ref _slot, given ? 2 : 1);
+            return given;
+        }
         public CancellationToken Token => _stop.Token;
         public StopReason Reason => (StopReason)Volatile.Read(ref _reason);
 

@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Runtime.CompilerServices;
+using System.Text;
 using LoadPipe.Core.Errors;
 using LoadPipe.Core.Locations;
 using LoadPipe.Core.Manifest;
@@ -492,7 +494,8 @@ public sealed partial class SqliteManifest : IManifest, IAdapterStateStore
     public async Task CompleteTransfersAsync(long sessionId, IReadOnlyCollection<CompletedTransfer> transfers, CancellationToken cancellationToken = default)
     {
         if (transfers.Count == 0) return;
-        // One transaction, three prepared statements a transfer: a batch of 256 costs about what two single completions did.
+        // One transaction: one prepared statement a transfer (the upsert, which gives its id), then two for the whole
+        // batch (its ids as one JSON array): the chunks of the transfers taken over dropped, the session's record.
         await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var tx = c.Begin();
         var now = Now();
@@ -508,8 +511,7 @@ public sealed partial class SqliteManifest : IManifest, IAdapterStateStore
             RETURNING id
             """, tx, ("$session", sessionId), ("$s", ""), ("$d", ""), ("$p", ""), ("$size", 0L), ("$version", null), ("$modified", null),
             ("$out", 0L), ("$md5", null), ("$sha", null), ("$now", now));
-        var drop = c.Command("DELETE FROM chunks WHERE transfer_id = $id", tx, ("$id", 0L));
-        var record = c.Command(RecordSessionFile, tx, ("$id", 0L));
+        var ids = new StringBuilder("[", transfers.Count * 8);
         foreach (var done in transfers)
         {
             upsert.Parameters["$s"].Value = done.Key.Source;
@@ -522,11 +524,13 @@ public sealed partial class SqliteManifest : IManifest, IAdapterStateStore
             upsert.Parameters["$md5"].Value = (object?)done.Completion.Md5 ?? DBNull.Value;
             upsert.Parameters["$sha"].Value = (object?)done.Completion.Sha256 ?? DBNull.Value;
             var id = (long)(await upsert.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
-            drop.Parameters["$id"].Value = id;
-            await drop.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            record.Parameters["$id"].Value = id;
-            await record.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            if (ids.Length > 1) ids.Append(',');
+            ids.Append(id.ToString(CultureInfo.InvariantCulture));
         }
+        var batch = ids.Append(']').ToString();
+        await c.Command("DELETE FROM chunks WHERE transfer_id IN (SELECT value FROM json_each($ids))", tx, ("$ids", batch))
+            .ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        await c.Command(RecordSessionFiles, tx, ("$ids", batch)).ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -552,6 +556,9 @@ public sealed partial class SqliteManifest : IManifest, IAdapterStateStore
     /// <summary>Records the transfer <c>$id</c>'s new state in its session's record (<see cref="ManifestRows.RecordSessionFile"/>),
     /// in the transaction that changed it.</summary>
     private static readonly string RecordSessionFile = ManifestRows.RecordSessionFile("transfers WHERE id = $id");
+
+    /// <summary>The same for every transfer whose id is in the JSON array <c>$ids</c>.</summary>
+    private static readonly string RecordSessionFiles = ManifestRows.RecordSessionFile("transfers WHERE id IN (SELECT value FROM json_each($ids))");
 
     public async IAsyncEnumerable<SessionRecord> ListSessionsAsync(int limit, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {

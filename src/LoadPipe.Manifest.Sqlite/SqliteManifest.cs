@@ -105,11 +105,12 @@ public sealed partial class SqliteManifest : IManifest, IAdapterStateStore
             ("$sent", counts.BytesSent), ("$id", sessionId));
 
     /// <summary>
-    /// A held key is a write lock (fcntl) on one byte of a lock file beside the database ("NAME-locks"), at an offset
-    /// made from the key's <see cref="TransferKey.LockId"/>: the kernel drops it when its process ends, kill -9
-    /// included, and taking or dropping it is one system call, not two writes to the database (the <c>locks</c> rows
-    /// lp used before, still used on macOS, where FileStream.Lock is missing: <see cref="TryLockRowAsync"/>). Within
-    /// this process a set of held keys (per database file) keeps two tasks, or two instances, apart.
+    /// A held key is a write lock (fcntl) on one byte of a lock file beside the database ("NAME-locks", or one of
+    /// "NAME-locks-1" to "-7", by the key's low bits: <see cref="LockFileCount"/>), at an offset made from the key's
+    /// <see cref="TransferKey.LockId"/>: the kernel drops it when its process ends, kill -9 included, and taking or
+    /// dropping it is one system call, not two writes to the database (the <c>locks</c> rows lp used before, still used
+    /// on macOS, where FileStream.Lock is missing: <see cref="TryLockRowAsync"/>). Within this process a set of held
+    /// keys (per database file) keeps two tasks, or two instances, apart.
     /// </summary>
     public Task<IAsyncDisposable?> TryLockAsync(TransferKey key, CancellationToken cancellationToken = default)
     {
@@ -118,7 +119,7 @@ public sealed partial class SqliteManifest : IManifest, IAdapterStateStore
         if (!HeldKeys.TryAdd((Path, id), 0)) return Task.FromResult<IAsyncDisposable?>(null);
         try
         {
-            var file = LockFile();
+            var file = LockFile(id);
             var at = id & LockOffsets;
             try
             {
@@ -145,14 +146,22 @@ public sealed partial class SqliteManifest : IManifest, IAdapterStateStore
     // Process-wide, per database file: two manifest instances on one file in one process must not both hold a key.
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string, long), byte> HeldKeys = new();
 
-    // Process-wide, per database file, one open lock file: a process's fcntl locks on a file all go when any of its
-    // descriptors of that file is closed, so every instance on a database shares one, closed with the last of them.
-    private static readonly Dictionary<string, (FileStream File, int Users)> LockFiles = new(StringComparer.Ordinal);
+    /// <summary>
+    /// How many lock files the held keys are spread over (schema step 12). The kernel keeps an inode's fcntl locks in
+    /// one list and walks it on every lock and unlock, so with one file each call cost in proportion to the locks the
+    /// process held: the group commit holds two per staged file, up to about 1,500, and that walk was 18-30 % of a
+    /// small-file copy's CPU (docs/benchmarks.md). Eight files make each list an eighth as long.
+    /// </summary>
+    internal const int LockFileCount = 8;
 
-    private FileStream LockFile()
+    // Process-wide, per database file, its open lock files: a process's fcntl locks on a file all go when any of its
+    // descriptors of that file is closed, so every instance on a database shares them, closed with the last of them.
+    private static readonly Dictionary<string, (FileStream[] Files, int Users)> LockFiles = new(StringComparer.Ordinal);
+
+    private FileStream LockFile(long id)
     {
         lock (LockFiles)
-            return LockFiles.TryGetValue(Path, out var open) ? open.File : throw new ObjectDisposedException(Description);
+            return LockFiles.TryGetValue(Path, out var open) ? open.Files[(int)(id & (LockFileCount - 1))] : throw new ObjectDisposedException(Description);
     }
 
     private static void OpenLockFile(string path)
@@ -160,7 +169,8 @@ public sealed partial class SqliteManifest : IManifest, IAdapterStateStore
         lock (LockFiles)
         {
             var entry = LockFiles.TryGetValue(path, out var open) ? open
-                : (new FileStream(path + "-locks", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete), 0);
+                : (Enumerable.Range(0, LockFileCount).Select(i => new FileStream(path + (i == 0 ? "-locks" : $"-locks-{i}"), FileMode.OpenOrCreate,
+                    FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete)).ToArray(), 0);
             LockFiles[path] = (entry.Item1, entry.Item2 + 1);
         }
     }
@@ -170,11 +180,11 @@ public sealed partial class SqliteManifest : IManifest, IAdapterStateStore
         lock (LockFiles)
         {
             if (!LockFiles.TryGetValue(path, out var open)) return;
-            if (open.Users > 1) LockFiles[path] = (open.File, open.Users - 1);
+            if (open.Users > 1) LockFiles[path] = (open.Files, open.Users - 1);
             else
             {
                 LockFiles.Remove(path);
-                open.File.Dispose();
+                foreach (var file in open.Files) file.Dispose();
             }
         }
     }

@@ -20,10 +20,9 @@ namespace LoadPipe.Core.Transfers;
 /// order. A batch's names are made durable by the next batch's commit (on local disk its syncfs commits the renames
 /// before it too), or, when no batch follows within <see cref="MaxWait"/> or the plan has ended, by a sync of the names
 /// alone (<see cref="IGroupCommitWriter.SyncNamesAsync"/>); a batch is recorded only once its names are durable, so the
-/// record of one batch runs while the one after the next is filled (the disk and the manifest work at once). Once two
-/// closed batches wait to be recorded, every worker waits for the older one, so at most three batches are held. A file
-/// the fast path cannot take
-/// (a lock another process holds, a source that changed, a failed write) goes the ordinary way, through
+/// record of one batch runs while the next one is made durable and the one after it fills (the disk and the manifest
+/// work at once). Once three closed batches wait to be recorded, every worker waits for the oldest, so at most four
+/// batches are held. A file the fast path cannot take (a lock another process holds, a source that changed, a failed write) goes the ordinary way, through
 /// <see cref="FileTransfer"/>, which reports it as it always did; so does every file of a batch whose commit failed.</para>
 /// </summary>
 internal sealed class GroupCommit : IAsyncDisposable
@@ -33,6 +32,9 @@ internal sealed class GroupCommit : IAsyncDisposable
 
     /// <summary>Bytes a batch holds at most, written but not yet durable.</summary>
     public const long MaxBytes = 64L << 20;
+
+    /// <summary>Closed batches not yet recorded before the workers wait for the oldest (see <see cref="AddAsync"/>).</summary>
+    private const int MaxClosed = 3;
 
     /// <summary>The longest a staged file waits for its batch to fill before the batch is committed anyway (files that
     /// trickle in between large ones).</summary>
@@ -218,9 +220,11 @@ internal sealed class GroupCommit : IAsyncDisposable
             if (_open.Count >= MaxFiles || _openBytes >= MaxBytes) CommitOpenBatch();
             _ticker ??= TickAsync(_stopTicker.Token);
             while (_closed.Count > 0 && _closed.Peek().IsCompleted) _closed.Dequeue();
-            // Backpressure: with two batches closed and not yet recorded, every worker waits for the older one, so a run
-            // holds at most three batches (the open one and two committing), whatever --transfers is.
-            if (_closed.Count >= 2) oldest = _closed.Peek();
+            // Backpressure: with three batches closed and not yet recorded, every worker waits for the oldest, so a run
+            // holds at most four batches (the open one, one committing, one waiting for that commit to make its names
+            // durable, one being recorded), whatever --transfers is. With two, the workers would wait for a commit and a
+            // record one after the other, where they fill the next batch meanwhile.
+            if (_closed.Count >= MaxClosed) oldest = _closed.Peek();
         }
         if (oldest is not null) await oldest.ConfigureAwait(false);
     }

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The kill -9 test of issue 17 at its full count: 100,000 small files, lp killed once a tenth are recorded complete.
 #
-#   bash bench/small-kill.sh     # ~1-3 minutes on 2 cores; prints ONE Markdown table on stdout
+#   bash bench/small-kill.sh     # ~1 minute on 2 cores (and the tests' build); prints ONE Markdown table on stdout
 #
 # Runs the end-to-end test SmallFilesKillTests (tests/LoadPipe.EndToEnd.Tests) with LP_TEST_SMALL_KILL_FILES files
-# (default 100000; the suite runs it at 20,000) against ./lp's build (native where it can be made): every file recorded
+# (default 100000, as the suite does) against ./lp's build (native where it can be made): every file recorded
 # complete must be at its final name with the recorded SHA-256 and the source's bytes, every final name must hold the
 # source's bytes, and the re-run must finish the rest (all files copied, none failed, no partial file left). The table
 # gives the verdict and the time of each phase (writing the source tree, the copy up to the kill, the checks, the

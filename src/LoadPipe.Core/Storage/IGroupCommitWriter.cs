@@ -4,14 +4,14 @@ namespace LoadPipe.Core.Storage;
 /// A store that makes many small objects durable together (group commit), instead of paying a durable write for
 /// each: each object is written whole to a staging place (<see cref="StageAsync"/>), where nothing reads it, and one
 /// <see cref="CommitAsync"/> makes a whole batch durable and only then gives each object its final name; the names are
-/// made durable by the next batch's commit, or by <see cref="SyncNamesAsync"/>. The engine
-/// uses it for files that fit in one chunk, which need neither chunk records nor a resume.
+/// made durable by the next batch's commit, or by <see cref="SyncNamesAsync"/>. The engine uses it for files that fit
+/// in one chunk, which need neither chunk records nor a resume.
 /// </summary>
 /// <remarks>
 /// The contract that keeps a crash harmless: no object ever carries its final name before its bytes are durable, and
-/// once the names of a batch are durable (the next <see cref="CommitAsync"/> or <see cref="SyncNamesAsync"/> has returned),
-/// every object it reported committed is at its final name and survives a power loss. An object staged but never committed leaves at most its staging place (a partial file, which the next
-/// write of that path takes over).
+/// once the names of a batch are durable (the next <see cref="CommitAsync"/> or <see cref="SyncNamesAsync"/> has
+/// returned), every object it reported committed is at its final name and survives a power loss. An object staged but
+/// never committed leaves at most its staging place (a partial file, which the next write of that path takes over).
 /// </remarks>
 public interface IGroupCommitWriter
 {

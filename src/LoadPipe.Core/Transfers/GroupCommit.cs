@@ -22,8 +22,9 @@ namespace LoadPipe.Core.Transfers;
 /// alone (<see cref="IGroupCommitWriter.SyncNamesAsync"/>); a batch is recorded only once its names are durable, so the
 /// record of one batch runs while the next one is made durable and the one after it fills (the disk and the manifest
 /// work at once). Once three closed batches wait to be recorded, every worker waits for the oldest, so at most four
-/// batches are held. A file the fast path cannot take (a lock another process holds, a source that changed, a failed write) goes the ordinary way, through
-/// <see cref="FileTransfer"/>, which reports it as it always did; so does every file of a batch whose commit failed.</para>
+/// batches are held. A file the fast path cannot take (a lock another process holds, a source that changed, a failed
+/// write) goes the ordinary way, through <see cref="FileTransfer"/>, which reports it as it always did; so does every
+/// file of a batch whose commit failed.</para>
 /// </summary>
 internal sealed class GroupCommit : IAsyncDisposable
 {

@@ -264,5 +264,12 @@ internal static class Migrations
             PRIMARY KEY (schedule, file_key)
         );
         """,
+        // 12: the held keys' fcntl locks spread over several lock files ("NAME-locks", "NAME-locks-1"...; see
+        // SqliteManifest.TryLockAsync). Nothing in the tables changes: the step is there so that an lp that knows only
+        // one lock file refuses a manifest a newer lp has opened, instead of missing the locks it holds.
+        """
+        CREATE TABLE lock_files (count INTEGER NOT NULL);
+        INSERT INTO lock_files(count) VALUES (8);
+        """,
     ];
 }

@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Runtime.CompilerServices;
+using System.Text;
 using LoadPipe.Core.Errors;
 using LoadPipe.Core.Locations;
 using LoadPipe.Core.Manifest;
@@ -103,11 +105,12 @@ public sealed partial class SqliteManifest : IManifest, IAdapterStateStore
             ("$sent", counts.BytesSent), ("$id", sessionId));
 
     /// <summary>
-    /// A held key is a write lock (fcntl) on one byte of a lock file beside the database ("NAME-locks"), at an offset
-    /// made from the key's <see cref="TransferKey.LockId"/>: the kernel drops it when its process ends, kill -9
-    /// included, and taking or dropping it is one system call, not two writes to the database (the <c>locks</c> rows
-    /// lp used before, still used on macOS, where FileStream.Lock is missing: <see cref="TryLockRowAsync"/>). Within
-    /// this process a set of held keys (per database file) keeps two tasks, or two instances, apart.
+    /// A held key is a write lock (fcntl) on one byte of a lock file beside the database ("NAME-locks", or one of
+    /// "NAME-locks-1" to "-7", by the key's low bits: <see cref="LockFileCount"/>), at an offset made from the key's
+    /// <see cref="TransferKey.LockId"/>: the kernel drops it when its process ends, kill -9 included, and taking or
+    /// dropping it is one system call, not two writes to the database (the <c>locks</c> rows lp used before, still used
+    /// on macOS, where FileStream.Lock is missing: <see cref="TryLockRowAsync"/>). Within this process a set of held
+    /// keys (per database file) keeps two tasks, or two instances, apart.
     /// </summary>
     public Task<IAsyncDisposable?> TryLockAsync(TransferKey key, CancellationToken cancellationToken = default)
     {
@@ -116,7 +119,7 @@ public sealed partial class SqliteManifest : IManifest, IAdapterStateStore
         if (!HeldKeys.TryAdd((Path, id), 0)) return Task.FromResult<IAsyncDisposable?>(null);
         try
         {
-            var file = LockFile();
+            var file = LockFile(id);
             var at = id & LockOffsets;
             try
             {
@@ -143,14 +146,22 @@ public sealed partial class SqliteManifest : IManifest, IAdapterStateStore
     // Process-wide, per database file: two manifest instances on one file in one process must not both hold a key.
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string, long), byte> HeldKeys = new();
 
-    // Process-wide, per database file, one open lock file: a process's fcntl locks on a file all go when any of its
-    // descriptors of that file is closed, so every instance on a database shares one, closed with the last of them.
-    private static readonly Dictionary<string, (FileStream File, int Users)> LockFiles = new(StringComparer.Ordinal);
+    /// <summary>
+    /// How many lock files the held keys are spread over (schema step 12). The kernel keeps an inode's fcntl locks in
+    /// one list and walks it on every lock and unlock, so with one file each call cost in proportion to the locks the
+    /// process held: the group commit holds two per staged file, up to about 1,500, and that walk was 18-30 % of a
+    /// small-file copy's CPU (docs/benchmarks.md). Eight files make each list an eighth as long.
+    /// </summary>
+    internal const int LockFileCount = 8;
 
-    private FileStream LockFile()
+    // Process-wide, per database file, its open lock files: a process's fcntl locks on a file all go when any of its
+    // descriptors of that file is closed, so every instance on a database shares them, closed with the last of them.
+    private static readonly Dictionary<string, (FileStream[] Files, int Users)> LockFiles = new(StringComparer.Ordinal);
+
+    private FileStream LockFile(long id)
     {
         lock (LockFiles)
-            return LockFiles.TryGetValue(Path, out var open) ? open.File : throw new ObjectDisposedException(Description);
+            return LockFiles.TryGetValue(Path, out var open) ? open.Files[(int)(id & (LockFileCount - 1))] : throw new ObjectDisposedException(Description);
     }
 
     private static void OpenLockFile(string path)
@@ -158,7 +169,8 @@ public sealed partial class SqliteManifest : IManifest, IAdapterStateStore
         lock (LockFiles)
         {
             var entry = LockFiles.TryGetValue(path, out var open) ? open
-                : (new FileStream(path + "-locks", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete), 0);
+                : (Enumerable.Range(0, LockFileCount).Select(i => new FileStream(path + (i == 0 ? "-locks" : $"-locks-{i}"), FileMode.OpenOrCreate,
+                    FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete)).ToArray(), 0);
             LockFiles[path] = (entry.Item1, entry.Item2 + 1);
         }
     }
@@ -168,11 +180,11 @@ public sealed partial class SqliteManifest : IManifest, IAdapterStateStore
         lock (LockFiles)
         {
             if (!LockFiles.TryGetValue(path, out var open)) return;
-            if (open.Users > 1) LockFiles[path] = (open.File, open.Users - 1);
+            if (open.Users > 1) LockFiles[path] = (open.Files, open.Users - 1);
             else
             {
                 LockFiles.Remove(path);
-                open.File.Dispose();
+                foreach (var file in open.Files) file.Dispose();
             }
         }
     }
@@ -492,7 +504,8 @@ public sealed partial class SqliteManifest : IManifest, IAdapterStateStore
     public async Task CompleteTransfersAsync(long sessionId, IReadOnlyCollection<CompletedTransfer> transfers, CancellationToken cancellationToken = default)
     {
         if (transfers.Count == 0) return;
-        // One transaction, three prepared statements a transfer: a batch of 256 costs about what two single completions did.
+        // One transaction: one prepared statement a transfer (the upsert, which gives its id), then two for the whole
+        // batch (its ids as one JSON array): the chunks of the transfers taken over dropped, the session's record.
         await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var tx = c.Begin();
         var now = Now();
@@ -508,8 +521,7 @@ public sealed partial class SqliteManifest : IManifest, IAdapterStateStore
             RETURNING id
             """, tx, ("$session", sessionId), ("$s", ""), ("$d", ""), ("$p", ""), ("$size", 0L), ("$version", null), ("$modified", null),
             ("$out", 0L), ("$md5", null), ("$sha", null), ("$now", now));
-        var drop = c.Command("DELETE FROM chunks WHERE transfer_id = $id", tx, ("$id", 0L));
-        var record = c.Command(RecordSessionFile, tx, ("$id", 0L));
+        var ids = new StringBuilder("[", transfers.Count * 8);
         foreach (var done in transfers)
         {
             upsert.Parameters["$s"].Value = done.Key.Source;
@@ -522,11 +534,13 @@ public sealed partial class SqliteManifest : IManifest, IAdapterStateStore
             upsert.Parameters["$md5"].Value = (object?)done.Completion.Md5 ?? DBNull.Value;
             upsert.Parameters["$sha"].Value = (object?)done.Completion.Sha256 ?? DBNull.Value;
             var id = (long)(await upsert.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
-            drop.Parameters["$id"].Value = id;
-            await drop.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            record.Parameters["$id"].Value = id;
-            await record.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            if (ids.Length > 1) ids.Append(',');
+            ids.Append(id.ToString(CultureInfo.InvariantCulture));
         }
+        var batch = ids.Append(']').ToString();
+        await c.Command("DELETE FROM chunks WHERE transfer_id IN (SELECT value FROM json_each($ids))", tx, ("$ids", batch))
+            .ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        await c.Command(RecordSessionFiles, tx, ("$ids", batch)).ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -552,6 +566,9 @@ public sealed partial class SqliteManifest : IManifest, IAdapterStateStore
     /// <summary>Records the transfer <c>$id</c>'s new state in its session's record (<see cref="ManifestRows.RecordSessionFile"/>),
     /// in the transaction that changed it.</summary>
     private static readonly string RecordSessionFile = ManifestRows.RecordSessionFile("transfers WHERE id = $id");
+
+    /// <summary>The same for every transfer whose id is in the JSON array <c>$ids</c>.</summary>
+    private static readonly string RecordSessionFiles = ManifestRows.RecordSessionFile("transfers WHERE id IN (SELECT value FROM json_each($ids))");
 
     public async IAsyncEnumerable<SessionRecord> ListSessionsAsync(int limit, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {

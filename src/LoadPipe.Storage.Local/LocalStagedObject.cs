@@ -9,8 +9,9 @@ namespace LoadPipe.Storage.Local;
 
 /// <summary>
 /// A small file written whole to its partial file (".NAME.lp-partial", locked as a write session's is) and waiting for
-/// its batch's commit (<see cref="CommitAsync"/>): the batch's files are fsynced together from a pool of threads, then
-/// renamed, then each folder they were renamed in is fsynced once. A file that fits in one write needs nothing else of
+/// its batch's commit (<see cref="CommitAsync"/>): the batch's files are made durable together (one syncfs, or fsyncs
+/// from a pool of threads), then renamed; the folders they were renamed in are made durable by the next batch's syncfs,
+/// or fsynced once each. A file that fits in one write needs nothing else of
 /// <see cref="LocalWriteSession"/>: no background fsync, no drop-behind, no resume.
 /// </summary>
 internal sealed partial class LocalStagedObject : IStagedObject
@@ -180,15 +181,34 @@ internal sealed partial class LocalStagedObject : IStagedObject
         && Environment.OSVersion.Version >= new Version(5, 8)
         && !string.Equals(Environment.GetEnvironmentVariable("LP_LOCAL_SYNC"), "files", StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>Durable first, then named, then the names durable: a final name never carries bytes a power loss could
-    /// take. Runs on threads of its own: the fsyncs block.</summary>
-    public static Task CommitAsync(IReadOnlyList<LocalStagedObject> batch) =>
-        Task.Factory.StartNew(() => Commit(batch), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    /// <summary>Durable first, then named: a final name never carries bytes a power loss could take. The names given
+    /// before (<paramref name="unsynced"/>) are durable when it returns: a syncfs of their file system commits them with
+    /// the batch's bytes (its journal commit holds every change made before it), the others are fsynced. This batch's
+    /// names are left in <paramref name="unsynced"/> for the next commit, or <see cref="SyncNamesAsync"/>, where syncfs
+    /// is used; elsewhere its folders are fsynced at once. Runs on threads of its own: the syncs block.</summary>
+    public static Task CommitAsync(IReadOnlyList<LocalStagedObject> batch, UnsyncedNames unsynced) =>
+        Task.Factory.StartNew(() => Commit(batch, unsynced), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
-    private static void Commit(IReadOnlyList<LocalStagedObject> batch)
+    /// <summary>Makes durable the names that commits gave before this call: one fsync per folder.</summary>
+    public static Task SyncNamesAsync(UnsyncedNames unsynced) =>
+        Task.Factory.StartNew(() => unsynced.Sync(unsynced.Take(), synced: null), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    private static void Commit(IReadOnlyList<LocalStagedObject> batch, UnsyncedNames unsynced)
     {
-        if (SyncByFileSystem && Raw) SyncFileSystems(batch);
-        else SyncAll(batch);
+        // Taken before the batch's sync begins: a syncfs covers the names given before it, not those given during it.
+        var earlier = unsynced.Take();
+        Dictionary<string, ulong>? devices = null;
+        try
+        {
+            if (SyncByFileSystem && Raw) devices = SyncFileSystems(batch);
+            else SyncAll(batch);
+        }
+        catch
+        {
+            unsynced.Restore(earlier);
+            throw;
+        }
+        unsynced.Sync(earlier, devices is null ? null : [.. devices.Values]);
         var folders = new HashSet<string>(StringComparer.Ordinal);
         foreach (var staged in batch)
         {
@@ -200,14 +220,76 @@ internal sealed partial class LocalStagedObject : IStagedObject
             staged.Committed = true;
             folders.Add(System.IO.Path.GetDirectoryName(staged._target)!);
         }
+        if (devices is not null)
+        {
+            foreach (var folder in folders) unsynced.Add(folder, devices[folder]);
+            return;
+        }
         // Unlike a write session's, a failure here throws: the batch is then not known to be durable.
         foreach (var folder in folders) FolderSyncs.Sync(folder);
     }
 
+    /// <summary>Folders renamed into whose new names are not yet known durable, each with its file system's device.</summary>
+    internal sealed class UnsyncedNames
+    {
+        private readonly object _gate = new();
+        private Dictionary<string, ulong> _folders = new(StringComparer.Ordinal);
+
+        public int Count
+        {
+            get
+            {
+                lock (_gate) return _folders.Count;
+            }
+        }
+
+        public void Add(string folder, ulong device)
+        {
+            lock (_gate) _folders[folder] = device;
+        }
+
+        /// <summary>The names given so far, no longer held here: the caller makes them durable (<see cref="Sync"/>).</summary>
+        public Dictionary<string, ulong> Take()
+        {
+            lock (_gate)
+            {
+                var folders = _folders;
+                _folders = new(StringComparer.Ordinal);
+                return folders;
+            }
+        }
+
+        /// <summary>Holds <paramref name="folders"/> again, not made durable, for a later sync to try.</summary>
+        public void Restore(Dictionary<string, ulong> folders)
+        {
+            lock (_gate)
+            {
+                foreach (var (folder, device) in folders) _folders.TryAdd(folder, device);
+            }
+        }
+
+        /// <summary>Makes the names in <paramref name="folders"/> (<see cref="Take"/>n) durable: those on a file system
+        /// in <paramref name="synced"/> already are (a syncfs of it began after they were given, and ended), the others
+        /// are fsynced, one per folder. On a failure they are held again (<see cref="Restore"/>) and it throws.</summary>
+        public void Sync(Dictionary<string, ulong> folders, HashSet<ulong>? synced)
+        {
+            try
+            {
+                foreach (var (folder, device) in folders)
+                    if (synced is null || !synced.Contains(device)) FolderSyncs.Sync(folder);
+            }
+            catch
+            {
+                Restore(folders);
+                throw;
+            }
+        }
+    }
+
     /// <summary>One syncfs per file system the batch wrote to, through the oldest partial file there (see
     /// <see cref="SyncByFileSystem"/>). The file systems are told apart by the device of one file per folder (one fstat
-    /// per folder, not per file).</summary>
-    private static void SyncFileSystems(IReadOnlyList<LocalStagedObject> batch)
+    /// per folder, not per file). Returns each folder's device.</summary>
+    private static Dictionary<string, ulong> SyncFileSystems(IReadOnlyList<LocalStagedObject> batch)
     {
         var oldestPerFolder = new Dictionary<string, LocalStagedObject>(StringComparer.Ordinal);
         foreach (var staged in batch)
@@ -216,18 +298,16 @@ internal sealed partial class LocalStagedObject : IStagedObject
             var folder = System.IO.Path.GetDirectoryName(staged._target)!;
             if (!oldestPerFolder.TryGetValue(folder, out var oldest) || staged._opened < oldest._opened) oldestPerFolder[folder] = staged;
         }
+        var devices = new Dictionary<string, ulong>(StringComparer.Ordinal);
         var oldestPerDevice = new Dictionary<ulong, LocalStagedObject>();
         Span<byte> status = stackalloc byte[256];
-        foreach (var staged in oldestPerFolder.Values)
+        foreach (var (folder, staged) in oldestPerFolder)
         {
-            var device = 0UL;
-            if (oldestPerFolder.Count > 1)
-            {
-                if (FStat((int)staged._handle!.DangerousGetHandle(), ref status[0]) != 0)
-                    throw new IOException($"fstat failed (errno {Marshal.GetLastPInvokeError()})");
-                // st_dev comes first in struct stat on 64-bit Linux (x86-64 and arm64 alike), 8 bytes.
-                device = BitConverter.ToUInt64(status[..8]);
-            }
+            if (FStat((int)staged._handle!.DangerousGetHandle(), ref status[0]) != 0)
+                throw new IOException($"fstat failed (errno {Marshal.GetLastPInvokeError()})");
+            // st_dev comes first in struct stat on 64-bit Linux (x86-64 and arm64 alike), 8 bytes.
+            var device = BitConverter.ToUInt64(status[..8]);
+            devices[folder] = device;
             if (!oldestPerDevice.TryGetValue(device, out var oldest) || staged._opened < oldest._opened) oldestPerDevice[device] = staged;
         }
         foreach (var staged in oldestPerDevice.Values)
@@ -238,6 +318,7 @@ internal sealed partial class LocalStagedObject : IStagedObject
             }
             if (result != 0) throw new IOException($"syncfs failed (errno {Marshal.GetLastPInvokeError()})");
         }
+        return devices;
     }
 
     [LibraryImport("libc", EntryPoint = "syncfs", SetLastError = true)]

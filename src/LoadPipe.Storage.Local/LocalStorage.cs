@@ -246,11 +246,20 @@ public sealed partial class LocalStorage : IStorage, IPartialWrites, IRangedRead
     public Task<IStagedObject> StageAsync(string path, ReadOnlyMemory<byte> content, WriteRequest request, CancellationToken cancellationToken = default) =>
         Task.FromResult<IStagedObject>(LocalStagedObject.Stage(path, Resolve(path), content, request, _madeFolders));
 
-    /// <summary>One syncfs per file system (or fsyncs from a pool of threads), renames, one fsync per folder
-    /// (<see cref="LocalStagedObject.CommitAsync"/>).</summary>
+    /// <summary>One syncfs per file system (or fsyncs from a pool of threads), renames; the folders renamed into are
+    /// made durable by the next commit's syncfs, or fsynced (<see cref="LocalStagedObject.CommitAsync"/>).</summary>
     public Task CommitAsync(IReadOnlyList<IStagedObject> staged, CancellationToken cancellationToken = default) =>
         LocalStagedObject.CommitAsync(staged.Select(s => s as LocalStagedObject
-            ?? throw new ArgumentException($"{s.Path} was not staged by local disk", nameof(staged))).ToList());
+            ?? throw new ArgumentException($"{s.Path} was not staged by local disk", nameof(staged))).ToList(), _unsyncedNames);
+
+    /// <summary>One fsync per folder the last commits renamed into.</summary>
+    public Task SyncNamesAsync(CancellationToken cancellationToken = default) => LocalStagedObject.SyncNamesAsync(_unsyncedNames);
+
+    // The folders the commits of this store renamed into whose new names are not yet durable.
+    private readonly LocalStagedObject.UnsyncedNames _unsyncedNames = new();
+
+    /// <summary>How many folders hold names given by this store's commits that are not yet durable (tests read it).</summary>
+    internal int UnsyncedFolders => _unsyncedNames.Count;
 
     // Folders this store created or found while staging: each is asked for once per run, not once per file.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _madeFolders = new(StringComparer.Ordinal);

@@ -17,11 +17,14 @@ namespace LoadPipe.Core.Transfers;
 /// its files counted. No chunk records, no sink state, no per-file transactions: a file killed before its batch was
 /// recorded has no record beyond its pending row, and is sent again by the next run.
 /// <para>Batches are made durable one at a time, in order, while the next one fills, and recorded one at a time, in
-/// order, each after its own durable commit: the record of one batch runs while the next one is made durable (the disk
-/// and the manifest work at once). Once two closed batches wait to be recorded, every worker waits for the older one,
-/// so at most three batches are held. A file the fast path cannot take
-/// (a lock another process holds, a source that changed, a failed write) goes the ordinary way, through
-/// <see cref="FileTransfer"/>, which reports it as it always did; so does every file of a batch whose commit failed.</para>
+/// order. A batch's names are made durable by the next batch's commit (on local disk its syncfs commits the renames
+/// before it too), or, when no batch follows within <see cref="MaxWait"/> or the plan has ended, by a sync of the names
+/// alone (<see cref="IGroupCommitWriter.SyncNamesAsync"/>); a batch is recorded only once its names are durable, so the
+/// record of one batch runs while the next one is made durable and the one after it fills (the disk and the manifest
+/// work at once). Once three closed batches wait to be recorded, every worker waits for the oldest, so at most four
+/// batches are held. A file the fast path cannot take (a lock another process holds, a source that changed, a failed
+/// write) goes the ordinary way, through <see cref="FileTransfer"/>, which reports it as it always did; so does every
+/// file of a batch whose commit failed.</para>
 /// </summary>
 internal sealed class GroupCommit : IAsyncDisposable
 {
@@ -30,6 +33,9 @@ internal sealed class GroupCommit : IAsyncDisposable
 
     /// <summary>Bytes a batch holds at most, written but not yet durable.</summary>
     public const long MaxBytes = 64L << 20;
+
+    /// <summary>Closed batches not yet recorded before the workers wait for the oldest (see <see cref="AddAsync"/>).</summary>
+    private const int MaxClosed = 3;
 
     /// <summary>The longest a staged file waits for its batch to fill before the batch is committed anyway (files that
     /// trickle in between large ones).</summary>
@@ -44,14 +50,31 @@ internal sealed class GroupCommit : IAsyncDisposable
     private List<Staged> _open = new(MaxFiles);
     private long _openBytes;
     private long _openedAt;
-    // The last closed batch's durable commit (true: durable and named; false: it failed, the batch goes the ordinary
-    // way), and its record: the disk's chain and the manifest's, each in order.
-    private Task<bool> _committing = Task.FromResult(true);
+    // The disk's chain (the batches' commits and the syncs of names, in order; its steps never throw) and the manifest's
+    // (the batches' records, in order).
+    private Task _committing = Task.CompletedTask;
     private Task _recording = Task.CompletedTask;
+    // Under the gate: the last step put on the disk's chain was a batch's commit, whose names wait for the next step;
+    // and when it was put there.
+    private bool _namesWaiting;
+    private long _committedAt;
+    // The last batch committed whose names are not yet durable. Touched only by the disk chain's steps, one at a time.
+    private Batch? _unnamed;
     private readonly CancellationTokenSource _stopTicker = new();
     private Task? _ticker;
     // The store the batches go to: the first writable one seen. A file for another store goes the ordinary way.
     private IStorage? _store;
+
+    /// <summary>A closed batch. <see cref="Named"/>: true once its files are durable at their final names (its commit,
+    /// then its names: the next batch's commit or a sync of the names); false when either failed.</summary>
+    private sealed class Batch(List<Staged> files)
+    {
+        public List<Staged> Files { get; } = files;
+
+        public IGroupCommitWriter Writer { get; } = files[0].File.Features.Destination.As<IGroupCommitWriter>(files[0].File.To.Storage)!;
+
+        public TaskCompletionSource<bool> Named { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
 
     private sealed record Staged(PlannedFile File, IStagedObject Object, IAsyncDisposable TransferLock, IAsyncDisposable DestinationLock,
         CompletedTransfer Done, FileResult Result);
@@ -198,9 +221,11 @@ internal sealed class GroupCommit : IAsyncDisposable
             if (_open.Count >= MaxFiles || _openBytes >= MaxBytes) CommitOpenBatch();
             _ticker ??= TickAsync(_stopTicker.Token);
             while (_closed.Count > 0 && _closed.Peek().IsCompleted) _closed.Dequeue();
-            // Backpressure: with two batches closed and not yet recorded, every worker waits for the older one, so a run
-            // holds at most three batches (the open one and two committing), whatever --transfers is.
-            if (_closed.Count >= 2) oldest = _closed.Peek();
+            // Backpressure: with three batches closed and not yet recorded, every worker waits for the oldest, so a run
+            // holds at most four batches (the open one, one committing, one waiting for that commit to make its names
+            // durable, one being recorded), whatever --transfers is. With two, the workers would wait for a commit and a
+            // record one after the other, where they fill the next batch meanwhile.
+            if (_closed.Count >= MaxClosed) oldest = _closed.Peek();
         }
         if (oldest is not null) await oldest.ConfigureAwait(false);
     }
@@ -208,12 +233,23 @@ internal sealed class GroupCommit : IAsyncDisposable
     /// <summary>Starts the commit of the open batch, after the one before it. Under the gate.</summary>
     private void CommitOpenBatch()
     {
-        var batch = _open;
+        var batch = new Batch(_open);
         _open = new List<Staged>(MaxFiles);
         _openBytes = 0;
         _committing = CommitAfterAsync(_committing, batch);
-        _recording = RecordAfterAsync(_recording, _committing, batch);
+        _namesWaiting = true;
+        _committedAt = _context.Time.GetTimestamp();
+        _recording = RecordAfterAsync(_recording, batch);
         _closed.Enqueue(_recording);
+    }
+
+    /// <summary>Makes the last committed batch's names durable without waiting for a next batch (the plan ended, or
+    /// none came within <see cref="MaxWait"/>). Under the gate.</summary>
+    private void SyncNamesNow()
+    {
+        if (!_namesWaiting) return;
+        _namesWaiting = false;
+        _committing = SyncNamesAfterAsync(_committing);
     }
 
     // The commits of closed batches, oldest first (completed ones are dropped as workers pass).
@@ -227,12 +263,14 @@ internal sealed class GroupCommit : IAsyncDisposable
         lock (_gate)
         {
             if (_open.Count > 0) CommitOpenBatch();
+            SyncNamesNow();
             last = _recording;
         }
         await last.ConfigureAwait(false);
     }
 
-    /// <summary>Commits a batch that waited <see cref="MaxWait"/> without filling.</summary>
+    /// <summary>Commits a batch that waited <see cref="MaxWait"/> without filling; makes the names of the last one
+    /// committed durable when no batch followed it within <see cref="MaxWait"/>.</summary>
     private async Task TickAsync(CancellationToken cancellationToken)
     {
         try
@@ -243,6 +281,7 @@ internal sealed class GroupCommit : IAsyncDisposable
                 lock (_gate)
                 {
                     if (_open.Count > 0 && _context.Time.GetElapsedTime(_openedAt) >= MaxWait) CommitOpenBatch();
+                    else if (_open.Count == 0 && _context.Time.GetElapsedTime(_committedAt) >= MaxWait) SyncNamesNow();
                 }
             }
         }
@@ -251,30 +290,62 @@ internal sealed class GroupCommit : IAsyncDisposable
         }
     }
 
-    /// <summary>Makes <paramref name="batch"/> durable and named once the batch before it is: true when it was. Never
-    /// throws: a failed commit lets the batch go the ordinary way (<see cref="RecordAfterAsync"/>).</summary>
-    private async Task<bool> CommitAfterAsync(Task<bool> before, List<Staged> batch)
+    /// <summary>Makes <paramref name="batch"/> durable and named once the step before it is done, which also makes the
+    /// names of the batch committed before it durable. Never throws: a failed commit lets the batch go the ordinary way
+    /// (<see cref="RecordAfterAsync"/>).</summary>
+    private async Task CommitAfterAsync(Task before, Batch batch)
     {
         await before.ConfigureAwait(false);
-        var writer = batch[0].File.Features.Destination.As<IGroupCommitWriter>(batch[0].File.To.Storage)!;
+        var previous = _unnamed;
+        _unnamed = null;
+        bool committed;
         try
         {
-            await writer.CommitAsync(batch.Select(s => s.Object).ToList(), CancellationToken.None).ConfigureAwait(false);
-            return true;
+            await batch.Writer.CommitAsync(batch.Files.Select(s => s.Object).ToList(), CancellationToken.None).ConfigureAwait(false);
+            committed = true;
         }
         catch (Exception e)
         {
             // Not known to be durable: nothing of the batch is recorded, and each file goes the ordinary way, which
             // finds it at its name (adopted by size and time only if it is there whole) or sends it again.
-            _context.Observer.Warning($"a batch of {batch.Count} small files could not be made durable together ({e.Message}): each is copied on its own");
+            _context.Observer.Warning($"a batch of {batch.Files.Count} small files could not be made durable together ({e.Message}): each is copied on its own");
+            committed = false;
+        }
+        // The batch before: its names are durable now, unless this commit failed (then they are synced on their own).
+        previous?.Named.TrySetResult(committed || await TrySyncNamesAsync(previous).ConfigureAwait(false));
+        if (committed) _unnamed = batch;
+        else batch.Named.TrySetResult(false);
+    }
+
+    /// <summary>Makes the names of the last batch committed durable, once the step before is done.</summary>
+    private async Task SyncNamesAfterAsync(Task before)
+    {
+        await before.ConfigureAwait(false);
+        var previous = _unnamed;
+        _unnamed = null;
+        previous?.Named.TrySetResult(await TrySyncNamesAsync(previous).ConfigureAwait(false));
+    }
+
+    private async Task<bool> TrySyncNamesAsync(Batch batch)
+    {
+        try
+        {
+            await batch.Writer.SyncNamesAsync(CancellationToken.None).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception e)
+        {
+            _context.Observer.Warning($"the names of a batch of {batch.Files.Count} small files could not be made durable ({e.Message}): each is copied on its own");
             return false;
         }
     }
 
-    /// <summary>Records <paramref name="batch"/> complete once the batch before it is recorded and its own commit
-    /// (<paramref name="committed"/>) made it durable; lets go of its locks and counts its files.</summary>
-    private async Task RecordAfterAsync(Task before, Task<bool> committed, List<Staged> batch)
+    /// <summary>Records <paramref name="closed"/> complete once the batch before it is recorded and its files are durable
+    /// at their final names (<see cref="Batch.Named"/>); lets go of its locks and counts its files.</summary>
+    private async Task RecordAfterAsync(Task before, Batch closed)
     {
+        var batch = closed.Files;
+        var named = closed.Named.Task;
         try
         {
             await before.ConfigureAwait(false);
@@ -284,11 +355,11 @@ internal sealed class GroupCommit : IAsyncDisposable
             // The manifest failed under the batch before (the run stops): this one is let go unrecorded (at its final
             // names if it was committed, which the next run adopts), and the failure goes on down the chain to whoever
             // waits for it.
-            await committed.ConfigureAwait(false);
+            await named.ConfigureAwait(false);
             await ReleaseAsync(batch).ConfigureAwait(false);
             throw;
         }
-        if (!await committed.ConfigureAwait(false))
+        if (!await named.ConfigureAwait(false))
         {
             await ReleaseAsync(batch).ConfigureAwait(false);
             await FallBackAsync(batch).ConfigureAwait(false);
@@ -343,6 +414,7 @@ internal sealed class GroupCommit : IAsyncDisposable
         {
             open = _open;
             _open = [];
+            SyncNamesNow();
             committing = _recording;
         }
         await ReleaseAsync(open).ConfigureAwait(false);

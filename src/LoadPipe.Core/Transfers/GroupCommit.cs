@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using LoadPipe.Core.Locations;
 using LoadPipe.Core.Manifest;
 using LoadPipe.Core.Storage;
+using LoadPipe.Core.Threading;
 
 namespace LoadPipe.Core.Transfers;
 
@@ -276,7 +277,8 @@ internal sealed class GroupCommit : IAsyncDisposable
         try
         {
             using var timer = new PeriodicTimer(MaxWait / 4, _context.Time);
-            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+            using var stop = timer.StopOn(cancellationToken);
+            while (await timer.WaitForNextTickAsync().ConfigureAwait(false))
             {
                 lock (_gate)
                 {

@@ -7,6 +7,7 @@ using LoadPipe.Core.Errors;
 using LoadPipe.Core.Locations;
 using LoadPipe.Core.Manifest;
 using LoadPipe.Core.Stages;
+using LoadPipe.Core.Threading;
 using LoadPipe.Fetch.Downloads;
 using LoadPipe.Fetch.Input;
 using LoadPipe.Fetch.Processing;
@@ -142,7 +143,8 @@ public sealed class FetchPipeline
         try
         {
             using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
-            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+            using var stop = timer.StopOn(cancellationToken);
+            while (await timer.WaitForNextTickAsync().ConfigureAwait(false))
             {
                 var counts = run.Counts();
                 if (counts == recorded) continue;
